@@ -71,7 +71,7 @@ Fbank::Fbank(const FbankOptions& opts)
   }
   frame_.assign(padded_length_, 0.0f);
   power_.assign(num_fft_bins, 0.0f);
-  fft_scratch_.assign(num_fft_bins, {});
+  fft_scratch_.assign(padded_length_, 0.0f);
 }
 
 void Fbank::Reset() {

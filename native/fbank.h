@@ -73,7 +73,7 @@ class Fbank {
   // scratch
   std::vector<float> frame_;
   std::vector<float> power_;
-  std::vector<std::complex<float>> fft_scratch_;
+  std::vector<float> fft_scratch_;
 };
 
 }  // namespace assistant::frontend

@@ -39,10 +39,10 @@ class AudioFile:
 def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000, max_s: float = 3600.0) -> AudioFile:
     """Read a file as float32 mono, mixed down and (unless ``sample_rate`` is None) resampled."""
     path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
     try:
         info = sf.info(str(path))
-    except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise AudioError(f"{path}: not a readable audio file ({_reason(e)})") from None
     if info.frames <= 0:

@@ -1,0 +1,70 @@
+"""The assistant command: subcommands, --json lines, exit codes 0/1/2, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant.cli import main
+from tests.conftest import DEMO_WAV, REPO
+
+
+def run_json(capsys, argv):
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_features_json(capsys, impl):
+    code, rows = run_json(capsys, ["features", "--json", "--impl", impl, str(DEMO_WAV)])
+    assert code == 0
+    (row,) = rows
+    assert row["num_bins"] == 80 and row["implementation"] == impl
+    assert row["num_frames"] == round(row["duration_s"] * 100)
+
+
+def test_check_default_config(capsys):
+    code, rows = run_json(capsys, ["check", "--json"])
+    assert rows[0]["config"].endswith("default.toml")
+    assert code == (0 if rows[0]["ok"] else 1)
+
+
+def test_models_list_json_names_licences(capsys):
+    code, rows = run_json(capsys, ["models", "list", "--json"])
+    assert code == 0
+    assert rows and all(r["licence"] and r["contract"] for r in rows)
+
+
+def test_bad_config_exits_1_with_the_key(tmp_path, capsys):
+    p = tmp_path / "c.toml"
+    p.write_text("[frontend]\nbins = 3\n")
+    assert main(["check", "--config", str(p)]) == 1
+    assert "frontend.bins: unknown key" in capsys.readouterr().err
+
+
+def test_bad_audio_exits_1(tmp_path, capsys):
+    p = tmp_path / "x.wav"
+    p.write_bytes(b"RIFF")
+    assert main(["features", str(p)]) == 1
+    err = capsys.readouterr().err
+    assert "not a readable audio file" in err and "Traceback" not in err
+
+
+def test_unknown_model_exits_1(capsys):
+    assert main(["models", "verify", "no/such-model"]) == 1
+    assert "unknown model" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2():
+    with pytest.raises(SystemExit) as e:
+        main(["no-such-command"])
+    assert e.value.code == 2
+    assert main([]) == 2
+
+
+def test_python_dash_m():
+    r = subprocess.run([sys.executable, "-m", "assistant", "--version"], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.startswith("assistant ")
