@@ -82,7 +82,8 @@ class AudioConfig:
 
     def __post_init__(self) -> None:
         _check(self.sample_rate == 16000, "audio.sample_rate", f"the models need 16000, got {self.sample_rate}")
-        _check(8000 <= self.device_rate <= 192000, "audio.device_rate", f"must be in [8000, 192000], got {self.device_rate}")
+        _check(8000 <= self.device_rate <= 192000, "audio.device_rate",
+               f"must be in [8000, 192000], got {self.device_rate}")
         _check(5 <= self.chunk_ms <= 1000, "audio.chunk_ms", f"must be in [5, 1000], got {self.chunk_ms}")
         _check(self.max_file_s > 0, "audio.max_file_s", "must be > 0")
 

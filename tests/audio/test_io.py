@@ -55,8 +55,8 @@ def test_write_is_atomic_and_round_trips(tmp_path):
 
 
 def _wav_header(num_bytes: int) -> bytes:
-    return (b"RIFF" + struct.pack("<I", 36 + num_bytes) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
-            + b"data" + struct.pack("<I", num_bytes))
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    return b"RIFF" + struct.pack("<I", 36 + num_bytes) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", num_bytes)
 
 
 @pytest.mark.parametrize(
