@@ -11,8 +11,9 @@ step plus the window overlap and yields 8 mel frames; the embedding model maps t
 (its input shape) to one 96-d vector; each head maps its last K vectors (its input shape) to a score.
 A word is detected when its score stays at or above its threshold for ``patience_frames`` steps, and
 it is not reported again for ``refractory_s``. Work happens only on whole steps, so the chunk size of
-``feed`` never changes a score, and the initial buffers are fixed (not random, as in openWakeWord), so
-``reset()`` equals a fresh stream.
+``feed`` never changes a score, and the buffers start from the stream's own first step (not from
+random noise, as in openWakeWord), so ``reset()`` equals a fresh stream and there is no start-up
+transient to hide.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ MEL_CONTEXT_HOPS = 3
 give 8 frames on one 160-sample grid across steps; the last 128 samples wait for the next step)"""
 INT16_SCALE = 32768.0
 """the mel model was trained on int16-valued samples; inside the process samples are in [-1, 1]"""
-INITIAL_MEL = 1.0
-"""openWakeWord's initial mel buffer value (``np.ones``); the embedding of such a window fills the
-initial embedding buffer, instead of openWakeWord's embeddings of random noise"""
+# The first step's mel context (before any audio arrived) repeats the first sample, so a microphone's
+# DC offset does not make a click where the stream starts; for audio starting at 0 this is the zeros
+# openWakeWord uses.
 
 
 def make_session(path: Path, rt: RuntimeConfig):
@@ -110,7 +111,6 @@ class WakeWordModel:
             raise ModelError(f"mel window {mel.frame_length} / hop {mel.hop} do not give "
                              f"{MEL_FRAMES_PER_STEP} frames per step")
         self.sample_rate = SAMPLE_RATE
-        self.initial_embedding = self.embed(np.full((1, mel_window, mel.num_mels), INITIAL_MEL, np.float32))[0]
 
     @classmethod
     def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WakeWordModel:
@@ -181,11 +181,11 @@ class WakeStream:
 
     def reset(self) -> None:
         m = self.model
-        self._samples = np.zeros(m.context_samples, np.float32)  # context carried into the next step
+        self._samples: np.ndarray | None = None  # context carried into the next step (None: not started)
         self._pending: list[np.ndarray] = []
         self._num_pending = 0
-        self._mel = np.full((m.mel_window, m.mel.num_mels), INITIAL_MEL, np.float32)
-        self._emb = np.tile(m.initial_embedding, (self._max_k, 1))
+        self._mel = np.zeros((0, m.mel.num_mels), np.float32)  # filled by _prime on the first step
+        self._emb = np.zeros((0, m.embedding_dim), np.float32)
         self._steps = 0
         self._above = [0] * len(m.heads)
         self._last_hit = [-(10**9)] * len(m.heads)
@@ -225,11 +225,24 @@ class WakeStream:
             trace.append(self.scores.copy())
         return np.array(trace, np.float32).reshape(-1, len(self.model.heads))
 
+    def _prime(self, first: np.ndarray) -> None:
+        """Start as if the first step's sound had always been there: its mel frames fill the mel buffer
+        and their embedding the embedding buffer. A stream then has no start-up transient (openWakeWord
+        starts from constant frames and random-noise embeddings, and hides 5 steps of scores instead)."""
+        m = self.model
+        reps = -(-m.mel_window // len(first))
+        self._mel = np.tile(first, (reps, 1))[-m.mel_window :]
+        self._emb = np.tile(m.embed(self._mel[None])[0], (self._max_k, 1))
+
     def _run_steps(self, data: np.ndarray, num_steps: int) -> list[WakeDetected]:
         m = self.model
         step, ctx = m.step_samples, m.context_samples
+        if self._samples is None:
+            self._samples = np.full(ctx, data[0], np.float32)
         x = np.concatenate([self._samples, data]) * np.float32(INT16_SCALE)
         mels = [m.mel.compute(x[i * step : i * step + step + ctx]) for i in range(num_steps)]
+        if self._steps == 0:
+            self._prime(mels[0])
         self._samples = data[len(data) - ctx :].copy() if ctx else np.zeros(0, np.float32)
         mel = np.concatenate([self._mel, *mels])
         # one embedding per step: the mel_window frames ending at that step's last frame (batched)
