@@ -220,6 +220,9 @@ class EndpointConfig:
 
     speech_threshold: float = 0.5
     """a frame is speech when its probability is at least this"""
+    hysteresis: float = 0.15
+    """once speech started, frames stay speech down to ``speech_threshold - hysteresis`` (as silero's
+    own segmenter does), so soft word endings and short dips do not count as silence"""
     min_speech_s: float = 0.1
     """speech must last this long before it counts as started (ignores clicks)"""
     trailing_silence_s: float = 0.8
@@ -233,6 +236,8 @@ class EndpointConfig:
 
     def __post_init__(self) -> None:
         _check(0 < self.speech_threshold < 1, "endpoint.speech_threshold", "must be in (0, 1)")
+        _check(0 <= self.hysteresis < self.speech_threshold, "endpoint.hysteresis",
+               "must be in [0, speech_threshold)")
         _check(self.min_speech_s >= 0, "endpoint.min_speech_s", "must be >= 0")
         _check(self.trailing_silence_s > 0, "endpoint.trailing_silence_s", "must be > 0")
         _check(self.max_utterance_s > self.trailing_silence_s, "endpoint.max_utterance_s",

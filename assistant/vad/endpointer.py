@@ -9,7 +9,7 @@
 Rules (sherpa-style, all from ``[endpoint]``):
 * speech starts once frames at or above ``speech_threshold`` have lasted ``min_speech_s``; its start
   is the first of those frames;
-* it ends after ``trailing_silence_s`` of frames below the threshold (reason "trailing-silence"), or
+* it ends after ``trailing_silence_s`` of frames below ``speech_threshold - hysteresis`` (reason "trailing-silence"), or
   ``max_utterance_s`` after it started ("max-utterance");
 * if nothing starts within ``max_leading_silence_s`` of listening, it ends without speech
   ("leading-silence").
@@ -75,8 +75,8 @@ class Endpointer:
         for p in self._stream.feed(samples):
             self.probs.append(float(p))
             self._frame += 1
-            speech = p >= self.cfg.speech_threshold
             if self.state == WAITING:
+                speech = p >= self.cfg.speech_threshold
                 self._run = self._run + 1 if speech else 0
                 if self._run >= self._min_speech_frames:
                     self.state = SPEAKING
@@ -88,6 +88,7 @@ class Endpointer:
                     events.append(self._end_at(self._frame, "leading-silence"))
                     break
             else:
+                speech = p >= self.cfg.speech_threshold - self.cfg.hysteresis
                 if speech:
                     self._run = 0
                     self._last_speech = self._frame
