@@ -29,6 +29,12 @@ __all__ = [
     "ModelsConfig",
     "RuntimeConfig",
     "DEFAULT_CONFIG_PATH",
+    "EndpointConfig",
+    "MelImpl",
+    "VadConfig",
+    "VadEngine",
+    "WakeConfig",
+    "WakeWordConfig",
     "load_config",
     "parse_config",
 ]
@@ -125,12 +131,131 @@ class ModelsConfig:
     """derived files written by ``assistant models prepare``"""
 
 
+class MelImpl(str, enum.Enum):
+    """How the wake-word front end computes its mel frames."""
+
+    AUTO = "auto"
+    """the native kernel if built, else its numpy twin (both read their weights from the ONNX file)"""
+    NATIVE = "native"
+    NUMPY = "numpy"
+    ONNX = "onnx"
+    """run melspectrogram.onnx itself (the reference)"""
+
+
+@dataclass(frozen=True, slots=True)
+class WakeWordConfig:
+    """Per-wake-word settings; any key left out takes the ``[wake]`` default."""
+
+    threshold: float | None = None
+    patience_frames: int | None = None
+    refractory_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.threshold is None or 0 < self.threshold < 1, "wake.words.threshold", "must be in (0, 1)")
+        _check(self.patience_frames is None or self.patience_frames >= 1, "wake.words.patience_frames",
+               "must be >= 1")
+        _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class WakeConfig:
+    """Wake words in openWakeWord's format: one shared mel + embedding front end, one small head per word."""
+
+    models: tuple[str, ...] = ("wake/hey_jarvis",)
+    """heads to run at once: manifest names (``wake/alexa``) or paths to ``.onnx`` head files"""
+    melspectrogram: str = "wake/melspectrogram"
+    embedding: str = "wake/embedding"
+    """manifest name or path; ``wake/embedding.int8`` is the statically quantized copy"""
+    mel: MelImpl = MelImpl.AUTO
+    threshold: float = 0.5
+    """score a head must reach (per 80 ms step)"""
+    patience_frames: int = 1
+    """consecutive steps at or above the threshold before a detection"""
+    refractory_s: float = 2.0
+    """after a detection the same word is not reported again for this long"""
+    words: dict[str, WakeWordConfig] = field(default_factory=dict)
+    """per-word overrides keyed by the name in ``models``: ``[wake.words."wake/alexa"] threshold = 0.6``"""
+
+    def __post_init__(self) -> None:
+        _check(len(self.models) > 0, "wake.models", "must name at least one wake-word head")
+        _check(len(set(self.models)) == len(self.models), "wake.models", "names a head twice")
+        _check(0 < self.threshold < 1, "wake.threshold", f"must be in (0, 1), got {self.threshold}")
+        _check(1 <= self.patience_frames <= 50, "wake.patience_frames", f"must be in [1, 50], got {self.patience_frames}")
+        _check(self.refractory_s >= 0, "wake.refractory_s", f"must be >= 0, got {self.refractory_s}")
+        for name in self.words:
+            _check(name in self.models, f"wake.words.{name}", f"is not one of wake.models {list(self.models)}")
+
+
+class VadEngine(str, enum.Enum):
+    SILERO = "silero"
+    """silero VAD v6 (ONNX): rejects noise, about 0.004 real-time factor"""
+    WEBRTC = "webrtc"
+    """webrtcvad's GMM: about 40x cheaper, but fires on noise"""
+    GATED = "gated"
+    """webrtcvad as a cheap first gate; silero only runs on frames the gate passes"""
+
+
+@dataclass(frozen=True, slots=True)
+class VadConfig:
+    """Per-frame speech probability."""
+
+    engine: VadEngine = VadEngine.SILERO
+    model: str = "vad/silero"
+    """manifest name or path of the silero ONNX file"""
+    webrtc_aggressiveness: int = 2
+    """0 (accepts most as speech) .. 3 (most aggressive filtering)"""
+    webrtc_frame_ms: int = 30
+    """webrtcvad frame: 10, 20 or 30 ms"""
+    gate_hangover_s: float = 0.3
+    """gated engine: keep running silero this long after the gate last passed a frame"""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.webrtc_aggressiveness <= 3, "vad.webrtc_aggressiveness", "must be 0, 1, 2 or 3")
+        _check(self.webrtc_frame_ms in (10, 20, 30), "vad.webrtc_frame_ms", "must be 10, 20 or 30")
+        _check(self.gate_hangover_s >= 0, "vad.gate_hangover_s", "must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointConfig:
+    """When an utterance starts and ends (sherpa-style rules on the VAD's speech probability)."""
+
+    speech_threshold: float = 0.5
+    """a frame is speech when its probability is at least this"""
+    hysteresis: float = 0.15
+    """once speech started, frames stay speech down to ``speech_threshold - hysteresis`` (as silero's
+    own segmenter does), so soft word endings and short dips do not count as silence"""
+    min_speech_s: float = 0.1
+    """speech must last this long before it counts as started (ignores clicks)"""
+    trailing_silence_s: float = 0.8
+    """silence after speech that ends the utterance"""
+    max_leading_silence_s: float = 3.0
+    """nothing said this long after listening began: give up (reason "leading-silence")"""
+    max_utterance_s: float = 10.0
+    """hard cap on an utterance (reason "max-utterance")"""
+    pre_roll_s: float = 0.3
+    """audio kept from before the detected start, handed on with the utterance"""
+
+    def __post_init__(self) -> None:
+        _check(0 < self.speech_threshold < 1, "endpoint.speech_threshold", "must be in (0, 1)")
+        _check(0 <= self.hysteresis < self.speech_threshold, "endpoint.hysteresis",
+               "must be in [0, speech_threshold)")
+        _check(self.min_speech_s >= 0, "endpoint.min_speech_s", "must be >= 0")
+        _check(self.trailing_silence_s > 0, "endpoint.trailing_silence_s", "must be > 0")
+        _check(self.max_utterance_s > self.trailing_silence_s, "endpoint.max_utterance_s",
+               "must exceed trailing_silence_s")
+        _check(self.max_leading_silence_s > 0, "endpoint.max_leading_silence_s", "must be > 0")
+        _check(0 <= self.pre_roll_s <= 2.0, "endpoint.pre_roll_s", "must be in [0, 2]")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    wake: WakeConfig = field(default_factory=WakeConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000

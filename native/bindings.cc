@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fbank.h"
+#include "wake_mel.h"
 
 namespace py = pybind11;
 
@@ -88,10 +89,44 @@ void BindFbank(py::module_& m) {
       .def("reset", &Fbank::Reset, "Start a new stream (equals a fresh object).");
 }
 
+constexpr const char* kWakeMelDoc = R"doc(openWakeWord's mel step (melspectrogram.onnx) from its weights.
+
+WakeMel(window, hop, mel_matrix, amin, top_db, scale, offset); compute(samples) returns the
+(num_frames, num_mels) float32 frames of one step, num_frames = (len - window_len) // hop + 1.)doc";
+
+void BindWakeMel(py::module_& m) {
+  using wake::WakeMel;
+  py::class_<WakeMel>(m, "WakeMel", kWakeMelDoc)
+      .def(py::init([](const FloatArray& window, int hop, const FloatArray& mel, float amin, float top_db,
+                       float scale, float offset) {
+             if (window.ndim() != 1) throw std::invalid_argument("window must be 1-D");
+             if (mel.ndim() != 2) throw std::invalid_argument("mel_matrix must be 2-D (bins, num_mels)");
+             std::vector<float> w(window.data(), window.data() + window.shape(0));
+             std::vector<float> mm(mel.data(), mel.data() + mel.size());
+             return WakeMel(std::move(w), hop, mm, static_cast<int>(mel.shape(1)), amin, top_db, scale, offset);
+           }),
+           py::arg("window"), py::arg("hop"), py::arg("mel_matrix"), py::arg("amin"), py::arg("top_db"),
+           py::arg("scale"), py::arg("offset"))
+      .def_property_readonly("num_mels", &WakeMel::NumMels)
+      .def(
+          "compute",
+          [](WakeMel& self, const FloatArray& samples) {
+            if (samples.ndim() != 1) throw std::invalid_argument("samples must be 1-D (mono)");
+            std::vector<float> out;
+            {
+              py::gil_scoped_release release;
+              self.Compute(samples.data(), static_cast<std::size_t>(samples.shape(0)), &out);
+            }
+            return ToFrames(std::move(out), self.NumMels());
+          },
+          py::arg("samples"), "Frames of one step: (num_frames, num_mels) float32.");
+}
+
 }  // namespace
 }  // namespace assistant
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "assistant's native kernels: the streaming fbank front end (more are bound here as they land).";
   assistant::BindFbank(m);
+  assistant::BindWakeMel(m);
 }

@@ -1,0 +1,126 @@
+"""The always-on listening path, synchronous: wake word -> voice activity / endpointing -> utterance.
+
+    listener = Listener.load(cfg, registry)            # or Listener(wake_model, endpointer)
+    for event in listener.feed(samples):                # called from one worker thread, in order
+        ...                                             # WakeDetected, SpeechStarted, SpeechEnded
+        if event.kind == "speech-ended":
+            audio = listener.take_utterance()           # float32 samples with pre-roll (may be empty)
+
+States: IDLE (wake streams run) -> LISTENING (endpointer runs, from the sample after the step that
+triggered) -> back to IDLE when speech ends, with fresh wake streams. Samples of one ``feed`` are split
+exactly where the detection happened, so what is heard does not depend on the chunk size.
+``listen()`` skips the wake word (push-to-talk); ``finish()`` closes an open utterance at end of input.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.events import SpeechEnded, SpeechStarted, WakeDetected
+from assistant.models import ModelRegistry
+from assistant.vad.endpointer import Endpointer
+from assistant.vad.speech_prob import load_speech_prob
+from assistant.wake.detector import WakeWordModel
+
+ListenEvent = WakeDetected | SpeechStarted | SpeechEnded
+
+
+class ListenState(str, enum.Enum):
+    IDLE = "idle"
+    LISTENING = "listening"
+
+
+class Listener:
+    def __init__(self, wake: WakeWordModel, endpointer: Endpointer) -> None:
+        self.wake = wake
+        self.endpointer = endpointer
+        self.sample_rate = wake.sample_rate
+        self._wake_stream = wake.stream()
+        self.reset()
+
+    @classmethod
+    def load(cls, cfg: Config, registry: ModelRegistry | None = None) -> Listener:
+        registry = registry or ModelRegistry.load(cfg.models)
+        wake = WakeWordModel.load(cfg.wake, cfg.runtime, registry)
+        vad = load_speech_prob(cfg.vad, cfg.runtime, registry)
+        return cls(wake, Endpointer(cfg.endpoint, vad))
+
+    def reset(self) -> None:
+        self.state = ListenState.IDLE
+        self._wake_stream.reset()
+        self._wake_origin = 0  # stream sample where the current wake stream started
+        self._samples_seen = 0
+        self._utterance: np.ndarray | None = None
+
+    @property
+    def time_s(self) -> float:
+        return self._samples_seen / self.sample_rate
+
+    def listen(self) -> None:
+        """Start listening for an utterance now, without a wake word."""
+        self.state = ListenState.LISTENING
+        self.endpointer.reset(start_s=self.time_s)
+
+    def feed(self, samples: np.ndarray) -> list[ListenEvent]:
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        events: list[ListenEvent] = []
+        pos = 0
+        while pos < len(samples):
+            chunk = samples[pos:]
+            if self.state == ListenState.IDLE:
+                detections = self._wake_stream.feed(chunk)
+                if not detections:
+                    self._samples_seen += len(chunk)
+                    break
+                # the wake stream consumed whole steps; resume right after the triggering step
+                hit = detections[0]
+                events.append(_shift(hit, self._wake_origin / self.sample_rate))
+                end = self._wake_origin + round(hit.time_s * self.sample_rate)
+                used = end - self._samples_seen
+                self._samples_seen = end
+                pos += max(0, used)
+                self.listen()
+            else:
+                ep_events = self.endpointer.feed(chunk)
+                events.extend(ep_events)
+                if self.endpointer.done:
+                    # the endpointer decides on whole frames: hand the rest of the chunk back to wake
+                    consumed = self._endpointer_consumed()
+                    used = consumed - self._samples_seen
+                    self._samples_seen = consumed
+                    pos += max(0, used)
+                    self._end_utterance()
+                else:
+                    self._samples_seen += len(chunk)
+                    break
+        return events
+
+    def finish(self) -> list[ListenEvent]:
+        """End of input: close an open utterance."""
+        if self.state != ListenState.LISTENING:
+            return []
+        events: list[ListenEvent] = list(self.endpointer.finish())
+        self._end_utterance()
+        return events
+
+    def take_utterance(self) -> np.ndarray | None:
+        """The last finished utterance's samples (once), or None."""
+        out, self._utterance = self._utterance, None
+        return out
+
+    def _endpointer_consumed(self) -> int:
+        ep = self.endpointer
+        return round(ep.start_s * self.sample_rate) + ep._end * ep.frame_samples
+
+    def _end_utterance(self) -> None:
+        self._utterance = self.endpointer.utterance()
+        self.state = ListenState.IDLE
+        self._wake_stream.reset()
+        self._wake_origin = self._samples_seen
+
+
+def _shift(event: WakeDetected, offset_s: float) -> WakeDetected:
+    return WakeDetected(event.name, event.score, round(event.time_s + offset_s, 3))

@@ -1,0 +1,1 @@
+"""Voice activity (silero VAD v6, webrtcvad) and end-of-speech rules."""

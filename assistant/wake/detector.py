@@ -1,0 +1,268 @@
+"""Wake words in openWakeWord's model format: one shared front end, one small head per word.
+
+    model = WakeWordModel.load(cfg.wake, cfg.runtime, ModelRegistry.load(cfg.models))
+    stream = model.stream()
+    for event in stream.feed(samples):      # float32 mono [-1, 1] at 16 kHz, any chunk size
+        print(event.name, event.score, event.time_s)
+    stream.reset()                          # equals model.stream()
+
+The chain (contract in MODELS.md): every *step* of ``hop · 8`` samples (80 ms) the mel step runs on that
+step plus the window overlap and yields 8 mel frames; the embedding model maps the last 76 mel frames
+(its input shape) to one 96-d vector; each head maps its last K vectors (its input shape) to a score.
+A word is detected when its score stays at or above its threshold for ``patience_frames`` steps, and
+it is not reported again for ``refractory_s``. Work happens only on whole steps, so the chunk size of
+``feed`` never changes a score, and the buffers start from the stream's own first step (not from
+random noise, as in openWakeWord), so ``reset()`` equals a fresh stream and there is no start-up
+transient to hide.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant import _accel
+from assistant.config import MelImpl, RuntimeConfig, WakeConfig
+from assistant.events import WakeDetected
+from assistant.models import ModelError, ModelRegistry
+from assistant.wake.melspec import MelGraph, MelNative, MelNumpy, MelOnnx, read_mel_graph
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+MEL_FRAMES_PER_STEP = 8
+"""mel frames between two embeddings (80 ms): how openWakeWord's heads were trained"""
+MEL_CONTEXT_HOPS = 3
+"""each step's mel input starts this many hops before the step (as in openWakeWord: 1280 + 480 samples
+give 8 frames on one 160-sample grid across steps; the last 128 samples wait for the next step)"""
+INT16_SCALE = 32768.0
+"""the mel model was trained on int16-valued samples; inside the process samples are in [-1, 1]"""
+# The first step's mel context (before any audio arrived) repeats the first sample, so a microphone's
+# DC offset does not make a click where the stream starts; for audio starting at 0 this is the zeros
+# openWakeWord uses.
+
+
+def make_session(path: Path, rt: RuntimeConfig):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = rt.num_threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise ModelError(f"{path}: cannot be loaded by onnxruntime ({str(e).strip()[:300]})") from None
+
+
+def resolve(name: str, registry: ModelRegistry) -> Path:
+    """A manifest name (``wake/alexa``) or a path to a file."""
+    if name in registry.entries:
+        return registry.path(name)
+    p = Path(name)
+    if p.suffix == ".onnx":
+        if not p.exists():
+            raise ModelError(f"{name}: file not found")
+        return p
+    raise ModelError(f"{name}: neither a model in the manifest nor a path to an .onnx file")
+
+
+def word_name(model: str) -> str:
+    """``wake/hey_jarvis`` -> ``hey_jarvis``; ``/x/my_word.onnx`` -> ``my_word``."""
+    return Path(model).stem if model.endswith(".onnx") else model.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class WakeHead:
+    """One wake word: its session and decision rule."""
+
+    name: str
+    session: object
+    input_name: str
+    num_embeddings: int
+    """K: how many of the latest embeddings the head reads"""
+    threshold: float
+    patience_frames: int
+    refractory_steps: int
+
+    def score(self, window: np.ndarray) -> float:
+        out = self.session.run(None, {self.input_name: window[None]})[0]
+        return float(np.asarray(out).reshape(-1)[0])
+
+
+class WakeWordModel:
+    """Loaded once: the mel step, the embedding session and the heads. Immutable; open streams from it."""
+
+    def __init__(self, mel, embedding_session, heads: list[WakeHead], mel_window: int, embedding_dim: int,
+                 step_samples: int) -> None:
+        self.mel = mel
+        self._emb = embedding_session
+        self._emb_input = embedding_session.get_inputs()[0].name
+        self.heads = heads
+        self.mel_window = mel_window
+        self.embedding_dim = embedding_dim
+        self.step_samples = step_samples
+        self.context_samples = MEL_CONTEXT_HOPS * mel.hop
+        """samples before a step that its mel input reaches back into"""
+        if (step_samples + self.context_samples - mel.frame_length) // mel.hop + 1 != MEL_FRAMES_PER_STEP:
+            raise ModelError(f"mel window {mel.frame_length} / hop {mel.hop} do not give "
+                             f"{MEL_FRAMES_PER_STEP} frames per step")
+        self.sample_rate = SAMPLE_RATE
+
+    @classmethod
+    def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WakeWordModel:
+        mel_path = resolve(cfg.melspectrogram, registry)
+        impl = cfg.mel
+        if impl == MelImpl.AUTO:
+            impl = MelImpl.NATIVE if _accel.native is not None else MelImpl.NUMPY
+        graph: MelGraph = read_mel_graph(mel_path)
+        if impl == MelImpl.ONNX:
+            mel = MelOnnx(make_session(mel_path, rt), graph)
+        elif impl == MelImpl.NATIVE:
+            mel = MelNative(graph)
+        else:
+            mel = MelNumpy(graph)
+        emb_path = resolve(cfg.embedding, registry)
+        emb = make_session(emb_path, rt)
+        shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
+        out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
+        if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
+            raise ModelError(f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows")
+        mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
+        heads = []
+        for model_name in cfg.models:
+            path = resolve(model_name, registry)
+            sess = make_session(path, rt)
+            inp = sess.get_inputs()[0]
+            out = sess.get_outputs()[0]
+            if len(inp.shape) != 3 or inp.shape[2] != embedding_dim or not isinstance(inp.shape[1], int):
+                raise ModelError(f"{path}: head input {inp.shape} is not [1, K, {embedding_dim}]")
+            if out.shape[-1] != 1:
+                raise ModelError(f"{path}: head output {out.shape} has several classes; only one-score heads "
+                                 "(one wake word each) are supported")
+            over = cfg.words.get(model_name)
+            threshold = over.threshold if over and over.threshold is not None else cfg.threshold
+            patience = over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
+            refractory = over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s
+            step_s = graph.hop * MEL_FRAMES_PER_STEP / SAMPLE_RATE
+            heads.append(WakeHead(word_name(model_name), sess, inp.name, int(inp.shape[1]), threshold, patience,
+                                  int(round(refractory / step_s))))
+        _LOGGER.info("wake words %s; mel %s; embedding %s", [h.name for h in heads], mel.implementation,
+                     emb_path.name)
+        return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP)
+
+    @property
+    def step_s(self) -> float:
+        return self.step_samples / self.sample_rate
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """(N, mel_window, num_mels) -> (N, embedding_dim), one batched call."""
+        out = self._emb.run(None, {self._emb_input: windows[..., None].astype(np.float32, copy=False)})[0]
+        return out.reshape(len(windows), self.embedding_dim)
+
+    def stream(self) -> WakeStream:
+        return WakeStream(self)
+
+
+class WakeStream:
+    """Per-stream state: pending samples, the last mel frames and embeddings, per-head counters.
+
+    Buffers are bounded: ``context + step`` samples, ``mel_window`` frames, the largest head's K
+    embeddings. ``scores`` keeps each head's latest score for tools that want the trace.
+    """
+
+    def __init__(self, model: WakeWordModel) -> None:
+        self.model = model
+        self._max_k = max(h.num_embeddings for h in model.heads)
+        self.reset()
+
+    def reset(self) -> None:
+        m = self.model
+        self._samples: np.ndarray | None = None  # context carried into the next step (None: not started)
+        self._pending: list[np.ndarray] = []
+        self._num_pending = 0
+        self._mel = np.zeros((0, m.mel.num_mels), np.float32)  # filled by _prime on the first step
+        self._emb = np.zeros((0, m.embedding_dim), np.float32)
+        self._steps = 0
+        self._above = [0] * len(m.heads)
+        self._last_hit = [-(10**9)] * len(m.heads)
+        self.scores = np.zeros(len(m.heads), np.float32)
+
+    @property
+    def time_s(self) -> float:
+        """Stream time of the audio processed so far (whole steps)."""
+        return self._steps * self.model.step_s
+
+    def feed(self, samples: np.ndarray) -> list[WakeDetected]:
+        """Take any number of samples; returns the detections of the steps they completed."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if not np.isfinite(samples).all():
+            samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
+        if samples.size == 0:
+            return []
+        self._pending.append(samples)
+        self._num_pending += samples.size
+        step = self.model.step_samples
+        if self._num_pending < step:
+            return []
+        data = np.concatenate(self._pending)
+        num_steps = len(data) // step
+        used = num_steps * step
+        rest = data[used:]
+        self._pending = [rest] if rest.size else []
+        self._num_pending = rest.size
+        return self._run_steps(data[:used], num_steps)
+
+    def scores_for(self, samples: np.ndarray) -> np.ndarray:
+        """The per-step scores of ``samples`` (steps x heads), for evaluation; detections are dropped."""
+        trace = []
+        step = self.model.step_samples
+        for i in range(0, len(samples) - step + 1, step):
+            self.feed(samples[i : i + step])
+            trace.append(self.scores.copy())
+        return np.array(trace, np.float32).reshape(-1, len(self.model.heads))
+
+    def _prime(self, first: np.ndarray) -> None:
+        """Start as if the first step's sound had always been there: its mel frames fill the mel buffer
+        and their embedding the embedding buffer. A stream then has no start-up transient (openWakeWord
+        starts from constant frames and random-noise embeddings, and hides 5 steps of scores instead)."""
+        m = self.model
+        reps = -(-m.mel_window // len(first))
+        self._mel = np.tile(first, (reps, 1))[-m.mel_window :]
+        self._emb = np.tile(m.embed(self._mel[None])[0], (self._max_k, 1))
+
+    def _run_steps(self, data: np.ndarray, num_steps: int) -> list[WakeDetected]:
+        m = self.model
+        step, ctx = m.step_samples, m.context_samples
+        if self._samples is None:
+            self._samples = np.full(ctx, data[0], np.float32)
+        x = np.concatenate([self._samples, data]) * np.float32(INT16_SCALE)
+        mels = [m.mel.compute(x[i * step : i * step + step + ctx]) for i in range(num_steps)]
+        if self._steps == 0:
+            self._prime(mels[0])
+        self._samples = data[len(data) - ctx :].copy() if ctx else np.zeros(0, np.float32)
+        mel = np.concatenate([self._mel, *mels])
+        # one embedding per step: the mel_window frames ending at that step's last frame (batched)
+        n = m.mel_window
+        ends = len(self._mel) + MEL_FRAMES_PER_STEP * np.arange(1, num_steps + 1)
+        windows = np.stack([mel[e - n : e] for e in ends])
+        self._mel = mel[-n:]
+        emb = np.concatenate([self._emb, m.embed(windows)])
+        events = []
+        base = len(self._emb)
+        for s in range(num_steps):
+            self._steps += 1
+            end = base + s + 1
+            for h_i, head in enumerate(m.heads):
+                score = head.score(emb[end - head.num_embeddings : end])
+                self.scores[h_i] = score
+                self._above[h_i] = self._above[h_i] + 1 if score >= head.threshold else 0
+                if (self._above[h_i] >= head.patience_frames
+                        and self._steps - self._last_hit[h_i] > head.refractory_steps):
+                    self._last_hit[h_i] = self._steps
+                    events.append(WakeDetected(head.name, round(score, 4), round(self.time_s, 3)))
+        self._emb = emb[-self._max_k :]
+        return events

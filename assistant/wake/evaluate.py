@@ -1,0 +1,195 @@
+"""Wake-word evaluation as the field reports it: recall on positive clips, false accepts per hour of
+negative audio, and the DET curve (miss rate against false accepts per hour over thresholds).
+
+* A positive clip is scored on a fresh stream, with 1 s of silence before and after (as openWakeWord's
+  ``predict_clip`` pads); it is detected at threshold t if the patience-filtered score reaches t.
+* The negative files of a folder are played back to back through **one** stream, as a device hears a
+  radio; false accepts are counted with the same patience and refractory rules the detector applies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.audio.io import AudioError, read_audio
+from assistant.wake.detector import WakeWordModel
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
+PAD_S = 1.0
+THRESHOLDS = np.round(np.concatenate([np.linspace(0.01, 0.99, 99), [0.995, 0.999]]), 4)
+
+
+def audio_files(folder: Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise AudioError(f"{folder}: not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise AudioError(f"{folder}: no audio files (.wav, .flac, .ogg)")
+    return files
+
+
+def patience_filter(scores: np.ndarray, patience: int) -> np.ndarray:
+    """Per step, the lowest score of the last ``patience`` steps: at or above t iff the detector's run
+    of steps at or above t has reached ``patience``."""
+    if patience <= 1 or len(scores) == 0:
+        return scores
+    padded = np.concatenate([np.zeros(patience - 1, scores.dtype), scores])
+    return np.lib.stride_tricks.sliding_window_view(padded, patience).min(axis=1)
+
+
+def count_detections(filtered: np.ndarray, threshold: float, refractory_steps: int) -> int:
+    """Detections the stream would report: steps at or above threshold, outside the refractory time."""
+    hits = np.flatnonzero(filtered >= threshold)
+    count, last = 0, -(10**9)
+    for h in hits:
+        if h - last > refractory_steps:
+            count += 1
+            last = h
+    return count
+
+
+@dataclass
+class HeadResult:
+    name: str
+    threshold: float
+    patience_frames: int
+    refractory_steps: int
+    positive_scores: list[float] = field(default_factory=list)
+    negative_traces: dict[str, np.ndarray] = field(default_factory=dict)
+    negative_hours: dict[str, float] = field(default_factory=dict)
+
+    def recall(self, t: float) -> float:
+        s = np.asarray(self.positive_scores)
+        return float(np.mean(s >= t)) if s.size else float("nan")
+
+    def false_accepts(self, t: float, folder: str | None = None) -> int:
+        keys = [folder] if folder else list(self.negative_traces)
+        return sum(count_detections(self.negative_traces[k], t, self.refractory_steps) for k in keys)
+
+    @property
+    def hours(self) -> float:
+        return sum(self.negative_hours.values())
+
+    def fa_per_hour(self, t: float, folder: str | None = None) -> float:
+        h = self.negative_hours[folder] if folder else self.hours
+        return self.false_accepts(t, folder) / h if h > 0 else float("nan")
+
+    def det(self) -> list[tuple[float, float, float]]:
+        """(threshold, miss rate, false accepts per hour) over the threshold grid."""
+        return [(float(t), 1.0 - self.recall(t), self.fa_per_hour(t)) for t in THRESHOLDS]
+
+    def best_threshold(self, max_fa_per_hour: float) -> float | None:
+        """The threshold with the highest recall whose false accepts per hour stay within the limit."""
+        ok = [(self.recall(t), -t, t) for t in THRESHOLDS if self.fa_per_hour(t) <= max_fa_per_hour]
+        return max(ok)[2] if ok else None
+
+    def summary(self) -> dict:
+        t = self.threshold
+        out = {
+            "model": self.name,
+            "threshold": t,
+            "patience_frames": self.patience_frames,
+            "positives": len(self.positive_scores),
+            "recall": round(self.recall(t), 4),
+            "negative_hours": round(self.hours, 4),
+            "false_accepts": self.false_accepts(t),
+            "false_accepts_per_hour": round(self.fa_per_hour(t), 3),
+            "negatives": {k: {"hours": round(self.negative_hours[k], 4), "false_accepts": self.false_accepts(t, k)}
+                          for k in self.negative_traces},
+        }
+        best = self.best_threshold(0.5)
+        if best is not None:
+            out["best_threshold_at_0.5_fa_per_hour"] = {"threshold": best, "recall": round(self.recall(best), 4)}
+        return out
+
+
+def evaluate(model: WakeWordModel, positives: Path, negatives: Iterable[Path], sample_rate: int = 16000,
+             max_s: float = 3600.0, progress: Callable | None = None) -> list[HeadResult]:
+    heads = model.heads
+    results = [HeadResult(h.name, h.threshold, h.patience_frames, h.refractory_steps) for h in heads]
+    pad = np.zeros(int(PAD_S * sample_rate), np.float32)
+    wrap = progress or (lambda it, **_k: it)
+    stream = model.stream()
+    for path in wrap(audio_files(positives), desc="positives", unit="clip"):
+        x = read_audio(path, sample_rate, max_s=max_s).samples
+        stream.reset()
+        trace = stream.scores_for(np.concatenate([pad, x, pad]))
+        for i, r in enumerate(results):
+            r.positive_scores.append(float(patience_filter(trace[:, i], r.patience_frames).max()))
+    for folder in negatives:
+        stream.reset()
+        traces, total = [], 0
+        step = model.step_samples
+        carry = np.zeros(0, np.float32)
+        for path in wrap(audio_files(folder), desc=f"negatives {Path(folder).name}", unit="file"):
+            x = np.concatenate([carry, read_audio(path, sample_rate, max_s=max_s).samples])
+            total += len(x) - len(carry)
+            whole = len(x) // step * step
+            traces.append(stream.scores_for(x[:whole]))
+            carry = x[whole:]
+        trace = np.concatenate(traces) if traces else np.zeros((0, len(heads)), np.float32)
+        for i, r in enumerate(results):
+            key = str(folder)
+            r.negative_traces[key] = patience_filter(trace[:, i], r.patience_frames)
+            r.negative_hours[key] = total / sample_rate / 3600
+    return results
+
+
+def engine_breakdown(result: HeadResult, positives: Path, files: list[Path]) -> dict[str, dict] | None:
+    """Recall per synthesis engine, when the folder came from tools/make_wake_corpus.py."""
+    log = Path(positives).parent / "corpus.jsonl"
+    if not log.exists():
+        return None
+    engines = {}
+    for line in log.read_text().splitlines():
+        item = json.loads(line)
+        engines[item["file"]] = item["engine"]
+    groups: dict[str, list[float]] = {}
+    for path, score in zip(files, result.positive_scores, strict=True):
+        groups.setdefault(engines.get(path.name, "other"), []).append(score)
+    return {e: {"clips": len(s), "recall": round(float(np.mean(np.asarray(s) >= result.threshold)), 4)}
+            for e, s in sorted(groups.items())}
+
+
+def plot_det(results: list[HeadResult], path: Path, title: str = "") -> Path:
+    """Miss rate against false accepts per hour, one curve per head, the configured threshold marked."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RuntimeError("drawing the DET plot needs matplotlib (pip install matplotlib)") from None
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+    for r in results:
+        pts = r.det()
+        fa = [max(p[2], 1e-2) for p in pts]
+        miss = [max(p[1], 1e-3) * 100 for p in pts]
+        line = ax.plot(fa, miss, marker=".", markersize=3, label=r.name)[0]
+        t = r.threshold
+        ax.plot([max(r.fa_per_hour(t), 1e-2)], [max(1 - r.recall(t), 1e-3) * 100], "o", color=line.get_color(),
+                markersize=8, markerfacecolor="none")
+        ax.annotate(f"t={t:g}", (max(r.fa_per_hour(t), 1e-2), max(1 - r.recall(t), 1e-3) * 100),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("false accepts per hour (0 drawn at 0.01)")
+    ax.set_ylabel("miss rate, % (0 drawn at 0.1)")
+    ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(5.0, color="grey", linestyle=":", linewidth=1)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    hours = results[0].hours if results else 0
+    ax.set_title(title or f"DET: {len(results[0].positive_scores)} positives, {hours * 60:.1f} min of negatives")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
