@@ -25,9 +25,13 @@ __all__ = [
     "AudioConfig",
     "Config",
     "ConfigError",
+    "DialogueConfig",
     "FrontendConfig",
+    "HomeConfig",
+    "IntentConfig",
     "ModelsConfig",
     "RuntimeConfig",
+    "TtsConfig",
     "DEFAULT_CONFIG_PATH",
     "EndpointConfig",
     "MelImpl",
@@ -248,6 +252,85 @@ class EndpointConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeConfig:
+    """The home: areas, floors and devices, described in their own TOML file."""
+
+    path: Path = Path("")
+    """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml)"""
+    backend: str = "local"
+    """who keeps device states: "local" (the device itself, persisted under runtime.state_dir)"""
+
+    def __post_init__(self) -> None:
+        _check(self.backend in ("local",), "home.backend", f"must be one of ['local'], got {self.backend!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class IntentConfig:
+    """Intent recognition over what the recogniser heard, and the skills that serve intents."""
+
+    min_name_similarity: float = 0.75
+    """how close a heard device/area name must be to a known one (0..1) to count as it (recognition errors)"""
+    max_text_chars: int = 500
+    """longer requests are refused with a spoken answer instead of parsed"""
+    skill_timeout_s: float = 5.0
+    """a skill taking longer than this gets a spoken apology"""
+
+    def __post_init__(self) -> None:
+        _check(0.5 <= self.min_name_similarity <= 1.0, "intent.min_name_similarity",
+               f"must be in [0.5, 1.0], got {self.min_name_similarity}")
+        _check(10 <= self.max_text_chars <= 100_000, "intent.max_text_chars",
+               f"must be in [10, 100000], got {self.max_text_chars}")
+        _check(0 < self.skill_timeout_s <= 300, "intent.skill_timeout_s", "must be in (0, 300]")
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueConfig:
+    """The conversation around intents: follow-ups, teaching, latent goals, learning from rephrasing."""
+
+    follow_up_s: float = 8.0
+    """after an answer, listen this long without the wake word"""
+    rephrase_window_s: float = 30.0
+    """a request that succeeds this soon after a failed one is learned as a rewrite of it"""
+    max_learned: int = 500
+    """most taught concepts plus learned rewrites kept; the oldest go first"""
+    latent_goals: bool = True
+    """offer the next step after some answers ("Would you like a timer for three minutes?")"""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.follow_up_s <= 120, "dialogue.follow_up_s", "must be in [0, 120]")
+        _check(0 <= self.rephrase_window_s <= 3600, "dialogue.rephrase_window_s", "must be in [0, 3600]")
+        _check(1 <= self.max_learned <= 100_000, "dialogue.max_learned", "must be in [1, 100000]")
+
+
+@dataclass(frozen=True, slots=True)
+class TtsConfig:
+    """Speech synthesis with a Piper voice (ONNX + its .onnx.json sidecar)."""
+
+    voice: str = "tts/joe-medium"
+    """a model name from the manifest, or a path to a Piper .onnx file"""
+    voice_config: Path = Path("")
+    """the voice's sidecar JSON; empty means <voice>.json (or that of the voice it was derived from)"""
+    speaker_id: int = 0
+    length_scale: float = 1.0
+    """speaking slowness: > 1 slower, < 1 faster"""
+    noise_scale: float = 0.667
+    noise_w: float = 0.8
+    sentence_silence_s: float = 0.2
+    """silence appended after each sentence"""
+    max_text_chars: int = 5000
+    """longer text is refused (SynthesisError) rather than tying up the device"""
+
+    def __post_init__(self) -> None:
+        _check(bool(self.voice), "tts.voice", "must name a model or a file")
+        _check(self.speaker_id >= 0, "tts.speaker_id", "must be >= 0")
+        _check(0.1 <= self.length_scale <= 10, "tts.length_scale", f"must be in [0.1, 10], got {self.length_scale}")
+        _check(0 <= self.noise_scale <= 2, "tts.noise_scale", "must be in [0, 2]")
+        _check(0 <= self.noise_w <= 2, "tts.noise_w", "must be in [0, 2]")
+        _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
+        _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
@@ -256,6 +339,10 @@ class Config:
     wake: WakeConfig = field(default_factory=WakeConfig)
     vad: VadConfig = field(default_factory=VadConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    home: HomeConfig = field(default_factory=HomeConfig)
+    intent: IntentConfig = field(default_factory=IntentConfig)
+    dialogue: DialogueConfig = field(default_factory=DialogueConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000

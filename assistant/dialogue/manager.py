@@ -1,0 +1,464 @@
+"""The dialogue manager: one conversation around intents and skills.
+
+``await dm.respond(text)`` takes what the recogniser heard and returns a ``Turn`` (what to say, the
+intent, how long to listen without the wake word, the events). Around the parser and the skills it adds
+the seed's dialogue abilities:
+
+* **Interactive teaching.** A request with a span the device does not understand ("set the living room
+  light to study mode") gets "I don't know what study mode is. Can you teach me?". The answer ("it's
+  brightness 40 percent", or commands: "turn on the desk lamp and set the living room light to 40")
+  becomes a learned *concept*, persisted, and is applied to that and similar later requests ("set the
+  bedroom lamp to study mode", "study mode", "activate study mode").
+* **Latent goals.** A skill may offer the next step (cooking times offer a timer); "yes" runs it.
+* **Learning from rephrasing.** When a request fails and a rephrase succeeds within
+  ``dialogue.rephrase_window_s``, the difference is learned as a rewrite ("kill" -> "turn off") and
+  applied next time. "What have you learned?" lists what was learned; "forget ..." removes it.
+* **Follow-ups.** For ``dialogue.follow_up_s`` after an answer the device listens without the wake word,
+  and elliptical follow-ups reuse the last request ("and the bedroom lamp", "what about the kitchen").
+
+Everything learned, and the conversation's open question, is persisted atomically (``dialogue.json``),
+so a restart in the middle of a conversation loses nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.config import DialogueConfig
+from assistant.events import IntentRecognized, SkillHandled
+from assistant.intent.numbers import parse_percent
+from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
+from assistant.skills.registry import Clock, Reply, SkillRegistry, system_clock
+from assistant.skills.state import StateStore
+
+__all__ = ["DialogueManager", "Turn"]
+
+_LOGGER = logging.getLogger(__name__)
+
+_YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "please", "yes please", "go ahead", "do it",
+        "of course", "absolutely", "sounds good", "yes thanks", "yes thank you", "sure thing", "why not",
+        "yes do", "yes go ahead", "that would be great", "alright", "all right", "i would", "i would like that"}
+_NO = {"no", "nope", "nah", "no thanks", "no thank you", "never mind", "nevermind", "not now", "cancel",
+       "forget it", "no need", "dont", "do not", "not really", "stop"}
+_ACTIVATE = re.compile(r"^(?:(?:activate|start|enable|turn on|switch on|switch to|go to|set|put|put on|use|"
+                       r"go into|enter|begin|run|do|apply|make it|set it to|time for|lets do|i want)\s+)?"
+                       r"(?:the\s+|my\s+)?(?P<phrase>.+?)(?:\s+please)?$")
+_TEACH_LEAD = re.compile(r"^(?:well\s+|so\s+|ok\s+|okay\s+|yes\s+|yeah\s+|sure\s+)*(?:(?:it|that|this)\s+"
+                         r"(?:is|means|would be|should be)\s+|(?:it|that)\s+is\s+when\s+|means\s+|it\s+s\s+|"
+                         r"just\s+|to\s+|like\s+)?")
+_FOLLOW_UP = re.compile(r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
+                        r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    text: str
+    """what the device says ("" when it stays silent)"""
+    intent: Intent | None = None
+    success: bool = True
+    follow_up_s: float = 0.0
+    """listen this long without the wake word"""
+    expects: str = ""
+    """"teach" or "confirm" while the device waits for an answer to its question"""
+    learned: str = ""
+    """what this turn taught the device, if anything ("rewrite: kill -> turn off")"""
+    events: tuple[Any, ...] = ()
+
+
+@dataclass
+class _State:
+    concepts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rewrites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, Any] | None = None
+    last_failure: dict[str, Any] | None = None
+    last_intent: dict[str, Any] | None = None
+    follow_up_until: float = 0.0
+    last_learned: str = ""
+    counter: int = 0
+
+
+def _intent_to_dict(i: Intent) -> dict[str, Any]:
+    return {"name": i.name, "slots": dict(i.slots), "text": i.text}
+
+
+def _intent_from_dict(d: dict[str, Any]) -> Intent:
+    return Intent(str(d["name"]), dict(d.get("slots", {})), str(d.get("text", "")))
+
+
+class DialogueManager:
+    def __init__(self, cfg: DialogueConfig, parser: IntentParser, skills: SkillRegistry, store: StateStore,
+                 clock: Clock = system_clock) -> None:
+        self.cfg = cfg
+        self.parser = parser
+        self.skills = skills
+        self.store = store
+        self.clock = clock
+        self.state = self._load()
+
+    # ------------------------------------------------------------------------------ persistence
+
+    def _load(self) -> _State:
+        raw = self.store.load("dialogue", {})
+        st = _State()
+        try:
+            st.concepts = {str(k): dict(v) for k, v in raw.get("concepts", {}).items()}
+            st.rewrites = {str(k): dict(v) for k, v in raw.get("rewrites", {}).items()}
+            st.pending = raw.get("pending")
+            st.last_failure = raw.get("last_failure")
+            st.last_intent = raw.get("last_intent")
+            st.follow_up_until = float(raw.get("follow_up_until", 0.0))
+            st.last_learned = str(raw.get("last_learned", ""))
+            st.counter = int(raw.get("counter", 0))
+        except (TypeError, ValueError, AttributeError) as e:
+            _LOGGER.warning("dialogue state unusable (%s); starting afresh", e)
+            self.store.problems.append(f"dialogue.json had an unexpected shape ({e}); started afresh")
+            st = _State()
+        return st
+
+    def _save(self) -> None:
+        st = self.state
+        self.store.save("dialogue", {
+            "concepts": st.concepts, "rewrites": st.rewrites, "pending": st.pending,
+            "last_failure": st.last_failure, "last_intent": st.last_intent,
+            "follow_up_until": st.follow_up_until, "last_learned": st.last_learned, "counter": st.counter,
+        })
+
+    # ----------------------------------------------------------------------------------- public
+
+    def accepts_without_wake(self) -> bool:
+        """True while a follow-up may come without the wake word."""
+        return self.clock() < self.state.follow_up_until
+
+    @property
+    def concepts(self) -> dict[str, dict[str, Any]]:
+        return dict(self.state.concepts)
+
+    @property
+    def rewrites(self) -> dict[str, str]:
+        return {k: v["to"] for k, v in self.state.rewrites.items()}
+
+    async def respond(self, text: str, woken: bool = True) -> Turn:
+        """Answer one utterance. ``woken=False`` means no wake word: only accepted as a follow-up."""
+        if not woken and not self.accepts_without_wake():
+            return Turn("", success=False)
+        turn = await self._respond(text)
+        st = self.state
+        st.follow_up_until = self.clock() + self.cfg.follow_up_s if turn.text else 0.0
+        self._save()
+        return Turn(turn.text, turn.intent, turn.success, self.cfg.follow_up_s if turn.text else 0.0,
+                    turn.expects, turn.learned, turn.events)
+
+    def ringing(self) -> list[str]:
+        """Announcements of timers that have ended (each said once)."""
+        timers = self.skills.skill_for("HassStartTimer")
+        due = getattr(timers, "due", None)
+        return [r.text for r in due()] if due else []
+
+    # ---------------------------------------------------------------------------------- the turn
+
+    async def _respond(self, text: str) -> Turn:
+        max_chars = self.parser.cfg.max_text_chars
+        if len(text) > max_chars:
+            return Turn("That's too long for me. Please ask in a shorter way.", success=False)
+        norm = normalize_text(text)
+        if not norm:
+            return Turn("Sorry, I didn't catch that.", success=False)
+        now = self.clock()
+        st = self.state
+
+        meta = self._meta(norm)
+        if meta is not None:
+            return meta
+
+        pending = st.pending
+        if pending is not None and now <= float(pending.get("expires_at", 0)):
+            st.pending = None
+            if pending["kind"] == "confirm":
+                if norm in _YES or norm.startswith(("yes ", "sure ", "yeah ")):
+                    return await self._run(_intent_from_dict(pending["intent"]))
+                if norm in _NO or norm.startswith(("no ", "nope ")):
+                    return Turn("Okay.")
+            elif pending["kind"] == "teach":
+                if norm in _NO or norm.startswith(("no ", "nope ", "never mind")):
+                    return Turn("Okay, never mind.")
+                return await self._teach(pending, norm)
+        elif pending is not None:
+            st.pending = None
+
+        intent = self.parser.parse(norm)
+        if intent is None or (intent.unknown and not self._concept(intent.unknown)):
+            rewritten = self._rewrite(norm)
+            if rewritten != norm:
+                better = self.parser.parse(rewritten)
+                if better is not None and not better.unknown:
+                    _LOGGER.info("applied learned rewrite: %r -> %r", norm, rewritten)
+                    intent = better
+        if intent is None:
+            follow = await self._follow_up(norm)
+            if follow is not None:
+                return follow
+            invoked = self._invocation(norm)
+            if invoked is not None:
+                return await self._apply_concept(*invoked)
+            st.last_failure = {"text": norm, "at": now}
+            return Turn("Sorry, I didn't understand that.", success=False)
+        if intent.name == "HassNevermind":
+            return Turn("Okay.", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
+        if intent.unknown:
+            concept = self._concept(intent.unknown)
+            if concept is None:
+                st.pending = {"kind": "teach", "intent": _intent_to_dict(intent), "unknown": intent.unknown,
+                              "unknown_slot": intent.unknown_slot, "expires_at": now + max(self.cfg.follow_up_s, 30.0)}
+                st.last_failure = {"text": norm, "at": now}
+                return Turn(f"I don't know what {intent.unknown} is. Can you teach me?", intent, success=False,
+                            expects="teach",
+                            events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
+            return await self._apply_concept(intent, concept)
+        turn = await self._run(intent)
+        if turn.success and st.last_failure and now - float(st.last_failure["at"]) <= self.cfg.rephrase_window_s:
+            learned = self._learn_rewrite(str(st.last_failure["text"]), norm)
+            st.last_failure = None
+            if learned:
+                return Turn(turn.text, turn.intent, turn.success, expects=turn.expects, learned=learned,
+                            events=turn.events)
+        return turn
+
+    async def _run(self, intent: Intent) -> Turn:
+        reply, handled = await self.skills.handle(intent)
+        events: tuple[Any, ...] = (IntentRecognized(intent.name, dict(intent.slots), intent.text), handled)
+        st = self.state
+        if reply.success:
+            st.last_intent = _intent_to_dict(intent)
+        text, expects = reply.text, ""
+        if reply.offer is not None and self.cfg.latent_goals:
+            st.pending = {"kind": "confirm", "intent": _intent_to_dict(reply.offer.intent),
+                          "expires_at": self.clock() + self.cfg.follow_up_s}
+            text, expects = f"{text} {reply.offer.question}", "confirm"
+        return Turn(text, intent, reply.success, expects=expects, events=events)
+
+    async def _run_many(self, intents: list[Intent], lead: str = "") -> Turn:
+        texts, events, ok = [], [], True
+        for i in intents:
+            t = await self._run(i)
+            texts.append(t.text)
+            events.extend(t.events)
+            ok = ok and t.success
+        return Turn(" ".join(([lead] if lead else []) + texts), intents[-1] if intents else None, ok,
+                    events=tuple(events))
+
+    # -------------------------------------------------------------------------------- follow-ups
+
+    async def _follow_up(self, norm: str) -> Turn | None:
+        st = self.state
+        if not (st.last_intent and self.accepts_without_wake()):
+            return None
+        m = _FOLLOW_UP.match(norm)
+        what = (m.group("what") or m.group("what2") or "").strip() if m else norm
+        last = _intent_from_dict(st.last_intent)
+        if last.name not in ("HassTurnOn", "HassTurnOff", "HassLightSet", "HassGetState"):
+            return None
+        home, sim = self.parser.home, self.parser.cfg.min_name_similarity
+        slots = {k: v for k, v in last.slots.items() if k not in ("name", "area", "floor", "domain", "device_class")}
+        dev = home.match("device", what, sim)
+        area = home.match("area", re.sub(r"^(the|in the|in)\s+", "", what), sim)
+        if dev is not None and (area is None or dev.score >= area.score):
+            slots["name"] = dev.canonical
+        elif area is not None:
+            slots["area"] = area.canonical
+            slots["domain"] = last.slots.get("domain") or (home.device(last.slots["name"]).domain
+                                                           if last.slots.get("name") and home.device(last.slots["name"])
+                                                           else "light")
+        else:
+            return None
+        return await self._run(Intent(last.name, slots, norm))
+
+    # ---------------------------------------------------------------------------------- teaching
+
+    def _concept(self, phrase: str) -> dict[str, Any] | None:
+        key = _concept_key(phrase)
+        if key in self.state.concepts:
+            return self.state.concepts[key]
+        close = difflib.get_close_matches(key, list(self.state.concepts), n=1, cutoff=0.85)
+        return self.state.concepts[close[0]] if close else None
+
+    async def _teach(self, pending: dict[str, Any], norm: str) -> Turn:
+        original = _intent_from_dict(pending["intent"])
+        unknown = str(pending["unknown"])
+        answer = _TEACH_LEAD.sub("", norm, count=1).strip()
+        answer = re.sub(rf"^{re.escape(unknown)}\s+(?:is|means)\s+", "", answer)
+        concept = self._parse_teaching(answer, original, str(pending.get("unknown_slot", "")))
+        if concept is None:
+            self.state.last_failure = None
+            return Turn(f"Sorry, I still don't know what {unknown} is. You can teach me with, for example: "
+                        "it's brightness 40 percent.", success=False)
+        key = _concept_key(unknown)
+        concept["learned_at"] = self.clock()
+        self.state.concepts[key] = concept
+        self.state.last_learned = f"concept:{key}"
+        self.state.last_failure = None
+        self._trim()
+        _LOGGER.info("learned concept %r: %s", key, concept)
+        turn = await self._apply_concept(original, concept)
+        return Turn(f"Got it, {unknown} means {_describe_concept(concept)}. {turn.text}", turn.intent, turn.success,
+                    learned=f"concept: {key}", events=turn.events)
+
+    def _parse_teaching(self, answer: str, original: Intent, unknown_slot: str) -> dict[str, Any] | None:
+        target = {k: v for k, v in original.slots.items() if k in ("name", "area", "domain", "floor")}
+        # a setting: "brightness 40 percent", "red at 50 percent", "40"
+        tokens = [t for t in answer.split() if t not in ("brightness", "bright", "at", "to", "level", "of", "dimmed",
+                                                          "dim", "set", "and", "with", "the", "a", "colour", "color",
+                                                          "light", "lights", "on", "percent", "per", "cent")]
+        colour = next((c for c in sorted(COLORS, key=len, reverse=True) if re.search(rf"\b{c}\b", answer)), None)
+        rest = " ".join(tokens)
+        if colour:
+            rest = re.sub(rf"\b{colour}\b", "", rest).strip()
+        level = parse_percent(rest) if rest else None
+        if unknown_slot == "value" and (colour or level is not None) and (not rest or level is not None):
+            if level is None or 0 <= level <= 100:
+                slots = {"color": colour} if colour else {}
+                if level is not None:
+                    slots["brightness"] = level
+                return {"kind": "setting", "slots": slots, "target": target}
+        # another name for a device or area: "it's the desk lamp"
+        if unknown_slot == "name":
+            home, sim = self.parser.home, self.parser.cfg.min_name_similarity
+            dev = home.match("device", answer, sim)
+            if dev is not None:
+                return {"kind": "alias", "slots": {"name": dev.canonical}, "target": {}}
+        # commands: "turn on the desk lamp and set the living room light to 40"
+        parts = [p.strip() for p in re.split(r"\s+(?:and then|then|and also|and|after that)\s+", answer) if p.strip()]
+        intents = []
+        for part in parts:
+            i = self.parser.parse(part)
+            if i is None or i.unknown or i.name in ("HassNevermind",):
+                return None
+            intents.append({"name": i.name, "slots": dict(i.slots), "text": i.text})
+        if intents:
+            return {"kind": "commands", "intents": intents, "target": target}
+        return None
+
+    async def _apply_concept(self, intent: Intent, concept: dict[str, Any]) -> Turn:
+        kind = concept.get("kind")
+        if kind == "commands":
+            return await self._run_many([_intent_from_dict(d) for d in concept["intents"]])
+        slots = {k: v for k, v in intent.slots.items()}
+        if intent.unknown_slot == "name":
+            slots.pop("name", None)
+        slots.update(concept.get("slots", {}))
+        name = intent.name
+        if kind == "setting":
+            if not any(k in slots for k in ("name", "area", "domain", "floor")):
+                slots.update(concept.get("target", {}))
+            name = "HassLightSet"
+        return await self._run(Intent(name, slots, intent.text))
+
+    def _invocation(self, norm: str) -> tuple[Intent, dict[str, Any]] | None:
+        """A taught concept said on its own ("study mode", "activate study mode")."""
+        m = _ACTIVATE.match(norm)
+        phrase = m.group("phrase") if m else norm
+        concept = self._concept(phrase) if phrase else None
+        if concept is None or concept.get("kind") == "alias":
+            return None
+        return Intent("HassLightSet", {}, norm, unknown=phrase, unknown_slot="value"), concept
+
+    # ------------------------------------------------------------------------------- rephrasing
+
+    def _learn_rewrite(self, failed: str, succeeded: str) -> str:
+        a, b = failed.split(), succeeded.split()
+        if a == b:
+            return ""
+        ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+        equal = sum(i2 - i1 for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b).get_opcodes() if tag == "equal")
+        src, dst = failed, succeeded
+        if len(ops) == 1 and equal > 0:
+            _, i1, i2, j1, j2 = ops[0]
+            span = a[i1:i2]
+            if span and not all(w in ("the", "a", "an", "my", "to", "in", "on", "of") for w in span):
+                src, dst = " ".join(span), " ".join(b[j1:j2])
+        if not src:
+            return ""
+        self.state.rewrites[src] = {"to": dst, "learned_at": self.clock()}
+        self.state.last_learned = f"rewrite:{src}"
+        self._trim()
+        _LOGGER.info("learned rewrite %r -> %r", src, dst)
+        return f"rewrite: {src} -> {dst}"
+
+    def _rewrite(self, norm: str) -> str:
+        out = norm
+        for src in sorted(self.state.rewrites, key=len, reverse=True):
+            dst = self.state.rewrites[src]["to"]
+            out = re.sub(rf"(?<!\S){re.escape(src)}(?!\S)", dst, out)
+        return " ".join(out.split())
+
+    def _trim(self) -> None:
+        st = self.state
+        total = len(st.concepts) + len(st.rewrites)
+        while total > self.cfg.max_learned:
+            oldest = min([("c", k, v.get("learned_at", 0)) for k, v in st.concepts.items()]
+                         + [("r", k, v.get("learned_at", 0)) for k, v in st.rewrites.items()], key=lambda x: x[2])
+            (st.concepts if oldest[0] == "c" else st.rewrites).pop(oldest[1])
+            total -= 1
+
+    # ------------------------------------------------------------------------------ meta requests
+
+    def _meta(self, norm: str) -> Turn | None:
+        st = self.state
+        if re.fullmatch(r"(what|what things|what else) (have you|did you) (learned|learn|learnt)( so far)?"
+                        r"|(list|show|tell me) (what you (have )?(learned|learnt)|your rewrites|the rewrites|"
+                        r"learned rewrites|what you know)", norm):
+            items = [f"{k} means {_describe_concept(v)}" for k, v in st.concepts.items()]
+            items += [f'"{k}" means "{v["to"]}"' for k, v in st.rewrites.items()]
+            if not items:
+                return Turn("I haven't learned anything yet.")
+            return Turn("I have learned: " + "; ".join(items) + ".")
+        m = re.fullmatch(r"forget (?:(?:everything|all)(?: (?:you (?:have )?(?:learned|learnt)|that you learned))?"
+                         r"|(?P<last>that|the last (?:thing|one)|what you just learned)"
+                         r"|(?:what |the rewrite |the concept |about )?(?P<what>.+?)(?: means| is)?)", norm)
+        if not m:
+            return None
+        if m.group("what") is None and m.group("last") is None:
+            n = len(st.concepts) + len(st.rewrites)
+            st.concepts.clear()
+            st.rewrites.clear()
+            return Turn(f"Done, I forgot {n} learned thing{'s' if n != 1 else ''}.")
+        if m.group("last") is not None:
+            kind, _, key = st.last_learned.partition(":")
+            target = st.concepts if kind == "concept" else st.rewrites
+            if key in target:
+                target.pop(key)
+                st.last_learned = ""
+                return Turn(f"Okay, I forgot {key}.")
+            return Turn("There is nothing I just learned to forget.", success=False)
+        what = m.group("what")
+        key = _concept_key(what)
+        if key in st.concepts:
+            st.concepts.pop(key)
+            return Turn(f"Okay, I forgot what {key} means.")
+        if what in st.rewrites:
+            st.rewrites.pop(what)
+            return Turn(f"Okay, I forgot the rewrite for {what}.")
+        if what in ("it", "the timer", "the timers") or self.parser.parse(norm) is not None:
+            return None  # "forget it" is never mind; a real request goes on
+        return Turn(f"I haven't learned anything called {what}.", success=False)
+
+
+def _concept_key(phrase: str) -> str:
+    return re.sub(r"^(the|my|a|an)\s+", "", normalize_text(phrase)).strip()
+
+
+def _describe_concept(c: dict[str, Any]) -> str:
+    if c.get("kind") == "commands":
+        return " and ".join(str(i.get("text", i["name"])) for i in c["intents"])
+    slots = c.get("slots", {})
+    if c.get("kind") == "alias":
+        return f"the {slots.get('name')}"
+    parts = []
+    if "color" in slots:
+        parts.append(str(slots["color"]))
+    if "brightness" in slots:
+        parts.append(f"brightness {slots['brightness']} percent")
+    return " at ".join(parts) or "nothing"

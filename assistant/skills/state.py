@@ -1,0 +1,105 @@
+"""State that survives a restart or a power cut: one JSON document per skill under ``runtime.state_dir``.
+
+Writes are atomic: the new document goes to a temporary file in the same folder, is flushed and
+fsynced, then renamed over the old one (and the folder fsynced), so a reader sees the old document or
+the new one, never a mix. A document damaged from outside (a bad disk, a hand edit) is moved aside to
+``<name>.json.corrupt`` and the skill starts afresh; ``problems`` says so, for the dialogue to tell the
+user. Nothing here is async: a write of a few kB is far below a frame of audio.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["StateError", "StateStore"]
+
+_LOGGER = logging.getLogger(__name__)
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+class StateError(RuntimeError):
+    """The state directory cannot be created or written."""
+
+
+class StateStore:
+    def __init__(self, state_dir: Path | str) -> None:
+        self.dir = Path(state_dir)
+        self.problems: list[str] = []
+        """human-readable notes about documents that were damaged and set aside"""
+        self._lock = threading.Lock()
+
+    def path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise ValueError(f"state document name {name!r} must match {_NAME.pattern}")
+        return self.dir / f"{name}.json"
+
+    def load(self, name: str, default: Any) -> Any:
+        """The saved document, or ``default`` if there is none or it was damaged (then set aside)."""
+        path = self.path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return default
+        except (OSError, UnicodeDecodeError) as e:
+            return self._set_aside(path, f"unreadable ({e})", default)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            return self._set_aside(path, f"not valid JSON ({e.msg} at line {e.lineno})", default)
+        if type(data) is not type(default):
+            return self._set_aside(path, f"holds a {type(data).__name__}, expected a {type(default).__name__}",
+                                   default)
+        return data
+
+    def save(self, name: str, data: Any) -> None:
+        path = self.path(name)
+        payload = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+        with self._lock:
+            try:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.dir)
+            except OSError as e:
+                raise StateError(f"cannot write state in {self.dir}: {e}") from None
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(payload)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+                _fsync_dir(self.dir)
+            except OSError as e:
+                raise StateError(f"cannot write {path}: {e}") from None
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+
+    def _set_aside(self, path: Path, why: str, default: Any) -> Any:
+        aside = path.with_name(path.name + ".corrupt")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            aside = path
+        message = f"{path.name} was damaged ({why}); kept it as {aside.name} and started afresh"
+        _LOGGER.warning("state: %s", message)
+        self.problems.append(message)
+        return default
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(fd)
