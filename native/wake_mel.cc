@@ -40,7 +40,7 @@ WakeMel::WakeMel(std::vector<float> window, int hop, const std::vector<float>& m
   }
   frame_.resize(n);
   power_.resize(bins);
-  scratch_.resize(n / 2);
+  scratch_.resize(n);
 }
 
 std::size_t WakeMel::Compute(const float* samples, std::size_t n, std::vector<float>* out) {

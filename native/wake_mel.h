@@ -45,7 +45,7 @@ class WakeMel {
   std::vector<std::vector<float>> mel_weights_;  // its weights from there on
   std::vector<float> frame_;
   std::vector<float> power_;
-  std::vector<std::complex<float>> scratch_;
+  std::vector<float> scratch_;  // RealFft scratch: n floats
 };
 
 }  // namespace assistant::wake
