@@ -48,7 +48,7 @@ _ACTIVATE = re.compile(r"^(?:(?:activate|start|enable|turn on|switch on|switch t
                        r"go into|enter|begin|run|do|apply|make it|set it to|time for|lets do|i want)\s+)?"
                        r"(?:the\s+|my\s+)?(?P<phrase>.+?)(?:\s+please)?$")
 _TEACH_LEAD = re.compile(r"^(?:well\s+|so\s+|ok\s+|okay\s+|yes\s+|yeah\s+|sure\s+)*(?:(?:it|that|this)\s+"
-                         r"(?:is|means|would be|should be)\s+|(?:it|that)\s+is\s+when\s+|means\s+|it\s+s\s+|"
+                         r"(?:is|means|would be|should be)\s+|(?:it|that)\s+is\s+when\s+|means\s+|it\s+s\s+|its\s+|thats\s+|"
                          r"just\s+|to\s+|like\s+)?")
 _FOLLOW_UP = re.compile(r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
                         r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$")

@@ -119,9 +119,11 @@ class Home:
         key = re.sub(r"^(the|my|our) ", "", key)
         if not key:
             return None
-        for candidate in (key, _singular(key), key + "s"):
+        if key in table:
+            return Match(table[key], 1.0)
+        for candidate in (_singular(key), key + "s"):  # "office lights" is more likely the office's lights
             if candidate in table:
-                return Match(table[candidate], 1.0)
+                return Match(table[candidate], 0.95)
         squashed = key.replace(" ", "")
         best: Match | None = None
         for alias, canonical in table.items():

@@ -218,7 +218,7 @@ def _component(tokens: list[str], i: int) -> tuple[Duration, str, int] | None:
             return _split_units(frac_value, unit), unit, j + 1
         return None
     # "<number> <unit> [and a half]" or "<number> and a half <unit>" or "a/an <unit> [and a half]"
-    if t in ("a", "an", "one") and i + 1 < n and tokens[i + 1] in _UNIT_WORDS:
+    if t in ("a", "an", "one", "another") and i + 1 < n and tokens[i + 1] in _UNIT_WORDS:
         value, j = 1.0, i + 1
     else:
         num = _number_at(tokens, i, allow_homophones=True)

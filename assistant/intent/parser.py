@@ -61,7 +61,7 @@ _MACROS = {
     "turn": "(turn|turned|tern|turns|switch|switched|swish)",
     "off": "(off|of)",
     "on": "(on|own)",
-    "timer": "(timer|timers|time|time her|tymer)",
+    "timer": "(timer|timers|time|times|time her|tymer)",
     "weather": "(weather|whether|wether)",
     "pause": "(pause|paws|pores|pours|paused)",
     "what": "(what is|what's|whats|what|what are|whats the|what s)",
@@ -106,6 +106,7 @@ _TEMPLATES: dict[str, list[str]] = {
         "(open|raise) [all] <the> {area} {domain}",
         "(lock|secure) <the> {name}",
         "(power|fire) up <the> {name}",
+        "power on <the> {name}",
         "(start|activate|enable) <the> {name}",
         "{name} <on>",
         "lights on in <the> {area} -> domain=light",
@@ -133,7 +134,7 @@ _TEMPLATES: dict[str, list[str]] = {
         "lights <off> in <the> {area} -> domain=light",
     ],
     "HassLightSet": [
-        "(set|turn|put|change|make|dim|brighten|bring) <the> {name} [brightness|light|level] to {brightness}",
+        "(set|turn|put|change|make|dim|brighten|bring) <the> {name} [brightness|level] to {brightness}",
         "(set|change|put) [the] (brightness|level) (of|for|on) <the> {name} to {brightness}",
         "(set|change|put) <the> {name} brightness to {brightness}",
         "(set|change|put|dim|brighten|make) <the> {name} to {brightness} [brightness]",
@@ -157,6 +158,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "<what> (the state|the status|state|status) of <the> {name}",
         "<what> <the> {name} (set to|doing|at)",
         "(is|are) (any|all|there any) [of] <the> {domain} {state} in <the> {area}",
+        "(is|are) <the> {domain} {state} in <the> {area}",
+        "(which|what) {domain} (is|are) {state} {floor}",
+        "(which|what) {domain} (is|are) {state} (on|in) <the> {floor}",
         "(is|are) (any|all|there any) [of] <the> {domain} {state} [in the house|anywhere]",
         "(is|are) (any|all|there any) [of] <the> {area} {domain} {state}",
         "(which|what) {domain} (is|are) {state} [in the house|anywhere]",
@@ -232,9 +236,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "when (is|will) <the> <timer> (done|finish|finished|go off|ring|be done)",
     ],
     "HassIncreaseTimer": [
-        "(add|put) [an|another|an extra|extra] {duration} (to|on|onto) <the> <timer>",
-        "(add|put) [an|another|an extra|extra] {duration} (to|on|onto) <the> {tname} <timer>",
-        "(add|put) [an|another|an extra|extra] {duration} (to|on|onto) <the> {start} <timer>",
+        "(add|put) [an extra|extra] {duration} (to|on|onto) <the> <timer>",
+        "(add|put) [an extra|extra] {duration} (to|on|onto) <the> {tname} <timer>",
+        "(add|put) [an extra|extra] {duration} (to|on|onto) <the> {start} <timer>",
         "(increase|extend|lengthen) <the> <timer> by {duration}",
         "(increase|extend|lengthen) <the> {tname} <timer> by {duration}",
         "(increase|extend|lengthen) <the> {start} <timer> by {duration}",
@@ -273,6 +277,7 @@ _TEMPLATES: dict[str, list[str]] = {
     ],
     "HassGetWeather": [
         "<what> [the] <weather> [like] [today|now|outside|tomorrow|this morning|this afternoon|tonight|this week]",
+        "<what> [the] <weather> (going to be|gonna be|supposed to be) [like] [today|tomorrow|tonight|later|this week]",
         "how (is|s) [the] <weather> [today|now|outside|looking|tomorrow]",
         "<what> [the] (forecast|weather forecast) [for] [today|tomorrow|this week]",
         "(is it|will it|is it going to|its going to) (rain|snow|be sunny|be cold|be hot|be windy) [today|tomorrow|later|tonight]",
@@ -350,8 +355,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "(cooking|steeping|boiling) time (for|of) <the> {food}",
     ],
     "HassNevermind": [
-        "(never mind|nevermind|never mine|forget it|forget about it|cancel that|no thanks|no thank you|nothing|ignore that|ignore me|cancel)",
+        "(never mind|nevermind|never mine|forget it|forget about it|cancel that|no|no thanks|no thank you|nothing|ignore that|ignore me|cancel)",
         "(oh) never mind",
+        "(never mind|forget) (that|about that|it)",
         "(sorry|oops) (never mind|wrong)",
         "i (was|am) not talking to you",
     ],
@@ -486,11 +492,13 @@ class _Candidate:
     unknown_slot: str = ""
     num_literals: int = 0
     template: str = ""
+    device_named: bool = False
 
     def rank(self) -> tuple[float, ...]:
         resolved = 0.0 if self.unknown else 1.0
         quality = min(self.scores) if self.scores else 1.0
-        return (resolved, quality, -len(self.scores), self.num_literals)
+        named = 1.0 if self.device_named else 0.0  # "the kitchen temperature": the device, not the area
+        return (resolved, quality, named, -len(self.scores), self.num_literals)
 
 
 class IntentParser:
@@ -572,12 +580,13 @@ class IntentParser:
                 continue
             got = self._slot_parsers[kind](raw)
             if got is None:
-                if kind == "name" and not cand.unknown and self._plausible_name(raw, t.intent):
+                if kind == "name" and not cand.unknown and self._plausible_name(raw, t):
                     cand.slots["name"] = raw
                     cand.unknown, cand.unknown_slot = raw, "name"
                     continue
                 return None
             values, score = got
+            cand.device_named = cand.device_named or kind == "name"
             for k, v in values.items():
                 if k in cand.slots and cand.slots[k] != v:
                     return None  # contradictory slots ("the kitchen light in the bedroom")
@@ -588,9 +597,12 @@ class IntentParser:
         return cand
 
     @staticmethod
-    def _plausible_name(raw: str, intent: str) -> bool:
+    def _plausible_name(raw: str, t: _Template) -> bool:
+        """An unknown device name is worth asking about only after "turn/switch/set the ..."."""
         words = raw.split()
-        if intent not in ("HassTurnOn", "HassTurnOff", "HassLightSet") or not 1 <= len(words) <= 4:
+        if t.intent not in ("HassTurnOn", "HassTurnOff", "HassLightSet") or not 1 <= len(words) <= 4:
+            return False
+        if not re.match(r"^(\[please\] )?(<turn>|\(set)", t.source):
             return False
         return not any(w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down") for w in words)
 
@@ -656,7 +668,7 @@ class IntentParser:
     def _timer_name(self, raw: str) -> tuple[dict[str, Any], float] | None:
         raw = re.sub(r"^(the|my|a|an)\s+", "", raw)
         words = raw.split()
-        if not 1 <= len(words) <= 3 or parse_duration(raw) or any(w in _TIMER_STOP for w in words):
+        if raw in ("the", "my", "a", "an", "this", "that", "our") or not 1 <= len(words) <= 3 or parse_duration(raw) or any(w in _TIMER_STOP for w in words):
             return None
         return {"name": raw}, 1.0
 
