@@ -64,8 +64,13 @@ def evaluate(cases: list[Case], parser: IntentParser) -> dict:
         if not ok:
             misses.append({"text": c.text, "expected": [c.intent, c.slots], "got": [got_intent, got_slots]})
     right = sum(v[0] for v in per_intent.values())
-    return {"utterances": len(cases), "right": right, "accuracy": right / max(1, len(cases)),
-            "per_intent": {k: round(v[0] / v[1], 3) for k, v in sorted(per_intent.items())}, "misses": misses}
+    return {
+        "utterances": len(cases),
+        "right": right,
+        "accuracy": right / max(1, len(cases)),
+        "per_intent": {k: round(v[0] / v[1], 3) for k, v in sorted(per_intent.items())},
+        "misses": misses,
+    }
 
 
 def main() -> int:
@@ -79,8 +84,10 @@ def main() -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"intent accuracy (intent and every slot): {result['right']}/{result['utterances']} = "
-          f"{result['accuracy']:.1%}")
+    print(
+        f"intent accuracy (intent and every slot): {result['right']}/{result['utterances']} = "
+        f"{result['accuracy']:.1%}"
+    )
     for k, v in result["per_intent"].items():
         print(f"  {k:24s} {v:.1%}")
     for m in result["misses"]:

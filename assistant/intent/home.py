@@ -104,13 +104,22 @@ class Home:
     def area(self, name: str) -> Area | None:
         return next((a for a in self.areas if a.name == name), None)
 
-    def devices_in(self, area: str | None = None, domain: str | None = None, floor: str | None = None,
-                   device_class: str | None = None) -> list[Device]:
+    def devices_in(
+        self,
+        area: str | None = None,
+        domain: str | None = None,
+        floor: str | None = None,
+        device_class: str | None = None,
+    ) -> list[Device]:
         floor_areas = {a.name for a in self.areas if a.floor == floor} if floor else None
-        return [d for d in self.devices
-                if (area is None or d.area == area) and (domain is None or d.domain == domain)
-                and (floor_areas is None or d.area in floor_areas)
-                and (device_class is None or d.device_class == device_class)]
+        return [
+            d
+            for d in self.devices
+            if (area is None or d.area == area)
+            and (domain is None or d.domain == domain)
+            and (floor_areas is None or d.area in floor_areas)
+            and (device_class is None or d.device_class == device_class)
+        ]
 
     def match(self, kind: str, text: str, min_similarity: float) -> Match | None:
         """The floor, area or device ``text`` names, allowing recognition errors; None if none is close."""
@@ -196,9 +205,13 @@ def parse_home(table: dict[str, Any], source: str = "") -> Home:
                 raise ConfigError(f"{key}.floor: unknown floor {raw['floor']!r}")
             if kind == "device":
                 if raw.get("area", "") not in {a.name for a in built["area"]}:
-                    raise ConfigError(f"{key}.area: unknown area {raw.get('area', '')!r} "
-                                      f"(areas: {', '.join(a.name for a in built['area'])})")
+                    raise ConfigError(
+                        f"{key}.area: unknown area {raw.get('area', '')!r} "
+                        f"(areas: {', '.join(a.name for a in built['area'])})"
+                    )
                 if raw.get("domain") not in DOMAINS:
-                    raise ConfigError(f"{key}.domain: must be one of {list(DOMAINS)}, got {raw.get('domain')!r}")
+                    raise ConfigError(
+                        f"{key}.domain: must be one of {list(DOMAINS)}, got {raw.get('domain')!r}"
+                    )
             built[kind].append(cls(**{k: tuple(v) if k == "aliases" else v for k, v in raw.items()}))
     return Home(tuple(built["floor"]), tuple(built["area"]), tuple(built["device"]), source)
