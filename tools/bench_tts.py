@@ -82,9 +82,16 @@ def rtf(fn, text: str, rate: int, repeats: int) -> float:
     return statistics.median(times) / dur
 
 
+def _words(text: str) -> list[str]:
+    from assistant.intent.numbers import number_to_words
+
+    text = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group(0))) + " ", text.lower())
+    return re.sub(r"[^a-z' ]", " ", text).split()
+
+
 def wer(ref: str, hyp: str) -> float:
-    r = re.sub(r"[^a-z0-9' ]", " ", ref.lower()).split()
-    h = re.sub(r"[^a-z0-9' ]", " ", hyp.lower()).split()
+    """Word error rate with digits spelled out, so "3" and "three" agree."""
+    r, h = _words(ref), _words(hyp)
     d = np.zeros((len(r) + 1, len(h) + 1), dtype=int)
     d[:, 0], d[0, :] = range(len(r) + 1), range(len(h) + 1)
     for i in range(1, len(r) + 1):

@@ -43,12 +43,31 @@ def run(args) -> int:
     return asyncio.run(_loop(dm, args.json))
 
 
+def _announce(dm, as_json: bool) -> None:
+    for text in dm.ringing():
+        emit({"type": "announcement", "text": text}, as_json, f"\nassistant: {text}" if not as_json else None)
+
+
+async def _ring(dm, as_json: bool) -> None:
+    """Timers ring while the user is typing, not only between lines."""
+    while True:
+        await asyncio.sleep(0.5)
+        _announce(dm, as_json)
+
+
 async def _loop(dm, as_json: bool) -> int:
     interactive = sys.stdin.isatty() and not as_json
     loop = asyncio.get_running_loop()
+    ringer = asyncio.create_task(_ring(dm, as_json))
+    try:
+        return await _converse(dm, as_json, interactive, loop)
+    finally:
+        ringer.cancel()
+
+
+async def _converse(dm, as_json: bool, interactive: bool, loop) -> int:
     while True:
-        for text in dm.ringing():
-            emit({"type": "announcement", "text": text}, as_json, f"assistant: {text}")
+        _announce(dm, as_json)
         if interactive:
             print("you: ", end="", flush=True)
         line = await loop.run_in_executor(None, sys.stdin.readline)
