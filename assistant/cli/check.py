@@ -21,6 +21,9 @@ def run(args) -> int:
     Fbank(cfg.frontend, cfg.audio.sample_rate)  # geometry checks (filters inside Nyquist, ...)
     registry = ModelRegistry.load(cfg.models)
     problems = []
+    from assistant.intent.home import load_home
+
+    home = load_home(cfg.home)  # raises ConfigError naming the bad key
     for name in sorted(registry.entries):
         st = registry.status(name)
         if st.state == "mismatch" or (st.state == "missing" and st.kind != "derived"):
@@ -29,12 +32,13 @@ def run(args) -> int:
         "config": str(args.config or DEFAULT_CONFIG_PATH),
         "native": _accel.IMPLEMENTATION,
         "models": len(registry.entries),
+        "home": f"{len(home.areas)} areas, {len(home.devices)} devices",
         "problems": problems,
         "ok": not problems,
     }
     emit(result, args.json, "\n".join(
         [f"config {result['config']}: valid", f"implementation: {_accel.IMPLEMENTATION}",
-         f"models: {len(registry.entries)} in the manifest"] + [f"problem: {p}" for p in problems]))
+         f"models: {len(registry.entries)} in the manifest", f"home: {result['home']}"] + [f"problem: {p}" for p in problems]))
     if problems:
         raise JobError(f"{len(problems)} problem(s) found")
     return 0

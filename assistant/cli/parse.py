@@ -12,7 +12,9 @@ from assistant.config import load_config
 
 def register(sub) -> None:
     p = sub.add_parser("parse", help="intent and slots of a sentence (as the recogniser would write it)")
-    p.add_argument("text", nargs="*", metavar="TEXT", help="the sentence; '-' or nothing reads lines from stdin")
+    p.add_argument(
+        "text", nargs="*", metavar="TEXT", help="the sentence; '-' or nothing reads lines from stdin"
+    )
     p.add_argument("--home", metavar="FILE", help="home TOML (default: [home] path of the config)")
     add_config_flag(p)
     add_json_flag(p)
@@ -26,18 +28,28 @@ def run(args) -> int:
     cfg = load_config(args.config)
     home_cfg = dataclasses.replace(cfg.home, path=Path(args.home)) if args.home else cfg.home
     parser = IntentParser(cfg.intent, load_home(home_cfg))
-    texts = [" ".join(args.text)] if args.text and args.text != ["-"] else [line.rstrip("\n") for line in sys.stdin]
+    texts = (
+        [" ".join(args.text)]
+        if args.text and args.text != ["-"]
+        else [line.rstrip("\n") for line in sys.stdin]
+    )
     if not texts:
         raise JobError("no text given")
     for text in texts:
         intent = parser.parse(text)
-        row = {"text": text, "intent": intent.name if intent else None, "slots": dict(intent.slots) if intent else {}}
+        row = {
+            "text": text,
+            "intent": intent.name if intent else None,
+            "slots": dict(intent.slots) if intent else {},
+        }
         if intent and intent.unknown:
             row["unknown"] = intent.unknown
         if intent is None:
             human = f"{text!r}: no intent"
         else:
             slots = " ".join(f"{k}={v!r}" for k, v in intent.slots.items())
-            human = f"{text!r}: {intent.name} {slots}" + (f"  (not understood: {intent.unknown!r})" if intent.unknown else "")
+            human = f"{text!r}: {intent.name} {slots}" + (
+                f"  (not understood: {intent.unknown!r})" if intent.unknown else ""
+            )
         emit(row, args.json, human)
     return 0

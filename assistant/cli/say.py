@@ -18,7 +18,9 @@ def register(sub) -> None:
     p = sub.add_parser("say", help="synthesise speech to a WAV file")
     p.add_argument("text", nargs="*", metavar="TEXT", help="what to say; '-' or nothing reads stdin")
     p.add_argument("-o", "--output", required=True, metavar="WAV", help="WAV file to write")
-    p.add_argument("--voice", metavar="NAME|FILE", help="manifest voice name or Piper .onnx (default: [tts] voice)")
+    p.add_argument(
+        "--voice", metavar="NAME|FILE", help="manifest voice name or Piper .onnx (default: [tts] voice)"
+    )
     add_config_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -53,9 +55,21 @@ def run(args) -> int:
     samples = np.concatenate(parts)
     write_audio(args.output, samples, voice.sample_rate)
     duration = len(samples) / voice.sample_rate
-    result = {"output": args.output, "sentences": len(parts), "duration_s": round(duration, 3),
-              "sample_rate": voice.sample_rate, "first_audio_s": round(first_audio_s or 0.0, 4),
-              "synth_s": round(total_s, 4), "real_time_factor": round(total_s / duration, 4), "voice": voice.name}
-    emit(result, args.json, f"wrote {args.output}: {duration:.2f} s of speech in {len(parts)} sentence(s), "
-         f"first audio after {result['first_audio_s'] * 1000:.0f} ms, real-time factor {result['real_time_factor']}")
+    result = {
+        "output": args.output,
+        "sentences": len(parts),
+        "duration_s": round(duration, 3),
+        "sample_rate": voice.sample_rate,
+        "first_audio_s": round(first_audio_s or 0.0, 4),
+        "synth_s": round(total_s, 4),
+        "real_time_factor": round(total_s / duration, 4),
+        "voice": voice.name,
+    }
+    emit(
+        result,
+        args.json,
+        f"wrote {args.output}: {duration:.2f} s of speech in {len(parts)} sentence(s), "
+        f"first audio after {result['first_audio_s'] * 1000:.0f} ms, "
+        f"real-time factor {result['real_time_factor']}",
+    )
     return 0

@@ -29,29 +29,74 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.config import DialogueConfig
-from assistant.events import IntentRecognized, SkillHandled
+from assistant.events import IntentRecognized
 from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
-from assistant.skills.registry import Clock, Reply, SkillRegistry, system_clock
+from assistant.skills.registry import Clock, SkillRegistry, system_clock
 from assistant.skills.state import StateStore
 
 __all__ = ["DialogueManager", "Turn"]
 
 _LOGGER = logging.getLogger(__name__)
 
-_YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "please", "yes please", "go ahead", "do it",
-        "of course", "absolutely", "sounds good", "yes thanks", "yes thank you", "sure thing", "why not",
-        "yes do", "yes go ahead", "that would be great", "alright", "all right", "i would", "i would like that"}
-_NO = {"no", "nope", "nah", "no thanks", "no thank you", "never mind", "nevermind", "not now", "cancel",
-       "forget it", "no need", "dont", "do not", "not really", "stop"}
-_ACTIVATE = re.compile(r"^(?:(?:activate|start|enable|turn on|switch on|switch to|go to|set|put|put on|use|"
-                       r"go into|enter|begin|run|do|apply|make it|set it to|time for|lets do|i want)\s+)?"
-                       r"(?:the\s+|my\s+)?(?P<phrase>.+?)(?:\s+please)?$")
-_TEACH_LEAD = re.compile(r"^(?:well\s+|so\s+|ok\s+|okay\s+|yes\s+|yeah\s+|sure\s+)*(?:(?:it|that|this)\s+"
-                         r"(?:is|means|would be|should be)\s+|(?:it|that)\s+is\s+when\s+|means\s+|it\s+s\s+|"
-                         r"just\s+|to\s+|like\s+)?")
-_FOLLOW_UP = re.compile(r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
-                        r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$")
+_YES = {
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "please",
+    "yes please",
+    "go ahead",
+    "do it",
+    "of course",
+    "absolutely",
+    "sounds good",
+    "yes thanks",
+    "yes thank you",
+    "sure thing",
+    "why not",
+    "yes do",
+    "yes go ahead",
+    "that would be great",
+    "alright",
+    "all right",
+    "i would",
+    "i would like that",
+}
+_NO = {
+    "no",
+    "nope",
+    "nah",
+    "no thanks",
+    "no thank you",
+    "never mind",
+    "nevermind",
+    "not now",
+    "cancel",
+    "forget it",
+    "no need",
+    "dont",
+    "do not",
+    "not really",
+    "stop",
+}
+_ACTIVATE = re.compile(
+    r"^(?:(?:activate|start|enable|turn on|switch on|switch to|go to|set|put|put on|use|"
+    r"go into|enter|begin|run|do|apply|make it|set it to|time for|lets do|i want)\s+)?"
+    r"(?:the\s+|my\s+)?(?P<phrase>.+?)(?:\s+please)?$"
+)
+_TEACH_LEAD = re.compile(
+    r"^(?:well\s+|so\s+|ok\s+|okay\s+|yes\s+|yeah\s+|sure\s+)*(?:(?:it|that|this)\s+"
+    r"(?:is|means|would be|should be)\s+|(?:it|that)\s+is\s+when\s+|means\s+|it\s+s\s+|its\s+|thats\s+|"
+    r"just\s+|to\s+|like\s+)?"
+)
+_FOLLOW_UP = re.compile(
+    r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
+    r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +135,14 @@ def _intent_from_dict(d: dict[str, Any]) -> Intent:
 
 
 class DialogueManager:
-    def __init__(self, cfg: DialogueConfig, parser: IntentParser, skills: SkillRegistry, store: StateStore,
-                 clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        cfg: DialogueConfig,
+        parser: IntentParser,
+        skills: SkillRegistry,
+        store: StateStore,
+        clock: Clock = system_clock,
+    ) -> None:
         self.cfg = cfg
         self.parser = parser
         self.skills = skills
@@ -121,11 +172,19 @@ class DialogueManager:
 
     def _save(self) -> None:
         st = self.state
-        self.store.save("dialogue", {
-            "concepts": st.concepts, "rewrites": st.rewrites, "pending": st.pending,
-            "last_failure": st.last_failure, "last_intent": st.last_intent,
-            "follow_up_until": st.follow_up_until, "last_learned": st.last_learned, "counter": st.counter,
-        })
+        self.store.save(
+            "dialogue",
+            {
+                "concepts": st.concepts,
+                "rewrites": st.rewrites,
+                "pending": st.pending,
+                "last_failure": st.last_failure,
+                "last_intent": st.last_intent,
+                "follow_up_until": st.follow_up_until,
+                "last_learned": st.last_learned,
+                "counter": st.counter,
+            },
+        )
 
     # ----------------------------------------------------------------------------------- public
 
@@ -149,8 +208,15 @@ class DialogueManager:
         st = self.state
         st.follow_up_until = self.clock() + self.cfg.follow_up_s if turn.text else 0.0
         self._save()
-        return Turn(turn.text, turn.intent, turn.success, self.cfg.follow_up_s if turn.text else 0.0,
-                    turn.expects, turn.learned, turn.events)
+        return Turn(
+            turn.text,
+            turn.intent,
+            turn.success,
+            self.cfg.follow_up_s if turn.text else 0.0,
+            turn.expects,
+            turn.learned,
+            turn.events,
+        )
 
     def ringing(self) -> list[str]:
         """Announcements of timers that have ended (each said once)."""
@@ -211,20 +277,39 @@ class DialogueManager:
         if intent.unknown:
             concept = self._concept(intent.unknown)
             if concept is None:
-                st.pending = {"kind": "teach", "intent": _intent_to_dict(intent), "unknown": intent.unknown,
-                              "unknown_slot": intent.unknown_slot, "expires_at": now + max(self.cfg.follow_up_s, 30.0)}
+                st.pending = {
+                    "kind": "teach",
+                    "intent": _intent_to_dict(intent),
+                    "unknown": intent.unknown,
+                    "unknown_slot": intent.unknown_slot,
+                    "expires_at": now + max(self.cfg.follow_up_s, 30.0),
+                }
                 st.last_failure = {"text": norm, "at": now}
-                return Turn(f"I don't know what {intent.unknown} is. Can you teach me?", intent, success=False,
-                            expects="teach",
-                            events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
+                return Turn(
+                    f"I don't know what {intent.unknown} is. Can you teach me?",
+                    intent,
+                    success=False,
+                    expects="teach",
+                    events=(IntentRecognized(intent.name, dict(intent.slots), norm),),
+                )
             return await self._apply_concept(intent, concept)
         turn = await self._run(intent)
-        if turn.success and st.last_failure and now - float(st.last_failure["at"]) <= self.cfg.rephrase_window_s:
+        if (
+            turn.success
+            and st.last_failure
+            and now - float(st.last_failure["at"]) <= self.cfg.rephrase_window_s
+        ):
             learned = self._learn_rewrite(str(st.last_failure["text"]), norm)
             st.last_failure = None
             if learned:
-                return Turn(turn.text, turn.intent, turn.success, expects=turn.expects, learned=learned,
-                            events=turn.events)
+                return Turn(
+                    turn.text,
+                    turn.intent,
+                    turn.success,
+                    expects=turn.expects,
+                    learned=learned,
+                    events=turn.events,
+                )
         return turn
 
     async def _run(self, intent: Intent) -> Turn:
@@ -235,8 +320,11 @@ class DialogueManager:
             st.last_intent = _intent_to_dict(intent)
         text, expects = reply.text, ""
         if reply.offer is not None and self.cfg.latent_goals:
-            st.pending = {"kind": "confirm", "intent": _intent_to_dict(reply.offer.intent),
-                          "expires_at": self.clock() + self.cfg.follow_up_s}
+            st.pending = {
+                "kind": "confirm",
+                "intent": _intent_to_dict(reply.offer.intent),
+                "expires_at": self.clock() + self.cfg.follow_up_s,
+            }
             text, expects = f"{text} {reply.offer.question}", "confirm"
         return Turn(text, intent, reply.success, expects=expects, events=events)
 
@@ -247,8 +335,12 @@ class DialogueManager:
             texts.append(t.text)
             events.extend(t.events)
             ok = ok and t.success
-        return Turn(" ".join(([lead] if lead else []) + texts), intents[-1] if intents else None, ok,
-                    events=tuple(events))
+        return Turn(
+            " ".join(([lead] if lead else []) + texts),
+            intents[-1] if intents else None,
+            ok,
+            events=tuple(events),
+        )
 
     # -------------------------------------------------------------------------------- follow-ups
 
@@ -258,20 +350,28 @@ class DialogueManager:
             return None
         m = _FOLLOW_UP.match(norm)
         what = (m.group("what") or m.group("what2") or "").strip() if m else norm
+        bare = m is None  # "the desk lamp" alone: only a name heard (almost) exactly
+        sim_needed = 0.9 if bare else self.parser.cfg.min_name_similarity
         last = _intent_from_dict(st.last_intent)
         if last.name not in ("HassTurnOn", "HassTurnOff", "HassLightSet", "HassGetState"):
             return None
-        home, sim = self.parser.home, self.parser.cfg.min_name_similarity
-        slots = {k: v for k, v in last.slots.items() if k not in ("name", "area", "floor", "domain", "device_class")}
+        home, sim = self.parser.home, sim_needed
+        slots = {
+            k: v
+            for k, v in last.slots.items()
+            if k not in ("name", "area", "floor", "domain", "device_class")
+        }
         dev = home.match("device", what, sim)
         area = home.match("area", re.sub(r"^(the|in the|in)\s+", "", what), sim)
         if dev is not None and (area is None or dev.score >= area.score):
             slots["name"] = dev.canonical
         elif area is not None:
             slots["area"] = area.canonical
-            slots["domain"] = last.slots.get("domain") or (home.device(last.slots["name"]).domain
-                                                           if last.slots.get("name") and home.device(last.slots["name"])
-                                                           else "light")
+            slots["domain"] = last.slots.get("domain") or (
+                home.device(last.slots["name"]).domain
+                if last.slots.get("name") and home.device(last.slots["name"])
+                else "light"
+            )
         else:
             return None
         return await self._run(Intent(last.name, slots, norm))
@@ -293,8 +393,11 @@ class DialogueManager:
         concept = self._parse_teaching(answer, original, str(pending.get("unknown_slot", "")))
         if concept is None:
             self.state.last_failure = None
-            return Turn(f"Sorry, I still don't know what {unknown} is. You can teach me with, for example: "
-                        "it's brightness 40 percent.", success=False)
+            return Turn(
+                f"Sorry, I still don't know what {unknown} is. You can teach me with, for example: "
+                "it's brightness 40 percent.",
+                success=False,
+            )
         key = _concept_key(unknown)
         concept["learned_at"] = self.clock()
         self.state.concepts[key] = concept
@@ -303,26 +406,58 @@ class DialogueManager:
         self._trim()
         _LOGGER.info("learned concept %r: %s", key, concept)
         turn = await self._apply_concept(original, concept)
-        return Turn(f"Got it, {unknown} means {_describe_concept(concept)}. {turn.text}", turn.intent, turn.success,
-                    learned=f"concept: {key}", events=turn.events)
+        return Turn(
+            f"Got it, {unknown} means {_describe_concept(concept)}. {turn.text}",
+            turn.intent,
+            turn.success,
+            learned=f"concept: {key}",
+            events=turn.events,
+        )
 
     def _parse_teaching(self, answer: str, original: Intent, unknown_slot: str) -> dict[str, Any] | None:
         target = {k: v for k, v in original.slots.items() if k in ("name", "area", "domain", "floor")}
         # a setting: "brightness 40 percent", "red at 50 percent", "40"
-        tokens = [t for t in answer.split() if t not in ("brightness", "bright", "at", "to", "level", "of", "dimmed",
-                                                          "dim", "set", "and", "with", "the", "a", "colour", "color",
-                                                          "light", "lights", "on", "percent", "per", "cent")]
-        colour = next((c for c in sorted(COLORS, key=len, reverse=True) if re.search(rf"\b{c}\b", answer)), None)
+        tokens = [
+            t
+            for t in answer.split()
+            if t
+            not in (
+                "brightness",
+                "bright",
+                "at",
+                "to",
+                "level",
+                "of",
+                "dimmed",
+                "dim",
+                "set",
+                "and",
+                "with",
+                "the",
+                "a",
+                "colour",
+                "color",
+                "light",
+                "lights",
+                "on",
+                "percent",
+                "per",
+                "cent",
+            )
+        ]
+        colour = next(
+            (c for c in sorted(COLORS, key=len, reverse=True) if re.search(rf"\b{c}\b", answer)), None
+        )
         rest = " ".join(tokens)
         if colour:
             rest = re.sub(rf"\b{colour}\b", "", rest).strip()
         level = parse_percent(rest) if rest else None
-        if unknown_slot == "value" and (colour or level is not None) and (not rest or level is not None):
-            if level is None or 0 <= level <= 100:
-                slots = {"color": colour} if colour else {}
-                if level is not None:
-                    slots["brightness"] = level
-                return {"kind": "setting", "slots": slots, "target": target}
+        is_setting = (colour or level is not None) and (not rest or level is not None)
+        if unknown_slot == "value" and is_setting and (level is None or 0 <= level <= 100):
+            slots = {"color": colour} if colour else {}
+            if level is not None:
+                slots["brightness"] = level
+            return {"kind": "setting", "slots": slots, "target": target}
         # another name for a device or area: "it's the desk lamp"
         if unknown_slot == "name":
             home, sim = self.parser.home, self.parser.cfg.min_name_similarity
@@ -330,7 +465,11 @@ class DialogueManager:
             if dev is not None:
                 return {"kind": "alias", "slots": {"name": dev.canonical}, "target": {}}
         # commands: "turn on the desk lamp and set the living room light to 40"
-        parts = [p.strip() for p in re.split(r"\s+(?:and then|then|and also|and|after that)\s+", answer) if p.strip()]
+        parts = [
+            p.strip()
+            for p in re.split(r"\s+(?:and then|then|and also|and|after that)\s+", answer)
+            if p.strip()
+        ]
         intents = []
         for part in parts:
             i = self.parser.parse(part)
@@ -371,8 +510,14 @@ class DialogueManager:
         a, b = failed.split(), succeeded.split()
         if a == b:
             return ""
-        ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
-        equal = sum(i2 - i1 for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b).get_opcodes() if tag == "equal")
+        ops = [
+            op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"
+        ]
+        equal = sum(
+            i2 - i1
+            for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, a, b).get_opcodes()
+            if tag == "equal"
+        )
         src, dst = failed, succeeded
         if len(ops) == 1 and equal > 0:
             _, i1, i2, j1, j2 = ops[0]
@@ -398,8 +543,11 @@ class DialogueManager:
         st = self.state
         total = len(st.concepts) + len(st.rewrites)
         while total > self.cfg.max_learned:
-            oldest = min([("c", k, v.get("learned_at", 0)) for k, v in st.concepts.items()]
-                         + [("r", k, v.get("learned_at", 0)) for k, v in st.rewrites.items()], key=lambda x: x[2])
+            oldest = min(
+                [("c", k, v.get("learned_at", 0)) for k, v in st.concepts.items()]
+                + [("r", k, v.get("learned_at", 0)) for k, v in st.rewrites.items()],
+                key=lambda x: x[2],
+            )
             (st.concepts if oldest[0] == "c" else st.rewrites).pop(oldest[1])
             total -= 1
 
@@ -407,17 +555,23 @@ class DialogueManager:
 
     def _meta(self, norm: str) -> Turn | None:
         st = self.state
-        if re.fullmatch(r"(what|what things|what else) (have you|did you) (learned|learn|learnt)( so far)?"
-                        r"|(list|show|tell me) (what you (have )?(learned|learnt)|your rewrites|the rewrites|"
-                        r"learned rewrites|what you know)", norm):
+        if re.fullmatch(
+            r"(what|what things|what else) (have you|did you) (learned|learn|learnt)( so far)?"
+            r"|(list|show|tell me) (what you (have )?(learned|learnt)|your rewrites|the rewrites|"
+            r"learned rewrites|what you know)",
+            norm,
+        ):
             items = [f"{k} means {_describe_concept(v)}" for k, v in st.concepts.items()]
             items += [f'"{k}" means "{v["to"]}"' for k, v in st.rewrites.items()]
             if not items:
                 return Turn("I haven't learned anything yet.")
             return Turn("I have learned: " + "; ".join(items) + ".")
-        m = re.fullmatch(r"forget (?:(?:everything|all)(?: (?:you (?:have )?(?:learned|learnt)|that you learned))?"
-                         r"|(?P<last>that|the last (?:thing|one)|what you just learned)"
-                         r"|(?:what |the rewrite |the concept |about )?(?P<what>.+?)(?: means| is)?)", norm)
+        m = re.fullmatch(
+            r"forget (?:(?:everything|all)(?: (?:you (?:have )?(?:learned|learnt)|that you learned))?"
+            r"|(?P<last>that|the last (?:thing|one)|what you just learned)"
+            r"|(?:what |the rewrite |the concept |about )?(?P<what>.+?)(?: means| is)?)",
+            norm,
+        )
         if not m:
             return None
         if m.group("what") is None and m.group("last") is None:

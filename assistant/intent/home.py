@@ -104,13 +104,22 @@ class Home:
     def area(self, name: str) -> Area | None:
         return next((a for a in self.areas if a.name == name), None)
 
-    def devices_in(self, area: str | None = None, domain: str | None = None, floor: str | None = None,
-                   device_class: str | None = None) -> list[Device]:
+    def devices_in(
+        self,
+        area: str | None = None,
+        domain: str | None = None,
+        floor: str | None = None,
+        device_class: str | None = None,
+    ) -> list[Device]:
         floor_areas = {a.name for a in self.areas if a.floor == floor} if floor else None
-        return [d for d in self.devices
-                if (area is None or d.area == area) and (domain is None or d.domain == domain)
-                and (floor_areas is None or d.area in floor_areas)
-                and (device_class is None or d.device_class == device_class)]
+        return [
+            d
+            for d in self.devices
+            if (area is None or d.area == area)
+            and (domain is None or d.domain == domain)
+            and (floor_areas is None or d.area in floor_areas)
+            and (device_class is None or d.device_class == device_class)
+        ]
 
     def match(self, kind: str, text: str, min_similarity: float) -> Match | None:
         """The floor, area or device ``text`` names, allowing recognition errors; None if none is close."""
@@ -119,9 +128,11 @@ class Home:
         key = re.sub(r"^(the|my|our) ", "", key)
         if not key:
             return None
-        for candidate in (key, _singular(key), key + "s"):
+        if key in table:
+            return Match(table[key], 1.0)
+        for candidate in (_singular(key), key + "s"):  # "office lights" is more likely the office's lights
             if candidate in table:
-                return Match(table[candidate], 1.0)
+                return Match(table[candidate], 0.95)
         squashed = key.replace(" ", "")
         best: Match | None = None
         for alias, canonical in table.items():
@@ -194,9 +205,13 @@ def parse_home(table: dict[str, Any], source: str = "") -> Home:
                 raise ConfigError(f"{key}.floor: unknown floor {raw['floor']!r}")
             if kind == "device":
                 if raw.get("area", "") not in {a.name for a in built["area"]}:
-                    raise ConfigError(f"{key}.area: unknown area {raw.get('area', '')!r} "
-                                      f"(areas: {', '.join(a.name for a in built['area'])})")
+                    raise ConfigError(
+                        f"{key}.area: unknown area {raw.get('area', '')!r} "
+                        f"(areas: {', '.join(a.name for a in built['area'])})"
+                    )
                 if raw.get("domain") not in DOMAINS:
-                    raise ConfigError(f"{key}.domain: must be one of {list(DOMAINS)}, got {raw.get('domain')!r}")
+                    raise ConfigError(
+                        f"{key}.domain: must be one of {list(DOMAINS)}, got {raw.get('domain')!r}"
+                    )
             built[kind].append(cls(**{k: tuple(v) if k == "aliases" else v for k, v in raw.items()}))
     return Home(tuple(built["floor"]), tuple(built["area"]), tuple(built["device"]), source)

@@ -14,18 +14,61 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Duration", "number_to_words", "parse_duration", "parse_number", "parse_percent", "duration_to_words"]
+__all__ = [
+    "Duration",
+    "number_to_words",
+    "parse_duration",
+    "parse_number",
+    "parse_percent",
+    "duration_to_words",
+]
 
 _UNITS = {
-    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "oh": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
     # what recognisers write for a spoken number where the context says it is one
-    "won": 1, "to": 2, "too": 2, "for": 4, "fore": 4, "ate": 8, "tree": 3, "free": 3, "sex": 6, "nein": 9,
+    "won": 1,
+    "to": 2,
+    "too": 2,
+    "for": 4,
+    "fore": 4,
+    "ate": 8,
+    "tree": 3,
+    "free": 3,
+    "sex": 6,
+    "nein": 9,
 }
 _HOMOPHONES = {"won", "to", "too", "for", "fore", "ate", "tree", "free", "sex", "nein", "oh"}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-         "eighty": 80, "ninety": 90}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 _SCALES = {"hundred": 100, "thousand": 1000}
 _FRACTIONS = {"half": 0.5, "quarter": 0.25, "third": 1 / 3}
 _DIGITS = re.compile(r"^\d+(\.\d+)?$")
@@ -69,8 +112,12 @@ def _number_at(tokens: list[str], i: int, allow_homophones: bool) -> tuple[float
             if _SCALES[w] >= 1000:
                 total += current
                 current = 0
-        elif w == "and" and seen and (current >= 100 or total > 0) and j + 1 < len(tokens) and (
-            tokens[j + 1] in _UNITS or tokens[j + 1] in _TENS
+        elif (
+            w == "and"
+            and seen
+            and (current >= 100 or total > 0)
+            and j + 1 < len(tokens)
+            and (tokens[j + 1] in _UNITS or tokens[j + 1] in _TENS)
         ):
             pass  # "a hundred and five"
         elif w == "point" and seen and j + 1 < len(tokens):
@@ -141,9 +188,23 @@ class Duration:
 
 
 _UNIT_WORDS = {
-    "hour": "h", "hours": "h", "hr": "h", "hrs": "h", "our": "h", "ours": "h",
-    "minute": "m", "minutes": "m", "min": "m", "mins": "m", "minit": "m", "minuets": "m", "minutes's": "m",
-    "second": "s", "seconds": "s", "sec": "s", "secs": "s",
+    "hour": "h",
+    "hours": "h",
+    "hr": "h",
+    "hrs": "h",
+    "our": "h",
+    "ours": "h",
+    "minute": "m",
+    "minutes": "m",
+    "min": "m",
+    "mins": "m",
+    "minit": "m",
+    "minuets": "m",
+    "minutes's": "m",
+    "second": "s",
+    "seconds": "s",
+    "sec": "s",
+    "secs": "s",
 }
 _UNIT_S = {"h": 3600, "m": 60, "s": 1}
 
@@ -218,7 +279,7 @@ def _component(tokens: list[str], i: int) -> tuple[Duration, str, int] | None:
             return _split_units(frac_value, unit), unit, j + 1
         return None
     # "<number> <unit> [and a half]" or "<number> and a half <unit>" or "a/an <unit> [and a half]"
-    if t in ("a", "an", "one") and i + 1 < n and tokens[i + 1] in _UNIT_WORDS:
+    if t in ("a", "an", "one", "another") and i + 1 < n and tokens[i + 1] in _UNIT_WORDS:
         value, j = 1.0, i + 1
     else:
         num = _number_at(tokens, i, allow_homophones=True)
@@ -240,8 +301,28 @@ def _component(tokens: list[str], i: int) -> tuple[Duration, str, int] | None:
 
 # ----------------------------------------------------------------------------------------- to words
 
-_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 _TENS_WORDS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 

@@ -53,15 +53,34 @@ class Intent:
         return out
 
 
-COLORS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "white", "warm white", "cool white",
-          "cyan", "magenta", "violet", "turquoise", "amber", "gold", "lime", "teal", "indigo")
+COLORS = (
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "orange",
+    "purple",
+    "pink",
+    "white",
+    "warm white",
+    "cool white",
+    "cyan",
+    "magenta",
+    "violet",
+    "turquoise",
+    "amber",
+    "gold",
+    "lime",
+    "teal",
+    "indigo",
+)
 
 # recognition errors seen for the words templates rely on; each macro is an alternative group
 _MACROS = {
     "turn": "(turn|turned|tern|turns|switch|switched|swish)",
     "off": "(off|of)",
     "on": "(on|own)",
-    "timer": "(timer|timers|time|time her|tymer)",
+    "timer": "(timer|timers|time|times|time her|tymer)",
     "weather": "(weather|whether|wether)",
     "pause": "(pause|paws|pores|pours|paused)",
     "what": "(what is|what's|whats|what|what are|whats the|what s)",
@@ -76,16 +95,38 @@ _MACROS = {
 }
 
 _DOMAIN_WORDS: dict[str, tuple[str, str]] = {
-    "lights": ("light", ""), "light": ("light", ""), "lamps": ("light", ""), "lamp": ("light", ""),
-    "lighting": ("light", ""), "switches": ("switch", ""), "plugs": ("switch", ""), "fans": ("fan", ""),
-    "fan": ("fan", ""), "blinds": ("cover", "blind"), "blind": ("cover", "blind"), "shades": ("cover", "shade"),
-    "curtains": ("cover", "curtain"), "covers": ("cover", ""), "locks": ("lock", ""), "doors": ("cover", "door"),
-    "tvs": ("media_player", "tv"), "tv": ("media_player", "tv"),
+    "lights": ("light", ""),
+    "light": ("light", ""),
+    "lamps": ("light", ""),
+    "lamp": ("light", ""),
+    "lighting": ("light", ""),
+    "switches": ("switch", ""),
+    "plugs": ("switch", ""),
+    "fans": ("fan", ""),
+    "fan": ("fan", ""),
+    "blinds": ("cover", "blind"),
+    "blind": ("cover", "blind"),
+    "shades": ("cover", "shade"),
+    "curtains": ("cover", "curtain"),
+    "covers": ("cover", ""),
+    "locks": ("lock", ""),
+    "doors": ("cover", "door"),
+    "tvs": ("media_player", "tv"),
+    "tv": ("media_player", "tv"),
 }
 
 _STATES = {
-    "on": "on", "off": "off", "of": "off", "open": "open", "opened": "open", "closed": "closed",
-    "shut": "closed", "locked": "locked", "unlocked": "unlocked", "playing": "playing", "paused": "paused",
+    "on": "on",
+    "off": "off",
+    "of": "off",
+    "open": "open",
+    "opened": "open",
+    "closed": "closed",
+    "shut": "closed",
+    "locked": "locked",
+    "unlocked": "unlocked",
+    "playing": "playing",
+    "paused": "paused",
 }
 
 # Templates, most specific first within an intent. Fixed slots follow after "->".
@@ -106,6 +147,7 @@ _TEMPLATES: dict[str, list[str]] = {
         "(open|raise) [all] <the> {area} {domain}",
         "(lock|secure) <the> {name}",
         "(power|fire) up <the> {name}",
+        "power on <the> {name}",
         "(start|activate|enable) <the> {name}",
         "{name} <on>",
         "lights on in <the> {area} -> domain=light",
@@ -133,7 +175,7 @@ _TEMPLATES: dict[str, list[str]] = {
         "lights <off> in <the> {area} -> domain=light",
     ],
     "HassLightSet": [
-        "(set|turn|put|change|make|dim|brighten|bring) <the> {name} [brightness|light|level] to {brightness}",
+        "(set|turn|put|change|make|dim|brighten|bring) <the> {name} [brightness|level] to {brightness}",
         "(set|change|put) [the] (brightness|level) (of|for|on) <the> {name} to {brightness}",
         "(set|change|put) <the> {name} brightness to {brightness}",
         "(set|change|put|dim|brighten|make) <the> {name} to {brightness} [brightness]",
@@ -157,13 +199,16 @@ _TEMPLATES: dict[str, list[str]] = {
         "<what> (the state|the status|state|status) of <the> {name}",
         "<what> <the> {name} (set to|doing|at)",
         "(is|are) (any|all|there any) [of] <the> {domain} {state} in <the> {area}",
+        "(is|are) <the> {domain} {state} in <the> {area}",
+        "(which|what) {domain} (is|are) {state} {floor}",
+        "(which|what) {domain} (is|are) {state} (on|in) <the> {floor}",
         "(is|are) (any|all|there any) [of] <the> {domain} {state} [in the house|anywhere]",
         "(is|are) (any|all|there any) [of] <the> {area} {domain} {state}",
         "(which|what) {domain} (is|are) {state} [in the house|anywhere]",
         "(which|what) {domain} (is|are) {state} in <the> {area}",
         "(which|what) {domain} in <the> {area} (is|are) {state}",
-        "(how|what is|whats|what) [is] [the] (temperature|temp) in <the> {area} -> domain=sensor device_class=temperature",
-        "(how|what is|whats|what) [is] [the] {area} (temperature|temp) -> domain=sensor device_class=temperature",
+        "(how|what is|whats|what) [is] [the] (temperature|temp) in <the> {area} -> domain=sensor device_class=temperature",  # noqa: E501
+        "(how|what is|whats|what) [is] [the] {area} (temperature|temp) -> domain=sensor device_class=temperature",  # noqa: E501
         "(how) (warm|cold|hot) is [it in] <the> {area} -> domain=sensor device_class=temperature",
         "<what> <the> {name} (reading|reading now|saying|showing)",
         "<what> <the> {name}",
@@ -232,9 +277,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "when (is|will) <the> <timer> (done|finish|finished|go off|ring|be done)",
     ],
     "HassIncreaseTimer": [
-        "(add|put) [an|another|an extra|extra] {duration} (to|on|onto) <the> <timer>",
-        "(add|put) [an|another|an extra|extra] {duration} (to|on|onto) <the> {tname} <timer>",
-        "(add|put) [an|another|an extra|extra] {duration} (to|on|onto) <the> {start} <timer>",
+        "(add|put) [an extra|extra] {duration} (to|on|onto) <the> <timer>",
+        "(add|put) [an extra|extra] {duration} (to|on|onto) <the> {tname} <timer>",
+        "(add|put) [an extra|extra] {duration} (to|on|onto) <the> {start} <timer>",
         "(increase|extend|lengthen) <the> <timer> by {duration}",
         "(increase|extend|lengthen) <the> {tname} <timer> by {duration}",
         "(increase|extend|lengthen) <the> {start} <timer> by {duration}",
@@ -272,10 +317,11 @@ _TEMPLATES: dict[str, list[str]] = {
         "what year is it",
     ],
     "HassGetWeather": [
-        "<what> [the] <weather> [like] [today|now|outside|tomorrow|this morning|this afternoon|tonight|this week]",
+        "<what> [the] <weather> [like] [today|now|outside|tomorrow|this morning|this afternoon|tonight|this week]",  # noqa: E501
+        "<what> [the] <weather> (going to be|gonna be|supposed to be) [like] [today|tomorrow|tonight|later|this week]",  # noqa: E501
         "how (is|s) [the] <weather> [today|now|outside|looking|tomorrow]",
         "<what> [the] (forecast|weather forecast) [for] [today|tomorrow|this week]",
-        "(is it|will it|is it going to|its going to) (rain|snow|be sunny|be cold|be hot|be windy) [today|tomorrow|later|tonight]",
+        "(is it|will it|is it going to|its going to) (rain|snow|be sunny|be cold|be hot|be windy) [today|tomorrow|later|tonight]",  # noqa: E501
         "(tell me|give me) [the] <weather> [forecast] [please|today]",
         "[the] (weather|weather forecast|forecast) [please|today]",
         "do i need (an umbrella|a coat|a jacket) [today]",
@@ -341,17 +387,18 @@ _TEMPLATES: dict[str, list[str]] = {
         "what do (i|we) need (to buy|from the shop|from the store) -> name=Shopping List",
     ],
     "AssistantCookingTime": [
-        "how long (should|do|does|can|must|to) [i|you|we] (steep|brew|boil|cook|bake|roast|soak|rest|poach|simmer|fry|microwave) <the> {food}",
+        "how long (should|do|does|can|must|to) [i|you|we] (steep|brew|boil|cook|bake|roast|soak|rest|poach|simmer|fry|microwave) <the> {food}",  # noqa: E501
         "how long (should|do|does|must) <the> {food} (steep|brew|boil|cook|bake|roast|soak|rest|take|need)",
-        "how long (should|do|does|must) <the> {food} (be steeped|be brewed|be boiled|be cooked|be baked|take to cook)",
+        "how long (should|do|does|must) <the> {food} (be steeped|be brewed|be boiled|be cooked|be baked|take to cook)",  # noqa: E501
         "how long (is|are) <the> {food} (steeped|brewed|boiled|cooked|baked)",
         "how long (does|do) it take to (steep|brew|boil|cook|bake|make) <the> {food}",
         "(what is|whats) the (steeping|brewing|boiling|cooking|baking) time (for|of) <the> {food}",
         "(cooking|steeping|boiling) time (for|of) <the> {food}",
     ],
     "HassNevermind": [
-        "(never mind|nevermind|never mine|forget it|forget about it|cancel that|no thanks|no thank you|nothing|ignore that|ignore me|cancel)",
+        "(never mind|nevermind|never mine|forget it|forget about it|cancel that|no|no thanks|no thank you|nothing|ignore that|ignore me|cancel)",  # noqa: E501
         "(oh) never mind",
+        "(never mind|forget) (that|about that|it)",
         "(sorry|oops) (never mind|wrong)",
         "i (was|am) not talking to you",
     ],
@@ -359,33 +406,88 @@ _TEMPLATES: dict[str, list[str]] = {
 
 FOODS = {
     # food: (verb, minutes) — what AssistantCookingTime knows and the latent timer it offers
-    "green tea": ("steep", 3), "black tea": ("steep", 4), "white tea": ("steep", 4), "oolong tea": ("steep", 5),
-    "oolong": ("steep", 5), "herbal tea": ("steep", 6), "chamomile tea": ("steep", 5), "mint tea": ("steep", 5),
-    "tea": ("steep", 4), "earl grey": ("steep", 4), "rooibos": ("steep", 6), "french press coffee": ("brew", 4),
-    "coffee": ("brew", 4), "soft boiled egg": ("boil", 6), "soft boiled eggs": ("boil", 6),
-    "hard boiled egg": ("boil", 10), "hard boiled eggs": ("boil", 10), "egg": ("boil", 8), "eggs": ("boil", 8),
-    "boiled egg": ("boil", 8), "boiled eggs": ("boil", 8), "pasta": ("cook", 10), "spaghetti": ("cook", 10),
-    "penne": ("cook", 11), "rice": ("cook", 18), "white rice": ("cook", 18), "brown rice": ("cook", 40),
-    "quinoa": ("cook", 15), "porridge": ("cook", 5), "oatmeal": ("cook", 5), "potatoes": ("boil", 20),
-    "broccoli": ("steam", 5), "corn on the cob": ("boil", 5), "pizza": ("bake", 12), "frozen pizza": ("bake", 15),
-    "cookies": ("bake", 11), "muffins": ("bake", 20), "bread": ("bake", 35), "a baguette": ("bake", 25),
-    "salmon": ("bake", 15), "chicken breast": ("bake", 25), "baked potato": ("bake", 60),
-    "lentils": ("cook", 20), "couscous": ("soak", 5), "noodles": ("cook", 4), "ramen": ("cook", 3),
+    "green tea": ("steep", 3),
+    "black tea": ("steep", 4),
+    "white tea": ("steep", 4),
+    "oolong tea": ("steep", 5),
+    "oolong": ("steep", 5),
+    "herbal tea": ("steep", 6),
+    "chamomile tea": ("steep", 5),
+    "mint tea": ("steep", 5),
+    "tea": ("steep", 4),
+    "earl grey": ("steep", 4),
+    "rooibos": ("steep", 6),
+    "french press coffee": ("brew", 4),
+    "coffee": ("brew", 4),
+    "soft boiled egg": ("boil", 6),
+    "soft boiled eggs": ("boil", 6),
+    "hard boiled egg": ("boil", 10),
+    "hard boiled eggs": ("boil", 10),
+    "egg": ("boil", 8),
+    "eggs": ("boil", 8),
+    "boiled egg": ("boil", 8),
+    "boiled eggs": ("boil", 8),
+    "pasta": ("cook", 10),
+    "spaghetti": ("cook", 10),
+    "penne": ("cook", 11),
+    "rice": ("cook", 18),
+    "white rice": ("cook", 18),
+    "brown rice": ("cook", 40),
+    "quinoa": ("cook", 15),
+    "porridge": ("cook", 5),
+    "oatmeal": ("cook", 5),
+    "potatoes": ("boil", 20),
+    "broccoli": ("steam", 5),
+    "corn on the cob": ("boil", 5),
+    "pizza": ("bake", 12),
+    "frozen pizza": ("bake", 15),
+    "cookies": ("bake", 11),
+    "muffins": ("bake", 20),
+    "bread": ("bake", 35),
+    "a baguette": ("bake", 25),
+    "salmon": ("bake", 15),
+    "chicken breast": ("bake", 25),
+    "baked potato": ("bake", 60),
+    "lentils": ("cook", 20),
+    "couscous": ("soak", 5),
+    "noodles": ("cook", 4),
+    "ramen": ("cook", 3),
 }
 
 _FILLER_HEAD = re.compile(
     r"^(?:(?:hey|hi|ok|okay|oh|um|uh|er|so|well|now|and|also|alright|all right|assistant|computer|jarvis|"
     r"please|pls|kindly|can you|could you|would you|will you|can u|i want you to|i would like you to|"
-    r"i'd like you to|i need you to|go ahead and|just|quickly|you can|let's|lets)\s+)+")
-_FILLER_TAIL = re.compile(r"(?:\s+(?:please|pls|thanks|thank you|for me|now please|right now|okay|ok|"
-                          r"if you can|if you could|would you|will you|thank you very much|cheers))+$")
+    r"i'd like you to|i need you to|go ahead and|just|quickly|you can|let's|lets)\s+)+"
+)
+_FILLER_TAIL = re.compile(
+    r"(?:\s+(?:please|pls|thanks|thank you|for me|now please|right now|okay|ok|"
+    r"if you can|if you could|would you|will you|thank you very much|cheers))+$"
+)
 _CONTRACTIONS = [
-    (r"\bwhat's\b", "what is"), (r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bhow's\b", "how is"),
-    (r"\bwhere's\b", "where is"), (r"\bthere's\b", "there is"), (r"\blet's\b", "lets"), (r"\bi'd\b", "i would"),
-    (r"\bdon't\b", "do not"), (r"\bdoesn't\b", "does not"), (r"\bi'm\b", "i am"), (r"\bwe're\b", "we are"),
-    (r"\byou're\b", "you are"), (r"\bisn't\b", "is not"), (r"\baren't\b", "are not"), (r"\bcan't\b", "cannot"),
-    (r"\btoday's\b", "todays"), (r"\bwhats\b", "what is"), (r"\bthats\b", "that is"), (r"\bhows\b", "how is"),
-    (r"\bwheres\b", "where is"), (r"\bi'll\b", "i will"), (r"\bwe'll\b", "we will"), (r"\bwere out\b", "we are out"),
+    (r"\bwhat's\b", "what is"),
+    (r"\bthat's\b", "that is"),
+    (r"\bit's\b", "it is"),
+    (r"\bhow's\b", "how is"),
+    (r"\bwhere's\b", "where is"),
+    (r"\bthere's\b", "there is"),
+    (r"\blet's\b", "lets"),
+    (r"\bi'd\b", "i would"),
+    (r"\bdon't\b", "do not"),
+    (r"\bdoesn't\b", "does not"),
+    (r"\bi'm\b", "i am"),
+    (r"\bwe're\b", "we are"),
+    (r"\byou're\b", "you are"),
+    (r"\bisn't\b", "is not"),
+    (r"\baren't\b", "are not"),
+    (r"\bcan't\b", "cannot"),
+    (r"\btoday's\b", "todays"),
+    (r"\bwhats\b", "what is"),
+    (r"\bthats\b", "that is"),
+    (r"\bhows\b", "how is"),
+    (r"\bwheres\b", "where is"),
+    (r"\bi'll\b", "i will"),
+    (r"\bwe'll\b", "we will"),
+    (r"\bwere out\b", "we are out"),
 ]
 
 
@@ -440,7 +542,9 @@ def _compile(intent: str, source: str, vocab: dict[str, list[str]]) -> _Template
     body, _, fixed_part = source.partition("->")
     fixed = tuple(
         (k.strip(), v.strip())
-        for k, v in (kv.split("=", 1) for kv in re.findall(r"\w+=(?:[^=]+?)(?=\s+\w+=|$)", fixed_part.strip()))
+        for k, v in (
+            kv.split("=", 1) for kv in re.findall(r"\w+=(?:[^=]+?)(?=\s+\w+=|$)", fixed_part.strip())
+        )
     )
     slots: list[str] = []
     literals = 0
@@ -470,11 +574,26 @@ def _compile(intent: str, source: str, vocab: dict[str, list[str]]) -> _Template
     return _Template(intent, source, re.compile("".join(out)), tuple(slots), fixed, literals)
 
 
-_TIMER_STOP = {"timer", "timers", "for", "of", "to", "all", "every", "and", "minutes", "seconds", "hours", "in"}
+_TIMER_STOP = {
+    "timer",
+    "timers",
+    "for",
+    "of",
+    "to",
+    "all",
+    "every",
+    "and",
+    "minutes",
+    "seconds",
+    "hours",
+    "in",
+}
 _VOCAB = {"state": list(_STATES), "domain": list(_DOMAIN_WORDS), "color": list(COLORS)}
 
 
-_COMPILED: list[_Template] = [_compile(intent, src, _VOCAB) for intent, srcs in _TEMPLATES.items() for src in srcs]
+_COMPILED: list[_Template] = [
+    _compile(intent, src, _VOCAB) for intent, srcs in _TEMPLATES.items() for src in srcs
+]
 
 
 @dataclass(slots=True)
@@ -486,11 +605,13 @@ class _Candidate:
     unknown_slot: str = ""
     num_literals: int = 0
     template: str = ""
+    device_named: bool = False
 
     def rank(self) -> tuple[float, ...]:
         resolved = 0.0 if self.unknown else 1.0
         quality = min(self.scores) if self.scores else 1.0
-        return (resolved, quality, -len(self.scores), self.num_literals)
+        named = 1.0 if self.device_named else 0.0  # "the kitchen temperature": the device, not the area
+        return (resolved, quality, named, -len(self.scores), self.num_literals)
 
 
 class IntentParser:
@@ -536,8 +657,14 @@ class IntentParser:
         for k, v in best.slots.items():
             if isinstance(v, float) and v == int(v):
                 best.slots[k] = int(v)
-        return Intent(best.intent, best.slots, norm, best.unknown, best.unknown_slot,
-                      round(min(best.scores) if best.scores else 1.0, 3))
+        return Intent(
+            best.intent,
+            best.slots,
+            norm,
+            best.unknown,
+            best.unknown_slot,
+            round(min(best.scores) if best.scores else 1.0, 3),
+        )
 
     def templates(self) -> list[str]:
         return [f"{t.intent}: {t.source}" for t in _COMPILED]
@@ -572,12 +699,13 @@ class IntentParser:
                 continue
             got = self._slot_parsers[kind](raw)
             if got is None:
-                if kind == "name" and not cand.unknown and self._plausible_name(raw, t.intent):
+                if kind == "name" and not cand.unknown and self._plausible_name(raw, t):
                     cand.slots["name"] = raw
                     cand.unknown, cand.unknown_slot = raw, "name"
                     continue
                 return None
             values, score = got
+            cand.device_named = cand.device_named or kind == "name"
             for k, v in values.items():
                 if k in cand.slots and cand.slots[k] != v:
                     return None  # contradictory slots ("the kitchen light in the bedroom")
@@ -588,11 +716,16 @@ class IntentParser:
         return cand
 
     @staticmethod
-    def _plausible_name(raw: str, intent: str) -> bool:
+    def _plausible_name(raw: str, t: _Template) -> bool:
+        """An unknown device name is worth asking about only after "turn/switch/set the ..."."""
         words = raw.split()
-        if intent not in ("HassTurnOn", "HassTurnOff", "HassLightSet") or not 1 <= len(words) <= 4:
+        if t.intent not in ("HassTurnOn", "HassTurnOff", "HassLightSet") or not 1 <= len(words) <= 4:
             return False
-        return not any(w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down") for w in words)
+        if not re.match(r"^(\[please\] )?(<turn>|\(set)", t.source):
+            return False
+        return not any(
+            w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down") for w in words
+        )
 
     # ---------------------------------------------------------------------------- slot parsers
 
@@ -650,13 +783,20 @@ class IntentParser:
         raw = re.sub(r"^(the|my|our)\s+", "", raw)
         if not raw or len(raw.split()) > 3 or raw in ("timer", "time"):
             return None
-        canonical = {"grocery": "shopping", "groceries": "shopping", "to do": "todo", "to-do": "todo"}.get(raw, raw)
+        canonical = {"grocery": "shopping", "groceries": "shopping", "to do": "todo", "to-do": "todo"}.get(
+            raw, raw
+        )
         return {"name": f"{normalize_name(canonical).title()} List"}, 1.0
 
     def _timer_name(self, raw: str) -> tuple[dict[str, Any], float] | None:
         raw = re.sub(r"^(the|my|a|an)\s+", "", raw)
         words = raw.split()
-        if not 1 <= len(words) <= 3 or parse_duration(raw) or any(w in _TIMER_STOP for w in words):
+        if (
+            raw in ("the", "my", "a", "an", "this", "that", "our")
+            or not 1 <= len(words) <= 3
+            or parse_duration(raw)
+            or any(w in _TIMER_STOP for w in words)
+        ):
             return None
         return {"name": raw}, 1.0
 

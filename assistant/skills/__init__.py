@@ -14,8 +14,18 @@ from assistant.skills.state import StateError, StateStore
 from assistant.skills.timers import Ringing, TimerSkill
 from assistant.skills.weather import WeatherSkill
 
-__all__ = ["Clock", "Offer", "Reply", "Ringing", "Skill", "SkillRegistry", "StateError", "StateStore",
-           "build_registry", "system_clock"]
+__all__ = [
+    "Clock",
+    "Offer",
+    "Reply",
+    "Ringing",
+    "Skill",
+    "SkillRegistry",
+    "StateError",
+    "StateStore",
+    "build_registry",
+    "system_clock",
+]
 
 
 def build_registry(cfg: Config, home: Home, store: StateStore, clock: Clock = system_clock) -> SkillRegistry:

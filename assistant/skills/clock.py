@@ -32,5 +32,7 @@ class ClockSkill:
             hour = now.hour % 12 or 12
             ampm = "AM" if now.hour < 12 else "PM"
             return Reply(f"It's {hour}:{now.minute:02d} {ampm}.", data={"time": now.strftime("%H:%M")})
-        return Reply(f"Today is {now:%A}, {now:%B} {_ordinal(now.day)}, {now.year}.",
-                     data={"date": now.date().isoformat()})
+        return Reply(
+            f"Today is {now:%A}, {now:%B} {_ordinal(now.day)}, {now.year}.",
+            data={"date": now.date().isoformat()},
+        )

@@ -8,8 +8,15 @@ from assistant.skills.registry import Offer, Reply
 
 __all__ = ["CookingSkill"]
 
-_PARTICIPLE = {"steep": "steep", "brew": "brew", "boil": "boil", "cook": "cook", "bake": "bake",
-               "steam": "steam", "soak": "soak"}
+_PARTICIPLE = {
+    "steep": "steep",
+    "brew": "brew",
+    "boil": "boil",
+    "cook": "cook",
+    "bake": "bake",
+    "steam": "steam",
+    "soak": "soak",
+}
 
 
 class CookingSkill:

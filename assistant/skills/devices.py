@@ -16,14 +16,36 @@ from assistant.skills.state import StateStore
 
 __all__ = ["DeviceBackend", "DeviceSkill", "LocalBackend"]
 
-_ON_STATE = {"light": "on", "switch": "on", "fan": "on", "media_player": "on", "climate": "on",
-             "cover": "open", "lock": "locked"}
-_OFF_STATE = {"light": "off", "switch": "off", "fan": "off", "media_player": "off", "climate": "off",
-              "cover": "closed", "lock": "unlocked"}
+_ON_STATE = {
+    "light": "on",
+    "switch": "on",
+    "fan": "on",
+    "media_player": "on",
+    "climate": "on",
+    "cover": "open",
+    "lock": "locked",
+}
+_OFF_STATE = {
+    "light": "off",
+    "switch": "off",
+    "fan": "off",
+    "media_player": "off",
+    "climate": "off",
+    "cover": "closed",
+    "lock": "unlocked",
+}
 _ON_VERB = {"cover": "Opened", "lock": "Locked"}
 _OFF_VERB = {"cover": "Closed", "lock": "Unlocked"}
-_PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers", "lock": "locks",
-           "media_player": "media players", "sensor": "sensors", "climate": "thermostats"}
+_PLURAL = {
+    "light": "lights",
+    "switch": "switches",
+    "fan": "fans",
+    "cover": "covers",
+    "lock": "locks",
+    "media_player": "media players",
+    "sensor": "sensors",
+    "climate": "thermostats",
+}
 
 
 class DeviceBackend(Protocol):
@@ -84,10 +106,14 @@ class DeviceSkill:
             return [d]
         if not (s.get("area") or s.get("floor") or s.get("domain")):
             return Reply("Which device? Say for example: turn on the kitchen light.", success=False)
-        found = self.home.devices_in(s.get("area"), s.get("domain"), s.get("floor"), s.get("device_class") or None)
+        found = self.home.devices_in(
+            s.get("area"), s.get("domain"), s.get("floor"), s.get("device_class") or None
+        )
         if not found:
             what = _PLURAL.get(s.get("domain", ""), "devices") if s.get("domain") else "devices"
-            where = f" in the {s['area']}" if s.get("area") else f" on the {s['floor']}" if s.get("floor") else ""
+            where = (
+                f" in the {s['area']}" if s.get("area") else f" on the {s['floor']}" if s.get("floor") else ""
+            )
             return Reply(f"There are no {what}{where}.", success=False)
         return found
 
@@ -118,7 +144,10 @@ class DeviceSkill:
         domain = switchable[0].domain
         verb = (_ON_VERB if on else _OFF_VERB).get(domain, "Turned on" if on else "Turned off")
         if len(switchable) <= 3:
-            return Reply(f"{verb} {_join([d.name for d in switchable])}.", data={"devices": [d.name for d in switchable]})
+            return Reply(
+                f"{verb} {_join([d.name for d in switchable])}.",
+                data={"devices": [d.name for d in switchable]},
+            )
         noun = _PLURAL.get(domain, "devices") if all(d.domain == domain for d in switchable) else "devices"
         return Reply(f"{verb} {len(switchable)} {noun}.", data={"devices": [d.name for d in switchable]})
 
@@ -147,8 +176,10 @@ class DeviceSkill:
             parts.append(s["color"])
         if "brightness" in s:
             parts.append(f"{s['brightness']} percent")
-        return Reply(f"Set {_join([d.name for d in lights])} to {' at '.join(parts)}.",
-                     data={"devices": [d.name for d in lights], **new})
+        return Reply(
+            f"Set {_join([d.name for d in lights])} to {' at '.join(parts)}.",
+            data={"devices": [d.name for d in lights], **new},
+        )
 
     def _get_state(self, targets: list[Device], s: dict[str, Any]) -> Reply:
         wanted = s.get("state")
@@ -168,7 +199,9 @@ class DeviceSkill:
         if s.get("device_class") == "temperature" or s.get("domain") == "sensor":
             sensors = [d for d in targets if d.domain == "sensor"]
             if not sensors:
-                return Reply(f"There is no temperature sensor in the {s.get('area', 'house')}.", success=False)
+                return Reply(
+                    f"There is no temperature sensor in the {s.get('area', 'house')}.", success=False
+                )
             d = sensors[0]
             return Reply(f"It is {self.backend.state(d)['state']} degrees in the {d.area}.")
         states = {d.name: self.backend.state(d)["state"] for d in targets}

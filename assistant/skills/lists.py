@@ -18,7 +18,9 @@ class ListSkill:
     def __init__(self, store: StateStore) -> None:
         self.store = store
         raw = store.load("lists", {})
-        self.lists: dict[str, list[str]] = {k: [str(i) for i in v] for k, v in raw.items() if isinstance(v, list)}
+        self.lists: dict[str, list[str]] = {
+            k: [str(i) for i in v] for k, v in raw.items() if isinstance(v, list)
+        }
 
     async def handle(self, intent: Intent) -> Reply:
         name = str(intent.slots.get("name") or "Shopping List")
@@ -32,7 +34,9 @@ class ListSkill:
         if not item:
             return Reply("What should I add?", success=False)
         if item.lower() in (i.lower() for i in items):
-            return Reply(f"{item.capitalize()} is already on your {name.lower()}.", data={"items": list(items)})
+            return Reply(
+                f"{item.capitalize()} is already on your {name.lower()}.", data={"items": list(items)}
+            )
         if len(items) >= MAX_ITEMS:
             return Reply(f"Your {name.lower()} is full.", success=False)
         self.lists[name] = [*items, item]

@@ -19,8 +19,9 @@ __all__ = ["MediaSkill"]
 
 class MediaSkill:
     name = "media"
-    intents = frozenset({"HassSetVolume", "HassMediaPause", "HassMediaUnpause", "HassMediaNext",
-                         "HassMediaPrevious"})
+    intents = frozenset(
+        {"HassSetVolume", "HassMediaPause", "HassMediaUnpause", "HassMediaNext", "HassMediaPrevious"}
+    )
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
@@ -52,8 +53,10 @@ class MediaSkill:
                 return Reply("Paused.")
             case "HassMediaUnpause":
                 if status != "paused":
-                    return Reply("Nothing is paused." if status == "playing" else "There is nothing to resume.",
-                                 success=status == "playing")
+                    return Reply(
+                        "Nothing is paused." if status == "playing" else "There is nothing to resume.",
+                        success=status == "playing",
+                    )
                 self.state["status"] = "playing"
                 self._save()
                 return Reply("Resuming.")
@@ -63,5 +66,7 @@ class MediaSkill:
                 step = 1 if intent.name == "HassMediaNext" else -1
                 self.state["track"] = max(0, int(self.state["track"]) + step)
                 self._save()
-                return Reply("Next track." if step > 0 else "Previous track.", data={"track": self.state["track"]})
+                return Reply(
+                    "Next track." if step > 0 else "Previous track.", data={"track": self.state["track"]}
+                )
         return Reply("Sorry, I can't do that with media.", success=False)

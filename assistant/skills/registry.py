@@ -64,7 +64,9 @@ class SkillRegistry:
         for skill in self.skills:
             for name in skill.intents:
                 if name in self._route:
-                    raise ValueError(f"intent {name} is served by both {self._route[name].name} and {skill.name}")
+                    raise ValueError(
+                        f"intent {name} is served by both {self._route[name].name} and {skill.name}"
+                    )
                 self._route[name] = skill
 
     def skill_for(self, intent_name: str) -> Skill | None:

@@ -54,8 +54,9 @@ class StateStore:
         except json.JSONDecodeError as e:
             return self._set_aside(path, f"not valid JSON ({e.msg} at line {e.lineno})", default)
         if type(data) is not type(default):
-            return self._set_aside(path, f"holds a {type(data).__name__}, expected a {type(default).__name__}",
-                                   default)
+            return self._set_aside(
+                path, f"holds a {type(data).__name__}, expected a {type(default).__name__}", default
+            )
         return data
 
     def save(self, name: str, data: Any) -> None:

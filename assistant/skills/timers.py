@@ -38,8 +38,18 @@ def _describe(t: dict[str, Any]) -> str:
 
 class TimerSkill:
     name = "timers"
-    intents = frozenset({"HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "HassPauseTimer",
-                         "HassUnpauseTimer", "HassTimerStatus", "HassIncreaseTimer", "HassDecreaseTimer"})
+    intents = frozenset(
+        {
+            "HassStartTimer",
+            "HassCancelTimer",
+            "HassCancelAllTimers",
+            "HassPauseTimer",
+            "HassUnpauseTimer",
+            "HassTimerStatus",
+            "HassIncreaseTimer",
+            "HassDecreaseTimer",
+        }
+    )
 
     def __init__(self, store: StateStore, clock: Clock = system_clock) -> None:
         self.store = store
@@ -72,7 +82,11 @@ class TimerSkill:
         self._save()
         out = []
         for t in done:
-            what = f"Your {t['name']} timer" if t.get("name") else f"Your {duration_to_words(t['start_s'])} timer"
+            what = (
+                f"Your {t['name']} timer"
+                if t.get("name")
+                else f"Your {duration_to_words(t['start_s'])} timer"
+            )
             out.append(Ringing(t["id"], f"{what} is done."))
         return out
 
@@ -91,10 +105,18 @@ class TimerSkill:
                 n = len(self._timers)
                 self._timers = []
                 self._save()
-                return Reply("There are no timers to cancel." if n == 0 else
-                             "Cancelled your timer." if n == 1 else f"Cancelled all {n} timers.", data={"count": n})
-        if intent.name == "HassTimerStatus" and len(self._timers) > 1 and not (
-            s.get("name") or s.get("area") or any(k.startswith("start_") for k in s)
+                return Reply(
+                    "There are no timers to cancel."
+                    if n == 0
+                    else "Cancelled your timer."
+                    if n == 1
+                    else f"Cancelled all {n} timers.",
+                    data={"count": n},
+                )
+        if (
+            intent.name == "HassTimerStatus"
+            and len(self._timers) > 1
+            and not (s.get("name") or s.get("area") or any(k.startswith("start_") for k in s))
         ):
             return self.status_all()
         found = self._find(s)
@@ -125,12 +147,17 @@ class TimerSkill:
             case "HassIncreaseTimer" | "HassDecreaseTimer":
                 delta = Duration(s.get("hours", 0), s.get("minutes", 0), s.get("seconds", 0)).total_s
                 if delta <= 0:
-                    return Reply("By how much? Say for example: add five minutes to the timer.", success=False)
+                    return Reply(
+                        "By how much? Say for example: add five minutes to the timer.", success=False
+                    )
                 sign = 1 if intent.name == "HassIncreaseTimer" else -1
                 left = self.remaining_s(t) + sign * delta
                 if left <= 0:
-                    return Reply(f"The {_describe(t)} has only {duration_to_words(int(self.remaining_s(t)))} "
-                                 "left; cancel it instead?", success=False)
+                    return Reply(
+                        f"The {_describe(t)} has only {duration_to_words(int(self.remaining_s(t)))} "
+                        "left; cancel it instead?",
+                        success=False,
+                    )
                 if left > MAX_TIMER_S:
                     return Reply("Timers can run for at most a day.", success=False)
                 if t["ends_at"] is None:
@@ -140,9 +167,11 @@ class TimerSkill:
                 self._save()
                 verb = "Added" if sign > 0 else "Took"
                 prep = "to" if sign > 0 else "off"
-                return Reply(f"{verb} {duration_to_words(delta)} {prep} the {_describe(t)}. "
-                             f"{_cap(duration_to_words(round(left)))} left.",
-                             data={"timer_id": t["id"], "remaining_s": left})
+                return Reply(
+                    f"{verb} {duration_to_words(delta)} {prep} the {_describe(t)}. "
+                    f"{_cap(duration_to_words(round(left)))} left.",
+                    data={"timer_id": t["id"], "remaining_s": left},
+                )
         return Reply("Sorry, I can't do that with timers.", success=False)
 
     def _start(self, s: dict[str, Any]) -> Reply:
@@ -156,13 +185,21 @@ class TimerSkill:
         name = str(s.get("name", "")).strip()
         if name and any(t.get("name") == name for t in self._timers):
             return Reply(f"You already have a {name} timer.", success=False)
-        t = {"id": self._next_id, "name": name, "area": s.get("area", ""), "start_s": total,
-             "ends_at": self.clock() + total, "remaining_s": total}
+        t = {
+            "id": self._next_id,
+            "name": name,
+            "area": s.get("area", ""),
+            "start_s": total,
+            "ends_at": self.clock() + total,
+            "remaining_s": total,
+        }
         self._next_id += 1
         self._timers.append(t)
         self._save()
         what = f"{name.capitalize()} timer" if name else "Timer"
-        return Reply(f"{what} set for {duration_to_words(total)}.", data={"timer_id": t["id"], "seconds": total})
+        return Reply(
+            f"{what} set for {duration_to_words(total)}.", data={"timer_id": t["id"], "seconds": total}
+        )
 
     def _find(self, s: dict[str, Any]) -> dict[str, Any] | Reply:
         if not self._timers:
@@ -174,7 +211,9 @@ class TimerSkill:
             candidates = [t for t in candidates if close and t.get("name") == close[0]]
             if not candidates:
                 return Reply(f"You have no {s['name']} timer.", success=False)
-        start = Duration(s.get("start_hours", 0), s.get("start_minutes", 0), s.get("start_seconds", 0)).total_s
+        start = Duration(
+            s.get("start_hours", 0), s.get("start_minutes", 0), s.get("start_seconds", 0)
+        ).total_s
         if start:
             candidates = [t for t in candidates if t["start_s"] == start]
             if not candidates:
@@ -191,14 +230,19 @@ class TimerSkill:
         assert not isinstance(t, Reply)
         left = duration_to_words(round(self.remaining_s(t)))
         paused = " (paused)" if t["ends_at"] is None else ""
-        return Reply(f"The {_describe(t)} has {left} left{paused}.",
-                     data={"timer_id": t["id"], "remaining_s": self.remaining_s(t)})
+        return Reply(
+            f"The {_describe(t)} has {left} left{paused}.",
+            data={"timer_id": t["id"], "remaining_s": self.remaining_s(t)},
+        )
 
     def status_all(self) -> Reply:
         if not self._timers:
             return Reply("You have no timers running.")
-        parts = [f"the {_describe(t)} has {duration_to_words(round(self.remaining_s(t)))} left"
-                 + (" (paused)" if t["ends_at"] is None else "") for t in self._timers]
+        parts = [
+            f"the {_describe(t)} has {duration_to_words(round(self.remaining_s(t)))} left"
+            + (" (paused)" if t["ends_at"] is None else "")
+            for t in self._timers
+        ]
         if len(parts) == 1:
             return Reply(_cap(parts[0]) + ".")
         return Reply(f"You have {len(parts)} timers: " + ", ".join(parts[:-1]) + " and " + parts[-1] + ".")
@@ -209,6 +253,10 @@ def _cap(text: str) -> str:
 
 
 def _valid(t: Any) -> bool:
-    return (isinstance(t, dict) and isinstance(t.get("id"), int) and isinstance(t.get("start_s"), int | float)
-            and (t.get("ends_at") is None or isinstance(t.get("ends_at"), int | float))
-            and isinstance(t.get("remaining_s"), int | float))
+    return (
+        isinstance(t, dict)
+        and isinstance(t.get("id"), int)
+        and isinstance(t.get("start_s"), int | float)
+        and (t.get("ends_at") is None or isinstance(t.get("ends_at"), int | float))
+        and isinstance(t.get("remaining_s"), int | float)
+    )

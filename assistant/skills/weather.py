@@ -13,5 +13,7 @@ class WeatherSkill:
     intents = frozenset({"HassGetWeather"})
 
     async def handle(self, intent: Intent) -> Reply:
-        return Reply("I can't tell you the weather: I have no weather source, and nothing leaves this device.",
-                     success=False)
+        return Reply(
+            "I can't tell you the weather: I have no weather source, and nothing leaves this device.",
+            success=False,
+        )

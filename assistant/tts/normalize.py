@@ -15,21 +15,64 @@ from assistant.intent.numbers import number_to_words
 
 __all__ = ["normalize_for_speech", "ordinal_words", "split_sentences"]
 
-_ORDINAL_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                      "nine": "ninth", "twelve": "twelfth"}
-_UNITS = {
-    "km": ("kilometre", "kilometres"), "m": ("metre", "metres"), "cm": ("centimetre", "centimetres"),
-    "mm": ("millimetre", "millimetres"), "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"),
-    "mg": ("milligram", "milligrams"), "l": ("litre", "litres"), "ml": ("millilitre", "millilitres"),
-    "min": ("minute", "minutes"), "mins": ("minute", "minutes"), "s": ("second", "seconds"),
-    "sec": ("second", "seconds"), "secs": ("second", "seconds"), "h": ("hour", "hours"), "hr": ("hour", "hours"),
-    "hrs": ("hour", "hours"), "mph": ("mile per hour", "miles per hour"), "kmh": ("kilometre per hour",
-    "kilometres per hour"), "km/h": ("kilometre per hour", "kilometres per hour"), "kb": ("kilobyte", "kilobytes"),
-    "mb": ("megabyte", "megabytes"), "gb": ("gigabyte", "gigabytes"), "w": ("watt", "watts"),
-    "kw": ("kilowatt", "kilowatts"), "kwh": ("kilowatt hour", "kilowatt hours"), "lb": ("pound", "pounds"),
-    "lbs": ("pound", "pounds"), "oz": ("ounce", "ounces"), "ft": ("foot", "feet"), "in": ("inch", "inches"),
+_ORDINAL_IRREGULAR = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
 }
-_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "st", "prof", "vs", "etc", "e.g", "i.e", "approx", "no", "jr", "sr"}
+_UNITS = {
+    "km": ("kilometre", "kilometres"),
+    "m": ("metre", "metres"),
+    "cm": ("centimetre", "centimetres"),
+    "mm": ("millimetre", "millimetres"),
+    "kg": ("kilogram", "kilograms"),
+    "g": ("gram", "grams"),
+    "mg": ("milligram", "milligrams"),
+    "l": ("litre", "litres"),
+    "ml": ("millilitre", "millilitres"),
+    "min": ("minute", "minutes"),
+    "mins": ("minute", "minutes"),
+    "s": ("second", "seconds"),
+    "sec": ("second", "seconds"),
+    "secs": ("second", "seconds"),
+    "h": ("hour", "hours"),
+    "hr": ("hour", "hours"),
+    "hrs": ("hour", "hours"),
+    "mph": ("mile per hour", "miles per hour"),
+    "kmh": ("kilometre per hour", "kilometres per hour"),
+    "km/h": ("kilometre per hour", "kilometres per hour"),
+    "kb": ("kilobyte", "kilobytes"),
+    "mb": ("megabyte", "megabytes"),
+    "gb": ("gigabyte", "gigabytes"),
+    "w": ("watt", "watts"),
+    "kw": ("kilowatt", "kilowatts"),
+    "kwh": ("kilowatt hour", "kilowatt hours"),
+    "lb": ("pound", "pounds"),
+    "lbs": ("pound", "pounds"),
+    "oz": ("ounce", "ounces"),
+    "ft": ("foot", "feet"),
+    "in": ("inch", "inches"),
+}
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "prof",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "approx",
+    "no",
+    "jr",
+    "sr",
+}
 
 
 def ordinal_words(n: int) -> str:
@@ -62,7 +105,9 @@ def _year(n: int) -> str:
     if 2000 <= n <= 2009:
         return number_to_words(n)
     head, tail = divmod(n, 100)
-    return number_to_words(head) + " " + ("oh " + number_to_words(tail) if tail < 10 else number_to_words(tail))
+    return (
+        number_to_words(head) + " " + ("oh " + number_to_words(tail) if tail < 10 else number_to_words(tail))
+    )
 
 
 def _time(m: re.Match[str]) -> str:
@@ -107,7 +152,11 @@ def normalize_for_speech(text: str) -> str:
     units = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
     t = re.sub(rf"\b(\d+(?:\.\d+)?)\s?({units})\b(?!')", _unit, t, flags=re.IGNORECASE)
     t = re.sub(r"(?<![\d.])(1[1-9]\d\d|20\d\d)(?![\d.,]\d)", lambda m: _year(int(m.group(1))), t)
-    t = re.sub(r"-?\d[\d,]*(?:\.\d+)?", lambda m: _number(m.group(0)) if re.search(r"\d", m.group(0)) else m.group(0), t)
+    t = re.sub(
+        r"-?\d[\d,]*(?:\.\d+)?",
+        lambda m: _number(m.group(0)) if re.search(r"\d", m.group(0)) else m.group(0),
+        t,
+    )
     t = t.replace("&", " and ").replace("+", " plus ").replace("=", " equals ")
     return " ".join(t.split())
 
@@ -118,7 +167,7 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in re.finditer(r"[.!?]+[\"')\]]*(?=\s+|$)", text):
         end = m.end()
-        before = text[start:m.start()].split()
+        before = text[start : m.start()].split()
         last_word = before[-1].lower().rstrip(".") if before else ""
         if m.group(0).startswith(".") and len(m.group(0)) == 1 and last_word in _ABBREVIATIONS:
             continue

@@ -81,7 +81,9 @@ class _Espeak:
             ptr = ctypes.c_void_p(ctypes.addressof(buf))
             parts = []
             while ptr.value:
-                out = self.lib.espeak_TextToPhonemes(ctypes.byref(ptr), _ESPEAK_CHARS_UTF8, _ESPEAK_PHONEMES_IPA)
+                out = self.lib.espeak_TextToPhonemes(
+                    ctypes.byref(ptr), _ESPEAK_CHARS_UTF8, _ESPEAK_PHONEMES_IPA
+                )
                 if out:
                     parts.append(out.decode("utf-8"))
             return " ".join(p.strip() for p in parts if p.strip())

@@ -25,7 +25,9 @@ def quantize_voice(inputs: list[Path], output: Path) -> None:
         raise ModelError(f"int8 voice needs onnxruntime.quantization: {e}") from None
     (source,) = inputs
     try:
-        quantize_dynamic(str(source), str(output), weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True})
+        quantize_dynamic(
+            str(source), str(output), weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True}
+        )
     except Exception as e:  # onnx/onnxruntime raise many types for models they cannot rewrite
         raise ModelError(f"cannot quantise {source}: {e}") from None
     _LOGGER.info("int8 voice written: %s (%.1f MB)", output, output.stat().st_size / 1e6)

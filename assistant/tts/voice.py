@@ -76,9 +76,13 @@ class VoiceInfo:
         id_map = need("phoneme_id_map")
         phoneme_type = raw.get("phoneme_type", "espeak")
         if not isinstance(rate, int) or not 8000 <= rate <= 48000:
-            raise ModelError(f"voice sidecar {path}: audio.sample_rate must be in [8000, 48000], got {rate!r}")
+            raise ModelError(
+                f"voice sidecar {path}: audio.sample_rate must be in [8000, 48000], got {rate!r}"
+            )
         if phoneme_type not in ("espeak", "text"):
-            raise ModelError(f"voice sidecar {path}: phoneme_type {phoneme_type!r} is not supported (espeak, text)")
+            raise ModelError(
+                f"voice sidecar {path}: phoneme_type {phoneme_type!r} is not supported (espeak, text)"
+            )
         if not isinstance(id_map, dict) or not all(
             isinstance(v, list) and v and all(isinstance(i, int) for i in v) for v in id_map.values()
         ):
@@ -87,8 +91,14 @@ class VoiceInfo:
             if special not in id_map:
                 raise ModelError(f"voice sidecar {path}: phoneme_id_map lacks {special!r}")
         espeak_voice = need("espeak", "voice") if phoneme_type == "espeak" else ""
-        return cls(rate, phoneme_type, str(espeak_voice), {k: tuple(v) for k, v in id_map.items()},
-                   int(raw.get("num_speakers", 1)), int(raw.get("num_symbols", 0)))
+        return cls(
+            rate,
+            phoneme_type,
+            str(espeak_voice),
+            {k: tuple(v) for k, v in id_map.items()},
+            int(raw.get("num_speakers", 1)),
+            int(raw.get("num_symbols", 0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +151,14 @@ class Voice:
         inputs = {i.name: i for i in session.get_inputs()}
         missing = {"input", "input_lengths", "scales"} - set(inputs)
         if missing:
-            raise ModelError(f"voice {name}: not a Piper voice, inputs {sorted(inputs)} lack {sorted(missing)}")
+            raise ModelError(
+                f"voice {name}: not a Piper voice, inputs {sorted(inputs)} lack {sorted(missing)}"
+            )
         self._has_sid = "sid" in inputs
         if info.num_speakers > 1 and cfg.speaker_id >= info.num_speakers:
-            raise ModelError(f"tts.speaker_id: voice {name} has {info.num_speakers} speakers, got {cfg.speaker_id}")
+            raise ModelError(
+                f"tts.speaker_id: voice {name} has {info.num_speakers} speakers, got {cfg.speaker_id}"
+            )
         self._phonemizer = EspeakPhonemizer(info.espeak_voice) if info.phoneme_type == "espeak" else None
         self._scales = np.array([cfg.noise_scale, cfg.length_scale, cfg.noise_w], dtype=np.float32)
         self._silence = np.zeros(int(round(cfg.sentence_silence_s * info.sample_rate)), dtype=np.float32)
@@ -179,8 +193,10 @@ class Voice:
     def sentences(self, text: str) -> list[str]:
         """The normalised sentences ``synthesize`` will speak, one chunk each."""
         if len(text) > self.cfg.max_text_chars:
-            raise SynthesisError(f"text of {len(text)} characters is longer than tts.max_text_chars "
-                                 f"({self.cfg.max_text_chars})")
+            raise SynthesisError(
+                f"text of {len(text)} characters is longer than tts.max_text_chars "
+                f"({self.cfg.max_text_chars})"
+            )
         return split_sentences(normalize_for_speech(text))
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
@@ -192,8 +208,13 @@ class Voice:
             if len(ids) <= 3:  # BOS PAD EOS: nothing speakable (punctuation only)
                 continue
             samples = self.synthesize_ids(ids)
-            yield AudioChunk(np.concatenate([samples, self._silence]), self.info.sample_rate, sentence,
-                             "".join(phonemes), time.perf_counter() - t0)
+            yield AudioChunk(
+                np.concatenate([samples, self._silence]),
+                self.info.sample_rate,
+                sentence,
+                "".join(phonemes),
+                time.perf_counter() - t0,
+            )
 
     def synthesize_ids(self, ids: list[int]) -> np.ndarray:
         feeds = {

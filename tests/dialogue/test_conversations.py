@@ -1,0 +1,187 @@
+"""Conversations, end to end through the dialogue manager as text; restarts reload from the state dir."""
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Config, DialogueConfig, RuntimeConfig
+from assistant.dialogue import build_dialogue
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1_750_000_000.0
+
+    def __call__(self):
+        return self.t
+
+
+class Conversation:
+    def __init__(self, state_dir: Path, dialogue: DialogueConfig | None = None):
+        self.cfg = dataclasses.replace(
+            Config(), runtime=RuntimeConfig(state_dir=state_dir), dialogue=dialogue or DialogueConfig()
+        )
+        self.clock = Clock()
+        self.restart()
+
+    def restart(self):
+        self.dm = build_dialogue(self.cfg, clock=self.clock)
+
+    def say(self, text, woken=True):
+        return asyncio.run(self.dm.respond(text, woken=woken))
+
+    def wait(self, s):
+        self.clock.t += s
+
+
+@pytest.fixture
+def conv(tmp_path):
+    return Conversation(tmp_path / "state")
+
+
+def test_teaching_a_setting_applies_to_similar_requests_and_survives_restart(conv):
+    t = conv.say("set the living room light to study mode")
+    assert t.text == "I don't know what study mode is. Can you teach me?" and t.expects == "teach"
+    conv.restart()  # restart in the middle of the conversation
+    t = conv.say("it's brightness 40 percent")
+    assert (
+        t.text == "Got it, study mode means brightness 40 percent. Set the Living Room Light to 40 percent."
+    )
+    assert t.learned == "concept: study mode"
+    conv.restart()
+    assert conv.say("set the bedroom lamp to study mode").text == "Set the Bedroom Lamp to 40 percent."
+    assert conv.say("put the desk lamp in study mode").text == "Set the Desk Lamp to 40 percent."
+    assert conv.say("study mode").text == "Set the Living Room Light to 40 percent."
+    assert conv.say("activate study mode").text == "Set the Living Room Light to 40 percent."
+    assert conv.say("is the bedroom lamp on").text == "Yes, the Bedroom Lamp is on at 40 percent."
+
+
+def test_teaching_commands(conv):
+    conv.say("set the office light to reading mode")
+    t = conv.say("turn on the desk lamp and set the office light to 70")
+    assert t.text.startswith(
+        "Got it, reading mode means turn on the desk lamp and set the office light to 70."
+    )
+    conv.restart()
+    assert conv.say("reading mode").text == "Turned on the Desk Lamp. Set the Office Light to 70 percent."
+
+
+def test_teaching_a_device_name_and_declining(conv):
+    assert conv.say("turn on the garden light").expects == "teach"
+    t = conv.say("it's the hallway light")
+    assert t.text == "Got it, garden light means the Hallway Light. Turned on the Hallway Light."
+    assert conv.say("turn off the garden light").text == "Turned off the Hallway Light."
+    assert conv.say("set the floor lamp to party mode").expects == "teach"
+    assert conv.say("no").text == "Okay, never mind."
+    assert conv.say("set the floor lamp to party mode").expects == "teach"
+    t = conv.say("banana")
+    assert "still don't know" in t.text and not t.success
+    assert conv.say("set the floor lamp to party mode").expects == "teach"  # not learned from nonsense
+
+
+def test_latent_goal_timer_offer(conv):
+    t = conv.say("how long should green tea steep")
+    assert (
+        t.text == "Green tea should steep for about three minutes. Would you like a timer for three minutes?"
+    )
+    assert t.expects == "confirm"
+    t = conv.say("yes please")
+    assert t.text == "Green tea timer set for three minutes." and t.intent.name == "HassStartTimer"
+    conv.wait(181)
+    assert conv.dm.ringing() == ["Your green tea timer is done."]
+    t = conv.say("how long do i boil an egg")
+    assert t.expects == "confirm"
+    assert conv.say("no thanks").text == "Okay."
+    assert conv.say("how much time is left").text == "You have no timers running."
+
+
+def test_latent_goal_survives_restart_but_expires(conv):
+    conv.say("how long should i cook pasta")
+    conv.restart()
+    assert conv.say("yes").text == "Pasta timer set for ten minutes."
+    conv.say("how long should black tea steep")
+    conv.wait(60)  # too late for a "yes"
+    assert conv.say("yes").text == "Sorry, I didn't understand that."
+
+
+def test_latent_goals_can_be_switched_off(tmp_path):
+    conv = Conversation(tmp_path, DialogueConfig(latent_goals=False))
+    t = conv.say("how long should green tea steep")
+    assert t.text == "Green tea should steep for about three minutes." and t.expects == ""
+
+
+def test_learning_from_rephrasing(conv):
+    assert conv.say("kill the lights in the kitchen").text == "Sorry, I didn't understand that."
+    t = conv.say("turn off the lights in the kitchen")
+    assert t.text == "Turned off the Kitchen Light." and t.learned == "rewrite: kill -> turn off"
+    conv.restart()
+    assert conv.say("kill the bedroom lamp").text == "Turned off the Bedroom Lamp."
+    assert conv.say("what have you learned").text == 'I have learned: "kill" means "turn off".'
+    assert conv.say("forget kill").text == "Okay, I forgot the rewrite for kill."
+    assert conv.say("kill the bedroom lamp").text == "Sorry, I didn't understand that."
+
+
+def test_rephrase_too_late_is_not_learned(conv):
+    conv.say("kill the lights in the kitchen")
+    conv.wait(31)
+    t = conv.say("turn off the lights in the kitchen")
+    assert t.learned == ""
+    assert conv.say("kill the bedroom lamp").text == "Sorry, I didn't understand that."
+
+
+def test_whole_sentence_rewrite_and_forget_everything(conv):
+    conv.say("lights out")
+    assert conv.say("turn off all the lights").learned == "rewrite: lights out -> turn off all the lights"
+    assert conv.say("lights out").text == "Turned off 8 lights."
+    conv.say("set the desk lamp to focus")
+    conv.say("it's 90 percent")
+    assert conv.say("forget everything").text == "Done, I forgot 2 learned things."
+    assert conv.say("what have you learned").text == "I haven't learned anything yet."
+
+
+def test_follow_ups_without_the_wake_word(conv):
+    assert conv.say("turn on the kitchen light").follow_up_s == 8.0
+    assert conv.dm.accepts_without_wake()
+    assert conv.say("and the bedroom lamp", woken=False).text == "Turned on the Bedroom Lamp."
+    assert (
+        conv.say("what about the office", woken=False).text == "Turned on the Desk Lamp and the Office Light."
+    )
+    conv.wait(9)
+    assert not conv.dm.accepts_without_wake()
+    t = conv.say("and the floor lamp", woken=False)
+    assert t.text == "" and not t.success  # not for us: no wake word and the window has closed
+    assert conv.say("and the floor lamp").text == "Sorry, I didn't understand that."
+
+
+def test_follow_up_window_survives_restart(conv):
+    conv.say("turn off the bedroom lamp")
+    conv.restart()
+    assert conv.say("the desk lamp too", woken=False).text == "Turned off the Desk Lamp."
+
+
+def test_malformed_inputs_get_spoken_answers(conv):
+    assert conv.say("").text == "Sorry, I didn't catch that."
+    assert conv.say("?!").text == "Sorry, I didn't catch that."
+    assert conv.say("turn on the light " * 700).text == "That's too long for me. Please ask in a shorter way."
+    assert conv.say("x" * 10_000).text.startswith("That's too long")
+    assert conv.say("what's the weather").text.startswith("I can't tell you the weather")
+    assert conv.say("never mind").text == "Okay."
+
+
+def test_corrupt_dialogue_state_is_reported_and_replaced(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "dialogue.json").write_text('{"concepts": {"x": ')
+    (state / "devices.json").write_text("[]")
+    conv = Conversation(state)
+    assert len(conv.dm.store.problems) == 2
+    assert conv.say("turn on the kitchen light").text == "Turned on the Kitchen Light."
+    conv.restart()
+    assert conv.dm.store.problems == []
+    (state / "dialogue.json").write_text('{"concepts": 5}')
+    conv.restart()
+    assert (
+        conv.dm.store.problems and conv.say("what have you learned").text == "I haven't learned anything yet."
+    )
