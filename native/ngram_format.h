@@ -14,16 +14,16 @@
 //
 // ONE N-GRAM SLOT (bytes; "top" = the highest order, which has no back-off)
 //   mode      fingerprint  prob          back-off      slot   top slot   default load   bytes/n-gram
-//   lossless  64 bits      float32       float32       16     12         0.65           24.6 / 18.5
-//   q16       32 bits      uint16 code   uint16 code   8      6          0.80           10.0 / 7.5
-//   q8        24 bits      uint8 code    uint8 code    5      4          0.85           5.9 / 4.7
+//   lossless  63+1 bits    float32       float32       16     12         0.65           24.6 / 18.5
+//   q16       31+1 bits    uint16 code   uint16 code   8      6          0.80           10.0 / 7.5
+//   q8        23+1 bits    uint8 code    uint8 code    5      4          0.85           5.9 / 4.7
 //   (bytes/n-gram = slot / load; the tables' home range is num_buckets = ceil(entries / load), not a power
 //   of two, so the load factor is what is asked for, not up to 2x less as with power-of-two tables.)
 //
 // ONE LOOKUP, AND WHY THIS STRUCTURE
 //   key = Fmix64(hash of the word ids, right to left); home = mulhi(key, num_buckets); fingerprint = the low
-//   fp bits of key (0 is reserved for "empty" and maps to 1). Linear probing from home until the
-//   fingerprint or an empty slot. The n-gram's probability and back-off are in the slot itself, so a
+//   (fp bits - 1) bits of key (0 is reserved for "empty" and maps to 1); the fingerprint field's top bit is
+//   the LEFT flag (below). Linear probing from home until the fingerprint or an empty slot. The n-gram's probability and back-off are in the slot itself, so a
 //   lookup costs one random memory access (the home cache line) plus sequential reads of the run that
 //   follows it: expected run (1 + 1/(1-a)^2)/2 slots for a miss, (1 + 1/(1-a))/2 for a hit (a = load).
 //   With 5-byte q8 slots at a = 0.85 a miss reads about 23 slots = 113 bytes: two adjacent cache lines
@@ -34,10 +34,15 @@
 //   scoring state (sentence scoring) nothing else is read; with the compact state of beam search
 //   (word ids only) the back-offs of the contexts longer than the match cost one more hit each.
 //   Fingerprint false positives: a miss matches a foreign n-gram with probability ~ run * 2^-fp_bits
-//   (q8: ~23 * 6e-8; q16 and lossless: < 1e-8), the price of storing no words.
+//   (q8: ~23 * 1.2e-7; q16 and lossless: < 1e-8), the price of storing no words.
 //   Slots are written in home order (a sorted linear-probing table: entry i sits at
 //   max(home_i, pos_{i-1} + 1)), with a tail of spare slots after num_buckets instead of wrapping around,
 //   and at least one empty slot at the very end, so every probe loop ends inside the table.
+//
+// LEFT FLAG (KenLM's independent_left)
+//   Set on an n-gram that is the suffix of some (n+1)-gram. Scoring stops the probe chain at an n-gram
+//   without it, so the miss at the next order (the most expensive probe: a full run) is never read. For
+//   unigrams the flag is the sign bit of the stored log10 probability (set = flag; the value is -|stored|).
 //
 // ARPA SEMANTICS
 //   p(w | h) = prob(h_m w) + sum of back-off(h_j) for j = m .. |h|, where h_m w is the longest n-gram in the
@@ -116,7 +121,7 @@ struct FileHeader {
 };
 
 struct UnigramRecord {
-  float log10prob;
+  float log10prob;     // sign bit set = LEFT flag; the probability is -|log10prob|
   float log10backoff;  // -0.0 = no extension (see EXTENSION)
 };
 #pragma pack(pop)
@@ -162,10 +167,12 @@ inline uint64_t FingerprintMask(Quant q) {
   return bits >= 64 ? ~0ULL : ((1ULL << bits) - 1);
 }
 
+// The fingerprint bits of the field; the field's top bit is the LEFT flag.
 inline uint64_t Fingerprint(uint64_t key, Quant q) {
-  const uint64_t fp = key & FingerprintMask(q);
+  const uint64_t fp = key & (FingerprintMask(q) >> 1);
   return fp == 0 ? 1 : fp;
 }
+inline uint64_t LeftFlagBit(Quant q) { return 1ULL << (FingerprintBytes(q) * 8 - 1); }
 
 // FNV-1a over the UTF-8 bytes, then Fmix64: the vocabulary hash.
 inline uint64_t WordHash(const char* data, std::size_t n) {

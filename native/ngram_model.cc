@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace assistant {
@@ -15,6 +16,8 @@ namespace ngram {
 namespace {
 
 // A back-off of -0.0 means "no extension" (ngram_format.h, EXTENSION).
+inline bool HasLeftFlag(float stored_prob) { return std::signbit(stored_prob); }
+
 inline bool LosslessExtends(float backoff) {
   uint32_t bits;
   std::memcpy(&bits, &backoff, 4);
@@ -172,8 +175,9 @@ template <Quant Q>
 inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
   constexpr int kFp = Q == Quant::kLossless ? 8 : Q == Quant::kQ16 ? 4 : 3;
   constexpr int kCode = Q == Quant::kLossless ? 4 : Q == Quant::kQ16 ? 2 : 1;
+  constexpr uint64_t kFlag = 1ULL << (8 * kFp - 1);
   const uint64_t key = Fmix64(hash);
-  uint64_t want = Q == Quant::kLossless ? key : key & ((1ULL << (8 * kFp % 64)) - 1);
+  uint64_t want = key & (kFlag - 1);
   if (want == 0) want = 1;
   const int slot_bytes = t.slot_bytes;
   const unsigned char* p = t.slots + MulHi(key, t.num_buckets) * slot_bytes;
@@ -181,7 +185,8 @@ inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
   for (; p < end; p += slot_bytes) {
     uint64_t fp = 0;
     std::memcpy(&fp, p, kFp);
-    if (fp == want) {
+    if ((fp & (kFlag - 1)) == want) {
+      out->left = (fp & kFlag) != 0;
       if constexpr (Q == Quant::kLossless) {
         std::memcpy(&out->log10prob, p + kFp, 4);
         if (t.top) {
@@ -225,15 +230,14 @@ State NgramModel::NullContextState() const { return State{}; }
 template <Quant Q>
 WordScore NgramModel::ScoreWordT(const State& in, uint32_t w, State* out) const {
   const UnigramRecord& u = unigrams_[w];
-  WordScore ret{u.log10prob, 1};
+  WordScore ret{-std::fabs(u.log10prob), 1};
   State next;
   next.words[0] = w;
   next.backoff[0] = u.log10backoff;
   int next_length = (order_ > 1 && LosslessExtends(u.log10backoff)) ? 1 : 0;
   uint64_t h = StartHash(w);
-  const int max_j = std::min<int>(in.length, order_ - 1);
-  int j = 0;
-  for (; j < max_j; ++j) {  // the n-gram (in.words[j] .. in.words[0], w) of order j + 2
+  const int max_j = HasLeftFlag(u.log10prob) ? std::min<int>(in.length, order_ - 1) : 0;
+  for (int j = 0; j < max_j; ++j) {  // the n-gram (in.words[j] .. in.words[0], w) of order j + 2
     h = ExtendHash(h, in.words[j]);
     Found f;
     if (!Find<Q>(tables_[j + 2], h, &f)) break;
@@ -243,6 +247,7 @@ WordScore NgramModel::ScoreWordT(const State& in, uint32_t w, State* out) const 
       next.backoff[j + 1] = f.log10backoff;
       if (f.extends) next_length = j + 2;
     }
+    if (!f.left) break;
   }
   // back off from every context longer than the one matched
   for (int L = ret.ngram_length; L <= in.length; ++L) ret.log10prob += in.backoff[L - 1];
@@ -298,17 +303,19 @@ void NgramModel::AdvanceT(const uint32_t* states, const int32_t* words, std::siz
     const uint32_t w = static_cast<uint32_t>(words[r]);
 
     const UnigramRecord& u = unigrams_[w];
-    float prob = u.log10prob;
+    float prob = -std::fabs(u.log10prob);
     int m = 1;
     int next_length = (W > 1 && LosslessExtends(u.log10backoff)) ? 1 : 0;
     uint64_t h = StartHash(w);
-    for (uint32_t j = 0; j < k; ++j) {
+    const uint32_t max_j = HasLeftFlag(u.log10prob) ? k : 0;
+    for (uint32_t j = 0; j < max_j; ++j) {
       h = ExtendHash(h, row[j]);
       Found f;
       if (!Find<Q>(tables_[j + 2], h, &f)) break;
       prob = f.log10prob;
       m = static_cast<int>(j) + 2;
       if (m < W && f.extends) next_length = m;
+      if (!f.left) break;
     }
     // back-offs of the contexts row[0..L-1] for L = m .. k (absent contexts back off by 0)
     if (static_cast<uint32_t>(m) <= k) {

@@ -97,7 +97,8 @@ class NgramModel {
   struct Found {
     float log10prob;
     float log10backoff;
-    bool extends;
+    bool extends;  // a context of some longer n-gram (or non-zero back-off): stays in the state
+    bool left;     // the suffix of some longer n-gram: the probe chain goes on
   };
 
   template <Quant Q>

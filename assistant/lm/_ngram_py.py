@@ -32,7 +32,7 @@ def _extend(h: int, w: int) -> int:
 
 
 class _Table:
-    __slots__ = ("fps", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
+    __slots__ = ("fps", "empty", "left", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
 
     def __init__(self, raw: np.ndarray, num_buckets: int, num_slots: int, quant: str, top: bool,
                  p_book: np.ndarray | None, b_book: np.ndarray | None) -> None:
@@ -42,7 +42,11 @@ class _Table:
         cb = fmt.CODE_BYTES[quant]
         fp = np.zeros((num_slots, 8), np.uint8)
         fp[:, :fpb] = slots[:, :fpb]
-        self.fps = fp.view("<u8").ravel()
+        field_bits = fp.view("<u8").ravel()
+        flag = np.uint64(1 << (8 * fpb - 1))
+        self.fps = field_bits & (flag - np.uint64(1))
+        self.empty = field_bits == 0
+        self.left = (field_bits & flag) != 0
         self.num_buckets = num_buckets
         self.num_slots = num_slots
         self.top = top
@@ -77,17 +81,16 @@ class _Table:
         """Slot index of the n-gram with hash ``h``, or -1."""
         key = fmt.fmix64_int(h)
         fpb = fmt.FINGERPRINT_BYTES[quant]
-        want = key if fpb == 8 else key & ((1 << (8 * fpb)) - 1)
+        want = key & ((1 << (8 * fpb - 1)) - 1)
         if want == 0:
             want = 1
         i = (key * self.num_buckets) >> 64
-        fps = self.fps
+        fps, empty = self.fps, self.empty
         while i < self.num_slots:
-            f = int(fps[i])
-            if f == want:
-                return i
-            if f == 0:
+            if empty[i]:
                 return -1
+            if int(fps[i]) == want:
+                return i
             i += 1
         return -1
 
@@ -147,7 +150,8 @@ class NgramModelPy:
         self.unk_id, self.bos_id, self.eos_id = unk, bos, eos
         self.file_bytes = size
         self._vmask = vbuckets - 1
-        self._uni_p = uni[:, 0].astype(np.float64).tolist()
+        self._uni_p = (-np.abs(uni[:, 0].astype(np.float64))).tolist()
+        self._uni_left = np.signbit(uni[:, 0]).tolist()
         self._uni_b = uni[:, 1].tolist()
         self._uni_ext = (uni[:, 1].view("<u4") != 0x80000000).tolist()
         self._counts = [V]
@@ -242,7 +246,7 @@ class NgramModelPy:
         next_bo = [self._uni_b[w]]
         next_len = 1 if (N > 1 and self._uni_ext[w]) else 0
         h = _start(w)
-        for j in range(min(len(ctx), N - 1)):
+        for j in range(min(len(ctx), N - 1) if self._uni_left[w] else 0):
             h = _extend(h, ctx[j])
             i = self._find(j + 2, h)
             if i < 0:
@@ -255,6 +259,8 @@ class NgramModelPy:
                 next_bo.append(float(t.backoffs[i]))
                 if t.extends[i]:
                     next_len = m
+            if not t.left[i]:
+                break
         k = len(ctx)
         if bo is not None:
             for L in range(m, k + 1):

@@ -211,6 +211,19 @@ def _extension_flags(ids: dict[int, np.ndarray], bos: dict[int, np.ndarray], N: 
     return ext
 
 
+def _left_flags(ids: dict[int, np.ndarray], N: int) -> dict[int, np.ndarray]:
+    """left[n][i]: n-gram i is the suffix of some (n+1)-gram (the probe chain continues past it)."""
+    left = {}
+    for n in range(1, N):
+        if n == 1:
+            e = np.zeros(len(ids[1]), bool)
+            e[np.unique(ids[2][:, -1])] = True
+        else:
+            e = np.isin(ngram_hashes(ids[n]), ngram_hashes(ids[n + 1][:, 1:]))
+        left[n] = e
+    return left
+
+
 def _quantize(values: np.ndarray, num_codes: int, reserved: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Equal-population binning (codes from ``reserved`` up); returns (codebook float32, codes uint32)."""
     usable = num_codes - reserved
@@ -248,7 +261,7 @@ def _place(keys: np.ndarray, load_factor: float, quant: str) -> tuple[int, int, 
     k = fmix64(keys)
     home = mulhi(k, num_buckets).astype(np.int64)
     fpb = FINGERPRINT_BYTES[quant]
-    fp = k if fpb == 8 else k & np.uint64((1 << (8 * fpb)) - 1)
+    fp = k & np.uint64((1 << (8 * fpb - 1)) - 1)  # the top bit of the field is the LEFT flag
     fp = np.where(fp == 0, np.uint64(1), fp)
     order = np.argsort(home, kind="stable")
     sorted_home = home[order]
@@ -309,6 +322,7 @@ def build_image(
     say("closing the n-gram set")
     ids, probs, bos, blanks = close_model(arpa)
     ext = _extension_flags(ids, bos, N)
+    left = _left_flags(ids, N)
 
     # unigrams by word id; back-off -0.0 = no extension
     uni_p = np.full(V, np.float32(-100.0), np.float32)
@@ -320,6 +334,10 @@ def build_image(
         uni_ext[ids[1][:, 0]] = ext[1]
     uni_b = np.where((uni_b == 0.0) & ~uni_ext, np.float32(-0.0), np.where(uni_b == 0.0, np.float32(0.0), uni_b))
     uni_b = uni_b.astype(np.float32)
+    uni_left = np.zeros(V, bool)
+    if N > 1:
+        uni_left[ids[1][:, 0]] = left[1]
+    uni_p = np.where(uni_left, -np.abs(uni_p), np.abs(uni_p)).astype(np.float32)  # sign bit = LEFT flag
 
     sections: list[bytes] = []
     cursor = HEADER_BYTES
@@ -352,6 +370,8 @@ def build_image(
         top = n == N
         keys = ngram_hashes(ids[n])
         num_buckets, num_slots, pos, fp = _place(keys, load, quant)
+        if not top:
+            fp = fp | np.where(left[n], np.uint64(1 << (8 * FINGERPRINT_BYTES[quant] - 1)), np.uint64(0))
         b = bos[n]
         if quant == "lossless":
             fields = [probs[n].astype("<f4")]
