@@ -52,7 +52,9 @@ def make_corpus(work: Path, texts: list[str]) -> tuple[Path, Path]:
     train, held = work / "train.txt", work / "held.txt"
     if train.exists() and held.exists():
         return train, held
-    files = texts or sorted(glob.glob("/usr/share/doc/python3*/html/_sources/**/*.txt", recursive=True))
+    # the docs folder is reached through several symlinked names (python3.11, python3.11-dev, ...): dedupe
+    found = glob.glob("/usr/share/doc/python3*/html/_sources/**/*.txt", recursive=True)
+    files = texts or sorted({str(Path(f).resolve()) for f in found})
     if not files:
         sys.exit("no text: pass --text FILES, or install the Debian package python3.11-doc")
     with open(train, "w") as ft, open(held, "w") as fh:

@@ -141,57 +141,21 @@ def parse_arpa(lines: Iterable[str], name: str = "<arpa>", progress: Callable[[i
         if not m or int(m.group(1)) != n:
             raise fail(f"expected \\{n}-grams:, got {header[:60]!r}")
         count = counts[n]
-        ids = np.empty((count, n), dtype=np.int32)
-        probs = np.empty(count, dtype=np.float32)
-        backoffs = np.zeros(count, dtype=np.float32)
-        i = 0
-        done_since = 0
+        first_lineno = lineno + 1
+        block: list[str] = []
         for line in it:
             lineno += 1
-            fields = line.split()
-            if not fields:
+            if not line.strip():
                 break
-            if i >= count:
-                raise fail(f"more {n}-grams than the {count} announced")
-            k = len(fields)
-            if k != n + 1 and k != n + 2:
-                if fields[0].startswith("\\"):
-                    raise fail(f"section ended after {i} of {count} {n}-grams")
-                raise fail(f"a {n}-gram line needs {n + 1} or {n + 2} fields, got {k}")
-            try:
-                p = float(fields[0])
-                if k == n + 2:
-                    backoffs[i] = float(fields[n + 1])
-            except ValueError:
-                raise fail(f"not a number in {line.strip()[:60]!r}") from None
-            if math.isnan(p) or p > 0.0 or (k == n + 2 and not math.isfinite(backoffs[i])):
-                raise fail(f"invalid log10 value in {line.strip()[:60]!r}")
-            probs[i] = max(p, -1e30)  # -inf -> a large finite negative (float32-safe)
-            if n == 1:
-                w = fields[1]
-                if w in index:
-                    raise fail(f"duplicate unigram {w!r}")
-                index[w] = len(vocab)
-                vocab.append(w)
-                ids[i, 0] = index[w]
-            else:
-                try:
-                    for j in range(n):
-                        ids[i, j] = index[fields[1 + j]]
-                except KeyError as e:
-                    raise fail(f"word {e.args[0]!r} of a {n}-gram is not among the unigrams") from None
-            i += 1
-            done_since += 1
-            if progress is not None and done_since >= 65536:
-                progress(done_since)
-                done_since = 0
-        else:
-            if i != count:
-                raise fail(f"file ended after {i} of {count} {n}-grams")
-        if progress is not None and done_since:
-            progress(done_since)
-        if i != count:
-            raise fail(f"section has {i} {n}-grams, the header announced {count}")
+            block.append(line)
+            if len(block) > count:
+                break
+        parsed = _parse_block_fast(block, n, count, index) if n > 1 else None
+        if parsed is None:
+            parsed = _parse_block(block, n, count, index, vocab, first_lineno, name)
+        ids, probs, backoffs = parsed
+        if progress is not None:
+            progress(count)
         model.ids[n] = ids
         model.log10probs[n] = probs
         model.log10backoffs[n] = backoffs
@@ -218,6 +182,77 @@ def parse_arpa(lines: Iterable[str], name: str = "<arpa>", progress: Callable[[i
         model.log10probs[1] = np.append(model.log10probs[1], np.float32(MISSING_UNK_LOG10PROB))
         model.log10backoffs[1] = np.append(model.log10backoffs[1], np.float32(0.0))
     return model
+
+
+def _parse_block_fast(block: list[str], n: int, count: int, index: dict[str, int]):
+    """Columns at once for a regular section (every line n+1 or every line n+2 fields, all words known,
+    all numbers valid); None to fall back to the line-by-line parser, which names the bad line."""
+    if len(block) != count or count == 0:
+        return None
+    rows = [line.split() for line in block]
+    widths = set(map(len, rows))
+    if len(widths) != 1 or widths.pop() not in (n + 1, n + 2):
+        return None
+    columns = list(zip(*rows, strict=True))
+    try:
+        probs64 = np.array(columns[0], dtype=np.float64)
+        backoffs64 = np.array(columns[n + 1], dtype=np.float64) if len(columns) == n + 2 else np.zeros(count)
+        ids = np.empty((count, n), dtype=np.int32)
+        for j in range(n):
+            ids[:, j] = np.fromiter(map(index.__getitem__, columns[1 + j]), dtype=np.int32, count=count)
+    except (ValueError, KeyError):
+        return None
+    if np.isnan(probs64).any() or (probs64 > 0).any() or not np.isfinite(backoffs64).all():
+        return None
+    return ids, np.maximum(probs64, -1e30).astype(np.float32), backoffs64.astype(np.float32)
+
+
+def _parse_block(block: list[str], n: int, count: int, index: dict[str, int], vocab: list[str],
+                 first_lineno: int, name: str):
+    ids = np.empty((count, n), dtype=np.int32)
+    probs = np.empty(count, dtype=np.float32)
+    backoffs = np.zeros(count, dtype=np.float32)
+    lineno = first_lineno - 1
+
+    def fail(msg: str) -> ModelError:
+        return ModelError(f"{name}:{lineno}: {msg}")
+
+    for i, line in enumerate(block):
+        lineno = first_lineno + i
+        fields = line.split()
+        if i >= count:
+            raise fail(f"more {n}-grams than the {count} announced")
+        k = len(fields)
+        if k != n + 1 and k != n + 2:
+            if fields[0].startswith("\\"):
+                raise fail(f"section ended after {i} of {count} {n}-grams")
+            raise fail(f"a {n}-gram line needs {n + 1} or {n + 2} fields, got {k}")
+        try:
+            p = float(fields[0])
+            if k == n + 2:
+                backoffs[i] = float(fields[n + 1])
+        except ValueError:
+            raise fail(f"not a number in {line.strip()[:60]!r}") from None
+        if math.isnan(p) or p > 0.0 or (k == n + 2 and not math.isfinite(backoffs[i])):
+            raise fail(f"invalid log10 value in {line.strip()[:60]!r}")
+        probs[i] = max(p, -1e30)  # -inf -> a large finite negative (float32-safe)
+        if n == 1:
+            w = fields[1]
+            if w in index:
+                raise fail(f"duplicate unigram {w!r}")
+            index[w] = len(vocab)
+            vocab.append(w)
+            ids[i, 0] = index[w]
+        else:
+            try:
+                for j in range(n):
+                    ids[i, j] = index[fields[1 + j]]
+            except KeyError as e:
+                raise fail(f"word {e.args[0]!r} of a {n}-gram is not among the unigrams") from None
+    if len(block) != count:
+        lineno = first_lineno + len(block)
+        raise fail(f"section has {len(block)} {n}-grams, the header announced {count}")
+    return ids, probs, backoffs
 
 
 def write_arpa(model: ArpaModel, path: Path | str) -> None:

@@ -92,7 +92,7 @@ def test_every_single_byte_flip_in_the_header_is_caught(image, impl):
 
 @pytest.mark.parametrize("text,match", [
     ("", "no \\\\data\\\\"),
-    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n", "ended after 1 of 2"),
+    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n", "has 1 1-grams, the header announced 2"),
     ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1\t<s>\n\n\\end\\\n", "lack </s>"),
     ("\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\n\\2-grams:\n-1\t<s> x\n\n\\end\\\n",
      "not among the unigrams"),
