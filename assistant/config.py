@@ -29,6 +29,7 @@ __all__ = [
     "FrontendConfig",
     "HomeConfig",
     "IntentConfig",
+    "LmConfig",
     "ModelsConfig",
     "RuntimeConfig",
     "TtsConfig",
@@ -331,6 +332,26 @@ class TtsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LmConfig:
+    """The n-gram LM itself: how ``assistant lm train|build`` estimate and compile it (the recogniser's
+    fusion settings are its own)."""
+
+    order: int = 3
+    """n-gram order ``lm train`` estimates (1..6)"""
+    quantization: str = "lossless"
+    """``lm build`` mode: lossless (float32, 64-bit fingerprints), q16 or q8 (codebooks; q8 <= 6 bytes/n-gram)"""
+    load_factor: float = 0.0
+    """fill of the hash tables; 0 = the mode's default (lossless 0.65, q16 0.80, q8 0.85)"""
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.order <= 6, "lm.order", f"must be in [1, 6], got {self.order}")
+        _check(self.quantization in ("lossless", "q16", "q8"), "lm.quantization",
+               f"must be one of lossless, q16, q8, got {self.quantization!r}")
+        _check(self.load_factor == 0.0 or 0.05 <= self.load_factor <= 0.98, "lm.load_factor",
+               f"must be 0 (default) or in [0.05, 0.98], got {self.load_factor}")
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
@@ -343,6 +364,7 @@ class Config:
     intent: IntentConfig = field(default_factory=IntentConfig)
     dialogue: DialogueConfig = field(default_factory=DialogueConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
+    lm: LmConfig = field(default_factory=LmConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000

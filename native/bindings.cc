@@ -12,6 +12,7 @@
 
 #include "fbank.h"
 #include "wake_mel.h"
+#include "ngram_model.h"
 
 namespace py = pybind11;
 
@@ -122,11 +123,142 @@ void BindWakeMel(py::module_& m) {
           py::arg("samples"), "Frames of one step: (num_frames, num_mels) float32.");
 }
 
+constexpr const char* kNgramDoc = R"doc(Back-off n-gram LM read in place from a binary .lm file (native/ngram_format.h).
+
+NgramModel.open(path) mmaps and validates the file; NgramModel.from_bytes(data) validates an in-memory
+copy. Corrupt, truncated or foreign data raises NgramFormatError (a ValueError). Scores are log10.)doc";
+
+constexpr const char* kAdvanceDoc = R"doc(advance(states, word_ids) -> (next_states, log10probs, ngram_lengths)
+
+states: (n, order) uint32 rows [context word ids, most recent first, then unused 0s..., length];
+word_ids: (n,) int32. Returns (n, order) uint32, (n,) float32 log10 p(word | state), (n,) uint8 matched
+n-gram length. One call for the whole batch; the GIL is released.)doc";
+
+using U32Array = py::array_t<uint32_t, py::array::c_style | py::array::forcecast>;
+using I32Array = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using I64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+const char* QuantName(ngram::Quant q) {
+  switch (q) {
+    case ngram::Quant::kLossless: return "lossless";
+    case ngram::Quant::kQ16: return "q16";
+    default: return "q8";
+  }
+}
+
+void BindNgram(py::module_& m) {
+  using ngram::NgramModel;
+  py::register_exception<ngram::FormatError>(m, "NgramFormatError", PyExc_ValueError);
+  py::class_<NgramModel>(m, "NgramModel", kNgramDoc)
+      .def_static("open", [](const std::string& path) { return NgramModel::Open(path); }, py::arg("path"),
+                  py::call_guard<py::gil_scoped_release>(), "mmap and validate a binary .lm file")
+      .def_static(
+          "from_bytes",
+          [](const py::bytes& data) {
+            std::string_view view = data;
+            py::gil_scoped_release release;
+            return NgramModel::FromBytes(view);
+          },
+          py::arg("data"), "validate and copy an in-memory .lm image")
+      .def_property_readonly("order", &NgramModel::Order)
+      .def_property_readonly("vocab_size", &NgramModel::VocabSize)
+      .def_property_readonly("quantization", [](const NgramModel& self) { return QuantName(self.Quantization()); })
+      .def_property_readonly("unk_id", &NgramModel::UnkId)
+      .def_property_readonly("bos_id", &NgramModel::BosId)
+      .def_property_readonly("eos_id", &NgramModel::EosId)
+      .def_property_readonly("file_bytes", &NgramModel::FileBytes)
+      .def("num_entries", &NgramModel::NumEntries, py::arg("n"), "n-grams of order n (blanks included)")
+      .def("index", [](const NgramModel& self, const std::string& w) { return self.Index(w); }, py::arg("word"))
+      .def("word", [](const NgramModel& self, uint32_t id) { return std::string(self.Word(id)); }, py::arg("id"))
+      .def(
+          "word_ids",
+          [](const NgramModel& self, const std::vector<std::string>& words) {
+            py::array_t<int32_t> out(static_cast<py::ssize_t>(words.size()));
+            int32_t* o = out.mutable_data();
+            for (std::size_t i = 0; i < words.size(); ++i) o[i] = static_cast<int32_t>(self.Index(words[i]));
+            return out;
+          },
+          py::arg("words"))
+      .def(
+          "score_words",
+          [](const NgramModel& self, const std::vector<std::string>& words, bool bos, bool eos) {
+            std::vector<uint32_t> ids(words.size());
+            std::vector<ngram::WordScore> scores;
+            float total;
+            {
+              py::gil_scoped_release release;
+              for (std::size_t i = 0; i < words.size(); ++i) ids[i] = self.Index(words[i]);
+              scores.reserve(words.size() + 1);
+              total = self.ScoreSentence(ids.data(), ids.size(), bos, eos, &scores);
+            }
+            py::array_t<float> probs(static_cast<py::ssize_t>(scores.size()));
+            py::array_t<uint8_t> lengths(static_cast<py::ssize_t>(scores.size()));
+            py::array_t<int32_t> out_ids(static_cast<py::ssize_t>(scores.size()));
+            for (std::size_t i = 0; i < scores.size(); ++i) {
+              probs.mutable_data()[i] = scores[i].log10prob;
+              lengths.mutable_data()[i] = scores[i].ngram_length;
+              out_ids.mutable_data()[i] = static_cast<int32_t>(i < ids.size() ? ids[i] : self.EosId());
+            }
+            return py::make_tuple(total, probs, lengths, out_ids);
+          },
+          py::arg("words"), py::arg("bos") = true, py::arg("eos") = true,
+          "-> (total log10, per-word log10 float32, n-gram lengths uint8, word ids int32)")
+      .def(
+          "score_corpus",
+          [](const NgramModel& self, const I32Array& ids, const I64Array& offsets, bool bos, bool eos) {
+            if (ids.ndim() != 1 || offsets.ndim() != 1 || offsets.shape(0) < 1)
+              throw std::invalid_argument("ids and offsets must be 1-D, offsets non-empty");
+            const std::size_t n = static_cast<std::size_t>(offsets.shape(0)) - 1;
+            py::array_t<float> totals(static_cast<py::ssize_t>(n));
+            float* t = totals.mutable_data();
+            const int32_t* id = ids.data();
+            const int64_t* off = offsets.data();
+            const int64_t num_ids = ids.shape(0);
+            {
+              py::gil_scoped_release release;
+              for (std::size_t s = 0; s < n; ++s) {
+                if (off[s] < 0 || off[s] > off[s + 1] || off[s + 1] > num_ids)
+                  throw std::invalid_argument("offsets must be non-decreasing and within ids");
+                t[s] = self.ScoreSentence(reinterpret_cast<const uint32_t*>(id + off[s]),
+                                          static_cast<std::size_t>(off[s + 1] - off[s]), bos, eos, nullptr);
+              }
+            }
+            return totals;
+          },
+          py::arg("ids"), py::arg("offsets"), py::arg("bos") = true, py::arg("eos") = true,
+          "total log10 of sentence s = ids[offsets[s]:offsets[s+1]] for every s (GIL released)")
+      .def(
+          "advance",
+          [](const NgramModel& self, const U32Array& states, const I32Array& word_ids) {
+            const py::ssize_t W = self.Order();
+            if (states.ndim() != 2 || states.shape(1) != W)
+              throw std::invalid_argument("states must be (n, order) uint32");
+            if (word_ids.ndim() != 1 || word_ids.shape(0) != states.shape(0))
+              throw std::invalid_argument("word_ids must be (n,) int32 with n = len(states)");
+            const py::ssize_t n = states.shape(0);
+            py::array_t<uint32_t> next({n, W});
+            py::array_t<float> probs(n);
+            py::array_t<uint8_t> lengths(n);
+            const uint32_t* s = states.data();
+            const int32_t* w = word_ids.data();
+            uint32_t* ns = next.mutable_data();
+            float* p = probs.mutable_data();
+            uint8_t* l = lengths.mutable_data();
+            {
+              py::gil_scoped_release release;
+              self.Advance(s, w, static_cast<std::size_t>(n), ns, p, l);
+            }
+            return py::make_tuple(next, probs, lengths);
+          },
+          py::arg("states"), py::arg("word_ids"), kAdvanceDoc);
+}
+
 }  // namespace
 }  // namespace assistant
 
 PYBIND11_MODULE(_native, m) {
-  m.doc() = "assistant's native kernels: the streaming fbank front end (more are bound here as they land).";
+  m.doc() = "assistant's native kernels: fbank front end, wake-word mel, n-gram LM.";
   assistant::BindFbank(m);
   assistant::BindWakeMel(m);
+  assistant::BindNgram(m);
 }
