@@ -7,10 +7,22 @@ per-utterance state. ``feed`` returns whatever became ready (possibly nothing) a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import numpy as np
+
+from assistant.events import (
+    Error,
+    IntentRecognized,
+    SkillHandled,
+    SpeechEnded,
+    SpeechStarted,
+    TranscriptFinal,
+    TranscriptPartial,
+    WakeDetected,
+)
 
 Samples = np.ndarray
 """float32, shape (n,), mono, [-1, 1], at AudioConfig.sample_rate"""
@@ -28,3 +40,74 @@ class Stream(Protocol[T_co]):
 
 class StreamingModel(Protocol[T_co]):
     def stream(self) -> Stream[T_co]: ...
+
+
+# ------------------------------------------------------------------------------------------------------
+# The stages the pipeline (assistant/pipeline.py) drives. Each real stage satisfies one of these, or is
+# wrapped in a few lines where it is wired in (assistant/cli/run.py).
+
+
+class Listener(Protocol):
+    """Listening: front end, wake word, VAD, endpointing. Synchronous; runs on the one listening thread.
+
+    After a ``WakeDetected`` it listens for an utterance by itself; a ``SpeechEnded`` closes it and
+    ``utterance()`` then returns its samples (with pre-roll). ``SpeechEnded.reason == "leading-silence"``
+    means nothing was said.
+    """
+
+    def feed(self, samples: Samples) -> Sequence[WakeDetected | SpeechStarted | SpeechEnded]: ...
+
+    def utterance(self) -> Samples:
+        """The samples of the utterance the last ``SpeechEnded`` closed."""
+        ...
+
+    def listen(self) -> None:
+        """Listen for an utterance now, without the wake word (the follow-up window)."""
+        ...
+
+    def reset(self) -> None:
+        """Back to waiting for the wake word; an utterance in progress is dropped."""
+        ...
+
+
+class RecognitionStream(Protocol):
+    """One utterance. ``feed`` runs on the listening thread (partials); ``finish`` on a decode thread."""
+
+    def feed(self, samples: Samples) -> Sequence[TranscriptPartial]: ...
+
+    def finish(self, utterance: Samples) -> TranscriptFinal:
+        """The final transcript of the whole utterance (may run a second, more accurate pass)."""
+        ...
+
+
+class Recognizer(Protocol):
+    def stream(self) -> RecognitionStream: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What understanding, dialogue and skills made of one transcript."""
+
+    reply: str
+    """what to say; empty says nothing"""
+    events: tuple[IntentRecognized | SkillHandled | Error, ...] = ()
+    """what happened, in order (emitted by the pipeline as they are listed)"""
+
+
+class Dialogue(Protocol):
+    """Understanding, dialogue and skills: the only async stage. Skills may take their time (bounded by
+    ``pipeline.skill_timeout_s``); a skill that rings later (a timer) calls ``Assistant.announce``."""
+
+    async def handle(self, text: str) -> Turn: ...
+
+
+class SpeechChunk(Protocol):
+    samples: Samples
+    """float32 mono in [-1, 1]"""
+    sample_rate: int
+
+
+class Speaker(Protocol):
+    """Speech synthesis; a generator yielding one chunk per sentence (iterated on a synthesis thread)."""
+
+    def synthesize(self, text: str) -> Iterator[SpeechChunk]: ...

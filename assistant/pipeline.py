@@ -1,0 +1,897 @@
+"""The running device: one asyncio loop tying the stages together.
+
+::
+
+    source ─► AudioQueue ─► listening thread ─────────────► loop (state machine, events)
+    (mic, file,  (bounded;   Listener.feed, and the              │
+     stdin,       live audio  RecognitionStream.feed             ├─► decode thread: RecognitionStream.finish
+     Wyoming)     drops the   (partials) while an utterance      ├─► Dialogue.handle (async; timeout)
+                  oldest)     is open; ONE worker, in order      ├─► synthesis thread: Speaker.synthesize
+                                                                 └─► AudioSink + reply listeners (Wyoming)
+
+States: IDLE (waiting for the wake word) ─wake─► LISTENING ─speech ended─► THINKING ─first audio─►
+SPEAKING ─reply done─► LISTENING for ``follow_up_s`` without the wake word (then IDLE). The wake word while
+THINKING or SPEAKING stops the reply and listens (barge-in). Announcements (a timer ringing) are spoken
+when the assistant is IDLE. Every step is a typed event (``assistant.events``) fanned out to subscribers:
+the log, ``--events`` JSON lines, Wyoming clients.
+
+Time. Event times are *stream* seconds (audio consumed so far). Two pacings:
+
+* ``Pacing.REALTIME`` (microphone, Wyoming): the world does not wait; a reply takes its duration on the
+  wall clock (or however long the sink blocks), and audio keeps arriving while the assistant thinks.
+* ``Pacing.STREAM`` (a file processed faster than real time): the file is a simulation in which
+  computing takes no stream time: reading the input pauses while the assistant recognises, thinks and
+  synthesises, and a reply occupies its duration in *stream* time, so barge-in and the follow-up window
+  behave as they would live, deterministically, however fast the machine is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.audio.sink import AudioSink
+from assistant.audio.source import AudioSource
+from assistant.config import PipelineConfig
+from assistant.events import (
+    AudioDropped,
+    Error,
+    Event,
+    SpeechEnded,
+    SpeechStarted,
+    SpeechSynthesized,
+    State,
+    StateChanged,
+    TranscriptFinal,
+    TranscriptPartial,
+    WakeDetected,
+    to_dict,
+)
+from assistant.stages import Dialogue, Listener, RecognitionStream, Recognizer, Speaker, Turn
+
+_LOGGER = logging.getLogger(__name__)
+
+LEADING_SILENCE = "leading-silence"
+"""``SpeechEnded.reason`` of a listening window in which nothing was said"""
+DROP_REPORT_INTERVAL_S = 1.0
+"""at most one AudioDropped event per this much stream time"""
+
+
+class Pacing(str, enum.Enum):
+    REALTIME = "realtime"
+    STREAM = "stream"
+
+
+class ReplyListener(Protocol):
+    """Receives the reply audio as it is played (the Wyoming endpoint is one)."""
+
+    def reply_started(self, text: str) -> None: ...
+
+    def reply_audio(self, samples: np.ndarray, sample_rate: int) -> None: ...
+
+    def reply_ended(self, interrupted: bool) -> None: ...
+
+
+@dataclass
+class PipelineStats:
+    chunks: int = 0
+    audio_s: float = 0.0
+    """stream time consumed"""
+    dropped_chunks: int = 0
+    dropped_s: float = 0.0
+    turns: int = 0
+    errors: int = 0
+    events: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    """wall-clock time from each end of speech to the first sample of its reply (last 1000)"""
+    listen_busy_s: float = 0.0
+    """wall-clock time spent on the listening thread"""
+
+    def to_dict(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_s)
+        return {
+            "chunks": self.chunks, "audio_s": round(self.audio_s, 3), "dropped_chunks": self.dropped_chunks,
+            "dropped_s": round(self.dropped_s, 3), "turns": self.turns, "errors": self.errors,
+            "events": self.events, "listen_busy_s": round(self.listen_busy_s, 3),
+            "latency_median_s": round(lat[len(lat) // 2], 4) if lat else None,
+        }
+
+
+# ---------------------------------------------------------------------------------------------- audio queue
+
+
+class AudioQueue:
+    """Bounded FIFO of audio chunks between the source and the listening thread (loop thread only).
+
+    Bounded by ``max_samples``. ``push`` (live audio) drops the oldest chunks when full and counts them;
+    ``put`` (files) waits for room instead, so nothing is lost. ``close`` marks the end of input.
+    """
+
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self._items: collections.deque[np.ndarray] = collections.deque()
+        self._num_samples = 0
+        self._closed = False
+        self._readable = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self.dropped_chunks = 0
+        self.dropped_samples = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def push(self, samples: np.ndarray) -> None:
+        if self._closed:
+            return
+        self._append(samples)
+        while self._num_samples > self.max_samples and len(self._items) > 1:
+            old = self._items.popleft()
+            self._num_samples -= len(old)
+            self.dropped_chunks += 1
+            self.dropped_samples += len(old)
+
+    async def put(self, samples: np.ndarray) -> None:
+        while not self._closed and self._num_samples >= self.max_samples:
+            self._writable.clear()
+            await self._writable.wait()
+        if not self._closed:
+            self._append(samples)
+
+    def _append(self, samples: np.ndarray) -> None:
+        self._items.append(samples)
+        self._num_samples += len(samples)
+        self._readable.set()
+
+    async def get(self) -> np.ndarray | None:
+        """The oldest chunk; ``None`` once closed and drained."""
+        while not self._items:
+            if self._closed:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        samples = self._items.popleft()
+        self._num_samples -= len(samples)
+        if self._num_samples < self.max_samples:
+            self._writable.set()
+        return samples
+
+    def close(self) -> None:
+        self._closed = True
+        self._readable.set()
+        self._writable.set()
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._num_samples = 0
+        self._writable.set()
+
+
+# ---------------------------------------------------------------------------------------------- clocks
+
+
+class _Clock:
+    """Stream time for events; ``wait_until`` and ``call_at`` in the clock's own time base."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.samples = 0
+
+    @property
+    def stream_s(self) -> float:
+        return self.samples / self.sample_rate
+
+    def advance(self, num_samples: int) -> None:
+        self.samples += num_samples
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    async def wait_until(self, t: float) -> None:
+        raise NotImplementedError
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run ``callback`` at ``t``; returns a cancel function."""
+        raise NotImplementedError
+
+    def end(self) -> None:
+        """No more input: everything waiting on stream time is released."""
+
+
+class _WallClock(_Clock):
+    def __init__(self, sample_rate: int) -> None:
+        super().__init__(sample_rate)
+        self._loop = asyncio.get_running_loop()
+        self._t0 = self._loop.time()
+
+    def now(self) -> float:
+        return self._loop.time() - self._t0
+
+    async def wait_until(self, t: float) -> None:
+        delay = t - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
+        return self._loop.call_at(self._t0 + t, callback).cancel
+
+
+class _StreamClock(_Clock):
+    def __init__(self, sample_rate: int) -> None:
+        super().__init__(sample_rate)
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._ended = False
+
+    def now(self) -> float:
+        return self.stream_s
+
+    def advance(self, num_samples: int) -> None:
+        super().advance(num_samples)
+        self._fire()
+
+    def _fire(self) -> None:
+        while self._heap and (self._ended or self._heap[0][0] <= self.stream_s):
+            _t, _n, callback = heapq.heappop(self._heap)
+            callback()
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
+        entry = (t, next(self._seq), callback)
+        heapq.heappush(self._heap, entry)
+        if self._ended:
+            self._fire()
+
+        def cancel() -> None:
+            with contextlib.suppress(ValueError):
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+
+        return cancel
+
+    async def wait_until(self, t: float) -> None:
+        if self._ended or t <= self.stream_s:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        cancel = self.call_at(t, lambda: fut.done() or fut.set_result(None))
+        try:
+            await fut
+        finally:
+            cancel()
+
+    def end(self) -> None:
+        self._ended = True
+        self._fire()
+
+
+# ---------------------------------------------------------------------------------------------- listening
+
+
+@dataclass(slots=True)
+class _Step:
+    events: list[Any]
+    utterance: np.ndarray | None = None
+    stream: RecognitionStream | None = None
+    busy_s: float = 0.0
+
+
+class _ListeningWorker:
+    """Listening and streaming recognition; every method runs on the one listening thread, in order."""
+
+    def __init__(self, listener: Listener | None, recognizer: Recognizer | None) -> None:
+        self.listener = listener
+        self.recognizer = recognizer
+        self._stream: RecognitionStream | None = None
+
+    def step(self, samples: np.ndarray) -> _Step:
+        t0 = time.perf_counter()
+        if self.listener is None:
+            return _Step([], busy_s=time.perf_counter() - t0)
+        out: list[Any] = []
+        result = _Step(out)
+        fed = False
+        for event in self.listener.feed(samples):
+            out.append(event)
+            if isinstance(event, SpeechStarted) and self.recognizer is not None:
+                self._stream = self.recognizer.stream()
+            elif isinstance(event, SpeechEnded):
+                if self._stream is not None and not fed:
+                    out.extend(self._stream.feed(samples))
+                    fed = True
+                if event.reason != LEADING_SILENCE:
+                    result.utterance = np.asarray(self.listener.utterance(), dtype=np.float32)
+                    result.stream = self._stream
+                self._stream = None
+        if self._stream is not None and not fed:
+            out.extend(self._stream.feed(samples))
+        result.busy_s = time.perf_counter() - t0
+        return result
+
+    def listen(self) -> None:
+        if self.listener is not None:
+            self.listener.listen()
+
+    def reset(self) -> None:
+        self._stream = None
+        if self.listener is not None:
+            self.listener.reset()
+
+
+# ---------------------------------------------------------------------------------------------- assistant
+
+
+class Assistant:
+    """The device's state machine over the stages; any stage may be ``None`` (not built yet).
+
+    Construct with loaded stages, subscribe to events, then ``await run(source)``. Thread-safe entry
+    points for other threads: ``push_audio_threadsafe``, ``announce``, ``inject_text``, ``stop``.
+    """
+
+    def __init__(
+        self,
+        cfg: PipelineConfig,
+        *,
+        sample_rate: int,
+        listener: Listener | None = None,
+        recognizer: Recognizer | None = None,
+        dialogue: Dialogue | None = None,
+        speaker: Speaker | None = None,
+        sink: AudioSink | None = None,
+        pacing: Pacing = Pacing.REALTIME,
+    ) -> None:
+        self.cfg = cfg
+        self.sample_rate = sample_rate
+        self.pacing = pacing
+        self.listener, self.recognizer, self.dialogue, self.speaker = listener, recognizer, dialogue, speaker
+        self.sink = sink
+        self.state = State.IDLE
+        self.stats = PipelineStats()
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._reply_listeners: list[ReplyListener] = []
+        self._worker = _ListeningWorker(listener, recognizer)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: AudioQueue | None = None
+        self._clock: _Clock | None = None
+        self._turn: asyncio.Task | None = None
+        self._gate: asyncio.Event | None = None
+        self._computing_tokens: set[object] = set()
+        self._start_token: object | None = None
+        self._cancel_follow_up: Callable[[], None] | None = None
+        self._announcements: asyncio.Queue[str] | None = None
+        self._idle: asyncio.Event | None = None
+        self._input_ended = False
+        self._stopped: asyncio.Event | None = None
+        self._dropped_reported = 0
+        self._last_drop_report_s = -DROP_REPORT_INTERVAL_S
+        self._speech_ended_wall: float | None = None
+        self._play_until = 0.0
+        self._last_progress = 0.0
+        self._executors: list[ThreadPoolExecutor] = []
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on the loop for every event; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def add_reply_listener(self, listener: ReplyListener) -> Callable[[], None]:
+        self._reply_listeners.append(listener)
+        return lambda: self._reply_listeners.remove(listener) if listener in self._reply_listeners else None
+
+    # ------------------------------------------------------------------ entry points
+
+    def push_audio(self, samples: np.ndarray) -> None:
+        """Live audio (loop thread): queued; when the queue is full the oldest is dropped and counted."""
+        if self._queue is not None:
+            self._queue.push(np.asarray(samples, dtype=np.float32))
+
+    async def feed_audio(self, samples: np.ndarray) -> None:
+        """Audio that must not be lost (loop thread): waits for room in the queue."""
+        if self._queue is not None:
+            await self._queue.put(np.asarray(samples, dtype=np.float32))
+
+    def push_audio_threadsafe(self, samples: np.ndarray) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.push_audio, samples)
+
+    def end_of_input(self) -> None:
+        """No more audio: finish the turn in progress, then ``run`` returns."""
+        if self._queue is not None:
+            self._queue.close()
+
+    def announce(self, text: str) -> None:
+        """Speak ``text`` as soon as the assistant is idle (a timer ringing). Safe from any thread."""
+        if self._loop is None or self._announcements is None:
+            raise RuntimeError("the assistant is not running")
+        self._loop.call_soon_threadsafe(self._announcements.put_nowait, text)
+
+    def inject_text(self, text: str) -> None:
+        """Handle ``text`` as if it had been heard (a rig, or Home Assistant). Safe from any thread."""
+        if self._loop is None:
+            raise RuntimeError("the assistant is not running")
+        self._loop.call_soon_threadsafe(self._start_text_turn, text)
+
+    def stop(self) -> None:
+        """Stop now (SIGTERM): the turn in progress is abandoned. Safe from any thread."""
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+
+    # ------------------------------------------------------------------ run
+
+    async def run(
+        self,
+        source: AudioSource | None = None,
+        *,
+        live: bool = True,
+        on_ready: Callable[[], None] | None = None,
+        watchdog: Callable[[], None] | None = None,
+        watchdog_interval_s: float | None = None,
+    ) -> PipelineStats:
+        """Run until ``stop()``, or until the input ends (``source`` exhausted or ``end_of_input()``).
+
+        ``source`` is iterated on its own daemon thread; ``live`` sources drop the oldest audio under
+        overload, others wait for room. Without a source, audio comes from ``push_audio``/``feed_audio``.
+        ``on_ready`` is called once everything is running; ``watchdog`` every ``watchdog_interval_s``
+        from this loop, while the listening thread keeps up.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._queue = AudioQueue(max(1, int(self.cfg.queue_s * self.sample_rate)))
+        self._clock = (_StreamClock if self.pacing == Pacing.STREAM else _WallClock)(self.sample_rate)
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopped = asyncio.Event()
+        self._announcements = asyncio.Queue()
+        self._last_progress = self._loop.time()
+        self._listen_ex = self._executor("listen")
+        self._decode_ex = self._executor("decode")
+        self._synth_ex = self._executor("synthesize")
+        self._sink_ex = self._executor("sink")
+        tasks = [asyncio.create_task(self._listen_loop(), name="listen"),
+                 asyncio.create_task(self._announce_loop(), name="announce")]
+        stop_wait = asyncio.create_task(self._stopped.wait(), name="stop")
+        producer: threading.Thread | None = None
+        if source is not None:
+            producer = threading.Thread(target=self._produce, args=(source, live), name="audio-source",
+                                        daemon=True)
+            producer.start()
+        if watchdog is not None and watchdog_interval_s:
+            tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
+        if on_ready is not None:
+            on_ready()
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait([tasks[0], stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            if not self._stopped.is_set() and tasks[0].done():
+                tasks[0].result()  # raise what the listening loop raised
+        finally:
+            self._queue.close()
+            if source is not None:
+                _close_in_background(source)
+            await self._cancel_turn()
+            for task in [*tasks, stop_wait]:
+                task.cancel()
+            await asyncio.gather(*tasks, stop_wait, return_exceptions=True)
+            if self.sink is not None and hasattr(self.sink, "stop"):
+                with contextlib.suppress(Exception):
+                    self.sink.stop()
+            for ex in self._executors:
+                ex.shutdown(wait=False, cancel_futures=True)
+            _LOGGER.info("pipeline stopped after %.2f s: %s", time.perf_counter() - t0, self.stats.to_dict())
+        return self.stats
+
+    def _executor(self, name: str) -> ThreadPoolExecutor:
+        ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._executors.append(ex)
+        return ex
+
+    def _produce(self, source: AudioSource, live: bool) -> None:  # source thread
+        loop = self._loop
+        assert loop is not None and self._queue is not None
+        try:
+            for chunk in source.chunks():
+                if self._stopped.is_set():
+                    return
+                if live:
+                    loop.call_soon_threadsafe(self.push_audio, chunk)
+                else:
+                    fut = asyncio.run_coroutine_threadsafe(self.feed_audio(chunk), loop)
+                    while not self._stopped.is_set():
+                        try:
+                            fut.result(timeout=0.5)
+                            break
+                        except TimeoutError:
+                            continue
+        except Exception as e:  # a source failing mid-stream: report and end the input
+            if self._stopped.is_set():
+                return
+            _LOGGER.error("audio source failed: %s", e)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._emit, Error("audio", f"audio source failed: {e}"))
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self.end_of_input)
+
+    async def _watchdog_loop(self, ping: Callable[[], None], interval_s: float) -> None:
+        """Ping while the loop runs and the listening thread keeps up with the audio queue."""
+        loop = asyncio.get_running_loop()
+        while True:
+            stalled = len(self._queue) > 0 and loop.time() - self._last_progress > interval_s
+            if stalled:
+                _LOGGER.error("listening has made no progress for %.1f s; not pinging the watchdog",
+                              loop.time() - self._last_progress)
+            else:
+                ping()
+            await asyncio.sleep(interval_s)
+
+    # ------------------------------------------------------------------ listening loop
+
+    async def _listen_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue, clock = self._queue, self._clock
+        while True:
+            while not self._gate.is_set():  # re-check: a gate opened and closed again stays closed
+                await self._gate.wait()
+            samples = await queue.get()
+            if samples is None:
+                break
+            try:
+                step = await loop.run_in_executor(self._listen_ex, self._worker.step, samples)
+            except Exception as e:
+                _LOGGER.exception("listening failed")
+                self._emit(Error("listening", f"{type(e).__name__}: {e}"))
+                await loop.run_in_executor(self._listen_ex, self._safe_reset)
+                step = _Step([])
+            self._last_progress = loop.time()
+            self.stats.chunks += 1
+            self.stats.listen_busy_s += step.busy_s
+            clock.advance(len(samples))
+            self.stats.audio_s = clock.stream_s
+            for event in step.events:
+                self._on_listen_event(event, step)
+            self._report_drops()
+        self._input_ended = True
+        clock.end()
+        if self._turn is not None and not self._turn.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._turn
+        if self._cancel_follow_up is not None:
+            self._cancel_follow_up()
+        if self.state != State.IDLE:
+            self._set_state(State.IDLE)
+
+    def _safe_reset(self) -> None:
+        try:
+            self._worker.reset()
+        except Exception:
+            _LOGGER.exception("listener reset failed")
+
+    def _report_drops(self) -> None:
+        q = self._queue
+        if q.dropped_chunks == self._dropped_reported:
+            return
+        now = self._clock.stream_s
+        if now - self._last_drop_report_s < DROP_REPORT_INTERVAL_S:
+            return
+        self.stats.dropped_chunks = q.dropped_chunks
+        self.stats.dropped_s = q.dropped_samples / self.sample_rate
+        self._emit(AudioDropped(q.dropped_chunks - self._dropped_reported, q.dropped_chunks, now))
+        self._dropped_reported = q.dropped_chunks
+        self._last_drop_report_s = now
+
+    def _on_listen_event(self, event: Any, step: _Step) -> None:
+        self._emit(event)
+        if isinstance(event, WakeDetected):
+            if self.state == State.IDLE:
+                self._set_state(State.LISTENING)
+            elif self.state == State.LISTENING:
+                self._clear_follow_up()
+            elif self.cfg.barge_in:  # THINKING or SPEAKING
+                _LOGGER.info("barge-in: the wake word stops the reply")
+                self._abandon_turn()
+                self._set_state(State.LISTENING)
+            else:
+                self._loop.run_in_executor(self._listen_ex, self._safe_reset)
+        elif isinstance(event, SpeechStarted):
+            if self.state == State.LISTENING:
+                self._clear_follow_up()
+        elif isinstance(event, SpeechEnded):
+            if self.state != State.LISTENING:
+                return
+            self._clear_follow_up()
+            if step.utterance is None:  # nothing was said
+                self._set_state(State.IDLE)
+                return
+            self._speech_ended_wall = time.perf_counter()
+            self._start_turn(self._audio_turn(step.stream, step.utterance, event))
+
+    # ------------------------------------------------------------------ turns
+
+    def _start_turn(self, coro) -> None:
+        self._abandon_turn()
+        if self.pacing == Pacing.STREAM:  # stop reading input now, not once the task first runs
+            self._start_token = object()
+            self._computing_tokens.add(self._start_token)
+            self._gate.clear()
+        self._set_state(State.THINKING)
+        self.stats.turns += 1
+        self._turn = asyncio.create_task(coro, name="turn")
+        self._turn.add_done_callback(self._turn_done)
+
+    def _start_text_turn(self, text: str) -> None:
+        self._clear_follow_up()
+        self._speech_ended_wall = time.perf_counter()
+        if self.state in (State.LISTENING,):
+            self._loop.run_in_executor(self._listen_ex, self._safe_reset)
+        self._start_turn(self._text_turn(text))
+
+    def _turn_done(self, task: asyncio.Task) -> None:
+        if task is self._turn:
+            self._turn = None
+            self._release_start_token()
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("turn failed", exc_info=task.exception())
+
+    def _abandon_turn(self) -> None:
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+            self._stop_sink()
+        self._turn = None
+        self._start_token = None
+        self._computing_tokens.clear()
+        self._gate.set()
+
+    async def _cancel_turn(self) -> None:
+        turn = self._turn
+        self._abandon_turn()
+        if turn is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(turn, 1.0)
+
+    @contextlib.asynccontextmanager
+    async def _computing(self):
+        """Under STREAM pacing, computing takes no stream time: reading the input waits."""
+        token, self._start_token = self._start_token or object(), None
+        if self.pacing == Pacing.STREAM:
+            self._computing_tokens.add(token)
+            self._gate.clear()
+        try:
+            yield
+        finally:
+            self._computing_tokens.discard(token)
+            if not self._computing_tokens:
+                self._gate.set()
+
+    async def _audio_turn(self, stream: RecognitionStream | None, utterance: np.ndarray, ended: SpeechEnded):
+        loop = asyncio.get_running_loop()
+        if stream is None:
+            self._emit(Error("recognition", "no recogniser is loaded; the utterance is not transcribed"))
+            self._end_turn(follow_up=False)
+            return
+        try:
+            async with self._computing():
+                final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
+        except Exception as e:
+            _LOGGER.exception("recognition failed")
+            self._emit(Error("recognition", f"{type(e).__name__}: {e}"))
+            await self._speak(self.cfg.error_reply)
+            self._end_turn(follow_up=False)
+            return
+        self._emit(final)
+        if not final.text.strip():
+            self._end_turn(follow_up=False)
+            return
+        await self._respond(final.text)
+
+    async def _text_turn(self, text: str) -> None:
+        self._emit(TranscriptFinal(text=text, time_s=self._clock.now(), engine="injected"))
+        await self._respond(text)
+
+    async def _respond(self, text: str) -> None:
+        if self.dialogue is None:
+            self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
+            self._end_turn(follow_up=False)
+            return
+        try:
+            async with self._computing():
+                turn: Turn = await asyncio.wait_for(self.dialogue.handle(text), self.cfg.skill_timeout_s)
+            reply = turn.reply
+            for event in turn.events:
+                self._emit(event)
+        except TimeoutError:
+            self._emit(Error("skills", f"no answer within {self.cfg.skill_timeout_s:g} s for {text!r}"))
+            reply = self.cfg.timeout_reply
+        except Exception as e:
+            _LOGGER.exception("understanding failed")
+            self._emit(Error("understanding", f"{type(e).__name__}: {e}"))
+            reply = self.cfg.error_reply
+        spoke = await self._speak(reply) if reply.strip() else False
+        self._end_turn(follow_up=spoke)
+
+    def _release_start_token(self) -> None:
+        if self._start_token is not None:
+            self._computing_tokens.discard(self._start_token)
+            self._start_token = None
+            if not self._computing_tokens:
+                self._gate.set()
+
+    def _end_turn(self, follow_up: bool) -> None:
+        self._release_start_token()
+        if follow_up and self.cfg.follow_up_s > 0 and not self._input_ended:
+            self._loop.run_in_executor(self._listen_ex, self._worker.listen)
+            self._set_state(State.LISTENING)
+            self._cancel_follow_up = self._clock.call_at(self._clock.now() + self.cfg.follow_up_s,
+                                                         self._follow_up_expired)
+        else:
+            self._set_state(State.IDLE)
+
+    def _clear_follow_up(self) -> None:
+        if self._cancel_follow_up is not None:
+            self._cancel_follow_up()
+            self._cancel_follow_up = None
+
+    def _follow_up_expired(self) -> None:
+        self._cancel_follow_up = None
+        if self.state == State.LISTENING:
+            _LOGGER.debug("follow-up window closed")
+            self._loop.run_in_executor(self._listen_ex, self._safe_reset)
+            self._set_state(State.IDLE)
+
+    # ------------------------------------------------------------------ speech
+
+    async def _speak(self, text: str) -> bool:
+        """Synthesise and play ``text`` sentence by sentence; True if any audio was played."""
+        if self.speaker is None:
+            self._emit(Error("speech", f"no voice is loaded; not spoken: {text!r}"))
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            chunks: Iterator[Any] = iter(self.speaker.synthesize(text))
+        except Exception as e:
+            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
+            return False
+        for r in self._reply_listeners:
+            r.reply_started(text)
+        played = False
+        interrupted = True
+        try:
+            while True:
+                async with self._computing():
+                    chunk = await loop.run_in_executor(self._synth_ex, next, chunks, None)
+                if chunk is None:
+                    break
+                samples = np.asarray(chunk.samples, dtype=np.float32)
+                rate = int(chunk.sample_rate)
+                if self.state != State.SPEAKING:
+                    self._set_state(State.SPEAKING)
+                self._emit(SpeechSynthesized(text=getattr(chunk, "text", None) or text,
+                                             duration_s=len(samples) / rate, sample_rate=rate))
+                await self._play(samples, rate)
+                played = True
+            interrupted = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            _LOGGER.exception("speech failed")
+            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
+        finally:
+            if hasattr(chunks, "close"):
+                with contextlib.suppress(Exception):
+                    chunks.close()
+            for r in self._reply_listeners:
+                r.reply_ended(interrupted)
+        return played
+
+    async def _play(self, samples: np.ndarray, rate: int) -> None:
+        if self._speech_ended_wall is not None:
+            latency = time.perf_counter() - self._speech_ended_wall
+            self._speech_ended_wall = None
+            self.stats.latencies_s = [*self.stats.latencies_s[-999:], latency]
+            _LOGGER.info("first reply audio %.0f ms after the end of speech", 1000 * latency)
+        start = max(self._clock.now(), self._play_until)
+        self._play_until = start + len(samples) / rate
+        for r in self._reply_listeners:
+            r.reply_audio(samples, rate)
+        if self.sink is not None:
+            await asyncio.get_running_loop().run_in_executor(self._sink_ex, self.sink.play, samples, rate)
+        await self._clock.wait_until(self._play_until)
+
+    def _stop_sink(self) -> None:
+        self._play_until = 0.0
+        if self.sink is not None and hasattr(self.sink, "stop"):
+            try:
+                self.sink.stop()
+            except Exception:
+                _LOGGER.exception("stopping the audio output failed")
+
+    # ------------------------------------------------------------------ announcements
+
+    async def _announce_loop(self) -> None:
+        while True:
+            text = await self._announcements.get()
+            while True:  # wait until idle with no turn in progress
+                if self._turn is not None and not self._turn.done():
+                    await asyncio.wait({self._turn})
+                elif self.state != State.IDLE:
+                    await self._idle.wait()
+                else:
+                    break
+            _LOGGER.info("announcing %r", text)
+            self._start_turn(self._announcement(text))
+
+    async def _announcement(self, text: str) -> None:
+        await self._speak(text)
+        self._end_turn(follow_up=False)
+
+    # ------------------------------------------------------------------ events
+
+    def _set_state(self, new: State) -> None:
+        old = self.state
+        if new == old:
+            return
+        self.state = new
+        if self._idle is not None:
+            if new == State.IDLE:
+                self._idle.set()
+            else:
+                self._idle.clear()
+        self._emit(StateChanged(old, new, self._clock.now() if self._clock else 0.0))
+
+    def _emit(self, event: Event) -> None:
+        self.stats.events += 1
+        if isinstance(event, Error):
+            self.stats.errors += 1
+            _LOGGER.warning("%s: %s", event.stage, event.message)
+        elif isinstance(event, TranscriptPartial):
+            _LOGGER.debug("%s", event)
+        else:
+            _LOGGER.info("%s %s", event.kind, {k: v for k, v in to_dict(event).items() if k != "type"})
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                _LOGGER.exception("event subscriber failed")
+
+
+def _close_in_background(source: AudioSource, timeout_s: float = 0.5) -> None:
+    """Close a source without risking the stop: a reader blocked in ``read()`` can hold its lock."""
+
+    def close() -> None:
+        try:
+            source.close()
+        except Exception:
+            _LOGGER.debug("closing the audio source failed", exc_info=True)
+
+    t = threading.Thread(target=close, name="close-source", daemon=True)
+    t.start()
+    t.join(timeout_s)
+
+
+class JsonLinesWriter:
+    """An event subscriber writing one JSON object per line (``assistant run --events``)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def __call__(self, event: Event) -> None:
+        import json
+
+        self._stream.write(json.dumps(to_dict(event), ensure_ascii=False) + "\n")
+        self._stream.flush()
