@@ -187,8 +187,10 @@ def _connect_as_nobody(path: Path) -> str:
                     result = b"closed-by-server"
             except PermissionError:
                 result = b"refused-by-permissions"
-        except BaseException:
-            result = b"child-failed"
+            except (ConnectionResetError, BrokenPipeError):
+                result = b"closed-by-server"
+        except BaseException as e:
+            result = f"child-failed: {type(e).__name__}: {e}".encode()
         os.write(w, result)
         os._exit(0)
     os.close(w)
