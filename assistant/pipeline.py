@@ -34,6 +34,7 @@ import enum
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -114,7 +115,7 @@ class PipelineStats:
 
 
 class AudioQueue:
-    """Bounded FIFO of audio chunks between the source and the listening thread (loop thread only).
+    """Bounded FIFO of audio chunks between the sources and the listening thread; thread-safe.
 
     Bounded by ``max_samples``. ``push`` (live audio) drops the oldest chunks when full and counts them;
     ``put`` (files) waits for room instead, so nothing is lost. ``close`` marks the end of input.
@@ -125,9 +126,7 @@ class AudioQueue:
         self._items: collections.deque[np.ndarray] = collections.deque()
         self._num_samples = 0
         self._closed = False
-        self._readable = asyncio.Event()
-        self._writable = asyncio.Event()
-        self._writable.set()
+        self._cond = threading.Condition()
         self.dropped_chunks = 0
         self.dropped_samples = 0
 
@@ -139,56 +138,74 @@ class AudioQueue:
         return self._closed
 
     def push(self, samples: np.ndarray) -> None:
-        if self._closed:
-            return
-        self._append(samples)
-        while self._num_samples > self.max_samples and len(self._items) > 1:
-            old = self._items.popleft()
-            self._num_samples -= len(old)
-            self.dropped_chunks += 1
-            self.dropped_samples += len(old)
-
-    async def put(self, samples: np.ndarray) -> None:
-        while not self._closed and self._num_samples >= self.max_samples:
-            self._writable.clear()
-            await self._writable.wait()
-        if not self._closed:
+        with self._cond:
+            if self._closed:
+                return
             self._append(samples)
+            while self._num_samples > self.max_samples and len(self._items) > 1:
+                old = self._items.popleft()
+                self._num_samples -= len(old)
+                self.dropped_chunks += 1
+                self.dropped_samples += len(old)
+
+    def try_put(self, samples: np.ndarray) -> bool:
+        """Queue ``samples`` if there is room (or the queue is closed: then they are discarded)."""
+        with self._cond:
+            if not self._closed and self._num_samples >= self.max_samples:
+                return False
+            if not self._closed:
+                self._append(samples)
+            return True
+
+    def put(self, samples: np.ndarray, timeout: float | None = None) -> bool:
+        """Wait for room, then queue; False if ``timeout`` passed first."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._closed or self._num_samples < self.max_samples, timeout):
+                return False
+            if not self._closed:
+                self._append(samples)
+            return True
 
     def _append(self, samples: np.ndarray) -> None:
         self._items.append(samples)
         self._num_samples += len(samples)
-        self._readable.set()
+        self._cond.notify_all()
 
-    async def get(self) -> np.ndarray | None:
-        """The oldest chunk; ``None`` once closed and drained."""
-        while not self._items:
-            if self._closed:
+    def get(self, timeout: float | None = None) -> np.ndarray | None:
+        """The oldest chunk; ``None`` once closed and drained. Raises TimeoutError after ``timeout``."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
+                raise TimeoutError
+            if not self._items:
                 return None
-            self._readable.clear()
-            await self._readable.wait()
-        samples = self._items.popleft()
-        self._num_samples -= len(samples)
-        if self._num_samples < self.max_samples:
-            self._writable.set()
-        return samples
+            samples = self._items.popleft()
+            self._num_samples -= len(samples)
+            self._cond.notify_all()
+            return samples
 
     def close(self) -> None:
-        self._closed = True
-        self._readable.set()
-        self._writable.set()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
     def clear(self) -> None:
-        self._items.clear()
-        self._num_samples = 0
-        self._writable.set()
+        with self._cond:
+            self._items.clear()
+            self._num_samples = 0
+            self._cond.notify_all()
 
 
 # ---------------------------------------------------------------------------------------------- clocks
 
 
 class _Clock:
-    """Stream time for events; ``wait_until`` and ``call_at`` in the clock's own time base."""
+    """Stream time for events; ``wait_until`` and ``call_at`` in the clock's own time base.
+
+    ``samples`` is written by the listening thread only (audio consumed so far); everything else runs on
+    the loop. ``next_deadline_s`` tells the listening thread when the loop must hear from it.
+    """
+
+    next_deadline_s = math.inf
 
     def __init__(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
@@ -198,11 +215,11 @@ class _Clock:
     def stream_s(self) -> float:
         return self.samples / self.sample_rate
 
-    def advance(self, num_samples: int) -> None:
-        self.samples += num_samples
-
     def now(self) -> float:
         raise NotImplementedError
+
+    def fire_due(self) -> None:
+        """Run the callbacks whose time has come (loop thread)."""
 
     async def wait_until(self, t: float) -> None:
         raise NotImplementedError
@@ -243,25 +260,28 @@ class _StreamClock(_Clock):
     def now(self) -> float:
         return self.stream_s
 
-    def advance(self, num_samples: int) -> None:
-        super().advance(num_samples)
-        self._fire()
+    def _update_deadline(self) -> None:
+        self.next_deadline_s = self._heap[0][0] if self._heap else math.inf
 
-    def _fire(self) -> None:
+    def fire_due(self) -> None:
         while self._heap and (self._ended or self._heap[0][0] <= self.stream_s):
             _t, _n, callback = heapq.heappop(self._heap)
+            self._update_deadline()
             callback()
+        self._update_deadline()
 
     def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
         entry = (t, next(self._seq), callback)
         heapq.heappush(self._heap, entry)
-        if self._ended:
-            self._fire()
+        self._update_deadline()
+        if self._ended or t <= self.stream_s:
+            self.fire_due()
 
         def cancel() -> None:
             with contextlib.suppress(ValueError):
                 self._heap.remove(entry)
                 heapq.heapify(self._heap)
+                self._update_deadline()
 
         return cancel
 
@@ -277,7 +297,7 @@ class _StreamClock(_Clock):
 
     def end(self) -> None:
         self._ended = True
-        self._fire()
+        self.fire_due()
 
 
 # ---------------------------------------------------------------------------------------------- listening
@@ -289,6 +309,8 @@ class _Step:
     utterance: np.ndarray | None = None
     stream: RecognitionStream | None = None
     busy_s: float = 0.0
+    dropped: tuple[int, int] | None = None
+    """(newly dropped, total) chunks to report"""
 
 
 class _ListeningWorker:
@@ -369,9 +391,12 @@ class Assistant:
         self._queue: AudioQueue | None = None
         self._clock: _Clock | None = None
         self._turn: asyncio.Task | None = None
-        self._gate: asyncio.Event | None = None
-        self._computing_tokens: set[object] = set()
-        self._start_token: object | None = None
+        self._gate = threading.Event()
+        self._gate.set()
+        self._commands: collections.deque[Callable[[], None]] = collections.deque()
+        self._listen_thread: threading.Thread | None = None
+        self._halt = threading.Event()
+        self._turn_holds_gate = False
         self._cancel_follow_up: Callable[[], None] | None = None
         self._announcements: asyncio.Queue[str] | None = None
         self._idle: asyncio.Event | None = None
@@ -398,18 +423,19 @@ class Assistant:
     # ------------------------------------------------------------------ entry points
 
     def push_audio(self, samples: np.ndarray) -> None:
-        """Live audio (loop thread): queued; when the queue is full the oldest is dropped and counted."""
+        """Live audio (any thread): queued; when the queue is full the oldest is dropped and counted."""
         if self._queue is not None:
             self._queue.push(np.asarray(samples, dtype=np.float32))
 
     async def feed_audio(self, samples: np.ndarray) -> None:
         """Audio that must not be lost (loop thread): waits for room in the queue."""
-        if self._queue is not None:
-            await self._queue.put(np.asarray(samples, dtype=np.float32))
+        if self._queue is None:
+            return
+        samples = np.asarray(samples, dtype=np.float32)
+        while not self._queue.try_put(samples):
+            await asyncio.sleep(0.005)
 
-    def push_audio_threadsafe(self, samples: np.ndarray) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.push_audio, samples)
+    push_audio_threadsafe = push_audio
 
     def end_of_input(self) -> None:
         """No more audio: finish the turn in progress, then ``run`` returns."""
@@ -454,19 +480,19 @@ class Assistant:
         self._loop = asyncio.get_running_loop()
         self._queue = AudioQueue(max(1, int(self.cfg.queue_s * self.sample_rate)))
         self._clock = (_StreamClock if self.pacing == Pacing.STREAM else _WallClock)(self.sample_rate)
-        self._gate = asyncio.Event()
-        self._gate.set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopped = asyncio.Event()
+        self._input_done = asyncio.Event()
         self._announcements = asyncio.Queue()
-        self._last_progress = self._loop.time()
-        self._listen_ex = self._executor("listen")
+        self._last_progress = time.monotonic()
         self._decode_ex = self._executor("decode")
         self._synth_ex = self._executor("synthesize")
         self._sink_ex = self._executor("sink")
-        tasks = [asyncio.create_task(self._listen_loop(), name="listen"),
-                 asyncio.create_task(self._announce_loop(), name="announce")]
+        self._listen_thread = threading.Thread(target=self._listen_main, name="listen", daemon=True)
+        self._listen_thread.start()
+        tasks = [asyncio.create_task(self._announce_loop(), name="announce")]
+        done_wait = asyncio.create_task(self._input_done.wait(), name="input-done")
         stop_wait = asyncio.create_task(self._stopped.wait(), name="stop")
         producer: threading.Thread | None = None
         if source is not None:
@@ -479,22 +505,25 @@ class Assistant:
             on_ready()
         t0 = time.perf_counter()
         try:
-            await asyncio.wait([tasks[0], stop_wait], return_when=asyncio.FIRST_COMPLETED)
-            if not self._stopped.is_set() and tasks[0].done():
-                tasks[0].result()  # raise what the listening loop raised
+            await asyncio.wait([done_wait, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            if not self._stopped.is_set():
+                await self._finish_input()
         finally:
+            self._halt.set()
             self._queue.close()
+            self._gate.set()
             if source is not None:
                 _close_in_background(source)
             await self._cancel_turn()
-            for task in [*tasks, stop_wait]:
+            for task in [*tasks, done_wait, stop_wait]:
                 task.cancel()
-            await asyncio.gather(*tasks, stop_wait, return_exceptions=True)
+            await asyncio.gather(*tasks, done_wait, stop_wait, return_exceptions=True)
             if self.sink is not None and hasattr(self.sink, "stop"):
                 with contextlib.suppress(Exception):
                     self.sink.stop()
             for ex in self._executors:
                 ex.shutdown(wait=False, cancel_futures=True)
+            self._listen_thread.join(1.0)
             _LOGGER.info("pipeline stopped after %.2f s: %s", time.perf_counter() - t0, self.stats.to_dict())
         return self.stats
 
@@ -504,24 +533,21 @@ class Assistant:
         return ex
 
     def _produce(self, source: AudioSource, live: bool) -> None:  # source thread
-        loop = self._loop
-        assert loop is not None and self._queue is not None
+        loop, queue = self._loop, self._queue
+        assert loop is not None and queue is not None
         try:
             for chunk in source.chunks():
-                if self._stopped.is_set():
+                if self._halt.is_set():
                     return
+                chunk = np.asarray(chunk, dtype=np.float32)
                 if live:
-                    loop.call_soon_threadsafe(self.push_audio, chunk)
+                    queue.push(chunk)
                 else:
-                    fut = asyncio.run_coroutine_threadsafe(self.feed_audio(chunk), loop)
-                    while not self._stopped.is_set():
-                        try:
-                            fut.result(timeout=0.5)
-                            break
-                        except TimeoutError:
-                            continue
+                    while not queue.put(chunk, timeout=0.5):
+                        if self._halt.is_set():
+                            return
         except Exception as e:  # a source failing mid-stream: report and end the input
-            if self._stopped.is_set():
+            if self._halt.is_set():
                 return
             _LOGGER.error("audio source failed: %s", e)
             with contextlib.suppress(RuntimeError):
@@ -531,70 +557,114 @@ class Assistant:
 
     async def _watchdog_loop(self, ping: Callable[[], None], interval_s: float) -> None:
         """Ping while the loop runs and the listening thread keeps up with the audio queue."""
-        loop = asyncio.get_running_loop()
         while True:
-            stalled = len(self._queue) > 0 and loop.time() - self._last_progress > interval_s
+            idle_s = time.monotonic() - self._last_progress
+            stalled = len(self._queue) > 0 and idle_s > interval_s and self._gate.is_set()
             if stalled:
-                _LOGGER.error("listening has made no progress for %.1f s; not pinging the watchdog",
-                              loop.time() - self._last_progress)
+                _LOGGER.error("listening has made no progress for %.1f s; not pinging the watchdog", idle_s)
             else:
                 ping()
             await asyncio.sleep(interval_s)
 
     # ------------------------------------------------------------------ listening loop
 
-    async def _listen_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        queue, clock = self._queue, self._clock
-        while True:
-            while not self._gate.is_set():  # re-check: a gate opened and closed again stays closed
-                await self._gate.wait()
-            samples = await queue.get()
-            if samples is None:
-                break
+    def _listen_main(self) -> None:  # the listening thread
+        """Pull audio, run listening on it, and wake the loop only when something happened: events, dropped
+        audio to report, or a stream-time deadline reached. Under STREAM pacing it waits for the loop to
+        have reacted (a turn starting closes the gate) before it reads on."""
+        loop, queue, clock = self._loop, self._queue, self._clock
+        stream = self.pacing == Pacing.STREAM
+        try:
+            while not self._halt.is_set():
+                if stream and not self._gate.wait(0.5):
+                    continue
+                while self._commands:
+                    self._run_command(self._commands.popleft())
+                try:
+                    samples = queue.get(timeout=0.5)
+                except TimeoutError:
+                    continue
+                if samples is None:
+                    break
+                while self._commands:
+                    self._run_command(self._commands.popleft())
+                try:
+                    step = self._worker.step(samples)
+                except Exception as e:
+                    _LOGGER.exception("listening failed")
+                    step = _Step([Error("listening", f"{type(e).__name__}: {e}")])
+                    self._run_command(self._worker.reset)
+                clock.samples += len(samples)
+                self._last_progress = time.monotonic()
+                stats = self.stats
+                stats.chunks += 1
+                stats.listen_busy_s += step.busy_s
+                stats.audio_s = clock.stream_s
+                if queue.dropped_chunks != self._dropped_reported and \
+                        clock.stream_s - self._last_drop_report_s >= DROP_REPORT_INTERVAL_S:
+                    step.dropped = (queue.dropped_chunks - self._dropped_reported, queue.dropped_chunks)
+                    self._dropped_reported = queue.dropped_chunks
+                    self._last_drop_report_s = clock.stream_s
+                    stats.dropped_chunks = queue.dropped_chunks
+                    stats.dropped_s = queue.dropped_samples / self.sample_rate
+                if step.events or step.dropped or clock.stream_s >= clock.next_deadline_s:
+                    if not self._post(loop, self._dispatch, step, wait=stream):
+                        return
+        except Exception:
+            _LOGGER.exception("the listening thread failed")
+        self._post(loop, self._input_done.set, wait=False)
+
+    def _post(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args, wait: bool) -> bool:
+        """Run ``fn(*args)`` on the loop; with ``wait``, until it has run. False if the loop is gone."""
+        done = threading.Event() if wait else None
+
+        def call() -> None:
             try:
-                step = await loop.run_in_executor(self._listen_ex, self._worker.step, samples)
-            except Exception as e:
-                _LOGGER.exception("listening failed")
-                self._emit(Error("listening", f"{type(e).__name__}: {e}"))
-                await loop.run_in_executor(self._listen_ex, self._safe_reset)
-                step = _Step([])
-            self._last_progress = loop.time()
-            self.stats.chunks += 1
-            self.stats.listen_busy_s += step.busy_s
-            clock.advance(len(samples))
-            self.stats.audio_s = clock.stream_s
-            for event in step.events:
+                fn(*args)
+            finally:
+                if done is not None:
+                    done.set()
+
+        try:
+            loop.call_soon_threadsafe(call)
+        except RuntimeError:  # loop closed
+            return False
+        while done is not None and not done.wait(0.5):
+            if self._halt.is_set():
+                return False
+        return True
+
+    def _run_command(self, command: Callable[[], None]) -> None:
+        try:
+            command()
+        except Exception:
+            _LOGGER.exception("listener command failed")
+
+    def _command(self, command: Callable[[], None]) -> None:
+        """Run ``command`` on the listening thread before the next audio (listen, reset)."""
+        self._commands.append(command)
+
+    def _dispatch(self, step: _Step) -> None:  # loop thread
+        for event in step.events:
+            if isinstance(event, Error):
+                self._emit(event)
+            else:
                 self._on_listen_event(event, step)
-            self._report_drops()
+        if step.dropped:
+            new, total = step.dropped
+            self._emit(AudioDropped(new, total, self._clock.stream_s))
+        self._clock.fire_due()
+
+    async def _finish_input(self) -> None:
+        """The input ended: let the turn in progress finish, then go idle."""
         self._input_ended = True
-        clock.end()
+        self._clock.end()
         if self._turn is not None and not self._turn.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await self._turn
-        if self._cancel_follow_up is not None:
-            self._cancel_follow_up()
+        self._clear_follow_up()
         if self.state != State.IDLE:
             self._set_state(State.IDLE)
-
-    def _safe_reset(self) -> None:
-        try:
-            self._worker.reset()
-        except Exception:
-            _LOGGER.exception("listener reset failed")
-
-    def _report_drops(self) -> None:
-        q = self._queue
-        if q.dropped_chunks == self._dropped_reported:
-            return
-        now = self._clock.stream_s
-        if now - self._last_drop_report_s < DROP_REPORT_INTERVAL_S:
-            return
-        self.stats.dropped_chunks = q.dropped_chunks
-        self.stats.dropped_s = q.dropped_samples / self.sample_rate
-        self._emit(AudioDropped(q.dropped_chunks - self._dropped_reported, q.dropped_chunks, now))
-        self._dropped_reported = q.dropped_chunks
-        self._last_drop_report_s = now
 
     def _on_listen_event(self, event: Any, step: _Step) -> None:
         self._emit(event)
@@ -608,7 +678,7 @@ class Assistant:
                 self._abandon_turn()
                 self._set_state(State.LISTENING)
             else:
-                self._loop.run_in_executor(self._listen_ex, self._safe_reset)
+                self._command(self._worker.reset)
         elif isinstance(event, SpeechStarted):
             if self.state == State.LISTENING:
                 self._clear_follow_up()
@@ -626,10 +696,7 @@ class Assistant:
 
     def _start_turn(self, coro) -> None:
         self._abandon_turn()
-        if self.pacing == Pacing.STREAM:  # stop reading input now, not once the task first runs
-            self._start_token = object()
-            self._computing_tokens.add(self._start_token)
-            self._gate.clear()
+        self._hold_gate()  # stop reading input now, not once the task first runs
         self._set_state(State.THINKING)
         self.stats.turns += 1
         self._turn = asyncio.create_task(coro, name="turn")
@@ -639,13 +706,13 @@ class Assistant:
         self._clear_follow_up()
         self._speech_ended_wall = time.perf_counter()
         if self.state in (State.LISTENING,):
-            self._loop.run_in_executor(self._listen_ex, self._safe_reset)
+            self._command(self._worker.reset)
         self._start_turn(self._text_turn(text))
 
     def _turn_done(self, task: asyncio.Task) -> None:
         if task is self._turn:
             self._turn = None
-            self._release_start_token()
+            self._release_gate()
         if not task.cancelled() and task.exception() is not None:
             _LOGGER.error("turn failed", exc_info=task.exception())
 
@@ -654,9 +721,7 @@ class Assistant:
             self._turn.cancel()
             self._stop_sink()
         self._turn = None
-        self._start_token = None
-        self._computing_tokens.clear()
-        self._gate.set()
+        self._release_gate()
 
     async def _cancel_turn(self) -> None:
         turn = self._turn
@@ -665,19 +730,16 @@ class Assistant:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(turn, 1.0)
 
-    @contextlib.asynccontextmanager
-    async def _computing(self):
-        """Under STREAM pacing, computing takes no stream time: reading the input waits."""
-        token, self._start_token = self._start_token or object(), None
+    def _hold_gate(self) -> None:
+        """Under STREAM pacing a turn computes in no stream time: the listening thread waits, except
+        while the turn waits for stream time itself (a reply being 'played')."""
         if self.pacing == Pacing.STREAM:
-            self._computing_tokens.add(token)
+            self._turn_holds_gate = True
             self._gate.clear()
-        try:
-            yield
-        finally:
-            self._computing_tokens.discard(token)
-            if not self._computing_tokens:
-                self._gate.set()
+
+    def _release_gate(self) -> None:
+        self._turn_holds_gate = False
+        self._gate.set()
 
     async def _audio_turn(self, stream: RecognitionStream | None, utterance: np.ndarray, ended: SpeechEnded):
         loop = asyncio.get_running_loop()
@@ -686,8 +748,7 @@ class Assistant:
             self._end_turn(follow_up=False)
             return
         try:
-            async with self._computing():
-                final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
+            final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
         except Exception as e:
             _LOGGER.exception("recognition failed")
             self._emit(Error("recognition", f"{type(e).__name__}: {e}"))
@@ -710,8 +771,7 @@ class Assistant:
             self._end_turn(follow_up=False)
             return
         try:
-            async with self._computing():
-                turn: Turn = await asyncio.wait_for(self.dialogue.handle(text), self.cfg.skill_timeout_s)
+            turn: Turn = await asyncio.wait_for(self.dialogue.handle(text), self.cfg.skill_timeout_s)
             reply = turn.reply
             for event in turn.events:
                 self._emit(event)
@@ -725,17 +785,10 @@ class Assistant:
         spoke = await self._speak(reply) if reply.strip() else False
         self._end_turn(follow_up=spoke)
 
-    def _release_start_token(self) -> None:
-        if self._start_token is not None:
-            self._computing_tokens.discard(self._start_token)
-            self._start_token = None
-            if not self._computing_tokens:
-                self._gate.set()
-
     def _end_turn(self, follow_up: bool) -> None:
-        self._release_start_token()
+        self._release_gate()
         if follow_up and self.cfg.follow_up_s > 0 and not self._input_ended:
-            self._loop.run_in_executor(self._listen_ex, self._worker.listen)
+            self._command(self._worker.listen)
             self._set_state(State.LISTENING)
             self._cancel_follow_up = self._clock.call_at(self._clock.now() + self.cfg.follow_up_s,
                                                          self._follow_up_expired)
@@ -751,7 +804,7 @@ class Assistant:
         self._cancel_follow_up = None
         if self.state == State.LISTENING:
             _LOGGER.debug("follow-up window closed")
-            self._loop.run_in_executor(self._listen_ex, self._safe_reset)
+            self._command(self._worker.reset)
             self._set_state(State.IDLE)
 
     # ------------------------------------------------------------------ speech
@@ -773,8 +826,7 @@ class Assistant:
         interrupted = True
         try:
             while True:
-                async with self._computing():
-                    chunk = await loop.run_in_executor(self._synth_ex, next, chunks, None)
+                chunk = await loop.run_in_executor(self._synth_ex, next, chunks, None)
                 if chunk is None:
                     break
                 samples = np.asarray(chunk.samples, dtype=np.float32)
@@ -811,7 +863,14 @@ class Assistant:
             r.reply_audio(samples, rate)
         if self.sink is not None:
             await asyncio.get_running_loop().run_in_executor(self._sink_ex, self.sink.play, samples, rate)
-        await self._clock.wait_until(self._play_until)
+        held = self._turn_holds_gate
+        if held:
+            self._release_gate()
+        try:
+            await self._clock.wait_until(self._play_until)
+        finally:
+            if held and asyncio.current_task() is self._turn:
+                self._hold_gate()
 
     def _stop_sink(self) -> None:
         self._play_until = 0.0
