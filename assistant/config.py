@@ -149,7 +149,8 @@ class PipelineConfig:
     """live audio buffered before listening; beyond it the oldest is dropped and counted"""
 
     def __post_init__(self) -> None:
-        _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s", f"must be in [0, 60], got {self.follow_up_s}")
+        _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",
+               f"must be in [0, 60], got {self.follow_up_s}")
         _check(0 < self.skill_timeout_s <= 600, "pipeline.skill_timeout_s",
                f"must be in (0, 600], got {self.skill_timeout_s}")
         _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")

@@ -69,9 +69,11 @@ LEADING_SILENCE = "leading-silence"
 """``SpeechEnded.reason`` of a listening window in which nothing was said"""
 DROP_REPORT_INTERVAL_S = 1.0
 """at most one AudioDropped event per this much stream time"""
+REOPEN_MIN_S, REOPEN_MAX_S = 0.5, 5.0
+"""wait before reopening a lost live audio source, doubling up to the maximum"""
 
 
-class Pacing(str, enum.Enum):
+class Pacing(enum.StrEnum):
     REALTIME = "realtime"
     STREAM = "stream"
 
@@ -221,7 +223,8 @@ class _Clock:
     def fire_due(self) -> None:
         """Run the callbacks whose time has come (loop thread)."""
 
-    async def wait_until(self, t: float) -> None:
+    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
+        """Return at stream time ``t``; ``on_due`` runs synchronously when it is reached."""
         raise NotImplementedError
 
     def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
@@ -241,10 +244,12 @@ class _WallClock(_Clock):
     def now(self) -> float:
         return self._loop.time() - self._t0
 
-    async def wait_until(self, t: float) -> None:
+    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
         delay = t - self.now()
         if delay > 0:
             await asyncio.sleep(delay)
+        if on_due is not None:
+            on_due()
 
     def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
         return self._loop.call_at(self._t0 + t, callback).cancel
@@ -285,11 +290,20 @@ class _StreamClock(_Clock):
 
         return cancel
 
-    async def wait_until(self, t: float) -> None:
+    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
         if self._ended or t <= self.stream_s:
+            if on_due is not None:
+                on_due()
             return
         fut = asyncio.get_running_loop().create_future()
-        cancel = self.call_at(t, lambda: fut.done() or fut.set_result(None))
+
+        def due() -> None:
+            if on_due is not None:
+                on_due()
+            if not fut.done():
+                fut.set_result(None)
+
+        cancel = self.call_at(t, due)
         try:
             await fut
         finally:
@@ -397,6 +411,7 @@ class Assistant:
         self._listen_thread: threading.Thread | None = None
         self._halt = threading.Event()
         self._turn_holds_gate = False
+        self._source: AudioSource | None = None
         self._cancel_follow_up: Callable[[], None] | None = None
         self._announcements: asyncio.Queue[str] | None = None
         self._idle: asyncio.Event | None = None
@@ -466,6 +481,7 @@ class Assistant:
         source: AudioSource | None = None,
         *,
         live: bool = True,
+        reopen: Callable[[], AudioSource] | None = None,
         on_ready: Callable[[], None] | None = None,
         watchdog: Callable[[], None] | None = None,
         watchdog_interval_s: float | None = None,
@@ -473,7 +489,8 @@ class Assistant:
         """Run until ``stop()``, or until the input ends (``source`` exhausted or ``end_of_input()``).
 
         ``source`` is iterated on its own daemon thread; ``live`` sources drop the oldest audio under
-        overload, others wait for room. Without a source, audio comes from ``push_audio``/``feed_audio``.
+        overload, others wait for room; a live source that fails is reopened with ``reopen`` (if given).
+        Without a source, audio comes from ``push_audio``/``feed_audio``.
         ``on_ready`` is called once everything is running; ``watchdog`` every ``watchdog_interval_s``
         from this loop, while the listening thread keeps up.
         """
@@ -496,8 +513,9 @@ class Assistant:
         stop_wait = asyncio.create_task(self._stopped.wait(), name="stop")
         producer: threading.Thread | None = None
         if source is not None:
-            producer = threading.Thread(target=self._produce, args=(source, live), name="audio-source",
-                                        daemon=True)
+            self._source = source
+            producer = threading.Thread(target=self._produce, args=(source, live, reopen),
+                                        name="audio-source", daemon=True)
             producer.start()
         if watchdog is not None and watchdog_interval_s:
             tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
@@ -512,8 +530,8 @@ class Assistant:
             self._halt.set()
             self._queue.close()
             self._gate.set()
-            if source is not None:
-                _close_in_background(source)
+            if self._source is not None:
+                _close_in_background(self._source)
             await self._cancel_turn()
             for task in [*tasks, done_wait, stop_wait]:
                 task.cancel()
@@ -532,28 +550,51 @@ class Assistant:
         self._executors.append(ex)
         return ex
 
-    def _produce(self, source: AudioSource, live: bool) -> None:  # source thread
+    def _produce(self, source: AudioSource, live: bool,
+                 reopen: Callable[[], AudioSource] | None) -> None:  # source thread
+        """Move audio from ``source`` into the queue. A live source that fails or ends (a microphone
+        unplugged) is reported and, with ``reopen``, opened again until it comes back."""
         loop, queue = self._loop, self._queue
         assert loop is not None and queue is not None
-        try:
-            for chunk in source.chunks():
-                if self._halt.is_set():
-                    return
-                chunk = np.asarray(chunk, dtype=np.float32)
-                if live:
-                    queue.push(chunk)
-                else:
-                    while not queue.put(chunk, timeout=0.5):
-                        if self._halt.is_set():
-                            return
-        except Exception as e:  # a source failing mid-stream: report and end the input
+        backoff_s = REOPEN_MIN_S
+        while True:
+            try:
+                for chunk in source.chunks():
+                    if self._halt.is_set():
+                        return
+                    chunk = np.asarray(chunk, dtype=np.float32)
+                    if live:
+                        queue.push(chunk)
+                        backoff_s = REOPEN_MIN_S
+                    else:
+                        while not queue.put(chunk, timeout=0.5):
+                            if self._halt.is_set():
+                                return
+                problem = ""
+            except Exception as e:
+                problem = f"audio source failed: {e}"
             if self._halt.is_set():
                 return
-            _LOGGER.error("audio source failed: %s", e)
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._emit, Error("audio", f"audio source failed: {e}"))
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self.end_of_input)
+            if reopen is None:
+                if problem:
+                    _LOGGER.error("%s", problem)
+                    self._post(loop, self._emit, Error("audio", problem), wait=False)
+                break
+            problem = problem or "audio source ended"
+            _LOGGER.error("%s; reopening", problem)
+            self._post(loop, self._emit, Error("audio", f"{problem}; reopening"), wait=False)
+            _close_in_background(source)
+            while not self._halt.wait(backoff_s):
+                backoff_s = min(2 * backoff_s, REOPEN_MAX_S)
+                try:
+                    source = self._source = reopen()
+                    _LOGGER.warning("audio source is back")
+                    break
+                except Exception as e:
+                    _LOGGER.error("audio source still unavailable: %s", e)
+            else:
+                return
+        self._post(loop, self.end_of_input, wait=False)
 
     async def _watchdog_loop(self, ping: Callable[[], None], interval_s: float) -> None:
         """Ping while the loop runs and the listening thread keeps up with the audio queue."""
@@ -607,9 +648,9 @@ class Assistant:
                     self._last_drop_report_s = clock.stream_s
                     stats.dropped_chunks = queue.dropped_chunks
                     stats.dropped_s = queue.dropped_samples / self.sample_rate
-                if step.events or step.dropped or clock.stream_s >= clock.next_deadline_s:
-                    if not self._post(loop, self._dispatch, step, wait=stream):
-                        return
+                wake_loop = step.events or step.dropped or clock.stream_s >= clock.next_deadline_s
+                if wake_loop and not self._post(loop, self._dispatch, step, wait=stream):
+                    return
         except Exception:
             _LOGGER.exception("the listening thread failed")
         self._post(loop, self._input_done.set, wait=False)
@@ -863,14 +904,16 @@ class Assistant:
             r.reply_audio(samples, rate)
         if self.sink is not None:
             await asyncio.get_running_loop().run_in_executor(self._sink_ex, self.sink.play, samples, rate)
+        turn = asyncio.current_task()
         held = self._turn_holds_gate
         if held:
             self._release_gate()
-        try:
-            await self._clock.wait_until(self._play_until)
-        finally:
-            if held and asyncio.current_task() is self._turn:
+
+        def due() -> None:  # runs inside the dispatch that reached the time: hold before reading on
+            if held and turn is self._turn:
                 self._hold_gate()
+
+        await self._clock.wait_until(self._play_until, on_due=due)
 
     def _stop_sink(self) -> None:
         self._play_until = 0.0

@@ -134,9 +134,8 @@ class WyomingServer:
         return self.uris
 
     async def _start_unix(self, path: Path) -> None:
-        if path.exists() or path.is_symlink():
-            if not stat.S_ISSOCK(path.lstat().st_mode):
-                raise AudioError(f"wyoming.socket: {path} exists and is not a socket; refusing to replace it")
+        if (path.exists() or path.is_symlink()) and not stat.S_ISSOCK(path.lstat().st_mode):
+            raise AudioError(f"wyoming.socket: {path} exists and is not a socket; refusing to replace it")
         path.parent.mkdir(parents=True, exist_ok=True)
         server = AsyncUnixServer(path)
         old = os.umask(0o177)  # the socket is born 0600: no window in which others may connect
@@ -285,7 +284,8 @@ class _ClientHandler(AsyncEventHandler):
             return
         data = event.data
         rate, width, channels = data.get("rate"), data.get("width"), data.get("channels")
-        if width != _WIDTH_BYTES or not isinstance(rate, int) or not isinstance(channels, int) or channels < 1:
+        if width != _WIDTH_BYTES or not isinstance(rate, int) or not isinstance(channels, int) \
+                or channels < 1:
             self._send(WyError(text=f"audio must be 16-bit PCM; got width={width} rate={rate} "
                                     f"channels={channels}", code="audio").event())
             return

@@ -186,7 +186,8 @@ class ToneVoice:
             self.synthesized.append(sentence)
             n = int(len(sentence.split()) * self.word_s * self.sample_rate)
             t = np.arange(n) / self.sample_rate
-            yield ToneChunk((0.3 * np.sin(2 * math.pi * 220 * t)).astype(np.float32), self.sample_rate, sentence)
+            samples = (0.3 * np.sin(2 * math.pi * 220 * t)).astype(np.float32)
+            yield ToneChunk(samples, self.sample_rate, sentence)
 
 
 @dataclass

@@ -91,8 +91,9 @@ def scenario_dir(tmp_path):
 def test_passing_scenario_reports_latency(scenario_dir, tmp_path):
     device = Device(tmp_path / "w.sock")
     try:
-        result = asyncio.run(hil.run_scenario(f"unix://{device.sock}", hil.load_scenario(scenario_dir / "pass.toml")))
-        text = asyncio.run(hil.run_scenario(f"unix://{device.sock}", hil.load_scenario(scenario_dir / "text.toml")))
+        uri = f"unix://{device.sock}"
+        result = asyncio.run(hil.run_scenario(uri, hil.load_scenario(scenario_dir / "pass.toml")))
+        text = asyncio.run(hil.run_scenario(uri, hil.load_scenario(scenario_dir / "text.toml")))
     finally:
         device.stop()
     assert result.passed, result.failures

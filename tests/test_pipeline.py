@@ -235,7 +235,8 @@ def test_audio_queue_bounds():
 
 def test_stop_ends_run_promptly_mid_turn():
     async def scenario():
-        a, events = make(pacing=Pacing.REALTIME, listener=ScriptedListener(), dialogue=EchoDialogue(hang=True))
+        a, events = make(pacing=Pacing.REALTIME, listener=ScriptedListener(),
+                         dialogue=EchoDialogue(hang=True))
         task = asyncio.create_task(a.run())
         await asyncio.sleep(0.05)
         a.inject_text("tell me a story")
@@ -259,3 +260,61 @@ def test_config_checks():
         parse_config({"pipeline": {"input": "telepathy"}})
     cfg = parse_config({"pipeline": {"follow_up_s": 0}})
     assert dataclasses.replace(cfg.pipeline).follow_up_s == 0.0
+
+
+class FlakySource:
+    """A live source that delivers ``n`` chunks of value ``v`` and then fails (a microphone unplugged)."""
+
+    sample_rate = RATE
+
+    def __init__(self, v: float, n: int, fail: bool = True) -> None:
+        self.v, self.n, self.fail = v, n, fail
+        self.closed = False
+
+    def chunks(self):
+        for _ in range(self.n):
+            yield np.full(RATE // 50, self.v, np.float32)
+        if self.fail:
+            raise OSError("device unplugged")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_live_source_that_disappears_is_reopened(monkeypatch):
+    import assistant.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "REOPEN_MIN_S", 0.01)
+    attempts = []
+
+    def reopen():
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            raise OSError("no such device")  # still gone on the first try
+        return FlakySource(0.5, 10, fail=False)
+
+    async def scenario():
+        listener = ScriptedListener()
+        a, events = make(pacing=Pacing.REALTIME, listener=listener)
+        task = asyncio.create_task(a.run(FlakySource(0.25, 10), live=True, reopen=reopen))
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if len(listener.first_samples) == 20:
+                break
+        a.stop()
+        await asyncio.wait_for(task, 2)
+        return listener, events
+
+    listener, events = asyncio.run(scenario())
+    # audio before and after the outage (a live source that ends is reopened too, so more may follow)
+    assert listener.first_samples[:20] == [0.25] * 10 + [0.5] * 10
+    assert attempts[:2] == [0, 1]
+    errors = [e for e in events if isinstance(e, Error)]
+    assert errors and errors[0].stage == "audio" and "device unplugged" in errors[0].message
+
+
+def test_a_file_source_that_fails_ends_the_input_with_an_error():
+    a, events = make(listener=ScriptedListener())
+    stats = asyncio.run(a.run(FlakySource(0.1, 5), live=False))
+    assert stats.chunks == 5
+    assert [e.stage for e in events if isinstance(e, Error)] == ["audio"]

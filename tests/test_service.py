@@ -27,7 +27,8 @@ def test_unit_file_verifies(tmp_path):
         pytest.skip("systemd-analyze not installed (Debian package systemd)")
     # verify checks that ExecStart binaries exist: point them at this checkout's interpreter.
     unit = tmp_path / "assistant.service"
-    unit.write_text(UNIT.read_text().replace("/opt/assistant/bin/assistant", f"{sys.executable} -m assistant"))
+    here = f"{sys.executable} -m assistant"
+    unit.write_text(UNIT.read_text().replace("/opt/assistant/bin/assistant", here))
     r = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     text = UNIT.read_text()

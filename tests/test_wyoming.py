@@ -76,7 +76,8 @@ def test_stream_audio_in_and_get_events_and_reply_audio_out(tmp_path):
             await client.write_event(AudioStart(rate=48000, width=2, channels=2).event())
             step = 48000 * 2 * 2 // 50
             for i in range(0, len(pcm), step):
-                await client.write_event(AudioChunk(rate=48000, width=2, channels=2, audio=pcm[i:i + step]).event())
+                chunk = AudioChunk(rate=48000, width=2, channels=2, audio=pcm[i:i + step])
+                await client.write_event(chunk.event())
             await client.write_event(AudioStop().event())
             events = await _read_until(client, "audio-stop")
             # Inject text as if heard: answered the same way.
@@ -89,9 +90,9 @@ def test_stream_audio_in_and_get_events_and_reply_audio_out(tmp_path):
 
     events, injected, a = asyncio.run(scenario())
     types = [e.type for e in events]
-    for t in ["detection", "wake-detected", "voice-started", "voice-stopped", "transcript", "transcript-final",
-              "intent", "intent-recognized", "handled", "skill-handled", "audio-start", "audio-chunk",
-              "audio-stop", "state-changed"]:
+    for t in ["detection", "wake-detected", "voice-started", "voice-stopped", "transcript",
+              "transcript-final", "intent", "intent-recognized", "handled", "skill-handled", "audio-start",
+              "audio-chunk", "audio-stop", "state-changed"]:
         assert t in types, t
     assert types.index("detection") < types.index("voice-started") < types.index("transcript") \
         < types.index("intent") < types.index("audio-start")

@@ -76,8 +76,8 @@ def bench_process(idle_s: float, config_extra: str = "") -> dict:
         notify.settimeout(30)
         env = {**os.environ, "NOTIFY_SOCKET": str(d / "notify"), "PYTHONPATH": str(REPO)}
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "run", "--config", str(d / "assistant.toml")],
-                                env=env, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cmd = [sys.executable, "-m", "assistant", "run", "--config", str(d / "assistant.toml")]
+        proc = subprocess.Popen(cmd, env=env, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             while not notify.recv(4096).startswith(b"READY=1"):
                 pass
@@ -153,7 +153,8 @@ def bench_pipeline(turns: int, seconds: float) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--idle-s", type=float, default=10.0, help="seconds of idle listening to measure CPU over")
+    ap.add_argument("--idle-s", type=float, default=10.0,
+                    help="seconds of idle listening to measure CPU over")
     ap.add_argument("--scenarios", type=int, default=20)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -178,9 +179,11 @@ def main() -> int:
              f"{pipe['loop_cpu_us_per_chunk']:.0f} us CPU ({pipe['loop_cpu_percent_of_real_time']:.2f} % of "
              "real time)", ""),
             (f"pipeline's share of reply latency ({pipe['pipeline_turns']} turns)",
-             f"median {pipe['pipeline_latency_median_ms']:.2f} ms, p95 {pipe['pipeline_latency_p95_ms']:.2f} ms",
+             f"median {pipe['pipeline_latency_median_ms']:.2f} ms, "
+             f"p95 {pipe['pipeline_latency_p95_ms']:.2f} ms",
              ""),
-            ("end of speech to first reply audio", end_to_end, f"< {GOALS['latency_median_s'] * 1000:.0f} ms")]
+            ("end of speech to first reply audio", end_to_end,
+             f"< {GOALS['latency_median_s'] * 1000:.0f} ms")]
     for name, value, goal in rows:
         print(f"{name:<48} {value:<60} {goal}")
     return 0

@@ -36,7 +36,8 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run the assistant (on a file: process it and exit)")
     add_config_flag(p)
     p.add_argument("--input", metavar="WAV|-",
-                   help="audio file to process, or - for raw 16-bit 16 kHz PCM on stdin (default: microphone)")
+                   help="audio file to process, or - for raw 16-bit 16 kHz PCM on stdin "
+                        "(default: the microphone)")
     p.add_argument("--output", metavar="WAV", help="write the spoken replies here (instead of the speaker)")
     p.add_argument("--events", metavar="FILE|-", help="write every event as a JSON line (- for stdout)")
     add_json_flag(p)
@@ -115,6 +116,7 @@ def run(args) -> int:
         print(f"assistant run: stage not built yet, running without it: {what}", file=sys.stderr)
 
     live = not args.input
+    reopen = None
     if args.input == "-":
         # Unbuffered: a buffered reader blocked in read() holds a lock that close() and interpreter
         # shutdown would wait on; the raw file has none, so SIGTERM stops promptly.
@@ -124,6 +126,9 @@ def run(args) -> int:
         source, pacing = FileSource(args.input, cfg.audio), Pacing.STREAM
     elif cfg.pipeline.input == InputKind.MICROPHONE:
         source, pacing = DeviceSource(cfg.audio), Pacing.REALTIME  # AudioError if there is none
+
+        def reopen():  # the microphone went away (USB unplugged, ALSA error): open it again
+            return DeviceSource(cfg.audio)
     else:
         if not (str(cfg.wyoming.socket) not in ("", ".") or cfg.wyoming.tcp):
             raise ConfigError('pipeline.input: "wyoming" needs wyoming.socket or wyoming.tcp')
@@ -160,7 +165,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     ready_after: dict[str, float] = {}
     try:
-        stats = asyncio.run(_serve(cfg, assistant, source, live, notifier, stages, ready_after))
+        stats = asyncio.run(_serve(cfg, assistant, source, live, reopen, notifier, stages, ready_after))
     finally:
         if events_out is not None and events_out is not sys.stdout:
             events_out.close()
@@ -200,8 +205,8 @@ def run(args) -> int:
     return 0
 
 
-async def _serve(cfg: Config, assistant: Assistant, source, live: bool, notifier: Notifier, stages: Stages,
-                 ready_after: dict[str, float]):
+async def _serve(cfg: Config, assistant: Assistant, source, live: bool, reopen, notifier: Notifier,
+                 stages: Stages, ready_after: dict[str, float]):
     from assistant.wyoming import WyomingServer
 
     loop = asyncio.get_running_loop()
@@ -225,7 +230,8 @@ async def _serve(cfg: Config, assistant: Assistant, source, live: bool, notifier
         _LOGGER.info("ready %.3f s after start", ready_after["s"])
 
     try:
-        return await assistant.run(source, live=live, on_ready=on_ready, watchdog=notifier.watchdog,
+        return await assistant.run(source, live=live, reopen=reopen, on_ready=on_ready,
+                                   watchdog=notifier.watchdog,
                                    watchdog_interval_s=notifier.watchdog_interval_s)
     finally:
         notifier.stopping()

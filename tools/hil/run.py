@@ -203,7 +203,7 @@ async def run_scenario(uri: str, scenario: Scenario) -> Result:
                 break
             await asyncio.sleep(0.05)
         while time.perf_counter() < deadline and not done.is_set():
-            if any(etype == "state-changed" and data.get("new") == "idle" for _, etype, data in received[seen:]):
+            if any(t == "state-changed" and data.get("new") == "idle" for _, t, data in received[seen:]):
                 break
             await asyncio.sleep(0.05)
         read_task.cancel()
@@ -253,7 +253,8 @@ def _result(scenario: Scenario, received) -> Result:
         and first_audio >= speech_end else None
     from_end = first_audio - scenario.speech_end_s if first_audio is not None and scenario.speech_end_s \
         is not None else None
-    return Result(scenario.name, complete and not failures, failures, latency, from_end, matched, len(received))
+    return Result(scenario.name, complete and not failures, failures, latency, from_end, matched,
+                  len(received))
 
 
 async def run_all(uri: str, scenarios: list[Scenario]) -> list[Result]:
