@@ -31,8 +31,8 @@ if [ -z "${_IMAGE_CAPPED:-}" ]; then
 fi
 
 if [ -z "${MIRROR:-}" ]; then  # the host's own Debian archive, not a name written here
-  MIRROR=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-           | grep -v security | head -1 | awk '{print ($1=="deb") ? $2 : $2}')
+  MIRROR=$( (grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list || true) \
+           | grep -v security | head -1 | awk '{print $2}')
 fi
 [ -n "$MIRROR" ] || { echo "build.sh: no Debian mirror found in the host's apt sources; set MIRROR" >&2; exit 1; }
 
