@@ -422,6 +422,7 @@ class Assistant:
         self._speech_ended_wall: float | None = None
         self._play_until = 0.0
         self._last_progress = 0.0
+        self._step_started: float | None = None
         self._executors: list[ThreadPoolExecutor] = []
 
     # ------------------------------------------------------------------ subscriptions
@@ -599,8 +600,11 @@ class Assistant:
     async def _watchdog_loop(self, ping: Callable[[], None], interval_s: float) -> None:
         """Ping while the loop runs and the listening thread keeps up with the audio queue."""
         while True:
-            idle_s = time.monotonic() - self._last_progress
-            stalled = len(self._queue) > 0 and idle_s > interval_s and self._gate.is_set()
+            now = time.monotonic()
+            idle_s = now - self._last_progress
+            started = self._step_started
+            stalled = (started is not None and now - started > interval_s) or \
+                (len(self._queue) > 0 and idle_s > interval_s and self._gate.is_set())
             if stalled:
                 _LOGGER.error("listening has made no progress for %.1f s; not pinging the watchdog", idle_s)
             else:
@@ -629,6 +633,7 @@ class Assistant:
                     break
                 while self._commands:
                     self._run_command(self._commands.popleft())
+                self._step_started = time.monotonic()
                 try:
                     step = self._worker.step(samples)
                 except Exception as e:
@@ -637,6 +642,7 @@ class Assistant:
                     self._run_command(self._worker.reset)
                 clock.samples += len(samples)
                 self._last_progress = time.monotonic()
+                self._step_started = None
                 stats = self.stats
                 stats.chunks += 1
                 stats.listen_busy_s += step.busy_s

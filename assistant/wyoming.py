@@ -266,14 +266,14 @@ class _ClientHandler(AsyncEventHandler):
             await self._audio_in(event)
         elif AudioStop.is_type(event.type):
             await self._audio_stop()
-        elif Transcript.is_type(event.type):
-            text = Transcript.from_event(event).text or ""
-            if text.strip():
-                self.assistant.inject_text(text)
-        elif Synthesize.is_type(event.type):
-            text = Synthesize.from_event(event).text or ""
-            if text.strip():
-                self.assistant.announce(text)
+        elif Transcript.is_type(event.type) or Synthesize.is_type(event.type):
+            is_transcript = Transcript.is_type(event.type)
+            text = (Transcript if is_transcript else Synthesize).from_event(event).text or ""
+            try:
+                if text.strip():
+                    (self.assistant.inject_text if is_transcript else self.assistant.announce)(text)
+            except RuntimeError as e:  # not running (starting or stopping)
+                self._send(WyError(text=str(e), code="pipeline").event())
         else:
             _LOGGER.debug("Wyoming: ignoring %s from %s", event.type, self.peer)
         return True

@@ -318,3 +318,54 @@ def test_a_file_source_that_fails_ends_the_input_with_an_error():
     stats = asyncio.run(a.run(FlakySource(0.1, 5), live=False))
     assert stats.chunks == 5
     assert [e.stage for e in events if isinstance(e, Error)] == ["audio"]
+
+
+def test_watchdog_pings_from_the_loop_and_stops_when_listening_wedges():
+    class WedgingListener(ScriptedListener):
+        def feed(self, samples):
+            if len(self.first_samples) == 5:
+                wedged.wait(5)  # a model stuck in a call
+            return super().feed(samples)
+
+    import threading
+
+    wedged = threading.Event()
+    pings: list[float] = []
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        a, _ = make(pacing=Pacing.REALTIME, listener=WedgingListener())
+        task = asyncio.create_task(a.run(watchdog=lambda: pings.append(loop.time()),
+                                         watchdog_interval_s=0.05))
+        for _ in range(5):
+            a.push_audio(np.zeros(320, np.float32))
+        await asyncio.sleep(0.3)
+        healthy = len(pings)
+        for _ in range(20):  # audio keeps coming; listening is stuck on the sixth chunk
+            a.push_audio(np.zeros(320, np.float32))
+            await asyncio.sleep(0.02)
+        stuck_pings = len(pings) - healthy
+        wedged.set()
+        await asyncio.sleep(0.2)
+        a.stop()
+        await asyncio.wait_for(task, 2)
+        return healthy, stuck_pings, pings
+
+    healthy, stuck_pings, pings = asyncio.run(scenario())
+    assert healthy >= 4           # every 50 ms while healthy
+    assert stuck_pings <= 3       # only until the stuck call has lasted about one interval
+    gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+    assert max(gaps) > 0.25  # then silence: systemd would restart it
+    assert len(pings) > healthy + stuck_pings  # pings resume once listening catches up
+
+
+def test_an_hour_of_audio_as_fast_as_possible_loses_nothing_and_stays_bounded():
+    """Two minutes here (an hour: tools/bench_runtime.py --hour); a wake word every 10 s, nothing said."""
+    minutes = 2
+    wakes = [5.0 + 10 * i for i in range(6 * minutes)]
+    listener = ScriptedListener(wakes=wakes, leading_s=2.0)
+    a, events = make(PipelineConfig(queue_s=0.2), listener=listener)
+    stats = run_file(a, np.zeros(60 * minutes * RATE, np.float32))
+    assert stats.dropped_chunks == 0 and stats.chunks == 60 * minutes * 50
+    assert len([e for e in events if e.kind == "wake-detected"]) == len(wakes)
+    assert [s for s, _ in states(events)] == [State.LISTENING, State.IDLE] * len(wakes)

@@ -151,18 +151,89 @@ def bench_pipeline(turns: int, seconds: float) -> dict:
             "pipeline_latency_p95_ms": 1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))]}
 
 
+def bench_hour(minutes: float) -> dict:
+    """``minutes`` of audio as fast as possible (a wake word every 10 s, nothing said): events, drops,
+    and the process's resident memory along the way."""
+    from assistant.config import PipelineConfig
+    from assistant.events import SpeechEnded, WakeDetected
+    from assistant.pipeline import Assistant, Pacing
+
+    class Silence:
+        sample_rate = 16000
+
+        def __init__(self, seconds: float) -> None:
+            self.n = int(seconds * 50)
+            self.chunk = np.zeros(320, np.float32)
+
+        def chunks(self):
+            for _ in range(self.n):
+                yield self.chunk
+
+        def close(self) -> None:
+            pass
+
+    class WakeEvery10s:
+        """A listener keeping no history (the test double records every chunk, which would grow)."""
+
+        def __init__(self) -> None:
+            self.t, self.listening_since = 0.0, None
+
+        def feed(self, samples):
+            t0, self.t = self.t, self.t + len(samples) / 16000
+            if int((t0 + 5) // 10) != int((self.t + 5) // 10):
+                self.listening_since = self.t
+                return [WakeDetected("bench", 1.0, self.t)]
+            if self.listening_since is not None and self.t - self.listening_since >= 2.0:
+                self.listening_since = None
+                return [SpeechEnded(self.t, self.t, "leading-silence")]
+            return []
+
+        def utterance(self):
+            return np.zeros(0, np.float32)
+
+        def listen(self):
+            self.listening_since = self.t
+
+        def reset(self):
+            self.listening_since = None
+
+    seconds = 60 * minutes
+    wakes = [5.0 + 10 * i for i in range(int(seconds // 10))]
+    a = Assistant(PipelineConfig(), sample_rate=16000, pacing=Pacing.STREAM, listener=WakeEvery10s())
+    rss: list[float] = []
+    seen = [0]
+
+    def on_event(e) -> None:
+        if isinstance(e, WakeDetected):
+            seen[0] += 1
+            if seen[0] % 30 == 1:
+                for line in Path("/proc/self/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        rss.append(int(line.split()[1]) / 1024)
+
+    a.subscribe(on_event)
+    t0 = time.perf_counter()
+    stats = asyncio.run(a.run(Silence(seconds), live=False))
+    return {"audio_min": minutes, "wall_s": time.perf_counter() - t0, "wakes_expected": len(wakes),
+            "wakes_seen": seen[0], "dropped_chunks": stats.dropped_chunks,
+            "rss_first_mb": rss[0] if rss else None, "rss_last_mb": rss[-1] if rss else None}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--idle-s", type=float, default=10.0,
                     help="seconds of idle listening to measure CPU over")
     ap.add_argument("--scenarios", type=int, default=20)
+    ap.add_argument("--hour", type=float, default=0.0, metavar="MINUTES",
+                    help="also feed this many minutes of audio as fast as possible (60 = the hour test)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     proc = bench_process(args.idle_s)
     pipe = bench_pipeline(args.scenarios, seconds=60.0)
     end_to_end = "n/a: stages not built yet: " + "; ".join(proc["missing_stages"]) if proc["missing_stages"] \
         else "run tools/hil/run.py with your scenarios against the device (see tools/hil/)"
-    result = {"process": proc, "pipeline": pipe, "end_to_end_latency": end_to_end,
+    hour = bench_hour(args.hour) if args.hour else None
+    result = {"process": proc, "pipeline": pipe, "hour": hour, "end_to_end_latency": end_to_end,
               "cpu": f"{os.cpu_count()} cores, {os.uname().machine}"}
     if args.json:
         print(json.dumps(result))
@@ -184,6 +255,11 @@ def main() -> int:
              ""),
             ("end of speech to first reply audio", end_to_end,
              f"< {GOALS['latency_median_s'] * 1000:.0f} ms")]
+    if hour:
+        rows.append((f"{hour['audio_min']:g} min of audio as fast as possible",
+                     f"{hour['wall_s']:.0f} s; {hour['wakes_seen']}/{hour['wakes_expected']} wake events, "
+                     f"{hour['dropped_chunks']} dropped; RSS {hour['rss_first_mb']:.0f} -> "
+                     f"{hour['rss_last_mb']:.0f} MB", "flat, none lost"))
     for name, value, goal in rows:
         print(f"{name:<48} {value:<60} {goal}")
     return 0
