@@ -49,3 +49,30 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "x.wav").write_bytes(b"RIFF not really")
     assert main(["run", "--input", str(tmp_path / "x.wav")]) == 1
     assert "not a readable audio file" in capsys.readouterr().err
+
+
+def test_a_model_that_fails_to_load_exits_nonzero_before_ready(tmp_path, capsys, monkeypatch):
+    import socket
+
+    from assistant.models import ModelError
+
+    def broken(cfg, announce):
+        raise ModelError("wake/hey_jarvis: resources/models/hey_jarvis_v0.1.onnx is not an ONNX model")
+
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.3)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setattr(run_cli, "load_stages", broken)
+    try:
+        assert main(["run", "--input", str(DEMO_WAV)]) == 1
+        assert "is not an ONNX model" in capsys.readouterr().err
+        messages = []
+        try:
+            while True:
+                messages.append(notify.recv(4096))
+        except TimeoutError:
+            pass
+        assert not any(m.startswith(b"READY=1") for m in messages)
+    finally:
+        notify.close()

@@ -109,6 +109,13 @@ def _load_speaker(cfg: Config):
 def run(args) -> int:
     cfg = load_config(args.config)
     notifier = Notifier.from_env()
+    try:
+        return _run(args, cfg, notifier)
+    finally:
+        notifier.close()
+
+
+def _run(args, cfg: Config, notifier: Notifier) -> int:
     notifier.status("loading models")
     holder: dict[str, Assistant] = {}
     stages = load_stages(cfg, announce=lambda text: holder["assistant"].announce(text))
@@ -169,7 +176,6 @@ def run(args) -> int:
     finally:
         if events_out is not None and events_out is not sys.stdout:
             events_out.close()
-        notifier.close()
     wall_s = time.perf_counter() - t0
     if sink is not None:
         try:
