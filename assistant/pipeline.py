@@ -922,6 +922,7 @@ class Assistant:
         await self._clock.wait_until(self._play_until, on_due=due)
 
     def _stop_sink(self) -> None:
+        """Barge-in: cut the reply now, where the sink can (``stop()``, as DeviceSink has)."""
         self._play_until = 0.0
         if self.sink is not None and hasattr(self.sink, "stop"):
             try:
