@@ -132,3 +132,34 @@ def test_shipped_scenarios_load():
     for path in sorted((REPO / "tools" / "hil" / "scenarios").glob("*.toml")):
         s = hil.load_scenario(path)
         assert s.expect, path
+
+
+def test_smoke_scenario_against_the_real_process(tmp_path):
+    """What the firmware image's smoke test does, on this machine: `assistant run` with the stages that
+    exist, input from the socket, and the shipped smoke scenario played by the runner."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    sock = tmp_path / "wyoming.sock"
+    config = tmp_path / "smoke.toml"
+    config.write_text(f'[pipeline]\ninput = "wyoming"\nfollow_up_s = 0.0\n[wyoming]\nsocket = "{sock}"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "run", "--config", str(config)], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        for _ in range(300):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        result = asyncio.run(hil.run_scenario(f"unix://{sock}", hil.load_scenario(
+            REPO / "tools" / "hil" / "scenarios" / "smoke_text.toml")))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert result.passed, result.failures
