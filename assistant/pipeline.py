@@ -69,6 +69,8 @@ LEADING_SILENCE = "leading-silence"
 """``SpeechEnded.reason`` of a listening window in which nothing was said"""
 DROP_REPORT_INTERVAL_S = 1.0
 """at most one AudioDropped event per this much stream time"""
+RING_POLL_S = 0.5
+"""how often a dialogue with ``ringing()`` is asked for due announcements"""
 REOPEN_MIN_S, REOPEN_MAX_S = 0.5, 5.0
 """wait before reopening a lost live audio source, doubling up to the maximum"""
 
@@ -350,8 +352,9 @@ class _ListeningWorker:
                 if self._stream is not None and not fed:
                     out.extend(self._stream.feed(samples))
                     fed = True
-                if event.reason != LEADING_SILENCE:
-                    result.utterance = np.asarray(self.listener.utterance(), dtype=np.float32)
+                utterance = self.listener.take_utterance()
+                if event.reason != LEADING_SILENCE and utterance is not None and len(utterance):
+                    result.utterance = np.asarray(utterance, dtype=np.float32)
                     result.stream = self._stream
                 self._stream = None
         if self._stream is not None and not fed:
@@ -518,6 +521,8 @@ class Assistant:
             producer = threading.Thread(target=self._produce, args=(source, live, reopen),
                                         name="audio-source", daemon=True)
             producer.start()
+        if callable(getattr(self.dialogue, "ringing", None)):
+            tasks.append(asyncio.create_task(self._ring_loop(), name="ringing"))
         if watchdog is not None and watchdog_interval_s:
             tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
         if on_ready is not None:
@@ -818,26 +823,30 @@ class Assistant:
             self._end_turn(follow_up=False)
             return
         try:
-            turn: Turn = await asyncio.wait_for(self.dialogue.handle(text), self.cfg.skill_timeout_s)
-            reply = turn.reply
+            turn: Turn = await asyncio.wait_for(self.dialogue.respond(text), self.cfg.skill_timeout_s)
+            reply = turn.text
+            follow_up_s = getattr(turn, "follow_up_s", None)
             for event in turn.events:
                 self._emit(event)
         except TimeoutError:
             self._emit(Error("skills", f"no answer within {self.cfg.skill_timeout_s:g} s for {text!r}"))
-            reply = self.cfg.timeout_reply
+            reply, follow_up_s = self.cfg.timeout_reply, 0.0
         except Exception as e:
             _LOGGER.exception("understanding failed")
             self._emit(Error("understanding", f"{type(e).__name__}: {e}"))
-            reply = self.cfg.error_reply
+            reply, follow_up_s = self.cfg.error_reply, 0.0
         spoke = await self._speak(reply) if reply.strip() else False
-        self._end_turn(follow_up=spoke)
+        self._end_turn(follow_up=spoke, follow_up_s=follow_up_s)
 
-    def _end_turn(self, follow_up: bool) -> None:
+    def _end_turn(self, follow_up: bool, follow_up_s: float | None = None) -> None:
+        """Back to IDLE, or to LISTENING for the follow-up window (the turn's own length if it gave one,
+        else ``pipeline.follow_up_s``)."""
         self._release_gate()
-        if follow_up and self.cfg.follow_up_s > 0 and not self._input_ended:
+        window_s = self.cfg.follow_up_s if follow_up_s is None else follow_up_s
+        if follow_up and window_s > 0 and not self._input_ended:
             self._command(self._worker.listen)
             self._set_state(State.LISTENING)
-            self._cancel_follow_up = self._clock.call_at(self._clock.now() + self.cfg.follow_up_s,
+            self._cancel_follow_up = self._clock.call_at(self._clock.now() + window_s,
                                                          self._follow_up_expired)
         else:
             self._set_state(State.IDLE)
@@ -944,6 +953,19 @@ class Assistant:
                     break
             _LOGGER.info("announcing %r", text)
             self._start_turn(self._announcement(text))
+
+    async def _ring_loop(self) -> None:
+        """Poll the dialogue for announcements that came due (timers), for the announce loop."""
+        while True:
+            await asyncio.sleep(RING_POLL_S)
+            try:
+                due = self.dialogue.ringing()
+            except Exception as e:
+                _LOGGER.exception("ringing() failed")
+                self._emit(Error("skills", f"{type(e).__name__}: {e}"))
+                continue
+            for text in due:
+                self._announcements.put_nowait(text)
 
     async def _announcement(self, text: str) -> None:
         await self._speak(text)

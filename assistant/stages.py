@@ -51,14 +51,14 @@ class Listener(Protocol):
     """Listening: front end, wake word, VAD, endpointing. Synchronous; runs on the one listening thread.
 
     After a ``WakeDetected`` it listens for an utterance by itself; a ``SpeechEnded`` closes it and
-    ``utterance()`` then returns its samples (with pre-roll). ``SpeechEnded.reason == "leading-silence"``
-    means nothing was said.
+    ``take_utterance()`` then returns its samples (with pre-roll), once. ``SpeechEnded.reason ==
+    "leading-silence"`` (or no utterance to take) means nothing was said.
     """
 
     def feed(self, samples: Samples) -> Sequence[WakeDetected | SpeechStarted | SpeechEnded]: ...
 
-    def utterance(self) -> Samples:
-        """The samples of the utterance the last ``SpeechEnded`` closed."""
+    def take_utterance(self) -> Samples | None:
+        """The samples of the utterance the last ``SpeechEnded`` closed (once), or None."""
         ...
 
     def listen(self) -> None:
@@ -86,19 +86,30 @@ class Recognizer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """What understanding, dialogue and skills made of one transcript."""
+    """What understanding, dialogue and skills made of one transcript (any object with these
+    attributes will do, e.g. the dialogue manager's own Turn)."""
 
-    reply: str
+    text: str
     """what to say; empty says nothing"""
     events: tuple[IntentRecognized | SkillHandled | Error, ...] = ()
     """what happened, in order (emitted by the pipeline as they are listed)"""
+    follow_up_s: float | None = None
+    """listen this long for a follow-up without the wake word; None: ``pipeline.follow_up_s``"""
 
 
 class Dialogue(Protocol):
     """Understanding, dialogue and skills: the only async stage. Skills may take their time (bounded by
-    ``pipeline.skill_timeout_s``); a skill that rings later (a timer) calls ``Assistant.announce``."""
+    ``pipeline.skill_timeout_s``). Something that rings later (a timer) is announced when the assistant is
+    idle: either the dialogue calls ``Assistant.announce(text)``, or it has a ``ringing() -> list[str]``
+    method (see ``Ringing``) that the pipeline polls."""
 
-    async def handle(self, text: str) -> Turn: ...
+    async def respond(self, text: str) -> Turn: ...
+
+
+class Ringing(Protocol):
+    def ringing(self) -> list[str]:
+        """Announcements that are due now (each returned once)."""
+        ...
 
 
 class SpeechChunk(Protocol):

@@ -62,7 +62,7 @@ class ScriptedListener:
         self._audio: list[np.ndarray] = []
         self._listening_since: float | None = None
         self._current: tuple[float, float] | None = None
-        self._utterance = np.zeros(0, np.float32)
+        self._utterance: np.ndarray | None = None
 
     def feed(self, samples: np.ndarray):
         if self.feed_delay_s:
@@ -94,8 +94,9 @@ class ScriptedListener:
             self._current, self._listening_since = None, None
         return events
 
-    def utterance(self) -> np.ndarray:
-        return self._utterance
+    def take_utterance(self) -> np.ndarray | None:
+        out, self._utterance = self._utterance, None
+        return out
 
     def listen(self) -> None:
         self.calls.append(("listen", self._t))
@@ -153,7 +154,7 @@ class EchoDialogue:
     fail: bool = False
     handled: list[str] = field(default_factory=list)
 
-    async def handle(self, text: str) -> Turn:
+    async def respond(self, text: str) -> Turn:
         self.handled.append(text)
         if self.hang:
             await asyncio.Event().wait()

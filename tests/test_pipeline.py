@@ -369,3 +369,45 @@ def test_an_hour_of_audio_as_fast_as_possible_loses_nothing_and_stays_bounded():
     assert stats.dropped_chunks == 0 and stats.chunks == 60 * minutes * 50
     assert len([e for e in events if e.kind == "wake-detected"]) == len(wakes)
     assert [s for s, _ in states(events)] == [State.LISTENING, State.IDLE] * len(wakes)
+
+
+def test_timers_ring_while_idle_through_the_dialogues_ringing(monkeypatch):
+    import assistant.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "RING_POLL_S", 0.01)
+
+    class RingingDialogue(EchoDialogue):
+        due: list[str] = ["Your five minute timer is done."]
+
+        def ringing(self) -> list[str]:
+            out, self.due = self.due, []
+            return out
+
+    async def scenario():
+        a, events = make(pacing=Pacing.REALTIME, listener=ScriptedListener(), dialogue=RingingDialogue(),
+                         speaker=ToneVoice(word_s=0.01))
+        task = asyncio.create_task(a.run())
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if a.speaker.synthesized and a.state == State.IDLE:
+                break
+        a.stop()
+        await asyncio.wait_for(task, 2)
+        return a, events
+
+    a, events = asyncio.run(scenario())
+    assert a.speaker.synthesized == ["Your five minute timer is done"]
+    assert [s for s, _ in states(events)] == [State.THINKING, State.SPEAKING, State.IDLE]
+
+
+def test_a_turn_may_set_its_own_follow_up_window():
+    listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
+
+    class QuickFollowUp(EchoDialogue):
+        async def respond(self, text):
+            turn = await super().respond(text)
+            return dataclasses.replace(turn, follow_up_s=0.5)
+
+    a, events = make(listener=listener, dialogue=QuickFollowUp())
+    run_file(a, tone_audio(6.0, [(1.5, 2.5, 440)]))
+    assert [t for _, t in states(events)][-2:] == pytest.approx([4.0, 4.5], abs=0.025)

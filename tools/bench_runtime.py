@@ -113,8 +113,8 @@ def bench_pipeline(turns: int, seconds: float) -> dict:
         def feed(self, samples):
             return ()
 
-        def utterance(self):
-            return np.zeros(0, np.float32)
+        def take_utterance(self):
+            return None
 
         def listen(self):
             pass
@@ -188,8 +188,8 @@ def bench_hour(minutes: float) -> dict:
                 return [SpeechEnded(self.t, self.t, "leading-silence")]
             return []
 
-        def utterance(self):
-            return np.zeros(0, np.float32)
+        def take_utterance(self):
+            return None
 
         def listen(self):
             self.listening_since = self.t
