@@ -73,34 +73,76 @@ def load_stages(cfg: Config, announce: Callable[[str], None]) -> Stages:
     stages.recognizer = attempt("recognition", lambda: _load_recognizer(cfg))
     stages.dialogue = attempt("understanding, dialogue and skills", lambda: _load_dialogue(cfg, announce))
     stages.speaker = attempt("speech synthesis", lambda: _load_speaker(cfg))
+    stages.wake_words = tuple(getattr(getattr(cfg, "wake", None), "words", None) or ())
     return stages
 
 
-# The wiring of each real stage. Each one imports its own module, so a stage that is not merged yet
-# raises ImportError here and the run goes on without it.
+# The wiring of each real stage, written against the stage APIs on their branches (issues 4, 5, 6) as
+# they stood when this was written; the lead adjusts these few lines when merging. Each one imports its
+# own module, so a stage that is not merged yet raises ImportError and the run goes on without it.
 
 def _load_listener(cfg: Config):
-    from assistant.listener import Listener
+    from assistant.listener import Listener  # Listener.feed / take_utterance / listen / reset
 
     return Listener.load(cfg)
 
 
 def _load_recognizer(cfg: Config):
-    from assistant.asr import Recognizer
+    from assistant.asr.whisper import WhisperModel
+    from assistant.models import ModelRegistry
 
-    return Recognizer.load(cfg)
+    transducer = None
+    if str(cfg.asr.transducer.encoder) not in ("", "."):  # streaming partials, when a model is configured
+        from assistant.asr.transducer import TransducerModel
+
+        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime)
+    whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, ModelRegistry.load(cfg.models))
+    return _Recognition(cfg, transducer, whisper)
 
 
 def _load_dialogue(cfg: Config, announce: Callable[[str], None]):
-    from assistant.dialogue import DialogueManager
+    from assistant.dialogue import build_dialogue  # DialogueManager.respond -> Turn; ringing() for timers
 
-    return DialogueManager.load(cfg, announce=announce)
+    return build_dialogue(cfg)
 
 
 def _load_speaker(cfg: Config):
-    from assistant.tts.voice import Voice
+    from assistant.tts.voice import Voice  # Voice.synthesize -> one AudioChunk per sentence
 
-    return Voice.load(cfg)
+    return Voice.load(cfg.tts, cfg.runtime)
+
+
+class _Recognition:
+    """Recognizer (assistant.stages) over the streaming transducer (partials, optional) and Whisper (the
+    final transcript of the whole utterance)."""
+
+    def __init__(self, cfg: Config, transducer, whisper) -> None:
+        self.cfg, self.transducer, self.whisper = cfg, transducer, whisper
+
+    def stream(self) -> _RecognitionStream:
+        return _RecognitionStream(self)
+
+
+class _RecognitionStream:
+    def __init__(self, owner: _Recognition) -> None:
+        from assistant.frontend.fbank import Fbank
+
+        self.owner = owner
+        self._asr = owner.transducer.stream() if owner.transducer is not None else None
+        self._fbank = None if self._asr is None else Fbank(owner.cfg.frontend, owner.cfg.audio.sample_rate)
+
+    def feed(self, samples):
+        if self._asr is None:
+            return []
+        frames = self._fbank.feed(samples)
+        return self._asr.feed(frames) if len(frames) else []
+
+    def finish(self, utterance) -> TranscriptFinal:
+        t0 = time.perf_counter()
+        hyps = self.owner.whisper.transcribe(utterance)
+        text = hyps[0].text.strip() if hyps else ""
+        return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,
+                               engine="whisper", decode_s=time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------------------------- run
