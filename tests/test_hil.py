@@ -163,3 +163,20 @@ def test_smoke_scenario_against_the_real_process(tmp_path):
             proc.wait()
         proc.stderr.close()
     assert result.passed, result.failures
+
+
+def test_generated_scenarios_load(tmp_path):
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("scenario voices need espeak-ng (tools/system_deps.sh)")
+    spec = importlib.util.spec_from_file_location("hil_make", REPO / "tools" / "hil" / "make_scenarios.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    paths = gen.make(tmp_path, gen.VOICES[:1], [15.0])
+    assert len(paths) == len(gen.COMMANDS)
+    timer = hil.load_scenario(paths[0])
+    assert timer.audio is not None and 2.0 < len(timer.audio) / 16000 < 6.0
+    assert [e.event for e in timer.expect] == ["wake-detected", "speech-ended", "transcript-final",
+                                               "intent-recognized", "audio-start"]
+    assert timer.expect[3].fields == {"intent": "HassStartTimer", "slots": {"minutes": 5}}

@@ -102,6 +102,46 @@ def bench_process(idle_s: float, config_extra: str = "") -> dict:
             "exit_code": rc, "missing_stages": missing}
 
 
+def bench_end_to_end(num_scenarios: int) -> dict:
+    """End of speech to first reply audio through the real process: generated rig scenarios (wake word +
+    command, synthetic voices, noise) streamed in real time over the socket by the HIL runner."""
+    import importlib.util
+
+    def load(name: str, path: Path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    hil = load("hil_run", REPO / "tools" / "hil" / "run.py")
+    gen = load("hil_make", REPO / "tools" / "hil" / "make_scenarios.py")
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as d:
+        d = Path(d)
+        paths = gen.make(d / "scenarios", gen.VOICES, [20.0, 10.0])[:num_scenarios]
+        scenarios = [hil.load_scenario(p) for p in paths]
+        sock = d / "wyoming.sock"
+        (d / "assistant.toml").write_text(
+            f'[pipeline]\ninput = "wyoming"\nfollow_up_s = 0.0\n[wyoming]\nsocket = "{sock}"\n')
+        cmd = [sys.executable, "-m", "assistant", "run", "--config", str(d / "assistant.toml")]
+        proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=d,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(600):
+                if sock.exists():
+                    break
+                time.sleep(0.05)
+            results = asyncio.run(hil.run_all(f"unix://{sock}", scenarios))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    lat = sorted(r.latency_s for r in results if r.latency_s is not None)
+    return {"scenarios": len(results), "passed": sum(r.passed for r in results), "measured": len(lat),
+            "latency_median_s": statistics.median(lat) if lat else None,
+            "latency_p95_s": lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else None,
+            "failures": {r.name: r.failures for r in results if not r.passed}}
+
+
 def bench_pipeline(turns: int, seconds: float) -> dict:
     """Loop overhead and the pipeline's share of reply latency, with doubles that cost nothing."""
     from assistant.config import PipelineConfig
@@ -230,11 +270,18 @@ def main() -> int:
     args = ap.parse_args()
     proc = bench_process(args.idle_s)
     pipe = bench_pipeline(args.scenarios, seconds=60.0)
-    end_to_end = "n/a: stages not built yet: " + "; ".join(proc["missing_stages"]) if proc["missing_stages"] \
-        else "run tools/hil/run.py with your scenarios against the device (see tools/hil/)"
+    e2e = None if proc["missing_stages"] else bench_end_to_end(args.scenarios)
+    if e2e is None:
+        end_to_end = "n/a: stages not built yet: " + "; ".join(proc["missing_stages"])
+    elif e2e["measured"]:
+        end_to_end = (f"median {e2e['latency_median_s'] * 1000:.0f} ms, "
+                      f"p95 {e2e['latency_p95_s'] * 1000:.0f} ms over {e2e['measured']} scenarios "
+                      f"({e2e['passed']}/{e2e['scenarios']} passed)")
+    else:
+        end_to_end = f"no reply in any of {e2e['scenarios']} scenarios: {e2e['failures']}"
     hour = bench_hour(args.hour) if args.hour else None
-    result = {"process": proc, "pipeline": pipe, "hour": hour, "end_to_end_latency": end_to_end,
-              "cpu": f"{os.cpu_count()} cores, {os.uname().machine}"}
+    result = {"process": proc, "pipeline": pipe, "hour": hour, "end_to_end": e2e,
+              "end_to_end_latency": end_to_end, "cpu": f"{os.cpu_count()} cores, {os.uname().machine}"}
     if args.json:
         print(json.dumps(result))
         return 0
