@@ -829,7 +829,8 @@ class Assistant:
             for event in turn.events:
                 self._emit(event)
         except TimeoutError:
-            self._emit(Error("skills", f"no answer within {self.cfg.skill_timeout_s:g} s for {text!r}"))
+            # (no transcript in errors: they reach the journal, and nothing heard goes to disk by default)
+            self._emit(Error("skills", f"no answer within {self.cfg.skill_timeout_s:g} s"))
             reply, follow_up_s = self.cfg.timeout_reply, 0.0
         except Exception as e:
             _LOGGER.exception("understanding failed")
@@ -868,7 +869,7 @@ class Assistant:
     async def _speak(self, text: str) -> bool:
         """Synthesise and play ``text`` sentence by sentence; True if any audio was played."""
         if self.speaker is None:
-            self._emit(Error("speech", f"no voice is loaded; not spoken: {text!r}"))
+            self._emit(Error("speech", f"no voice is loaded; a {len(text)}-character reply is not spoken"))
             return False
         loop = asyncio.get_running_loop()
         try:
@@ -992,7 +993,7 @@ class Assistant:
             _LOGGER.warning("%s: %s", event.stage, event.message)
         elif isinstance(event, TranscriptPartial):
             _LOGGER.debug("%s", event)
-        else:
+        else:  # INFO: off by default (WARNING), so what was heard and said stays out of the journal
             _LOGGER.info("%s %s", event.kind, {k: v for k, v in to_dict(event).items() if k != "type"})
         for callback in list(self._subscribers):
             try:

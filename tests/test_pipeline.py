@@ -411,3 +411,15 @@ def test_a_turn_may_set_its_own_follow_up_window():
     a, events = make(listener=listener, dialogue=QuickFollowUp())
     run_file(a, tone_audio(6.0, [(1.5, 2.5, 440)]))
     assert [t for _, t in states(events)][-2:] == pytest.approx([4.0, 4.5], abs=0.025)
+
+
+def test_nothing_heard_reaches_the_log_at_the_default_level(caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
+    a, _ = make(PipelineConfig(follow_up_s=0.0, skill_timeout_s=0.1), listener=listener,
+                dialogue=EchoDialogue(hang=True), speaker=None)
+    run_file(a, tone_audio(4.0, [(1.5, 2.5, 440)]))
+    assert caplog.records  # the timeout and the missing voice are logged...
+    assert "what time is it" not in caplog.text  # ...without the transcript
