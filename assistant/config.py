@@ -31,6 +31,8 @@ __all__ = [
     "IntentConfig",
     "LmConfig",
     "ModelsConfig",
+    "PipelineConfig",
+    "WyomingConfig",
     "RuntimeConfig",
     "TtsConfig",
     "DEFAULT_CONFIG_PATH",
@@ -349,6 +351,67 @@ class LmConfig:
                f"must be one of lossless, q16, q8, got {self.quantization!r}")
         _check(self.load_factor == 0.0 or 0.05 <= self.load_factor <= 0.98, "lm.load_factor",
                f"must be 0 (default) or in [0.05, 0.98], got {self.load_factor}")
+class InputKind(str, enum.Enum):
+    MICROPHONE = "microphone"
+    WYOMING = "wyoming"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """The running device (``assistant run`` without ``--input``): timing of a conversation turn."""
+
+    input: InputKind = InputKind.MICROPHONE
+    """where live audio comes from: the microphone, or clients of the Wyoming endpoint (a test rig)"""
+    follow_up_s: float = 5.0
+    """after a reply, listen this long for a follow-up without the wake word (0 = off)"""
+    barge_in: bool = True
+    """the wake word while thinking or speaking stops the reply and listens"""
+    skill_timeout_s: float = 5.0
+    """a turn of understanding and skills longer than this is abandoned with ``timeout_reply``"""
+    timeout_reply: str = "Sorry, that is taking too long."
+    error_reply: str = "Sorry, something went wrong."
+    queue_s: float = 2.0
+    """live audio buffered before listening; beyond it the oldest is dropped and counted"""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",
+               f"must be in [0, 60], got {self.follow_up_s}")
+        _check(0 < self.skill_timeout_s <= 600, "pipeline.skill_timeout_s",
+               f"must be in (0, 600], got {self.skill_timeout_s}")
+        _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class WyomingConfig:
+    """The local control socket speaking the Wyoming protocol (test rig, Home Assistant satellite)."""
+
+    socket: Path = Path("")
+    """Unix socket path (mode 0600: only this user may connect); empty = off"""
+    tcp: str = ""
+    """"host:port" to listen on as well; empty = off; loopback only unless ``allow_remote``"""
+    allow_remote: bool = False
+    """must be true for ``tcp`` to name anything but a loopback address"""
+    name: str = "assistant"
+    """satellite name announced to clients"""
+
+    def __post_init__(self) -> None:
+        if self.tcp:
+            host, sep, port = self.tcp.rpartition(":")
+            _check(bool(sep) and port.isdigit() and 0 < int(port) < 65536 and bool(host), "wyoming.tcp",
+                   f"must be \"host:port\", got {self.tcp!r}")
+            _check(self.allow_remote or _is_loopback(host), "wyoming.tcp",
+                   f"{host} is not a loopback address; set wyoming.allow_remote = true to listen on it")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +428,8 @@ class Config:
     dialogue: DialogueConfig = field(default_factory=DialogueConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     lm: LmConfig = field(default_factory=LmConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    wyoming: WyomingConfig = field(default_factory=WyomingConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000

@@ -139,3 +139,15 @@ def to_dict(event: Any) -> dict[str, Any]:
         return v
 
     return {"type": event.kind, **plain(event)}
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDropped:
+    """Live audio arrived faster than listening consumed it; the oldest chunks were dropped."""
+
+    kind: ClassVar[str] = "audio-dropped"
+    num_chunks: int
+    """dropped since the last AudioDropped event"""
+    total_chunks: int
+    """dropped since the start"""
+    time_s: float

@@ -64,5 +64,9 @@ class DeviceSink:
         except (self._sd.PortAudioError, ValueError) as e:
             raise AudioError(f"cannot play on audio output device {self._device!r}: {e}") from None
 
+    def stop(self) -> None:
+        """Cut the reply playing now (barge-in); ``play`` returns early."""
+        self._sd.stop()
+
     def close(self) -> None:
         pass

@@ -1,85 +1,289 @@
-"""assistant run: the device. With --input FILE the file is processed and the process exits.
+"""assistant run: the device. With --input FILE the file is processed (faster than real time) and the
+process exits; without it the assistant listens on the microphone (or on the Wyoming socket's clients,
+``[pipeline] input = "wyoming"``) until SIGTERM.
 
-Today the pipeline runs the stages that exist (audio edge and front end) and says plainly which are not
-built yet; each capability joins here as it lands.
+Stages that are not built yet are named on stderr, and the rest runs without them.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
+import logging
+import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
-
-from assistant.audio.source import FileSource
+from assistant.audio.io import AudioError
+from assistant.audio.sink import DeviceSink, WavSink
+from assistant.audio.source import DeviceSource, FileSource, RawPcmSource
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
-from assistant.config import load_config
-from assistant.frontend.fbank import Fbank
+from assistant.config import Config, ConfigError, InputKind, load_config
+from assistant.events import SpeechSynthesized, TranscriptFinal
+from assistant.pipeline import Assistant, JsonLinesWriter, Pacing
+from assistant.service import Notifier
 
-NOT_YET = [
-    ("wake word", "issue 4"),
-    ("voice activity / endpointing", "issue 4"),
-    ("recognition", "issue 5"),
-    ("n-gram LM", "issue 3"),
-    ("understanding and skills", "issue 6"),
-    ("speech synthesis", "issue 6"),
-    ("microphone loop, service", "issue 7"),
-]
+_LOGGER = logging.getLogger(__name__)
+_T_IMPORTED = time.perf_counter()
+DEFAULT_REPLY_RATE_HZ = 22050
+"""rate of the --output WAV when no voice says otherwise (Piper voices speak at 22050 Hz)"""
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run the assistant (on a file: process it and exit)")
     add_config_flag(p)
-    p.add_argument("--input", metavar="WAV|-", help="audio file to process (default: the microphone)")
-    p.add_argument("--output", metavar="WAV", help="write the spoken replies here")
-    p.add_argument("--events", metavar="FILE|-", help="write events as JSON lines")
+    p.add_argument("--input", metavar="WAV|-",
+                   help="audio file to process, or - for raw 16-bit 16 kHz PCM on stdin "
+                        "(default: the microphone)")
+    p.add_argument("--output", metavar="WAV", help="write the spoken replies here (instead of the speaker)")
+    p.add_argument("--events", metavar="FILE|-", help="write every event as a JSON line (- for stdout)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
+# ---------------------------------------------------------------------------------------------- stages
+
+
+@dataclass
+class Stages:
+    listener: Any = None
+    recognizer: Any = None
+    dialogue: Any = None
+    speaker: Any = None
+    wake_words: tuple[str, ...] = ()
+    missing: list[str] = field(default_factory=list)
+
+
+def load_stages(cfg: Config, announce: Callable[[str], None]) -> Stages:
+    """Load every stage that exists. A stage whose module is not there yet (ImportError) is listed in
+    ``missing`` and left out; any other failure (a model that does not load) raises."""
+    stages = Stages()
+
+    def attempt(name: str, build: Callable[[], Any]) -> Any:
+        try:
+            return build()
+        except ImportError as e:
+            stages.missing.append(f"{name} ({e})")
+            return None
+
+    stages.listener = attempt("listening: wake word, VAD, endpointing", lambda: _load_listener(cfg))
+    stages.recognizer = attempt("recognition", lambda: _load_recognizer(cfg))
+    stages.dialogue = attempt("understanding, dialogue and skills", lambda: _load_dialogue(cfg, announce))
+    stages.speaker = attempt("speech synthesis", lambda: _load_speaker(cfg))
+    stages.wake_words = tuple(getattr(getattr(cfg, "wake", None), "words", None) or ())
+    return stages
+
+
+# The wiring of each real stage, written against the stage APIs on their branches (issues 4, 5, 6) as
+# they stood when this was written; the lead adjusts these few lines when merging. Each one imports its
+# own module, so a stage that is not merged yet raises ImportError and the run goes on without it.
+
+def _load_listener(cfg: Config):
+    from assistant.listener import Listener  # Listener.feed / take_utterance / listen / reset
+
+    return Listener.load(cfg)
+
+
+def _load_recognizer(cfg: Config):
+    from assistant.asr.whisper import WhisperModel
+    from assistant.models import ModelRegistry
+
+    transducer = None
+    if str(cfg.asr.transducer.encoder) not in ("", "."):  # streaming partials, when a model is configured
+        from assistant.asr.transducer import TransducerModel
+
+        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime)
+    whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, ModelRegistry.load(cfg.models))
+    return _Recognition(cfg, transducer, whisper)
+
+
+def _load_dialogue(cfg: Config, announce: Callable[[str], None]):
+    from assistant.dialogue import build_dialogue  # DialogueManager.respond -> Turn; ringing() for timers
+
+    return build_dialogue(cfg)
+
+
+def _load_speaker(cfg: Config):
+    from assistant.tts.voice import Voice  # Voice.synthesize -> one AudioChunk per sentence
+
+    return Voice.load(cfg.tts, cfg.runtime)
+
+
+class _Recognition:
+    """Recognizer (assistant.stages) over the streaming transducer (partials, optional) and Whisper (the
+    final transcript of the whole utterance)."""
+
+    def __init__(self, cfg: Config, transducer, whisper) -> None:
+        self.cfg, self.transducer, self.whisper = cfg, transducer, whisper
+
+    def stream(self) -> _RecognitionStream:
+        return _RecognitionStream(self)
+
+
+class _RecognitionStream:
+    def __init__(self, owner: _Recognition) -> None:
+        from assistant.frontend.fbank import Fbank
+
+        self.owner = owner
+        self._asr = owner.transducer.stream() if owner.transducer is not None else None
+        self._fbank = None if self._asr is None else Fbank(owner.cfg.frontend, owner.cfg.audio.sample_rate)
+
+    def feed(self, samples):
+        if self._asr is None:
+            return []
+        frames = self._fbank.feed(samples)
+        return self._asr.feed(frames) if len(frames) else []
+
+    def finish(self, utterance) -> TranscriptFinal:
+        t0 = time.perf_counter()
+        hyps = self.owner.whisper.transcribe(utterance)
+        text = hyps[0].text.strip() if hyps else ""
+        return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,
+                               engine="whisper", decode_s=time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
 def run(args) -> int:
     cfg = load_config(args.config)
-    if not args.input:
-        raise JobError("listening on the microphone is not built yet (issue 7); use --input FILE")
-    source = FileSource(args.input, cfg.audio)
-    fbank = Fbank(cfg.frontend, cfg.audio.sample_rate)
+    notifier = Notifier.from_env()
+    try:
+        return _run(args, cfg, notifier)
+    finally:
+        notifier.close()
+
+
+def _run(args, cfg: Config, notifier: Notifier) -> int:
+    notifier.status("loading models")
+    holder: dict[str, Assistant] = {}
+    stages = load_stages(cfg, announce=lambda text: holder["assistant"].announce(text))
+    for what in stages.missing:
+        print(f"assistant run: stage not built yet, running without it: {what}", file=sys.stderr)
+
+    live = not args.input
+    reopen = None
+    if args.input == "-":
+        # Unbuffered: a buffered reader blocked in read() holds a lock that close() and interpreter
+        # shutdown would wait on; the raw file has none, so SIGTERM stops promptly.
+        stdin = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
+        source, pacing = RawPcmSource(stdin, cfg.audio), Pacing.STREAM
+    elif args.input:
+        source, pacing = FileSource(args.input, cfg.audio), Pacing.STREAM
+    elif cfg.pipeline.input == InputKind.MICROPHONE:
+        source, pacing = DeviceSource(cfg.audio), Pacing.REALTIME  # AudioError if there is none
+
+        def reopen():  # the microphone went away (USB unplugged, ALSA error): open it again
+            return DeviceSource(cfg.audio)
+    else:
+        if not (str(cfg.wyoming.socket) not in ("", ".") or cfg.wyoming.tcp):
+            raise ConfigError('pipeline.input: "wyoming" needs wyoming.socket or wyoming.tcp')
+        source, pacing = None, Pacing.REALTIME
+
+    reply_rate = int(getattr(stages.speaker, "sample_rate", 0) or DEFAULT_REPLY_RATE_HZ)
+    if args.output:
+        sink = WavSink(args.output, sample_rate=reply_rate)
+    elif args.input or cfg.pipeline.input == InputKind.WYOMING:
+        sink = None  # replies go to --output, or to Wyoming clients
+    else:
+        sink = DeviceSink(cfg.audio.output_device)
+
+    assistant = Assistant(cfg.pipeline, sample_rate=cfg.audio.sample_rate, listener=stages.listener,
+                          recognizer=stages.recognizer, dialogue=stages.dialogue, speaker=stages.speaker,
+                          sink=sink, pacing=pacing)
+    holder["assistant"] = assistant
+    replies: list[str] = []
+    transcripts: list[str] = []
+    assistant.subscribe(lambda e: replies.append(e.text) if isinstance(e, SpeechSynthesized) else None)
+    assistant.subscribe(lambda e: transcripts.append(e.text) if isinstance(e, TranscriptFinal) else None)
+
+    events_out = None
+    if args.events == "-":
+        events_out = sys.stdout
+    elif args.events:
+        try:
+            events_out = open(args.events, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+        except OSError as e:
+            raise JobError(f"cannot write events to {args.events}: {e}") from None
+    if events_out is not None:
+        assistant.subscribe(JsonLinesWriter(events_out))
+
     t0 = time.perf_counter()
-    frames = [fbank.feed(chunk) for chunk in source.chunks()]
-    frames.append(fbank.finish())
-    elapsed = time.perf_counter() - t0
-    num_frames = sum(len(f) for f in frames)
-    audio = source.audio
-    events = []  # no stage that emits events exists yet
-    if args.events:
-        out = sys.stdout if args.events == "-" else open(args.events, "w", encoding="utf-8")  # noqa: SIM115
-        with out if out is not sys.stdout else _nullcontext():
-            for e in events:
-                out.write(json.dumps(e) + "\n")
+    ready_after: dict[str, float] = {}
+    try:
+        stats = asyncio.run(_serve(cfg, assistant, source, live, reopen, notifier, stages, ready_after))
+    finally:
+        if events_out is not None and events_out is not sys.stdout:
+            events_out.close()
+    wall_s = time.perf_counter() - t0
+    if sink is not None:
+        try:
+            sink.close()
+        except AudioError as e:
+            raise JobError(f"cannot write the replies: {e}") from None
+
     summary = {
-        "input": args.input,
-        "duration_s": round(audio.duration_s, 3),
-        "source": f"{audio.source_format}, {audio.source_rate} Hz, {audio.source_channels} ch",
-        "frontend": {"implementation": fbank.implementation, "frames": num_frames, "bins": fbank.num_bins,
-                     "real_time_factor": round(elapsed / audio.duration_s, 5),
-                     "peak_dbfs": round(20 * float(np.log10(max(np.abs(audio.samples).max(), 1e-9))), 1)},
-        "not_built_yet": [f"{stage} ({issue})" for stage, issue in NOT_YET],
-        "reply_written": None,
+        "input": args.input or ("microphone" if cfg.pipeline.input == InputKind.MICROPHONE else "wyoming"),
+        "audio_s": round(stats.audio_s, 3),
+        "wall_s": round(wall_s, 3),
+        "real_time_factor": round(wall_s / stats.audio_s, 4) if stats.audio_s else None,
+        "ready_s": round(ready_after.get("s", 0.0), 3),
+        "transcripts": transcripts,
+        "replies": replies,
+        "reply_written": args.output if args.output and replies else None,
+        "stats": stats.to_dict(),
+        "missing_stages": stages.missing,
     }
+    if args.events == "-":  # stdout carries the events; the summary goes to the log
+        _LOGGER.info("summary: %s", summary)
+        return 0
     lines = [
-        f"input: {args.input} ({summary['duration_s']} s, {summary['source']})",
-        f"front end ({fbank.implementation}): {num_frames} frames x {fbank.num_bins} bins, "
-        f"real-time factor {summary['frontend']['real_time_factor']}",
-        "not built yet: " + ", ".join(summary["not_built_yet"]),
-        f"spoken reply: none ({'no speech synthesis yet; ' if args.output else ''}nothing written)",
+        f"input: {summary['input']} ({summary['audio_s']} s of audio in {summary['wall_s']} s)",
+        f"turns: {stats.turns}, errors: {stats.errors}, dropped audio: {stats.dropped_chunks} chunks",
+        *[f"heard: {t}" for t in transcripts],
+        *[f"said: {r}" for r in replies],
+        f"spoken reply: {'written to ' + args.output if summary['reply_written'] else 'none'}",
     ]
+    if stages.missing:
+        lines.append("not built yet: " + "; ".join(stages.missing))
     emit(summary, args.json, "\n".join(lines))
     return 0
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
+async def _serve(cfg: Config, assistant: Assistant, source, live: bool, reopen, notifier: Notifier,
+                 stages: Stages, ready_after: dict[str, float]):
+    from assistant.wyoming import WyomingServer
 
-    def __exit__(self, *exc):
-        return False
+    loop = asyncio.get_running_loop()
+    server = WyomingServer(cfg.wyoming, assistant, accept_audio=cfg.pipeline.input == InputKind.WYOMING
+                           and source is None, wake_words=stages.wake_words)
+    if server.configured:
+        await server.start()
+
+    def on_signal(signame: str) -> None:
+        _LOGGER.info("%s: stopping", signame)
+        notifier.stopping()
+        assistant.stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+
+    def on_ready() -> None:
+        ready_after["s"] = time.perf_counter() - _T_IMPORTED
+        notifier.ready(status="listening")
+        _LOGGER.info("ready %.3f s after start", ready_after["s"])
+
+    try:
+        return await assistant.run(source, live=live, reopen=reopen, on_ready=on_ready,
+                                   watchdog=notifier.watchdog,
+                                   watchdog_interval_s=notifier.watchdog_interval_s)
+    finally:
+        notifier.stopping()
+        await server.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)

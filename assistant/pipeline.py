@@ -1,0 +1,1029 @@
+"""The running device: one asyncio loop tying the stages together.
+
+::
+
+    source ─► AudioQueue ─► listening thread ─────────────► loop (state machine, events)
+    (mic, file,  (bounded;   Listener.feed, and the              │
+     stdin,       live audio  RecognitionStream.feed             ├─► decode thread: RecognitionStream.finish
+     Wyoming)     drops the   (partials) while an utterance      ├─► Dialogue.handle (async; timeout)
+                  oldest)     is open; ONE worker, in order      ├─► synthesis thread: Speaker.synthesize
+                                                                 └─► AudioSink + reply listeners (Wyoming)
+
+States: IDLE (waiting for the wake word) ─wake─► LISTENING ─speech ended─► THINKING ─first audio─►
+SPEAKING ─reply done─► LISTENING for ``follow_up_s`` without the wake word (then IDLE). The wake word while
+THINKING or SPEAKING stops the reply and listens (barge-in). Announcements (a timer ringing) are spoken
+when the assistant is IDLE. Every step is a typed event (``assistant.events``) fanned out to subscribers:
+the log, ``--events`` JSON lines, Wyoming clients.
+
+Time. Event times are *stream* seconds (audio consumed so far). Two pacings:
+
+* ``Pacing.REALTIME`` (microphone, Wyoming): the world does not wait; a reply takes its duration on the
+  wall clock (or however long the sink blocks), and audio keeps arriving while the assistant thinks.
+* ``Pacing.STREAM`` (a file processed faster than real time): the file is a simulation in which
+  computing takes no stream time: reading the input pauses while the assistant recognises, thinks and
+  synthesises, and a reply occupies its duration in *stream* time, so barge-in and the follow-up window
+  behave as they would live, deterministically, however fast the machine is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import heapq
+import itertools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.audio.sink import AudioSink
+from assistant.audio.source import AudioSource
+from assistant.config import PipelineConfig
+from assistant.events import (
+    AudioDropped,
+    Error,
+    Event,
+    SpeechEnded,
+    SpeechStarted,
+    SpeechSynthesized,
+    State,
+    StateChanged,
+    TranscriptFinal,
+    TranscriptPartial,
+    WakeDetected,
+    to_dict,
+)
+from assistant.stages import Dialogue, Listener, RecognitionStream, Recognizer, Speaker, Turn
+
+_LOGGER = logging.getLogger(__name__)
+
+LEADING_SILENCE = "leading-silence"
+"""``SpeechEnded.reason`` of a listening window in which nothing was said"""
+DROP_REPORT_INTERVAL_S = 1.0
+"""at most one AudioDropped event per this much stream time"""
+RING_POLL_S = 0.5
+"""how often a dialogue with ``ringing()`` is asked for due announcements"""
+REOPEN_MIN_S, REOPEN_MAX_S = 0.5, 5.0
+"""wait before reopening a lost live audio source, doubling up to the maximum"""
+
+
+class Pacing(enum.StrEnum):
+    REALTIME = "realtime"
+    STREAM = "stream"
+
+
+class ReplyListener(Protocol):
+    """Receives the reply audio as it is played (the Wyoming endpoint is one)."""
+
+    def reply_started(self, text: str) -> None: ...
+
+    def reply_audio(self, samples: np.ndarray, sample_rate: int) -> None: ...
+
+    def reply_ended(self, interrupted: bool) -> None: ...
+
+
+@dataclass
+class PipelineStats:
+    chunks: int = 0
+    audio_s: float = 0.0
+    """stream time consumed"""
+    dropped_chunks: int = 0
+    dropped_s: float = 0.0
+    turns: int = 0
+    errors: int = 0
+    events: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    """wall-clock time from each end of speech to the first sample of its reply (last 1000)"""
+    listen_busy_s: float = 0.0
+    """wall-clock time spent on the listening thread"""
+
+    def to_dict(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_s)
+        return {
+            "chunks": self.chunks, "audio_s": round(self.audio_s, 3), "dropped_chunks": self.dropped_chunks,
+            "dropped_s": round(self.dropped_s, 3), "turns": self.turns, "errors": self.errors,
+            "events": self.events, "listen_busy_s": round(self.listen_busy_s, 3),
+            "latency_median_s": round(lat[len(lat) // 2], 4) if lat else None,
+        }
+
+
+# ---------------------------------------------------------------------------------------------- audio queue
+
+
+class AudioQueue:
+    """Bounded FIFO of audio chunks between the sources and the listening thread; thread-safe.
+
+    Bounded by ``max_samples``. ``push`` (live audio) drops the oldest chunks when full and counts them;
+    ``put`` (files) waits for room instead, so nothing is lost. ``close`` marks the end of input.
+    """
+
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self._items: collections.deque[np.ndarray] = collections.deque()
+        self._num_samples = 0
+        self._closed = False
+        self._cond = threading.Condition()
+        self.dropped_chunks = 0
+        self.dropped_samples = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def push(self, samples: np.ndarray) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._append(samples)
+            while self._num_samples > self.max_samples and len(self._items) > 1:
+                old = self._items.popleft()
+                self._num_samples -= len(old)
+                self.dropped_chunks += 1
+                self.dropped_samples += len(old)
+
+    def try_put(self, samples: np.ndarray) -> bool:
+        """Queue ``samples`` if there is room (or the queue is closed: then they are discarded)."""
+        with self._cond:
+            if not self._closed and self._num_samples >= self.max_samples:
+                return False
+            if not self._closed:
+                self._append(samples)
+            return True
+
+    def put(self, samples: np.ndarray, timeout: float | None = None) -> bool:
+        """Wait for room, then queue; False if ``timeout`` passed first."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._closed or self._num_samples < self.max_samples, timeout):
+                return False
+            if not self._closed:
+                self._append(samples)
+            return True
+
+    def _append(self, samples: np.ndarray) -> None:
+        self._items.append(samples)
+        self._num_samples += len(samples)
+        self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> np.ndarray | None:
+        """The oldest chunk; ``None`` once closed and drained. Raises TimeoutError after ``timeout``."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
+                raise TimeoutError
+            if not self._items:
+                return None
+            samples = self._items.popleft()
+            self._num_samples -= len(samples)
+            self._cond.notify_all()
+            return samples
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._cond:
+            self._items.clear()
+            self._num_samples = 0
+            self._cond.notify_all()
+
+
+# ---------------------------------------------------------------------------------------------- clocks
+
+
+class _Clock:
+    """Stream time for events; ``wait_until`` and ``call_at`` in the clock's own time base.
+
+    ``samples`` is written by the listening thread only (audio consumed so far); everything else runs on
+    the loop. ``next_deadline_s`` tells the listening thread when the loop must hear from it.
+    """
+
+    next_deadline_s = math.inf
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.samples = 0
+
+    @property
+    def stream_s(self) -> float:
+        return self.samples / self.sample_rate
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def fire_due(self) -> None:
+        """Run the callbacks whose time has come (loop thread)."""
+
+    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
+        """Return at stream time ``t``; ``on_due`` runs synchronously when it is reached."""
+        raise NotImplementedError
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run ``callback`` at ``t``; returns a cancel function."""
+        raise NotImplementedError
+
+    def end(self) -> None:
+        """No more input: everything waiting on stream time is released."""
+
+
+class _WallClock(_Clock):
+    def __init__(self, sample_rate: int) -> None:
+        super().__init__(sample_rate)
+        self._loop = asyncio.get_running_loop()
+        self._t0 = self._loop.time()
+
+    def now(self) -> float:
+        return self._loop.time() - self._t0
+
+    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
+        delay = t - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if on_due is not None:
+            on_due()
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
+        return self._loop.call_at(self._t0 + t, callback).cancel
+
+
+class _StreamClock(_Clock):
+    def __init__(self, sample_rate: int) -> None:
+        super().__init__(sample_rate)
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._ended = False
+
+    def now(self) -> float:
+        return self.stream_s
+
+    def _update_deadline(self) -> None:
+        self.next_deadline_s = self._heap[0][0] if self._heap else math.inf
+
+    def fire_due(self) -> None:
+        while self._heap and (self._ended or self._heap[0][0] <= self.stream_s):
+            _t, _n, callback = heapq.heappop(self._heap)
+            self._update_deadline()
+            callback()
+        self._update_deadline()
+
+    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
+        entry = (t, next(self._seq), callback)
+        heapq.heappush(self._heap, entry)
+        self._update_deadline()
+        if self._ended or t <= self.stream_s:
+            self.fire_due()
+
+        def cancel() -> None:
+            with contextlib.suppress(ValueError):
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+                self._update_deadline()
+
+        return cancel
+
+    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
+        if self._ended or t <= self.stream_s:
+            if on_due is not None:
+                on_due()
+            return
+        fut = asyncio.get_running_loop().create_future()
+
+        def due() -> None:
+            if on_due is not None:
+                on_due()
+            if not fut.done():
+                fut.set_result(None)
+
+        cancel = self.call_at(t, due)
+        try:
+            await fut
+        finally:
+            cancel()
+
+    def end(self) -> None:
+        self._ended = True
+        self.fire_due()
+
+
+# ---------------------------------------------------------------------------------------------- listening
+
+
+@dataclass(slots=True)
+class _Step:
+    events: list[Any]
+    utterance: np.ndarray | None = None
+    stream: RecognitionStream | None = None
+    busy_s: float = 0.0
+    dropped: tuple[int, int] | None = None
+    """(newly dropped, total) chunks to report"""
+
+
+class _ListeningWorker:
+    """Listening and streaming recognition; every method runs on the one listening thread, in order."""
+
+    def __init__(self, listener: Listener | None, recognizer: Recognizer | None) -> None:
+        self.listener = listener
+        self.recognizer = recognizer
+        self._stream: RecognitionStream | None = None
+
+    def step(self, samples: np.ndarray) -> _Step:
+        t0 = time.perf_counter()
+        if self.listener is None:
+            return _Step([], busy_s=time.perf_counter() - t0)
+        out: list[Any] = []
+        result = _Step(out)
+        fed = False
+        for event in self.listener.feed(samples):
+            out.append(event)
+            if isinstance(event, SpeechStarted) and self.recognizer is not None:
+                self._stream = self.recognizer.stream()
+            elif isinstance(event, SpeechEnded):
+                if self._stream is not None and not fed:
+                    out.extend(self._stream.feed(samples))
+                    fed = True
+                utterance = self.listener.take_utterance()
+                if event.reason != LEADING_SILENCE and utterance is not None and len(utterance):
+                    result.utterance = np.asarray(utterance, dtype=np.float32)
+                    result.stream = self._stream
+                self._stream = None
+        if self._stream is not None and not fed:
+            out.extend(self._stream.feed(samples))
+        result.busy_s = time.perf_counter() - t0
+        return result
+
+    def listen(self) -> None:
+        if self.listener is not None:
+            self.listener.listen()
+
+    def reset(self) -> None:
+        self._stream = None
+        if self.listener is not None:
+            self.listener.reset()
+
+
+# ---------------------------------------------------------------------------------------------- assistant
+
+
+class Assistant:
+    """The device's state machine over the stages; any stage may be ``None`` (not built yet).
+
+    Construct with loaded stages, subscribe to events, then ``await run(source)``. Thread-safe entry
+    points for other threads: ``push_audio_threadsafe``, ``announce``, ``inject_text``, ``stop``.
+    """
+
+    def __init__(
+        self,
+        cfg: PipelineConfig,
+        *,
+        sample_rate: int,
+        listener: Listener | None = None,
+        recognizer: Recognizer | None = None,
+        dialogue: Dialogue | None = None,
+        speaker: Speaker | None = None,
+        sink: AudioSink | None = None,
+        pacing: Pacing = Pacing.REALTIME,
+    ) -> None:
+        self.cfg = cfg
+        self.sample_rate = sample_rate
+        self.pacing = pacing
+        self.listener, self.recognizer, self.dialogue, self.speaker = listener, recognizer, dialogue, speaker
+        self.sink = sink
+        self.state = State.IDLE
+        self.stats = PipelineStats()
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._reply_listeners: list[ReplyListener] = []
+        self._worker = _ListeningWorker(listener, recognizer)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: AudioQueue | None = None
+        self._clock: _Clock | None = None
+        self._turn: asyncio.Task | None = None
+        self._gate = threading.Event()
+        self._gate.set()
+        self._commands: collections.deque[Callable[[], None]] = collections.deque()
+        self._listen_thread: threading.Thread | None = None
+        self._halt = threading.Event()
+        self._turn_holds_gate = False
+        self._source: AudioSource | None = None
+        self._cancel_follow_up: Callable[[], None] | None = None
+        self._announcements: asyncio.Queue[str] | None = None
+        self._idle: asyncio.Event | None = None
+        self._input_ended = False
+        self._stopped: asyncio.Event | None = None
+        self._dropped_reported = 0
+        self._last_drop_report_s = -DROP_REPORT_INTERVAL_S
+        self._speech_ended_wall: float | None = None
+        self._play_until = 0.0
+        self._last_progress = 0.0
+        self._step_started: float | None = None
+        self._executors: list[ThreadPoolExecutor] = []
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on the loop for every event; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def add_reply_listener(self, listener: ReplyListener) -> Callable[[], None]:
+        self._reply_listeners.append(listener)
+        return lambda: self._reply_listeners.remove(listener) if listener in self._reply_listeners else None
+
+    # ------------------------------------------------------------------ entry points
+
+    def push_audio(self, samples: np.ndarray) -> None:
+        """Live audio (any thread): queued; when the queue is full the oldest is dropped and counted."""
+        if self._queue is not None:
+            self._queue.push(np.asarray(samples, dtype=np.float32))
+
+    async def feed_audio(self, samples: np.ndarray) -> None:
+        """Audio that must not be lost (loop thread): waits for room in the queue."""
+        if self._queue is None:
+            return
+        samples = np.asarray(samples, dtype=np.float32)
+        while not self._queue.try_put(samples):
+            await asyncio.sleep(0.005)
+
+    push_audio_threadsafe = push_audio
+
+    def end_of_input(self) -> None:
+        """No more audio: finish the turn in progress, then ``run`` returns."""
+        if self._queue is not None:
+            self._queue.close()
+
+    def announce(self, text: str) -> None:
+        """Speak ``text`` as soon as the assistant is idle (a timer ringing). Safe from any thread."""
+        if self._loop is None or self._announcements is None:
+            raise RuntimeError("the assistant is not running")
+        self._loop.call_soon_threadsafe(self._announcements.put_nowait, text)
+
+    def inject_text(self, text: str) -> None:
+        """Handle ``text`` as if it had been heard (a rig, or Home Assistant). Safe from any thread."""
+        if self._loop is None:
+            raise RuntimeError("the assistant is not running")
+        self._loop.call_soon_threadsafe(self._start_text_turn, text)
+
+    def stop(self) -> None:
+        """Stop now (SIGTERM): the turn in progress is abandoned. Safe from any thread."""
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+
+    # ------------------------------------------------------------------ run
+
+    async def run(
+        self,
+        source: AudioSource | None = None,
+        *,
+        live: bool = True,
+        reopen: Callable[[], AudioSource] | None = None,
+        on_ready: Callable[[], None] | None = None,
+        watchdog: Callable[[], None] | None = None,
+        watchdog_interval_s: float | None = None,
+    ) -> PipelineStats:
+        """Run until ``stop()``, or until the input ends (``source`` exhausted or ``end_of_input()``).
+
+        ``source`` is iterated on its own daemon thread; ``live`` sources drop the oldest audio under
+        overload, others wait for room; a live source that fails is reopened with ``reopen`` (if given).
+        Without a source, audio comes from ``push_audio``/``feed_audio``.
+        ``on_ready`` is called once everything is running; ``watchdog`` every ``watchdog_interval_s``
+        from this loop, while the listening thread keeps up.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._queue = AudioQueue(max(1, int(self.cfg.queue_s * self.sample_rate)))
+        self._clock = (_StreamClock if self.pacing == Pacing.STREAM else _WallClock)(self.sample_rate)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopped = asyncio.Event()
+        self._input_done = asyncio.Event()
+        self._announcements = asyncio.Queue()
+        self._last_progress = time.monotonic()
+        self._decode_ex = self._executor("decode")
+        self._synth_ex = self._executor("synthesize")
+        self._sink_ex = self._executor("sink")
+        self._listen_thread = threading.Thread(target=self._listen_main, name="listen", daemon=True)
+        self._listen_thread.start()
+        tasks = [asyncio.create_task(self._announce_loop(), name="announce")]
+        done_wait = asyncio.create_task(self._input_done.wait(), name="input-done")
+        stop_wait = asyncio.create_task(self._stopped.wait(), name="stop")
+        producer: threading.Thread | None = None
+        if source is not None:
+            self._source = source
+            producer = threading.Thread(target=self._produce, args=(source, live, reopen),
+                                        name="audio-source", daemon=True)
+            producer.start()
+        if callable(getattr(self.dialogue, "ringing", None)):
+            tasks.append(asyncio.create_task(self._ring_loop(), name="ringing"))
+        if watchdog is not None and watchdog_interval_s:
+            tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
+        if on_ready is not None:
+            on_ready()
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait([done_wait, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            if not self._stopped.is_set():
+                await self._finish_input()
+        finally:
+            self._halt.set()
+            self._queue.close()
+            self._gate.set()
+            if self._source is not None:
+                _close_in_background(self._source)
+            await self._cancel_turn()
+            for task in [*tasks, done_wait, stop_wait]:
+                task.cancel()
+            await asyncio.gather(*tasks, done_wait, stop_wait, return_exceptions=True)
+            if self.sink is not None and hasattr(self.sink, "stop"):
+                with contextlib.suppress(Exception):
+                    self.sink.stop()
+            for ex in self._executors:
+                ex.shutdown(wait=False, cancel_futures=True)
+            self._listen_thread.join(1.0)
+            _LOGGER.info("pipeline stopped after %.2f s: %s", time.perf_counter() - t0, self.stats.to_dict())
+        return self.stats
+
+    def _executor(self, name: str) -> ThreadPoolExecutor:
+        ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._executors.append(ex)
+        return ex
+
+    def _produce(self, source: AudioSource, live: bool,
+                 reopen: Callable[[], AudioSource] | None) -> None:  # source thread
+        """Move audio from ``source`` into the queue. A live source that fails or ends (a microphone
+        unplugged) is reported and, with ``reopen``, opened again until it comes back."""
+        loop, queue = self._loop, self._queue
+        assert loop is not None and queue is not None
+        backoff_s = REOPEN_MIN_S
+        while True:
+            try:
+                for chunk in source.chunks():
+                    if self._halt.is_set():
+                        return
+                    chunk = np.asarray(chunk, dtype=np.float32)
+                    if live:
+                        queue.push(chunk)
+                        backoff_s = REOPEN_MIN_S
+                    else:
+                        while not queue.put(chunk, timeout=0.5):
+                            if self._halt.is_set():
+                                return
+                problem = ""
+            except Exception as e:
+                problem = f"audio source failed: {e}"
+            if self._halt.is_set():
+                return
+            if reopen is None:
+                if problem:
+                    _LOGGER.error("%s", problem)
+                    self._post(loop, self._emit, Error("audio", problem), wait=False)
+                break
+            problem = problem or "audio source ended"
+            _LOGGER.error("%s; reopening", problem)
+            self._post(loop, self._emit, Error("audio", f"{problem}; reopening"), wait=False)
+            _close_in_background(source)
+            while not self._halt.wait(backoff_s):
+                backoff_s = min(2 * backoff_s, REOPEN_MAX_S)
+                try:
+                    source = self._source = reopen()
+                    _LOGGER.warning("audio source is back")
+                    break
+                except Exception as e:
+                    _LOGGER.error("audio source still unavailable: %s", e)
+            else:
+                return
+        self._post(loop, self.end_of_input, wait=False)
+
+    async def _watchdog_loop(self, ping: Callable[[], None], interval_s: float) -> None:
+        """Ping while the loop runs and the listening thread keeps up with the audio queue."""
+        while True:
+            now = time.monotonic()
+            idle_s = now - self._last_progress
+            started = self._step_started
+            stalled = (started is not None and now - started > interval_s) or \
+                (len(self._queue) > 0 and idle_s > interval_s and self._gate.is_set())
+            if stalled:
+                _LOGGER.error("listening has made no progress for %.1f s; not pinging the watchdog", idle_s)
+            else:
+                ping()
+            await asyncio.sleep(interval_s)
+
+    # ------------------------------------------------------------------ listening loop
+
+    def _listen_main(self) -> None:  # the listening thread
+        """Pull audio, run listening on it, and wake the loop only when something happened: events, dropped
+        audio to report, or a stream-time deadline reached. Under STREAM pacing it waits for the loop to
+        have reacted (a turn starting closes the gate) before it reads on."""
+        loop, queue, clock = self._loop, self._queue, self._clock
+        stream = self.pacing == Pacing.STREAM
+        try:
+            while not self._halt.is_set():
+                if stream and not self._gate.wait(0.5):
+                    continue
+                while self._commands:
+                    self._run_command(self._commands.popleft())
+                try:
+                    samples = queue.get(timeout=0.5)
+                except TimeoutError:
+                    continue
+                if samples is None:
+                    break
+                while self._commands:
+                    self._run_command(self._commands.popleft())
+                self._step_started = time.monotonic()
+                try:
+                    step = self._worker.step(samples)
+                except Exception as e:
+                    _LOGGER.exception("listening failed")
+                    step = _Step([Error("listening", f"{type(e).__name__}: {e}")])
+                    self._run_command(self._worker.reset)
+                clock.samples += len(samples)
+                self._last_progress = time.monotonic()
+                self._step_started = None
+                stats = self.stats
+                stats.chunks += 1
+                stats.listen_busy_s += step.busy_s
+                stats.audio_s = clock.stream_s
+                if queue.dropped_chunks != self._dropped_reported and \
+                        clock.stream_s - self._last_drop_report_s >= DROP_REPORT_INTERVAL_S:
+                    step.dropped = (queue.dropped_chunks - self._dropped_reported, queue.dropped_chunks)
+                    self._dropped_reported = queue.dropped_chunks
+                    self._last_drop_report_s = clock.stream_s
+                    stats.dropped_chunks = queue.dropped_chunks
+                    stats.dropped_s = queue.dropped_samples / self.sample_rate
+                wake_loop = step.events or step.dropped or clock.stream_s >= clock.next_deadline_s
+                if wake_loop and not self._post(loop, self._dispatch, step, wait=stream):
+                    return
+        except Exception:
+            _LOGGER.exception("the listening thread failed")
+        self._post(loop, self._input_done.set, wait=False)
+
+    def _post(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args, wait: bool) -> bool:
+        """Run ``fn(*args)`` on the loop; with ``wait``, until it has run. False if the loop is gone."""
+        done = threading.Event() if wait else None
+
+        def call() -> None:
+            try:
+                fn(*args)
+            finally:
+                if done is not None:
+                    done.set()
+
+        try:
+            loop.call_soon_threadsafe(call)
+        except RuntimeError:  # loop closed
+            return False
+        while done is not None and not done.wait(0.5):
+            if self._halt.is_set():
+                return False
+        return True
+
+    def _run_command(self, command: Callable[[], None]) -> None:
+        try:
+            command()
+        except Exception:
+            _LOGGER.exception("listener command failed")
+
+    def _command(self, command: Callable[[], None]) -> None:
+        """Run ``command`` on the listening thread before the next audio (listen, reset)."""
+        self._commands.append(command)
+
+    def _dispatch(self, step: _Step) -> None:  # loop thread
+        for event in step.events:
+            if isinstance(event, Error):
+                self._emit(event)
+            else:
+                self._on_listen_event(event, step)
+        if step.dropped:
+            new, total = step.dropped
+            self._emit(AudioDropped(new, total, self._clock.stream_s))
+        self._clock.fire_due()
+
+    async def _finish_input(self) -> None:
+        """The input ended: let the turn in progress finish, then go idle."""
+        self._input_ended = True
+        self._clock.end()
+        if self._turn is not None and not self._turn.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._turn
+        self._clear_follow_up()
+        if self.state != State.IDLE:
+            self._set_state(State.IDLE)
+
+    def _on_listen_event(self, event: Any, step: _Step) -> None:
+        self._emit(event)
+        if isinstance(event, WakeDetected):
+            if self.state == State.IDLE:
+                self._set_state(State.LISTENING)
+            elif self.state == State.LISTENING:
+                self._clear_follow_up()
+            elif self.cfg.barge_in:  # THINKING or SPEAKING
+                _LOGGER.info("barge-in: the wake word stops the reply")
+                self._abandon_turn()
+                self._set_state(State.LISTENING)
+            else:
+                self._command(self._worker.reset)
+        elif isinstance(event, SpeechStarted):
+            if self.state == State.LISTENING:
+                self._clear_follow_up()
+        elif isinstance(event, SpeechEnded):
+            if self.state != State.LISTENING:
+                return
+            self._clear_follow_up()
+            if step.utterance is None:  # nothing was said
+                self._set_state(State.IDLE)
+                return
+            self._speech_ended_wall = time.perf_counter()
+            self._start_turn(self._audio_turn(step.stream, step.utterance, event))
+
+    # ------------------------------------------------------------------ turns
+
+    def _start_turn(self, coro) -> None:
+        self._abandon_turn()
+        self._hold_gate()  # stop reading input now, not once the task first runs
+        self._set_state(State.THINKING)
+        self.stats.turns += 1
+        self._turn = asyncio.create_task(coro, name="turn")
+        self._turn.add_done_callback(self._turn_done)
+
+    def _start_text_turn(self, text: str) -> None:
+        self._clear_follow_up()
+        self._speech_ended_wall = time.perf_counter()
+        if self.state in (State.LISTENING,):
+            self._command(self._worker.reset)
+        self._start_turn(self._text_turn(text))
+
+    def _turn_done(self, task: asyncio.Task) -> None:
+        if task is self._turn:
+            self._turn = None
+            self._release_gate()
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("turn failed", exc_info=task.exception())
+
+    def _abandon_turn(self) -> None:
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+            self._stop_sink()
+        self._turn = None
+        self._release_gate()
+
+    async def _cancel_turn(self) -> None:
+        turn = self._turn
+        self._abandon_turn()
+        if turn is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(turn, 1.0)
+
+    def _hold_gate(self) -> None:
+        """Under STREAM pacing a turn computes in no stream time: the listening thread waits, except
+        while the turn waits for stream time itself (a reply being 'played')."""
+        if self.pacing == Pacing.STREAM:
+            self._turn_holds_gate = True
+            self._gate.clear()
+
+    def _release_gate(self) -> None:
+        self._turn_holds_gate = False
+        self._gate.set()
+
+    async def _audio_turn(self, stream: RecognitionStream | None, utterance: np.ndarray, ended: SpeechEnded):
+        loop = asyncio.get_running_loop()
+        if stream is None:
+            self._emit(Error("recognition", "no recogniser is loaded; the utterance is not transcribed"))
+            self._end_turn(follow_up=False)
+            return
+        try:
+            final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
+        except Exception as e:
+            _LOGGER.exception("recognition failed")
+            self._emit(Error("recognition", f"{type(e).__name__}: {e}"))
+            await self._speak(self.cfg.error_reply)
+            self._end_turn(follow_up=False)
+            return
+        self._emit(final)
+        if not final.text.strip():
+            self._end_turn(follow_up=False)
+            return
+        await self._respond(final.text)
+
+    async def _text_turn(self, text: str) -> None:
+        self._emit(TranscriptFinal(text=text, time_s=self._clock.now(), engine="injected"))
+        await self._respond(text)
+
+    async def _respond(self, text: str) -> None:
+        if self.dialogue is None:
+            self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
+            self._end_turn(follow_up=False)
+            return
+        try:
+            turn: Turn = await asyncio.wait_for(self.dialogue.respond(text), self.cfg.skill_timeout_s)
+            reply = turn.text
+            follow_up_s = getattr(turn, "follow_up_s", None)
+            for event in turn.events:
+                self._emit(event)
+        except TimeoutError:
+            # (no transcript in errors: they reach the journal, and nothing heard goes to disk by default)
+            self._emit(Error("skills", f"no answer within {self.cfg.skill_timeout_s:g} s"))
+            reply, follow_up_s = self.cfg.timeout_reply, 0.0
+        except Exception as e:
+            _LOGGER.exception("understanding failed")
+            self._emit(Error("understanding", f"{type(e).__name__}: {e}"))
+            reply, follow_up_s = self.cfg.error_reply, 0.0
+        spoke = await self._speak(reply) if reply.strip() else False
+        self._end_turn(follow_up=spoke, follow_up_s=follow_up_s)
+
+    def _end_turn(self, follow_up: bool, follow_up_s: float | None = None) -> None:
+        """Back to IDLE, or to LISTENING for the follow-up window (the turn's own length if it gave one,
+        else ``pipeline.follow_up_s``)."""
+        self._release_gate()
+        window_s = self.cfg.follow_up_s if follow_up_s is None else follow_up_s
+        if follow_up and window_s > 0 and not self._input_ended:
+            self._command(self._worker.listen)
+            self._set_state(State.LISTENING)
+            self._cancel_follow_up = self._clock.call_at(self._clock.now() + window_s,
+                                                         self._follow_up_expired)
+        else:
+            self._set_state(State.IDLE)
+
+    def _clear_follow_up(self) -> None:
+        if self._cancel_follow_up is not None:
+            self._cancel_follow_up()
+            self._cancel_follow_up = None
+
+    def _follow_up_expired(self) -> None:
+        self._cancel_follow_up = None
+        if self.state == State.LISTENING:
+            _LOGGER.debug("follow-up window closed")
+            self._command(self._worker.reset)
+            self._set_state(State.IDLE)
+
+    # ------------------------------------------------------------------ speech
+
+    async def _speak(self, text: str) -> bool:
+        """Synthesise and play ``text`` sentence by sentence; True if any audio was played."""
+        if self.speaker is None:
+            self._emit(Error("speech", f"no voice is loaded; a {len(text)}-character reply is not spoken"))
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            chunks: Iterator[Any] = iter(self.speaker.synthesize(text))
+        except Exception as e:
+            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
+            return False
+        for r in self._reply_listeners:
+            r.reply_started(text)
+        played = False
+        interrupted = True
+        try:
+            while True:
+                chunk = await loop.run_in_executor(self._synth_ex, next, chunks, None)
+                if chunk is None:
+                    break
+                samples = np.asarray(chunk.samples, dtype=np.float32)
+                rate = int(chunk.sample_rate)
+                if self.state != State.SPEAKING:
+                    self._set_state(State.SPEAKING)
+                self._emit(SpeechSynthesized(text=getattr(chunk, "text", None) or text,
+                                             duration_s=len(samples) / rate, sample_rate=rate))
+                await self._play(samples, rate)
+                played = True
+            interrupted = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            _LOGGER.exception("speech failed")
+            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
+        finally:
+            if hasattr(chunks, "close"):
+                with contextlib.suppress(Exception):
+                    chunks.close()
+            for r in self._reply_listeners:
+                r.reply_ended(interrupted)
+        return played
+
+    async def _play(self, samples: np.ndarray, rate: int) -> None:
+        if self._speech_ended_wall is not None:
+            latency = time.perf_counter() - self._speech_ended_wall
+            self._speech_ended_wall = None
+            self.stats.latencies_s = [*self.stats.latencies_s[-999:], latency]
+            _LOGGER.info("first reply audio %.0f ms after the end of speech", 1000 * latency)
+        start = max(self._clock.now(), self._play_until)
+        self._play_until = start + len(samples) / rate
+        for r in self._reply_listeners:
+            r.reply_audio(samples, rate)
+        if self.sink is not None:
+            await asyncio.get_running_loop().run_in_executor(self._sink_ex, self.sink.play, samples, rate)
+        turn = asyncio.current_task()
+        held = self._turn_holds_gate
+        if held:
+            self._release_gate()
+
+        def due() -> None:  # runs inside the dispatch that reached the time: hold before reading on
+            if held and turn is self._turn:
+                self._hold_gate()
+
+        await self._clock.wait_until(self._play_until, on_due=due)
+
+    def _stop_sink(self) -> None:
+        """Barge-in: cut the reply now, where the sink can (``stop()``, as DeviceSink has)."""
+        self._play_until = 0.0
+        if self.sink is not None and hasattr(self.sink, "stop"):
+            try:
+                self.sink.stop()
+            except Exception:
+                _LOGGER.exception("stopping the audio output failed")
+
+    # ------------------------------------------------------------------ announcements
+
+    async def _announce_loop(self) -> None:
+        while True:
+            text = await self._announcements.get()
+            while True:  # wait until idle with no turn in progress
+                if self._turn is not None and not self._turn.done():
+                    await asyncio.wait({self._turn})
+                elif self.state != State.IDLE:
+                    await self._idle.wait()
+                else:
+                    break
+            _LOGGER.info("announcing %r", text)
+            self._start_turn(self._announcement(text))
+
+    async def _ring_loop(self) -> None:
+        """Poll the dialogue for announcements that came due (timers), for the announce loop."""
+        while True:
+            await asyncio.sleep(RING_POLL_S)
+            try:
+                due = self.dialogue.ringing()
+            except Exception as e:
+                _LOGGER.exception("ringing() failed")
+                self._emit(Error("skills", f"{type(e).__name__}: {e}"))
+                continue
+            for text in due:
+                self._announcements.put_nowait(text)
+
+    async def _announcement(self, text: str) -> None:
+        await self._speak(text)
+        self._end_turn(follow_up=False)
+
+    # ------------------------------------------------------------------ events
+
+    def _set_state(self, new: State) -> None:
+        old = self.state
+        if new == old:
+            return
+        self.state = new
+        if self._idle is not None:
+            if new == State.IDLE:
+                self._idle.set()
+            else:
+                self._idle.clear()
+        self._emit(StateChanged(old, new, self._clock.now() if self._clock else 0.0))
+
+    def _emit(self, event: Event) -> None:
+        self.stats.events += 1
+        if isinstance(event, Error):
+            self.stats.errors += 1
+            _LOGGER.warning("%s: %s", event.stage, event.message)
+        elif isinstance(event, TranscriptPartial):
+            _LOGGER.debug("%s", event)
+        else:  # INFO: off by default (WARNING), so what was heard and said stays out of the journal
+            _LOGGER.info("%s %s", event.kind, {k: v for k, v in to_dict(event).items() if k != "type"})
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                _LOGGER.exception("event subscriber failed")
+
+
+def _close_in_background(source: AudioSource, timeout_s: float = 0.5) -> None:
+    """Close a source without risking the stop: a reader blocked in ``read()`` can hold its lock."""
+
+    def close() -> None:
+        try:
+            source.close()
+        except Exception:
+            _LOGGER.debug("closing the audio source failed", exc_info=True)
+
+    t = threading.Thread(target=close, name="close-source", daemon=True)
+    t.start()
+    t.join(timeout_s)
+
+
+class JsonLinesWriter:
+    """An event subscriber writing one JSON object per line (``assistant run --events``)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def __call__(self, event: Event) -> None:
+        import json
+
+        self._stream.write(json.dumps(to_dict(event), ensure_ascii=False) + "\n")
+        self._stream.flush()
