@@ -185,13 +185,13 @@ def bench_transducer(args, report: dict) -> None:
         d = ASR_DATA / contract
         for search in ("greedy", "beam"):
             cfg = TransducerConfig(encoder=d / "encoder.onnx", decoder=d / "decoder.onnx", joiner=d / "joiner.onnx",
-                                   tokens=d / "tokens.txt", search=SearchMethod(search), blank_penalty=1.0)
+                                   tokens=d / "tokens.txt", search=SearchMethod(search), blank_penalty=args.blank_penalty)
             ours = TransducerModel.load(cfg, RuntimeConfig(num_threads=args.threads))
             rec = sherpa_onnx.OnlineRecognizer.from_transducer(
                 tokens=str(d / "tokens.txt"), encoder=str(d / "encoder.onnx"), decoder=str(d / "decoder.onnx"),
                 joiner=str(d / "joiner.onnx"), num_threads=args.threads, sample_rate=16000, feature_dim=80,
                 decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
-                blank_penalty=1.0, provider="cpu")
+                blank_penalty=args.blank_penalty, provider="cpu")
 
             def run_sherpa():
                 for a in audio:
@@ -211,7 +211,11 @@ def bench_transducer(args, report: dict) -> None:
                     s.finish()
 
             t_ours, t_sherpa = _best_of(run_ours, args.repeat), _best_of(run_sherpa, args.repeat)
+            probe = ours.stream()
+            probe.feed(fb.compute(audio[0]))
+            tokens_per_s = len(probe.finish()[0].tokens) / (len(audio[0]) / 16000)
             row = {"bench": "transducer", "contract": contract, "search": search, "audio_s": round(total_s, 1),
+                   "blank_penalty": args.blank_penalty, "tokens_per_s": round(tokens_per_s, 1),
                    "time_ours_s": round(t_ours, 4), "time_sherpa_s": round(t_sherpa, 4),
                    "ratio": round(t_ours / t_sherpa, 3), "rtf_ours": round(t_ours / total_s, 4)}
             if search == "beam":
@@ -224,7 +228,7 @@ def bench_transducer(args, report: dict) -> None:
                 row["time_fused_s"] = round(t_fused, 4)
                 row["fusion_overhead"] = round(t_fused / t_ours - 1, 3)
             emit(row, args, f"transducer {contract:10s} {search:6s} ours {t_ours:.3f}s sherpa-onnx {t_sherpa:.3f}s "
-                 f"= {row['ratio']:.2f}x (audio {total_s:.1f}s)"
+                 f"= {row['ratio']:.2f}x (audio {total_s:.1f}s, {tokens_per_s:.1f} tokens/s)"
                  + (f" | fusion +{100 * row['fusion_overhead']:.0f}%" if "fusion_overhead" in row else ""))
             report.setdefault("transducer", []).append(row)
 
@@ -288,6 +292,8 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts used (0 = all 568)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--blank-penalty", type=float, default=0.0,
+                    help="transducer: > 0 makes the random test models emit more tokens")
     ap.add_argument("--lm", help="ARPA LM for n-best rescoring (Whisper)")
     ap.add_argument("--lm-weight", type=float, default=0.1)
     ap.add_argument("--json", action="store_true")

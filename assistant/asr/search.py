@@ -76,14 +76,25 @@ class GreedySearch:
     num_frames: int = 0
     _decoder_out: np.ndarray | None = None
 
-    def context(self) -> np.ndarray:
-        ctx = [-1] * (self.context_size - 1) + [self.blank_id] + self.tokens
-        return np.array([ctx[-self.context_size :]], dtype=np.int64)
+    _dec_cache: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
+
+    def context(self) -> tuple[int, ...]:
+        ctx = [-1] * (self.context_size - 1) + [self.blank_id] + self.tokens[-self.context_size :]
+        return tuple(ctx[-self.context_size :])
+
+    def _decode(self, decode: DecodeFn) -> np.ndarray:
+        key = self.context()
+        out = self._dec_cache.get(key)
+        if out is None:  # contexts recur (a short context over a small vocabulary): run each once
+            if len(self._dec_cache) >= 1024:
+                self._dec_cache.clear()
+            out = self._dec_cache[key] = decode(np.array([key], dtype=np.int64))
+        return out
 
     def step(self, encoder_out: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:
         """Consume ``(T, joiner_dim)`` encoder frames."""
         if self._decoder_out is None:
-            self._decoder_out = decode(self.context())
+            self._decoder_out = self._decode(decode)
         t, n = 0, encoder_out.shape[0]
         while t < n:
             logits = join(encoder_out[t:], np.repeat(self._decoder_out, n - t, axis=0))
@@ -91,18 +102,19 @@ class GreedySearch:
                 logits[:, self.blank_id] -= self.blank_penalty
             ys = logits.argmax(axis=1)
             emit = (ys != self.blank_id) & (ys != self.unk_id)
-            hits = np.flatnonzero(emit)
-            last = n - t if len(hits) == 0 else hits[0] + 1
-            logp = log_softmax(logits[:last])
-            self.am_logprob += float(logp[np.arange(last), ys[:last]].sum())
-            if len(hits) == 0:
+            k = int(emit.argmax()) if emit.any() else -1
+            last = n - t if k < 0 else k + 1
+            rows = logits[:last]
+            best = rows[np.arange(last), ys[:last]]
+            # log-softmax of the chosen entries only: x - logsumexp(x), with the row max being the choice
+            self.am_logprob -= float(np.log(np.exp(rows - best[:, None]).sum(axis=1)).sum())
+            if k < 0:
                 self.num_trailing_blanks += n - t
                 break
-            k = int(hits[0])
             self.tokens.append(int(ys[k]))
             self.frames.append(self.num_frames + t + k)
             self.num_trailing_blanks = 0
-            self._decoder_out = decode(self.context())
+            self._decoder_out = self._decode(decode)
             t += k + 1
         self.num_frames += n
 
