@@ -13,7 +13,8 @@ Both searches follow sherpa-onnx's online decoders, so the same model gives the 
 Shallow fusion (``lm``): BPE pieces are joined into words; when a hypothesis starts a new word, the word
 it finished is scored by the LM (natural log, times ``lm_weight``, plus ``lm_word_bonus``). The LM state is
 carried per hypothesis, and a frame's pending words are scored in one batched ``advance`` before the top-k,
-so fusion ranks the candidates, not just the survivors. ``finish`` scores the last word and ``</s>``.
+so fusion ranks the candidates, not just the survivors (cached per hypothesis, so frames that only add
+blanks cost no LM call). ``finalize`` scores the last word and ``</s>``.
 
 Biasing (``context``): ``ContextGraph`` deltas are added to the same ``(H, V)`` table before the top-k.
 """
@@ -164,6 +165,8 @@ class BeamSearch:
         if symbols.unk_id >= 0:
             self._emits[symbols.unk_id] = False
         self._dec_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._lm_cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
+        """ys -> (natural-log LM score of its pending word, the LM state after it)"""
         start = (-1,) * (context_size - 1) + (symbols.blank_id,)
         lm_state = self.lm.begin_state().reshape(-1) if self.lm is not None else None
         self.hyps: list[_Hyp] = [_Hyp(start, (), 0.0, 0.0, 0.0, lm_state, (), 0, 0)]
@@ -191,18 +194,23 @@ class BeamSearch:
         bonus = np.zeros(h, dtype=np.float64)
         if self.lm is None:
             return bonus, None
-        rows = [i for i, hyp in enumerate(self.hyps) if hyp.word]
         next_states = np.stack([hyp.lm_state for hyp in self.hyps])
-        if rows:
-            words = [self._word_words(self.hyps[i].word) for i in rows]
-            ids = self.lm.word_ids(words)
-            states, lp, _ = self.lm.advance(next_states[rows], np.asarray(ids, dtype=np.int32))
-            next_states[rows] = states
-            self._pending_lp = np.zeros(h)
-            self._pending_lp[rows] = lp.astype(np.float64) * LN10
-            bonus[rows] = self.lm_weight * self._pending_lp[rows] + self.lm_word_bonus
-        else:
-            self._pending_lp = np.zeros(h)
+        self._pending_lp = np.zeros(h)
+        rows = [i for i, hyp in enumerate(self.hyps) if hyp.word]
+        # a hypothesis that only added blanks has the same pending word as last frame: scored once
+        todo = [i for i in rows if self.hyps[i].ys not in self._lm_cache]
+        if todo:
+            ids = self.lm.word_ids([self._word_words(self.hyps[i].word) for i in todo])
+            states, lp, _ = self.lm.advance(next_states[todo], np.asarray(ids, dtype=np.int32))
+            if len(self._lm_cache) > 4096:
+                self._lm_cache.clear()
+            for j, i in enumerate(todo):
+                self._lm_cache[self.hyps[i].ys] = (float(lp[j]) * LN10, states[j])
+        for i in rows:
+            lp_ln, state = self._lm_cache[self.hyps[i].ys]
+            self._pending_lp[i] = lp_ln
+            next_states[i] = state
+            bonus[i] = self.lm_weight * lp_ln + self.lm_word_bonus
         return bonus, next_states
 
     def step(self, encoder_out: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:

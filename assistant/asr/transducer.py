@@ -289,7 +289,8 @@ class AsrStream:
         return self._processed
 
     def feed(self, frames: np.ndarray) -> list[TranscriptPartial]:
-        """(n, 80) float32 fbank frames -> partial transcripts (one per chunk whose best text changed)."""
+        """(n, 80) float32 fbank frames -> the partial transcript, if the chunks decoded changed the best text
+        (at most one per call: a caller feeding 10-100 ms at a time gets one per chunk)."""
         if self._finished:
             raise RuntimeError("feed() after finish(): open a new stream or reset()")
         frames = np.asarray(frames, dtype=np.float32)
@@ -302,17 +303,21 @@ class AsrStream:
 
     def _decode_ready(self) -> list[TranscriptPartial]:
         enc = self.model.encoder
-        events = []
+        ran = False
         while self._received - self._processed >= enc.chunk_frames:
             self._run_chunk()
-            tokens = self._best_tokens()
-            if tokens != self._last_tokens:  # the text is rebuilt only when the best path changed
-                self._last_tokens = tokens
-                text = self.model.symbols.text(tokens)
-                if text != self._last_text:
-                    self._last_text = text
-                    events.append(TranscriptPartial(text, self._processed * FRAME_SHIFT_S))
-        return events
+            ran = True
+        if not ran:
+            return []
+        tokens = self._best_tokens()
+        if tokens == self._last_tokens:  # the text is rebuilt only when the best path changed
+            return []
+        self._last_tokens = tokens
+        text = self.model.symbols.text(tokens)
+        if text == self._last_text:
+            return []
+        self._last_text = text
+        return [TranscriptPartial(text, self._processed * FRAME_SHIFT_S)]
 
     def _run_chunk(self) -> None:
         enc = self.model.encoder
