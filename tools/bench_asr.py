@@ -10,7 +10,9 @@
   ``--lm ARPA`` also the n-best LM rescoring WER (with and without).
 * ``latency``: end of speech to final transcript for a 3-second command (Whisper; transducer finish()).
 
-    python tools/bench_asr.py [transducer] [whisper] [latency] [--prompts N] [--json]
+* ``rescore``: n-best LM rescoring WER on held-out Asterisk prompts (LM from the other half).
+
+    python tools/bench_asr.py [transducer] [whisper] [latency] [rescore] [--prompts N] [--json]
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -37,9 +37,29 @@ ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en")
 ASTERISK_TXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 ASR_DATA = REPO / "tests" / "data" / "asr"
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-        "seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def _number(n: int) -> str:
@@ -98,7 +118,9 @@ def cards() -> list[tuple[Path, str]]:
 
 def asterisk(limit: int) -> list[tuple[Path, str]]:
     out = []
-    for line in gzip.open(ASTERISK_TXT, "rt", encoding="utf-8", errors="replace"):
+    with gzip.open(ASTERISK_TXT, "rt", encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    for line in lines:
         if ":" not in line or line.startswith(";"):
             continue
         name, text = line.split(":", 1)
@@ -131,7 +153,9 @@ def bench_whisper(args, report: dict) -> None:
         lm = ArpaLm.load(args.lm)
     for search in ("greedy", "beam"):
         for quantized in (True, False):
-            cfg = WhisperConfig(search=SearchMethod(search), nbest=1 if search == "greedy" else 5, quantized=quantized)
+            cfg = WhisperConfig(
+                search=SearchMethod(search), nbest=1 if search == "greedy" else 5, quantized=quantized
+            )
             ours = WhisperModel.load(cfg, rt, registry)
             beam = 1 if search == "greedy" else 5
             for name, items in sets.items():
@@ -147,26 +171,86 @@ def bench_whisper(args, report: dict) -> None:
                 t0 = time.perf_counter()
                 ref_hyps = []
                 for a in audio:
-                    segs, _ = fw.transcribe(a, beam_size=beam, without_timestamps=True, temperature=0.0,
-                                            condition_on_previous_text=False, vad_filter=False)
+                    segs, _ = fw.transcribe(
+                        a,
+                        beam_size=beam,
+                        without_timestamps=True,
+                        temperature=0.0,
+                        condition_on_previous_text=False,
+                        vad_filter=False,
+                    )
                     ref_hyps.append(" ".join(s.text.strip() for s in segs))
                 t_fw = time.perf_counter() - t0
                 row = {
-                    "bench": "whisper", "set": name, "search": search, "int8": quantized, "utterances": len(items),
+                    "bench": "whisper",
+                    "set": name,
+                    "search": search,
+                    "int8": quantized,
+                    "utterances": len(items),
                     "audio_s": round(sum(len(a) for a in audio) / 16000, 1),
                     "wer_ours": round(wer(refs, [n[0].text for n in nbests]), 4),
                     "wer_faster_whisper": round(wer(refs, ref_hyps), 4),
-                    "time_ours_s": round(t_ours, 3), "time_faster_whisper_s": round(t_fw, 3),
+                    "time_ours_s": round(t_ours, 3),
+                    "time_faster_whisper_s": round(t_fw, 3),
                     "time_ratio": round(t_ours / t_fw, 3),
                 }
                 if lm is not None and search == "beam":
                     best = [rescore(n, lm, args.lm_weight)[0].text for n in nbests]
                     row["wer_ours_lm_rescored"] = round(wer(refs, best), 4)
-                emit(row, args, f"whisper {name:9s} {search:6s} int8={quantized!s:5s} WER ours {row['wer_ours']:.3f} "
-                     f"faster-whisper {row['wer_faster_whisper']:.3f} | time {t_ours:.2f}s vs {t_fw:.2f}s "
-                     f"= {row['time_ratio']:.2f}x" + (f" | rescored WER {row['wer_ours_lm_rescored']:.3f}"
-                                                      if "wer_ours_lm_rescored" in row else ""))
+                emit(
+                    row,
+                    args,
+                    f"whisper {name:9s} {search:6s} int8={quantized!s:5s} WER ours {row['wer_ours']:.3f} "
+                    f"faster-whisper {row['wer_faster_whisper']:.3f} | time {t_ours:.2f}s vs {t_fw:.2f}s "
+                    f"= {row['time_ratio']:.2f}x"
+                    + (
+                        f" | rescored WER {row['wer_ours_lm_rescored']:.3f}"
+                        if "wer_ours_lm_rescored" in row
+                        else ""
+                    ),
+                )
                 report.setdefault("whisper", []).append(row)
+
+
+def bench_rescore(args, report: dict) -> None:
+    """N-best rescoring on held-out Asterisk prompts: the word LM (the ARPA test double until the native
+    LM is merged) is estimated from the other half of the prompt transcripts (even lines), then the
+    Whisper n-best of the odd-line prompts is rescored; WER with and without."""
+    from arpa_lm import ArpaLm
+
+    from assistant.asr.whisper import WhisperModel, lm_words, rescore
+    from assistant.models import ModelRegistry
+
+    prompts = asterisk(0)
+    train, test = prompts[0::2], prompts[1::2]
+    step = max(1, len(test) // args.prompts) if args.prompts else 1
+    test = test[::step][: args.prompts or None]
+    lm = ArpaLm.from_sentences([" ".join(lm_words(t)) for _, t in train], order=3)  # as rescore() sees words
+    model = WhisperModel.load(WhisperConfig(), RuntimeConfig(num_threads=args.threads), ModelRegistry.load())
+    nbests = [model.transcribe(read_audio(p).samples) for p, _ in test]
+    refs = [t for _, t in test]
+    row = {
+        "bench": "rescore",
+        "set": "asterisk-heldout",
+        "utterances": len(test),
+        "lm_sentences": len(train),
+        "wer_no_lm": round(wer(refs, [n[0].text for n in nbests]), 4),
+    }
+    oracle = [
+        min(n, key=lambda h, r=r: edit_distance(normalize(r), normalize(h.text))).text
+        for n, r in zip(nbests, refs, strict=True)
+    ]
+    row["wer_nbest_oracle"] = round(wer(refs, oracle), 4)
+    for weight in (0.05, 0.1, 0.2, 0.4):
+        best = [rescore(n, lm, weight)[0].text for n in nbests]
+        row[f"wer_lm_{weight}"] = round(wer(refs, best), 4)
+    emit(
+        row,
+        args,
+        "rescoring (Asterisk, LM from the other half of the prompts): WER "
+        + ", ".join(f"{k[4:]} {v:.3f}" for k, v in row.items() if k.startswith("wer_")),
+    )
+    report["rescore"] = row
 
 
 # ----------------------------------------------------------------------------------------- transducer
@@ -184,16 +268,29 @@ def bench_transducer(args, report: dict) -> None:
     for contract in ("lstm", "zipformer2"):
         d = ASR_DATA / contract
         for search in ("greedy", "beam"):
-            cfg = TransducerConfig(encoder=d / "encoder.onnx", decoder=d / "decoder.onnx", joiner=d / "joiner.onnx",
-                                   tokens=d / "tokens.txt", search=SearchMethod(search), blank_penalty=args.blank_penalty)
+            cfg = TransducerConfig(
+                encoder=d / "encoder.onnx",
+                decoder=d / "decoder.onnx",
+                joiner=d / "joiner.onnx",
+                tokens=d / "tokens.txt",
+                search=SearchMethod(search),
+                blank_penalty=args.blank_penalty,
+            )
             ours = TransducerModel.load(cfg, RuntimeConfig(num_threads=args.threads))
             rec = sherpa_onnx.OnlineRecognizer.from_transducer(
-                tokens=str(d / "tokens.txt"), encoder=str(d / "encoder.onnx"), decoder=str(d / "decoder.onnx"),
-                joiner=str(d / "joiner.onnx"), num_threads=args.threads, sample_rate=16000, feature_dim=80,
+                tokens=str(d / "tokens.txt"),
+                encoder=str(d / "encoder.onnx"),
+                decoder=str(d / "decoder.onnx"),
+                joiner=str(d / "joiner.onnx"),
+                num_threads=args.threads,
+                sample_rate=16000,
+                feature_dim=80,
                 decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
-                blank_penalty=args.blank_penalty, provider="cpu")
+                blank_penalty=args.blank_penalty,
+                provider="cpu",
+            )
 
-            def run_sherpa():
+            def run_sherpa(rec=rec):
                 for a in audio:
                     s = rec.create_stream()
                     s.accept_waveform(16000, a)
@@ -204,7 +301,7 @@ def bench_transducer(args, report: dict) -> None:
 
             fb = Fbank(ours.feature_config)
 
-            def run_ours(model=ours):
+            def run_ours(model=ours, fb=fb):
                 for a in audio:  # features included, as sherpa computes them too
                     s = model.stream()
                     s.feed(fb.compute(a))
@@ -214,30 +311,52 @@ def bench_transducer(args, report: dict) -> None:
             probe = ours.stream()
             probe.feed(fb.compute(audio[0]))
             tokens_per_s = len(probe.finish()[0].tokens) / (len(audio[0]) / 16000)
-            row = {"bench": "transducer", "contract": contract, "search": search, "audio_s": round(total_s, 1),
-                   "blank_penalty": args.blank_penalty, "tokens_per_s": round(tokens_per_s, 1),
-                   "time_ours_s": round(t_ours, 4), "time_sherpa_s": round(t_sherpa, 4),
-                   "ratio": round(t_ours / t_sherpa, 3), "rtf_ours": round(t_ours / total_s, 4)}
+            row = {
+                "bench": "transducer",
+                "contract": contract,
+                "search": search,
+                "audio_s": round(total_s, 1),
+                "blank_penalty": args.blank_penalty,
+                "tokens_per_s": round(tokens_per_s, 1),
+                "time_ours_s": round(t_ours, 4),
+                "time_sherpa_s": round(t_sherpa, 4),
+                "ratio": round(t_ours / t_sherpa, 3),
+                "rtf_ours": round(t_ours / total_s, 4),
+            }
             if search == "beam":
                 from arpa_lm import ArpaLm
 
                 lm = ArpaLm.from_sentences(ASSISTANT_PHRASES, order=3)
-                fused = TransducerModel.load(dataclasses.replace(cfg, lm_weight=0.5), RuntimeConfig(
-                    num_threads=args.threads), lm=lm)
-                t_fused = _best_of(lambda: run_ours(fused), args.repeat)
+                fused = TransducerModel.load(
+                    dataclasses.replace(cfg, lm_weight=0.5), RuntimeConfig(num_threads=args.threads), lm=lm
+                )
+                t_fused = _best_of(lambda fused=fused: run_ours(fused), args.repeat)
                 row["time_fused_s"] = round(t_fused, 4)
                 row["fusion_overhead"] = round(t_fused / t_ours - 1, 3)
-            emit(row, args, f"transducer {contract:10s} {search:6s} ours {t_ours:.3f}s sherpa-onnx {t_sherpa:.3f}s "
-                 f"= {row['ratio']:.2f}x (audio {total_s:.1f}s, {tokens_per_s:.1f} tokens/s)"
-                 + (f" | fusion +{100 * row['fusion_overhead']:.0f}%" if "fusion_overhead" in row else ""))
+            emit(
+                row,
+                args,
+                f"transducer {contract:10s} {search:6s} ours {t_ours:.3f}s sherpa-onnx {t_sherpa:.3f}s "
+                f"= {row['ratio']:.2f}x (audio {total_s:.1f}s, {tokens_per_s:.1f} tokens/s)"
+                + (f" | fusion +{100 * row['fusion_overhead']:.0f}%" if "fusion_overhead" in row else ""),
+            )
             report.setdefault("transducer", []).append(row)
 
 
 ASSISTANT_PHRASES = [
-    "turn on the kitchen light", "turn off the kitchen light", "turn on the living room lamp",
-    "set a timer for five minutes", "set a timer for ten minutes", "what is the weather today",
-    "play music in the bedroom", "stop the music", "turn up the volume", "turn down the volume",
-    "open the garage door", "close the blinds in the office", "set the temperature to twenty degrees",
+    "turn on the kitchen light",
+    "turn off the kitchen light",
+    "turn on the living room lamp",
+    "set a timer for five minutes",
+    "set a timer for ten minutes",
+    "what is the weather today",
+    "play music in the bedroom",
+    "stop the music",
+    "turn up the volume",
+    "turn down the volume",
+    "open the garage door",
+    "close the blinds in the office",
+    "set the temperature to twenty degrees",
 ]
 
 
@@ -265,8 +384,15 @@ def bench_latency(args, report: dict) -> None:
     whisper.transcribe(samples)
     t_whisper = _best_of(lambda: whisper.transcribe(samples), args.repeat)
     d = ASR_DATA / "zipformer2"
-    model = TransducerModel.load(TransducerConfig(encoder=d / "encoder.onnx", decoder=d / "decoder.onnx",
-                                                  joiner=d / "joiner.onnx", tokens=d / "tokens.txt"), rt)
+    model = TransducerModel.load(
+        TransducerConfig(
+            encoder=d / "encoder.onnx",
+            decoder=d / "decoder.onnx",
+            joiner=d / "joiner.onnx",
+            tokens=d / "tokens.txt",
+        ),
+        rt,
+    )
     frames = Fbank(model.feature_config).compute(samples)
     finish_times = []
     for _ in range(max(3, args.repeat)):
@@ -275,10 +401,18 @@ def bench_latency(args, report: dict) -> None:
         t0 = time.perf_counter()
         s.finish()
         finish_times.append(time.perf_counter() - t0)
-    row = {"bench": "latency", "utterance_s": 3.0, "whisper_final_s": round(t_whisper, 3),
-           "transducer_finish_s": round(min(finish_times), 4)}
-    emit(row, args, f"latency for a 3 s command: Whisper final transcript {t_whisper * 1000:.0f} ms after end of "
-         f"speech; streaming transducer finish() {min(finish_times) * 1000:.1f} ms")
+    row = {
+        "bench": "latency",
+        "utterance_s": 3.0,
+        "whisper_final_s": round(t_whisper, 3),
+        "transducer_finish_s": round(min(finish_times), 4),
+    }
+    emit(
+        row,
+        args,
+        f"latency for a 3 s command: Whisper final transcript {t_whisper * 1000:.0f} ms after end of "
+        f"speech; streaming transducer finish() {min(finish_times) * 1000:.1f} ms",
+    )
     report["latency"] = row
 
 
@@ -292,8 +426,12 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts used (0 = all 568)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--blank-penalty", type=float, default=0.0,
-                    help="transducer: > 0 makes the random test models emit more tokens")
+    ap.add_argument(
+        "--blank-penalty",
+        type=float,
+        default=0.0,
+        help="transducer: > 0 makes the random test models emit more tokens",
+    )
     ap.add_argument("--lm", help="ARPA LM for n-best rescoring (Whisper)")
     ap.add_argument("--lm-weight", type=float, default=0.1)
     ap.add_argument("--json", action="store_true")
@@ -301,7 +439,12 @@ def main() -> None:
     sys.path.insert(0, str(REPO / "tests" / "asr"))
     report: dict = {}
     for b in args.benches:
-        {"transducer": bench_transducer, "whisper": bench_whisper, "latency": bench_latency}[b](args, report)
+        {
+            "transducer": bench_transducer,
+            "whisper": bench_whisper,
+            "latency": bench_latency,
+            "rescore": bench_rescore,
+        }[b](args, report)
 
 
 if __name__ == "__main__":

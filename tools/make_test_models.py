@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 from torch import nn
@@ -38,20 +37,89 @@ CALIBRATION_WAV = Path(__file__).resolve().parent.parent / "tests" / "data" / "a
 
 # Pieces in the sentencepiece convention ("▁" starts a word). The words are the assistant's own
 # vocabulary so biasing and fusion tests can spell real phrases; letters cover everything else.
-WORDS = (
-    "turn on off the a an to in of and is it what set timer for minutes seconds hours light lights "
-    "kitchen living room bedroom bathroom hall garage office lamp fan heater music volume up down "
-    "play stop pause next weather today tomorrow time alarm at one two three four five six seven "
-    "eight nine ten twenty thirty please open close door window blinds temperature degrees"
-).split()
+WORDS = [
+    "turn",
+    "on",
+    "off",
+    "the",
+    "a",
+    "an",
+    "to",
+    "in",
+    "of",
+    "and",
+    "is",
+    "it",
+    "what",
+    "set",
+    "timer",
+    "for",
+    "minutes",
+    "seconds",
+    "hours",
+    "light",
+    "lights",
+    "kitchen",
+    "living",
+    "room",
+    "bedroom",
+    "bathroom",
+    "hall",
+    "garage",
+    "office",
+    "lamp",
+    "fan",
+    "heater",
+    "music",
+    "volume",
+    "up",
+    "down",
+    "play",
+    "stop",
+    "pause",
+    "next",
+    "weather",
+    "today",
+    "tomorrow",
+    "time",
+    "alarm",
+    "at",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "twenty",
+    "thirty",
+    "please",
+    "open",
+    "close",
+    "door",
+    "window",
+    "blinds",
+    "temperature",
+    "degrees",
+]
 EMIT_FRACTION = 0.5  # blank's bias is set so that about this fraction of frames emit a token
 SUBWORDS = ("ing", "ed", "er", "s", "ly", "tion", "th", "ch", "sh")
 
 
 def tokens() -> list[str]:
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    pieces = (["<blk>", "<sos/eos>", "<unk>"] + [f"▁{w}" for w in WORDS] + ["▁"] + [f"▁{c}" for c in letters]
-              + list(SUBWORDS) + letters + ["'"])
+    pieces = (
+        ["<blk>", "<sos/eos>", "<unk>"]
+        + [f"▁{w}" for w in WORDS]
+        + ["▁"]
+        + [f"▁{c}" for c in letters]
+        + list(SUBWORDS)
+        + letters
+        + ["'"]
+    )
     return list(dict.fromkeys(pieces))  # unique, first occurrence kept
 
 
@@ -161,8 +229,14 @@ def state_shapes(meta: dict[str, list[int]]) -> list[tuple[int, ...]]:
         value_dim = meta["value_head_dims"][i] * meta["num_heads"][i]
         pad = meta["cnn_module_kernels"][i] // 2
         for _ in range(num_layers):
-            shapes += [(left, 1, key_dim), (1, 1, left, 3 * dim // 4), (left, 1, value_dim), (left, 1, value_dim),
-                       (1, dim, pad), (1, dim, pad)]
+            shapes += [
+                (left, 1, key_dim),
+                (1, 1, left, 3 * dim // 4),
+                (left, 1, value_dim),
+                (left, 1, value_dim),
+                (1, dim, pad),
+                (1, dim, pad),
+            ]
     shapes.append((1, 128, 3, ((NUM_MEL_BINS - 1) // 2 - 1) // 2))
     return shapes
 
@@ -176,12 +250,26 @@ def add_meta(path: Path, meta: dict[str, object]) -> None:
     onnx.save(model, str(path))
 
 
-def export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
-           dynamic: dict[str, dict[int, str]]) -> None:
+def export(
+    module: nn.Module,
+    args: tuple,
+    path: Path,
+    inputs: list[str],
+    outputs: list[str],
+    dynamic: dict[str, dict[int, str]],
+) -> None:
     module.eval()
     with torch.no_grad():
-        torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs,
-                          dynamic_axes=dynamic, opset_version=13, dynamo=False)
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=dynamic,
+            opset_version=13,
+            dynamo=False,
+        )
 
 
 def quantize(src: Path, dst: Path) -> None:
@@ -196,8 +284,9 @@ def encode(encoder: nn.Module, states: list[torch.Tensor], chunk: int, wav: Path
     from assistant.config import FrontendConfig
     from assistant.frontend.fbank import Fbank
 
-    feats = torch.from_numpy(Fbank(FrontendConfig(high_freq_hz=-400.0), impl="python").compute(
-        read_audio(wav).samples))
+    feats = torch.from_numpy(
+        Fbank(FrontendConfig(high_freq_hz=-400.0), impl="python").compute(read_audio(wav).samples)
+    )
     outs = []
     with torch.no_grad():
         for start in range(0, feats.shape[0] - chunk + 1, DECODE_CHUNK_LEN):
@@ -212,16 +301,29 @@ def make_common(out: Path, vocab: list[str], seed: int, encoder_out: torch.Tenso
     n = len(vocab)
     decoder = Decoder(n)
     joiner = Joiner(n)
-    with torch.no_grad():  # calibrate blank so that about EMIT_FRACTION of the frames emit at the start context
+    with (
+        torch.no_grad()
+    ):  # calibrate blank so that about EMIT_FRACTION of the frames emit at the start context
         logits = joiner(encoder_out, decoder(torch.tensor([[-1, 0]])).expand(encoder_out.shape[0], -1))
         margin = logits[:, 1:].max(dim=1).values - logits[:, 0]
         joiner.out.bias[0] += float(torch.quantile(margin, 1 - EMIT_FRACTION))
-    export(decoder, (torch.tensor([[-1, 0]], dtype=torch.int64),), out / "decoder.onnx", ["y"], ["decoder_out"],
-           {"y": {0: "N"}, "decoder_out": {0: "N"}})
+    export(
+        decoder,
+        (torch.tensor([[-1, 0]], dtype=torch.int64),),
+        out / "decoder.onnx",
+        ["y"],
+        ["decoder_out"],
+        {"y": {0: "N"}, "decoder_out": {0: "N"}},
+    )
     add_meta(out / "decoder.onnx", {"vocab_size": n, "context_size": CONTEXT_SIZE})
-    export(joiner, (torch.zeros(1, JOINER_DIM), torch.zeros(1, JOINER_DIM)), out / "joiner.onnx",
-           ["encoder_out", "decoder_out"], ["logit"],
-           {"encoder_out": {0: "N"}, "decoder_out": {0: "N"}, "logit": {0: "N"}})
+    export(
+        joiner,
+        (torch.zeros(1, JOINER_DIM), torch.zeros(1, JOINER_DIM)),
+        out / "joiner.onnx",
+        ["encoder_out", "decoder_out"],
+        ["logit"],
+        {"encoder_out": {0: "N"}, "decoder_out": {0: "N"}, "logit": {0: "N"}},
+    )
     add_meta(out / "joiner.onnx", {"joiner_dim": JOINER_DIM})
 
 
@@ -231,14 +333,39 @@ def make_lstm(out: Path, vocab: list[str], seed: int = 0) -> None:
     num_layers, d_model, kernel = 2, 40, 8
     t = DECODE_CHUNK_LEN + kernel - SUBSAMPLING  # chunk frames incl. right context: 8 encoder frames out
     enc = LstmEncoder(num_layers, d_model, kernel)
-    args = (torch.zeros(1, t, NUM_MEL_BINS), torch.zeros(num_layers, 1, d_model), torch.zeros(num_layers, 1, d_model))
-    export(enc, args, out / "encoder.onnx", ["x", "h", "c"], ["encoder_out", "next_h", "next_c"],
-           {"x": {0: "N"}, "h": {1: "N"}, "c": {1: "N"}, "encoder_out": {0: "N"}, "next_h": {1: "N"},
-            "next_c": {1: "N"}})
-    add_meta(out / "encoder.onnx", {
-        "model_type": "lstm", "T": t, "decode_chunk_len": DECODE_CHUNK_LEN, "num_encoder_layers": num_layers,
-        "d_model": d_model, "rnn_hidden_size": d_model, "version": 1, "model_author": "assistant tests",
-    })
+    args = (
+        torch.zeros(1, t, NUM_MEL_BINS),
+        torch.zeros(num_layers, 1, d_model),
+        torch.zeros(num_layers, 1, d_model),
+    )
+    export(
+        enc,
+        args,
+        out / "encoder.onnx",
+        ["x", "h", "c"],
+        ["encoder_out", "next_h", "next_c"],
+        {
+            "x": {0: "N"},
+            "h": {1: "N"},
+            "c": {1: "N"},
+            "encoder_out": {0: "N"},
+            "next_h": {1: "N"},
+            "next_c": {1: "N"},
+        },
+    )
+    add_meta(
+        out / "encoder.onnx",
+        {
+            "model_type": "lstm",
+            "T": t,
+            "decode_chunk_len": DECODE_CHUNK_LEN,
+            "num_encoder_layers": num_layers,
+            "d_model": d_model,
+            "rnn_hidden_size": d_model,
+            "version": 1,
+            "model_author": "assistant tests",
+        },
+    )
     quantize(out / "encoder.onnx", out / "encoder.int8.onnx")
     make_common(out, vocab, seed, encode(enc, list(args[1:]), t, CALIBRATION_WAV))
 
@@ -255,24 +382,42 @@ def make_zipformer2(out: Path, vocab: list[str], seed: int = 0) -> None:
     for i, num_layers in enumerate(meta["num_encoder_layers"]):
         for j in range(num_layers):
             layer = sum(meta["num_encoder_layers"][:i]) + j
-            names += [f"{k}_{layer}" for k in ("cached_key", "cached_nonlin_attn", "cached_val1", "cached_val2",
-                                                "cached_conv1", "cached_conv2")]
+            names += [
+                f"{k}_{layer}"
+                for k in (
+                    "cached_key",
+                    "cached_nonlin_attn",
+                    "cached_val1",
+                    "cached_val2",
+                    "cached_conv1",
+                    "cached_conv2",
+                )
+            ]
     names += ["embed_states"]
     states = [torch.zeros(s) for s in shapes] + [torch.zeros(1, dtype=torch.int64)]
     names_in = ["x", *names, "processed_lens"]
     names_out = ["encoder_out", *[f"new_{n}" for n in names], "new_processed_lens"]
     export(enc, (torch.zeros(1, t, NUM_MEL_BINS), *states), out / "encoder.onnx", names_in, names_out, {})
-    add_meta(out / "encoder.onnx", {
-        "model_type": "zipformer2", "T": t, "decode_chunk_len": DECODE_CHUNK_LEN, "version": 1,
-        "model_author": "assistant tests", **{k: ",".join(map(str, v)) for k, v in meta.items()},
-    })
+    add_meta(
+        out / "encoder.onnx",
+        {
+            "model_type": "zipformer2",
+            "T": t,
+            "decode_chunk_len": DECODE_CHUNK_LEN,
+            "version": 1,
+            "model_author": "assistant tests",
+            **{k: ",".join(map(str, v)) for k, v in meta.items()},
+        },
+    )
     quantize(out / "encoder.onnx", out / "encoder.int8.onnx")
     make_common(out, vocab, seed, encode(enc, states, t, CALIBRATION_WAV))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "asr")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests" / "data" / "asr"
+    )
     args = ap.parse_args()
     vocab = tokens()
     make_lstm(args.out / "lstm", vocab, seed=0)

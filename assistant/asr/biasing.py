@@ -20,8 +20,9 @@ import numpy as np
 
 
 class ContextGraph:
-    def __init__(self, phrases: Sequence[Sequence[int]], boost: float, vocab_size: int,
-                 exclude: Sequence[int] = ()) -> None:
+    def __init__(
+        self, phrases: Sequence[Sequence[int]], boost: float, vocab_size: int, exclude: Sequence[int] = ()
+    ) -> None:
         """``phrases`` as token-id sequences; ``exclude`` (blank) never moves the state."""
         self.boost = float(boost)
         self.vocab_size = vocab_size

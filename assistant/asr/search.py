@@ -147,9 +147,17 @@ def _log_add(a: float, b: float) -> float:
 class BeamSearch:
     """One stream's modified beam search state."""
 
-    def __init__(self, symbols: SymbolTable, context_size: int, beam_size: int, blank_penalty: float,
-                 lm: WordLm | None = None, lm_weight: float = 0.0, lm_word_bonus: float = 0.0,
-                 context: ContextGraph | None = None) -> None:
+    def __init__(
+        self,
+        symbols: SymbolTable,
+        context_size: int,
+        beam_size: int,
+        blank_penalty: float,
+        lm: WordLm | None = None,
+        lm_weight: float = 0.0,
+        lm_word_bonus: float = 0.0,
+        context: ContextGraph | None = None,
+    ) -> None:
         self.symbols = symbols
         self.context_size = context_size
         self.beam_size = beam_size
@@ -248,8 +256,17 @@ class BeamSearch:
             score = float(flat[idx])
             am_score = prev.am + float(am[i, tok])
             if not self._emits[tok]:
-                new = _Hyp(prev.ys, prev.frames, score, am_score, prev.lm, prev.lm_state, prev.word, prev.node,
-                           prev.num_trailing_blanks + 1)
+                new = _Hyp(
+                    prev.ys,
+                    prev.frames,
+                    score,
+                    am_score,
+                    prev.lm,
+                    prev.lm_state,
+                    prev.word,
+                    prev.node,
+                    prev.num_trailing_blanks + 1,
+                )
             else:
                 lm_score, lm_state, word = prev.lm, prev.lm_state, prev.word + (tok,)
                 if self.lm is not None and self._word_start[tok] and prev.word:
@@ -257,8 +274,17 @@ class BeamSearch:
                     lm_state = lm_next[i]
                     word = (tok,)
                 node = int(bias_next[i, tok]) if self.context is not None else 0
-                new = _Hyp(prev.ys + (tok,), prev.frames + (self.num_frames,), score, am_score, lm_score, lm_state,
-                           word, node, 0)
+                new = _Hyp(
+                    prev.ys + (tok,),
+                    prev.frames + (self.num_frames,),
+                    score,
+                    am_score,
+                    lm_score,
+                    lm_state,
+                    word,
+                    node,
+                    0,
+                )
             old = merged.get(new.ys)
             if old is None:
                 merged[new.ys] = new
@@ -293,13 +319,21 @@ class BeamSearch:
         scores = []
         for i, h in enumerate(self.hyps):
             words_added = (1 if h.word else 0) + 1
-            score = h.score + self.lm_weight * end_lp[i] + (self.lm_word_bonus * words_added if self.lm else 0)
+            score = (
+                h.score + self.lm_weight * end_lp[i] + (self.lm_word_bonus * words_added if self.lm else 0)
+            )
             score += float(unbias[i]) if self.context is not None else 0.0
             scores.append(score)
         order = sorted(range(len(self.hyps)), key=lambda i: -scores[i] / len(self.hyps[i].ys))
         for i in order:
             h = self.hyps[i]
             toks = h.ys[self.context_size :]
-            finals.append((scores[i], Hypothesis(toks, self.symbols.text(toks), h.frames, h.am,
-                                                 h.lm + float(end_lp[i]), scores[i])))
+            finals.append(
+                (
+                    scores[i],
+                    Hypothesis(
+                        toks, self.symbols.text(toks), h.frames, h.am, h.lm + float(end_lp[i]), scores[i]
+                    ),
+                )
+            )
         return [hyp for _, hyp in finals]

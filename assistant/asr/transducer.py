@@ -2,7 +2,7 @@
 
     model = TransducerModel.load(cfg.asr.transducer, cfg.runtime)   # checks files, contracts, tokens
     stream = model.stream()
-    partials = stream.feed(frames)      # (n, 80) Kaldi fbank frames -> TranscriptPartial when the text changes
+    partials = stream.feed(frames)      # (n, 80) Kaldi fbank frames -> TranscriptPartial on a change
     stream.endpoint                     # "rule1" | "rule2" | "rule3" | None (Kaldi-style endpointing)
     hyps = stream.finish()              # n-best Hypothesis list, best first
 
@@ -51,8 +51,9 @@ def make_session(path: Path, rt: RuntimeConfig, role: str) -> ort.InferenceSessi
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
     except Exception as e:  # onnxruntime raises its own exception types for truncated or invalid files
-        raise ModelError(f"{role} model {path} cannot be loaded (truncated or not ONNX?): "
-                         f"{str(e).splitlines()[0][:300]}") from None
+        raise ModelError(
+            f"{role} model {path} cannot be loaded (truncated or not ONNX?): {str(e).splitlines()[0][:300]}"
+        ) from None
 
 
 def fast_run(session: ort.InferenceSession):
@@ -68,7 +69,9 @@ def _meta(session: ort.InferenceSession, path: Path, keys: tuple[str, ...]) -> d
     meta = session.get_modelmeta().custom_metadata_map
     missing = [k for k in keys if k not in meta]
     if missing:
-        raise ModelError(f"{path}: metadata lacks {', '.join(missing)} (not a sherpa-onnx transducer export?)")
+        raise ModelError(
+            f"{path}: metadata lacks {', '.join(missing)} (not a sherpa-onnx transducer export?)"
+        )
     return meta
 
 
@@ -76,7 +79,9 @@ def _ints(meta: dict[str, str], key: str, path: Path) -> list[int]:
     try:
         return [int(v) for v in meta[key].split(",")]
     except ValueError:
-        raise ModelError(f"{path}: metadata {key}={meta[key]!r} is not a comma-separated integer list") from None
+        raise ModelError(
+            f"{path}: metadata {key}={meta[key]!r} is not a comma-separated integer list"
+        ) from None
 
 
 def _check_shape(path: Path, name: str, declared: list, expected: tuple[int, ...]) -> None:
@@ -134,8 +139,15 @@ def _load_encoder(path: Path, rt: RuntimeConfig) -> _Encoder:
         shapes: list[tuple[int, ...]] = [(layers, 1, d_model), (layers, 1, hidden)]
         dtypes: list[type] = [np.float32, np.float32]
     elif model_type == "zipformer2":
-        keys = ("encoder_dims", "query_head_dims", "value_head_dims", "num_heads", "num_encoder_layers",
-                "cnn_module_kernels", "left_context_len")
+        keys = (
+            "encoder_dims",
+            "query_head_dims",
+            "value_head_dims",
+            "num_heads",
+            "num_encoder_layers",
+            "cnn_module_kernels",
+            "left_context_len",
+        )
         meta = _meta(sess, path, keys)
         v = {k: _ints(meta, k, path) for k in keys}
         if len({len(x) for x in v.values()}) != 1:
@@ -147,15 +159,23 @@ def _load_encoder(path: Path, rt: RuntimeConfig) -> _Encoder:
             value_dim = v["value_head_dims"][i] * v["num_heads"][i]
             pad = v["cnn_module_kernels"][i] // 2
             for _ in range(num_layers):
-                shapes += [(left, 1, key_dim), (1, 1, left, 3 * dim // 4), (left, 1, value_dim), (left, 1, value_dim),
-                           (1, dim, pad), (1, dim, pad)]
+                shapes += [
+                    (left, 1, key_dim),
+                    (1, 1, left, 3 * dim // 4),
+                    (left, 1, value_dim),
+                    (left, 1, value_dim),
+                    (1, dim, pad),
+                    (1, dim, pad),
+                ]
         shapes += [(1, 128, 3, ((FEATURE_DIM - 1) // 2 - 1) // 2), (1,)]
         dtypes = [np.float32] * (len(shapes) - 1) + [np.int64]
     else:
         raise ModelError(f"{path}: encoder model_type {model_type!r} is not supported (lstm, zipformer2)")
     if len(inputs) != 1 + len(shapes) or len(sess.get_outputs()) != 1 + len(shapes):
-        raise ModelError(f"{path}: a {model_type} encoder with this metadata takes {1 + len(shapes)} inputs and "
-                         f"returns as many outputs; this one has {len(inputs)} and {len(sess.get_outputs())}")
+        raise ModelError(
+            f"{path}: a {model_type} encoder with this metadata takes {1 + len(shapes)} inputs and "
+            f"returns as many outputs; this one has {len(inputs)} and {len(sess.get_outputs())}"
+        )
     for inp, shape, dtype in zip(inputs[1:], shapes, dtypes, strict=True):
         _check_shape(path, inp.name, inp.shape, shape)
         want = "tensor(int64)" if dtype is np.int64 else "tensor(float)"
@@ -200,19 +220,29 @@ class TransducerModel:
         if len(joiner.get_inputs()) != 2:
             raise ModelError(f"{cfg.joiner}: the joiner takes encoder_out and decoder_out")
         if vocab_size != len(symbols):
-            raise ModelError(f"{cfg.tokens} has {len(symbols)} tokens but the decoder's vocab_size is {vocab_size}")
+            raise ModelError(
+                f"{cfg.tokens} has {len(symbols)} tokens but the decoder's vocab_size is {vocab_size}"
+            )
         # one chunk of silence through the whole chain: checks the contract end to end, gives the frame rate
-        enc_out, _ = encoder.run(np.full((encoder.chunk_frames, FEATURE_DIM), LOG_FLOOR, np.float32),
-                                 [np.zeros(s, d) for s, d in zip(encoder.state_shapes, encoder.state_dtypes, strict=True)])
-        dec_out = decoder.run(None, {decoder.get_inputs()[0].name: np.array([[-1] * (context_size - 1) + [0]])})[0]
+        enc_out, _ = encoder.run(
+            np.full((encoder.chunk_frames, FEATURE_DIM), LOG_FLOOR, np.float32),
+            [np.zeros(s, d) for s, d in zip(encoder.state_shapes, encoder.state_dtypes, strict=True)],
+        )
+        dec_out = decoder.run(
+            None, {decoder.get_inputs()[0].name: np.array([[-1] * (context_size - 1) + [0]])}
+        )[0]
         if enc_out.ndim != 2 or dec_out.ndim != 2 or enc_out.shape[1] != dec_out.shape[1]:
-            raise ModelError(f"encoder output {list(enc_out.shape)} and decoder output {list(dec_out.shape)} "
-                             "do not meet in the joiner (joiner_dim differs)")
+            raise ModelError(
+                f"encoder output {list(enc_out.shape)} and decoder output {list(dec_out.shape)} "
+                "do not meet in the joiner (joiner_dim differs)"
+            )
         names = [i.name for i in joiner.get_inputs()]
         logits = joiner.run(None, {names[0]: enc_out[:1], names[1]: dec_out})[0]
         if logits.shape != (1, len(symbols)):
-            raise ModelError(f"{cfg.joiner} gives {logits.shape[-1]} logits but {cfg.tokens} has {len(symbols)} "
-                             "tokens: the tokens file does not belong to this model")
+            raise ModelError(
+                f"{cfg.joiner} gives {logits.shape[-1]} logits but {cfg.tokens} has {len(symbols)} "
+                "tokens: the tokens file does not belong to this model"
+            )
         frame_s = encoder.shift_frames * FRAME_SHIFT_S / enc_out.shape[0]
         context = None
         if cfg.hotwords:
@@ -222,8 +252,12 @@ class TransducerModel:
                     phrases.append(symbols.encode(phrase))
                 except ValueError as e:
                     raise ModelError(f"asr.transducer.hotwords: {phrase!r}: {e}") from None
-            context = ContextGraph(phrases, cfg.hotword_boost_per_token, len(symbols), exclude=[symbols.blank_id])
-        return cls(cfg, encoder, decoder, joiner, symbols, context_size, int(enc_out.shape[1]), frame_s, lm, context)
+            context = ContextGraph(
+                phrases, cfg.hotword_boost_per_token, len(symbols), exclude=[symbols.blank_id]
+            )
+        return cls(
+            cfg, encoder, decoder, joiner, symbols, context_size, int(enc_out.shape[1]), frame_s, lm, context
+        )
 
     def with_lm(self, lm: WordLm | None) -> TransducerModel:
         return dataclasses.replace(self, lm=lm)
@@ -248,7 +282,9 @@ class TransducerModel:
         a, b = self._join_in
         return self._join_run(self._join_out, {a: encoder_out, b: decoder_out})[0]
 
-    def transcribe(self, samples: np.ndarray, partials: bool = False) -> tuple[list[Hypothesis], list[TranscriptPartial]]:
+    def transcribe(
+        self, samples: np.ndarray, partials: bool = False
+    ) -> tuple[list[Hypothesis], list[TranscriptPartial]]:
         """A whole recording (float32 16 kHz): features, stream, finish."""
         from assistant.frontend.fbank import Fbank
 
@@ -259,7 +295,7 @@ class TransducerModel:
 
 
 class AsrStream:
-    """Per-utterance state: feature buffer, encoder caches, search state. ``reset()`` equals a fresh stream."""
+    """Per-utterance state: features, encoder caches, search state. ``reset()`` equals a fresh stream."""
 
     def __init__(self, model: TransducerModel) -> None:
         self.model = model
@@ -279,10 +315,19 @@ class AsrStream:
         cfg = m.cfg
         if cfg.search is SearchMethod.GREEDY:
             self._search: GreedySearch | BeamSearch = GreedySearch(
-                m.context_size, m.symbols.blank_id, m.symbols.unk_id, cfg.blank_penalty)
+                m.context_size, m.symbols.blank_id, m.symbols.unk_id, cfg.blank_penalty
+            )
         else:
-            self._search = BeamSearch(m.symbols, m.context_size, cfg.beam_size, cfg.blank_penalty, m.lm,
-                                      cfg.lm_weight, cfg.lm_word_bonus, m.context)
+            self._search = BeamSearch(
+                m.symbols,
+                m.context_size,
+                cfg.beam_size,
+                cfg.blank_penalty,
+                m.lm,
+                cfg.lm_weight,
+                cfg.lm_word_bonus,
+                m.context,
+            )
 
     @property
     def num_frames_decoded(self) -> int:
@@ -381,11 +426,17 @@ class AsrStream:
         s = self._search
         if isinstance(s, GreedySearch):
             toks = tuple(s.tokens)
-            return [Hypothesis(toks, self.model.symbols.text(toks), tuple(s.frames), s.am_logprob, 0.0, s.am_logprob)]
+            return [
+                Hypothesis(
+                    toks, self.model.symbols.text(toks), tuple(s.frames), s.am_logprob, 0.0, s.am_logprob
+                )
+            ]
         return s.finalize()
 
     def words(self, hyp: Hypothesis) -> tuple[Word, ...]:
         """Per-word times of a hypothesis (start of the first piece, end one frame after the last)."""
         fs = self.model.frame_s
-        return tuple(Word(w, round(hyp.frames[a] * fs, 3), round((hyp.frames[b] + 1) * fs, 3))
-                     for w, a, b in self.model.symbols.word_spans(hyp.tokens))
+        return tuple(
+            Word(w, round(hyp.frames[a] * fs, 3), round((hyp.frames[b] + 1) * fs, 3))
+            for w, a, b in self.model.symbols.word_spans(hyp.tokens)
+        )

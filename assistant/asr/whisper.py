@@ -36,7 +36,11 @@ WINDOW_SAMPLES = 30 * SAMPLE_RATE
 @functools.cache
 def _byte_decoder() -> dict[str, int]:
     """GPT-2's byte-level BPE alphabet: printable stand-ins for the 256 byte values."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -100,26 +104,48 @@ class WhisperModel:
     @classmethod
     def load(cls, cfg: WhisperConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WhisperModel:
         suffix = ".int8" if cfg.quantized else ""
-        return cls.from_files(cfg, rt, registry.path(f"{cfg.model}/encoder{suffix}"),
-                              registry.path(f"{cfg.model}/decoder{suffix}"),
-                              registry.path(f"{cfg.model}/vocabulary"), registry.path(f"{cfg.model}/config"))
+        return cls.from_files(
+            cfg,
+            rt,
+            registry.path(f"{cfg.model}/encoder{suffix}"),
+            registry.path(f"{cfg.model}/decoder{suffix}"),
+            registry.path(f"{cfg.model}/vocabulary"),
+            registry.path(f"{cfg.model}/config"),
+        )
 
     @classmethod
-    def from_files(cls, cfg: WhisperConfig, rt: RuntimeConfig, encoder: Path, decoder: Path, vocabulary: Path,
-                   config: Path) -> WhisperModel:
+    def from_files(
+        cls,
+        cfg: WhisperConfig,
+        rt: RuntimeConfig,
+        encoder: Path,
+        decoder: Path,
+        vocabulary: Path,
+        config: Path,
+    ) -> WhisperModel:
         enc = make_session(encoder, rt, "Whisper encoder")
         dec = make_session(decoder, rt, "Whisper decoder")
         emeta = enc.get_modelmeta().custom_metadata_map
         dmeta = dec.get_modelmeta().custom_metadata_map
         if emeta.get("model_type") != "whisper-encoder" or dmeta.get("model_type") != "whisper-decoder":
-            raise ModelError(f"{encoder} / {decoder}: not the Whisper encoder/decoder made by `assistant models "
-                             "prepare` (model_type metadata)")
+            raise ModelError(
+                f"{encoder} / {decoder}: not the Whisper encoder/decoder made by `assistant models "
+                "prepare` (model_type metadata)"
+            )
         tok = WhisperTokenizer.load(vocabulary, config)
         vocab = int(dmeta["vocab_size"])
         if vocab != len(tok.pieces):
             raise ModelError(f"{vocabulary} has {len(tok.pieces)} tokens, the decoder {vocab}")
-        return cls(cfg, enc, dec, tok, int(dmeta["num_layers"]), int(dmeta["num_heads"]), int(dmeta["head_dim"]),
-                   int(dmeta["max_positions"]))
+        return cls(
+            cfg,
+            enc,
+            dec,
+            tok,
+            int(dmeta["num_layers"]),
+            int(dmeta["num_heads"]),
+            int(dmeta["head_dim"]),
+            int(dmeta["max_positions"]),
+        )
 
     # ------------------------------------------------------------------------------------------ decoding
 
@@ -130,7 +156,9 @@ class WhisperModel:
             raise ValueError(f"expected mono samples, got shape {samples.shape}")
         if len(samples) <= WINDOW_SAMPLES:
             return self._window(samples)
-        parts = [self._window(samples[i : i + WINDOW_SAMPLES])[0] for i in range(0, len(samples), WINDOW_SAMPLES)]
+        parts = [
+            self._window(samples[i : i + WINDOW_SAMPLES])[0] for i in range(0, len(samples), WINDOW_SAMPLES)
+        ]
         toks = tuple(t for p in parts for t in p.tokens)
         am = sum(p.am_logprob for p in parts)
         return [Hypothesis(toks, " ".join(p.text for p in parts if p.text), (), am, 0.0, am)]
@@ -145,9 +173,16 @@ class WhisperModel:
         return self._beam(cross)
 
     def _step(self, tokens: np.ndarray, offset: int, kv: tuple[np.ndarray, np.ndarray], cross: dict):
-        logits, k, v = self.decoder.run(None, {
-            "tokens": tokens, "offset": np.array(offset, dtype=np.int64), "self_k": kv[0], "self_v": kv[1],
-            **cross})
+        logits, k, v = self.decoder.run(
+            None,
+            {
+                "tokens": tokens,
+                "offset": np.array(offset, dtype=np.int64),
+                "self_k": kv[0],
+                "self_v": kv[1],
+                **cross,
+            },
+        )
         return logits, (k, v)
 
     def _mask(self, logits: np.ndarray, first: bool) -> np.ndarray:
@@ -232,7 +267,9 @@ class WhisperModel:
         return out
 
 
-def rescore(hyps: list[Hypothesis], lm: WordLm | None, weight: float, word_bonus: float = 0.0) -> list[Hypothesis]:
+def rescore(
+    hyps: list[Hypothesis], lm: WordLm | None, weight: float, word_bonus: float = 0.0
+) -> list[Hypothesis]:
     """N-best rescoring: ``am/len + weight * lm + word_bonus * words`` per hypothesis (the AM term is the
     search's own length-normalised score); returns the list re-ranked, with ``lm_logprob`` filled in."""
     from assistant.asr.lm_protocol import sentence_logprob
@@ -246,4 +283,3 @@ def rescore(hyps: list[Hypothesis], lm: WordLm | None, weight: float, word_bonus
         total = h.score + weight * lm_lp + word_bonus * len(words)
         out.append(Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lm_lp, total))
     return sorted(out, key=lambda h: -h.score)
-

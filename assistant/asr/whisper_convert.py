@@ -98,8 +98,12 @@ def read_ct2(path: Path | str) -> Ct2Model:
             raise ModelError(f"{path}: variable {name} has unknown dtype code {dtype_code}")
         if off + nbytes > len(data):
             raise ModelError(f"{path}: truncated CTranslate2 file in variable {name}")
-        arr = np.frombuffer(data, dtype=np.dtype(_DTYPES[dtype_code]).newbyteorder("<"), count=nbytes // np.dtype(
-            _DTYPES[dtype_code]).itemsize, offset=off)
+        arr = np.frombuffer(
+            data,
+            dtype=np.dtype(_DTYPES[dtype_code]).newbyteorder("<"),
+            count=nbytes // np.dtype(_DTYPES[dtype_code]).itemsize,
+            offset=off,
+        )
         if arr.size != int(np.prod(dims)):
             raise ModelError(f"{path}: variable {name} has {arr.size} values for shape {dims}")
         variables[name] = arr.reshape(dims)
@@ -151,14 +155,26 @@ class _Graph:
         return self.op("Add", [y, self.const(b.astype(np.float32), hint + ".b")]) if b is not None else y
 
     def layer_norm(self, x: str, gamma: np.ndarray, beta: np.ndarray, hint: str) -> str:
-        return self.op("LayerNormalization", [x, self.const(gamma.astype(np.float32), hint + ".g"),
-                                              self.const(beta.astype(np.float32), hint + ".b")],
-                       axis=-1, epsilon=1e-5)
+        return self.op(
+            "LayerNormalization",
+            [
+                x,
+                self.const(gamma.astype(np.float32), hint + ".g"),
+                self.const(beta.astype(np.float32), hint + ".b"),
+            ],
+            axis=-1,
+            epsilon=1e-5,
+        )
 
     def gelu(self, x: str) -> str:
         t = self.op("Erf", [self.op("Div", [x, self.const(np.float32(np.sqrt(2.0)))])])
-        return self.op("Mul", [self.op("Mul", [x, self.const(np.float32(0.5))]),
-                               self.op("Add", [t, self.const(np.float32(1.0))])])
+        return self.op(
+            "Mul",
+            [
+                self.op("Mul", [x, self.const(np.float32(0.5))]),
+                self.op("Add", [t, self.const(np.float32(1.0))]),
+            ],
+        )
 
     def heads(self, x: str, num_heads: int, head_dim: int) -> str:
         """[B, T, H*D] -> [B, H, T, D]"""
@@ -180,12 +196,19 @@ class _Graph:
 def _mlp(g: _Graph, m: Ct2Model, x: str, p: str) -> str:
     h = g.layer_norm(x, m[f"{p}/ffn/layer_norm/gamma"], m[f"{p}/ffn/layer_norm/beta"], p + ".ffn_ln")
     h = g.gelu(g.linear(h, m[f"{p}/ffn/linear_0/weight"], m[f"{p}/ffn/linear_0/bias"], p + ".fc1"))
-    return g.op("Add", [x, g.linear(h, m[f"{p}/ffn/linear_1/weight"], m[f"{p}/ffn/linear_1/bias"], p + ".fc2")])
+    return g.op(
+        "Add", [x, g.linear(h, m[f"{p}/ffn/linear_1/weight"], m[f"{p}/ffn/linear_1/bias"], p + ".fc2")]
+    )
 
 
 def _dims(m: Ct2Model, side: str) -> tuple[int, int, int, int]:
-    num_layers = len({k.split("/")[1] for k in m.variables
-                      if k.startswith(f"{side}/layer_") and k.split("/")[1][6:].isdigit()})
+    num_layers = len(
+        {
+            k.split("/")[1]
+            for k in m.variables
+            if k.startswith(f"{side}/layer_") and k.split("/")[1][6:].isdigit()
+        }
+    )
     num_heads = int(m[f"{side}/num_heads"])
     dim = m[f"{side}/layer_norm/gamma"].shape[0]
     if m.spec != "WhisperSpec":
@@ -201,11 +224,20 @@ def build_encoder(m: Ct2Model):
     num_layers, num_heads, dim, head_dim = _dims(m, "encoder")
     dec_layers = _dims(m, "decoder")[0]
     g = _Graph()
-    x = g.op("Conv", ["mel", g.const(m.f32("encoder/conv1/weight")), g.const(m.f32("encoder/conv1/bias"))],
-             pads=[1, 1], kernel_shape=[3])
+    x = g.op(
+        "Conv",
+        ["mel", g.const(m.f32("encoder/conv1/weight")), g.const(m.f32("encoder/conv1/bias"))],
+        pads=[1, 1],
+        kernel_shape=[3],
+    )
     x = g.gelu(x)
-    x = g.op("Conv", [x, g.const(m.f32("encoder/conv2/weight")), g.const(m.f32("encoder/conv2/bias"))],
-             pads=[1, 1], strides=[2], kernel_shape=[3])
+    x = g.op(
+        "Conv",
+        [x, g.const(m.f32("encoder/conv2/weight")), g.const(m.f32("encoder/conv2/bias"))],
+        pads=[1, 1],
+        strides=[2],
+        kernel_shape=[3],
+    )
     x = g.op("Transpose", [g.gelu(x)], perm=[0, 2, 1])  # [1, 1500, D]
     x = g.op("Add", [x, g.const(m.f32("encoder/position_encodings/encodings"))])
     scale = head_dim**-0.5
@@ -229,14 +261,23 @@ def build_encoder(m: Ct2Model):
         v = g.heads(g.linear(x, w[dim:], b[dim:], p + ".v"), num_heads, head_dim)
         g.nodes.append(helper.make_node("Transpose", [k], [f"cross_k_{i}"], perm=[0, 1, 3, 2]))
         g.nodes.append(helper.make_node("Identity", [v], [f"cross_v_{i}"]))
-        ks.append(helper.make_tensor_value_info(f"cross_k_{i}", TensorProto.FLOAT,
-                                                [1, num_heads, head_dim, N_AUDIO_CTX]))
-        vs.append(helper.make_tensor_value_info(f"cross_v_{i}", TensorProto.FLOAT,
-                                                [1, num_heads, N_AUDIO_CTX, head_dim]))
+        ks.append(
+            helper.make_tensor_value_info(
+                f"cross_k_{i}", TensorProto.FLOAT, [1, num_heads, head_dim, N_AUDIO_CTX]
+            )
+        )
+        vs.append(
+            helper.make_tensor_value_info(
+                f"cross_v_{i}", TensorProto.FLOAT, [1, num_heads, N_AUDIO_CTX, head_dim]
+            )
+        )
     graph = helper.make_graph(
-        g.nodes, "whisper_encoder",
+        g.nodes,
+        "whisper_encoder",
         [helper.make_tensor_value_info("mel", TensorProto.FLOAT, [1, N_MELS, N_FRAMES])],
-        [x for pair in zip(ks, vs, strict=True) for x in pair], g.inits)
+        [x for pair in zip(ks, vs, strict=True) for x in pair],
+        g.inits,
+    )
     return _model(graph, {"model_type": "whisper-encoder", "n_mels": N_MELS, "n_frames": N_FRAMES})
 
 
@@ -249,7 +290,9 @@ def build_decoder(m: Ct2Model):
     g = _Graph()
     i64 = lambda v: g.const(np.array(v, np.int64))  # noqa: E731
     n = g.op("Gather", [g.op("Shape", ["tokens"]), i64(1)], hint="n")
-    x = g.op("Cast", [g.op("Gather", [g.const(emb.astype(np.float16), "embed16"), "tokens"])], to=TensorProto.FLOAT)
+    x = g.op(
+        "Cast", [g.op("Gather", [g.const(emb.astype(np.float16), "embed16"), "tokens"])], to=TensorProto.FLOAT
+    )
     positions = g.op("Range", ["offset", g.op("Add", ["offset", n]), i64(1)])
     x = g.op("Add", [x, g.op("Gather", [g.const(m.f32("decoder/position_encodings/encodings")), positions])])
     # causal mask over [past + new]: new token i (at offset + i) sees keys j <= offset + i
@@ -272,44 +315,85 @@ def build_decoder(m: Ct2Model):
         new_k.append(g.op("Unsqueeze", [k_all, i64([0])]))
         new_v.append(g.op("Unsqueeze", [v_all, i64([0])]))
         o = g.attend(q, g.op("Transpose", [k_all], perm=[0, 1, 3, 2]), v_all, scale, mask)
-        x = g.op("Add", [x, g.linear(g.merge_heads(o, dim), m[f"{a}/linear_1/weight"], m[f"{a}/linear_1/bias"],
-                                     p + ".o")])
+        x = g.op(
+            "Add",
+            [
+                x,
+                g.linear(g.merge_heads(o, dim), m[f"{a}/linear_1/weight"], m[f"{a}/linear_1/bias"], p + ".o"),
+            ],
+        )
         c = f"{p}/attention"
         h = g.layer_norm(x, m[f"{c}/layer_norm/gamma"], m[f"{c}/layer_norm/beta"], p + ".xattn_ln")
-        q = g.heads(g.linear(h, m[f"{c}/linear_0/weight"], m[f"{c}/linear_0/bias"], p + ".xq"), num_heads, head_dim)
+        q = g.heads(
+            g.linear(h, m[f"{c}/linear_0/weight"], m[f"{c}/linear_0/bias"], p + ".xq"), num_heads, head_dim
+        )
         o = g.attend(q, f"cross_k_{i}", f"cross_v_{i}", scale)
-        x = g.op("Add", [x, g.linear(g.merge_heads(o, dim), m[f"{c}/linear_2/weight"], m[f"{c}/linear_2/bias"],
-                                     p + ".xo")])
+        x = g.op(
+            "Add",
+            [
+                x,
+                g.linear(
+                    g.merge_heads(o, dim), m[f"{c}/linear_2/weight"], m[f"{c}/linear_2/bias"], p + ".xo"
+                ),
+            ],
+        )
         x = _mlp(g, m, x, p)
     x = g.layer_norm(x, m["decoder/layer_norm/gamma"], m["decoder/layer_norm/beta"], "decoder.ln")
     last = g.op("Gather", [x, g.op("Sub", [n, i64(1)])], axis=1)  # [B, D]
-    g.nodes.append(helper.make_node("MatMul", [last, g.const(np.ascontiguousarray(emb.T.astype(np.float32)),
-                                                             "projection")], ["logits"]))
+    g.nodes.append(
+        helper.make_node(
+            "MatMul",
+            [last, g.const(np.ascontiguousarray(emb.T.astype(np.float32)), "projection")],
+            ["logits"],
+        )
+    )
     g.nodes.append(helper.make_node("Concat", new_k, ["new_self_k"], axis=0))
     g.nodes.append(helper.make_node("Concat", new_v, ["new_self_v"], axis=0))
     f = TensorProto.FLOAT
     graph = helper.make_graph(
-        g.nodes, "whisper_decoder",
-        [helper.make_tensor_value_info("tokens", TensorProto.INT64, ["B", "n"]),
-         helper.make_tensor_value_info("offset", TensorProto.INT64, []),
-         helper.make_tensor_value_info("self_k", f, [num_layers, "B", num_heads, "P", head_dim]),
-         helper.make_tensor_value_info("self_v", f, [num_layers, "B", num_heads, "P", head_dim]),
-         *[helper.make_tensor_value_info(f"cross_{kv}_{i}", f, [1, num_heads] + (
-             [head_dim, N_AUDIO_CTX] if kv == "k" else [N_AUDIO_CTX, head_dim]))
-           for i in range(num_layers) for kv in "kv"]],
-        [helper.make_tensor_value_info("logits", f, ["B", vocab]),
-         helper.make_tensor_value_info("new_self_k", f, [num_layers, "B", num_heads, "T", head_dim]),
-         helper.make_tensor_value_info("new_self_v", f, [num_layers, "B", num_heads, "T", head_dim])],
-        g.inits)
-    return _model(graph, {"model_type": "whisper-decoder", "vocab_size": vocab, "num_layers": num_layers,
-                          "num_heads": num_heads, "head_dim": head_dim,
-                          "max_positions": m["decoder/position_encodings/encodings"].shape[0]})
+        g.nodes,
+        "whisper_decoder",
+        [
+            helper.make_tensor_value_info("tokens", TensorProto.INT64, ["B", "n"]),
+            helper.make_tensor_value_info("offset", TensorProto.INT64, []),
+            helper.make_tensor_value_info("self_k", f, [num_layers, "B", num_heads, "P", head_dim]),
+            helper.make_tensor_value_info("self_v", f, [num_layers, "B", num_heads, "P", head_dim]),
+            *[
+                helper.make_tensor_value_info(
+                    f"cross_{kv}_{i}",
+                    f,
+                    [1, num_heads] + ([head_dim, N_AUDIO_CTX] if kv == "k" else [N_AUDIO_CTX, head_dim]),
+                )
+                for i in range(num_layers)
+                for kv in "kv"
+            ],
+        ],
+        [
+            helper.make_tensor_value_info("logits", f, ["B", vocab]),
+            helper.make_tensor_value_info("new_self_k", f, [num_layers, "B", num_heads, "T", head_dim]),
+            helper.make_tensor_value_info("new_self_v", f, [num_layers, "B", num_heads, "T", head_dim]),
+        ],
+        g.inits,
+    )
+    return _model(
+        graph,
+        {
+            "model_type": "whisper-decoder",
+            "vocab_size": vocab,
+            "num_layers": num_layers,
+            "num_heads": num_heads,
+            "head_dim": head_dim,
+            "max_positions": m["decoder/position_encodings/encodings"].shape[0],
+        },
+    )
 
 
 def _model(graph, meta: dict[str, object]):
     from onnx import helper
 
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="assistant")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="assistant"
+    )
     model.ir_version = 8
     for k, v in meta.items():
         e = model.metadata_props.add()

@@ -14,7 +14,9 @@ N_SAMPLES = _whisper_mel_py.N_SAMPLES
 
 
 def log_mel(samples: np.ndarray, impl: str | None = None) -> np.ndarray:
-    impl = impl or ("native" if _accel.native is not None and hasattr(_accel.native, "whisper_log_mel") else "python")
+    impl = impl or (
+        "native" if _accel.native is not None and hasattr(_accel.native, "whisper_log_mel") else "python"
+    )
     if impl == "native":
         if _accel.native is None or not hasattr(_accel.native, "whisper_log_mel"):
             raise RuntimeError("the native extension is not built (or ASSISTANT_PURE_PYTHON is set)")

@@ -21,9 +21,14 @@ def register(sub) -> None:
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--list", metavar="F", help="a file naming one audio file per line")
     p.add_argument("--engine", choices=["whisper", "transducer", "two-pass"], help="default: [asr] engine")
-    p.add_argument("--transducer", metavar="DIR",
-                   help="a sherpa-onnx transducer folder (encoder*.onnx, decoder*.onnx, joiner*.onnx, tokens.txt)")
-    p.add_argument("--partials", action="store_true", help="also print partial transcripts (streaming engines)")
+    p.add_argument(
+        "--transducer",
+        metavar="DIR",
+        help="a sherpa-onnx transducer folder (encoder*.onnx, decoder*.onnx, joiner*.onnx, tokens.txt)",
+    )
+    p.add_argument(
+        "--partials", action="store_true", help="also print partial transcripts (streaming engines)"
+    )
     add_config_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -62,13 +67,22 @@ def run(args) -> int:
     asr = cfg.asr
     if args.transducer:
         d = Path(args.transducer)
-        asr = dataclasses.replace(asr, transducer=dataclasses.replace(
-            asr.transducer, encoder=_pick(d, "encoder"), decoder=_pick(d, "decoder"), joiner=_pick(d, "joiner"),
-            tokens=d / "tokens.txt"))
+        asr = dataclasses.replace(
+            asr,
+            transducer=dataclasses.replace(
+                asr.transducer,
+                encoder=_pick(d, "encoder"),
+                decoder=_pick(d, "decoder"),
+                joiner=_pick(d, "joiner"),
+                tokens=d / "tokens.txt",
+            ),
+        )
     engine = args.engine or (asr.engine.value if not args.transducer else "transducer")
     streaming = engine in ("transducer", "two-pass")
     if streaming and str(asr.transducer.encoder) in ("", "."):
-        raise JobError(f"engine {engine} needs a transducer model: [asr.transducer] in the config or --transducer DIR")
+        raise JobError(
+            f"engine {engine} needs a transducer model: [asr.transducer] in the config or --transducer DIR"
+        )
     if args.partials and not streaming:
         raise JobError("--partials needs a streaming engine (--engine transducer or two-pass)")
     files = _files(args)
@@ -104,8 +118,11 @@ def run(args) -> int:
             for i in range(0, len(audio.samples), step):
                 for partial in stream.feed(fbank.feed(audio.samples[i : i + step])):
                     if args.partials:
-                        emit({"file": str(path), "partial": partial.text, "time_s": round(partial.time_s, 2)},
-                             args.json, f"  ... {partial.text}")
+                        emit(
+                            {"file": str(path), "partial": partial.text, "time_s": round(partial.time_s, 2)},
+                            args.json,
+                            f"  ... {partial.text}",
+                        )
             stream.feed(fbank.finish())
             hyps = stream.finish()
             result["streaming_decode_s"] = round(time.perf_counter() - t0, 4)
@@ -123,10 +140,14 @@ def run(args) -> int:
         else:
             result["decode_s"] = result["streaming_decode_s"]
         result["real_time_factor"] = round(result["decode_s"] / max(audio.duration_s, 1e-9), 4)
-        text = f"{path}: {result['text']}\n  {engine}, {audio.duration_s:.2f} s of audio decoded in " \
-               f"{result['decode_s'] * 1000:.0f} ms (real-time factor {result['real_time_factor']:.3f})"
+        text = (
+            f"{path}: {result['text']}\n  {engine}, {audio.duration_s:.2f} s of audio decoded in "
+            f"{result['decode_s'] * 1000:.0f} ms (real-time factor {result['real_time_factor']:.3f})"
+        )
         if words:
-            text += "\n  words: " + " ".join(f"{w['text']}[{w['start_s']:.2f}-{w['end_s']:.2f}]" for w in words)
+            text += "\n  words: " + " ".join(
+                f"{w['text']}[{w['start_s']:.2f}-{w['end_s']:.2f}]" for w in words
+            )
         emit(result, args.json, text)
     if failed:
         raise JobError(f"{failed} of {len(files)} file(s) could not be read")

@@ -18,8 +18,13 @@ EMPTY = np.uint32(0xFFFFFFFF)
 
 
 class ArpaLm:
-    def __init__(self, order: int, probs: dict[tuple[int, ...], float], backoffs: dict[tuple[int, ...], float],
-                 vocab: list[str]) -> None:
+    def __init__(
+        self,
+        order: int,
+        probs: dict[tuple[int, ...], float],
+        backoffs: dict[tuple[int, ...], float],
+        vocab: list[str],
+    ) -> None:
         self._order = order
         self._probs = probs  # n-gram of ids -> log10 p
         self._backoffs = backoffs  # context of ids -> log10 backoff

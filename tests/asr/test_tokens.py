@@ -22,7 +22,17 @@ def test_loads_the_generated_table(symbols):
 
 def test_pieces_join_into_words_and_control_symbols_vanish(symbols):
     ids = {p: i for i, p in enumerate(symbols.pieces)}
-    toks = [ids["▁turn"], ids["▁on"], ids["<sos/eos>"], ids["▁k"], ids["i"], ids["t"], ids["ch"], ids["e"], ids["n"]]
+    toks = [
+        ids["▁turn"],
+        ids["▁on"],
+        ids["<sos/eos>"],
+        ids["▁k"],
+        ids["i"],
+        ids["t"],
+        ids["ch"],
+        ids["e"],
+        ids["n"],
+    ]
     assert symbols.words(toks) == ["turn", "on", "kitchen"]
     assert symbols.word_spans(toks)[2] == ("kitchen", 3, 8)
     assert symbols.text([]) == ""

@@ -23,22 +23,32 @@ from tests.conftest import librivox_wavs
 
 @pytest.fixture(scope="module")
 def models(rt) -> dict[tuple[str, str], TransducerModel]:
-    return {(c, s): TransducerModel.load(transducer_cfg(c, s), rt) for c in CONTRACTS for s in ("greedy", "beam")}
+    return {
+        (c, s): TransducerModel.load(transducer_cfg(c, s), rt) for c in CONTRACTS for s in ("greedy", "beam")
+    }
 
 
 def features(model: TransducerModel, samples: np.ndarray) -> np.ndarray:
     return Fbank(model.feature_config).compute(samples)
 
 
-def sherpa_tokens(contract: str, search: str, samples: np.ndarray, encoder: str = "encoder.onnx",
-                  blank_penalty: float = 0.0) -> list[str]:
+def sherpa_tokens(
+    contract: str, search: str, samples: np.ndarray, encoder: str = "encoder.onnx", blank_penalty: float = 0.0
+) -> list[str]:
     sherpa_onnx = pytest.importorskip("sherpa_onnx")
     d = ASR_DATA / contract
     rec = sherpa_onnx.OnlineRecognizer.from_transducer(
-        tokens=str(d / "tokens.txt"), encoder=str(d / encoder), decoder=str(d / "decoder.onnx"),
-        joiner=str(d / "joiner.onnx"), num_threads=1, sample_rate=16000, feature_dim=80, provider="cpu",
+        tokens=str(d / "tokens.txt"),
+        encoder=str(d / encoder),
+        decoder=str(d / "decoder.onnx"),
+        joiner=str(d / "joiner.onnx"),
+        num_threads=1,
+        sample_rate=16000,
+        feature_dim=80,
+        provider="cpu",
         decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
-        blank_penalty=blank_penalty)
+        blank_penalty=blank_penalty,
+    )
     s = rec.create_stream()
     s.accept_waveform(16000, samples)
     s.input_finished()
@@ -82,7 +92,9 @@ def test_int8_encoder_as_published_models_ship(rt, contract, command_samples):
     model = TransducerModel.load(transducer_cfg(contract, "beam", encoder="encoder.int8.onnx"), rt)
     stream = model.stream()
     stream.feed(features(model, command_samples))
-    assert our_pieces(model, stream) == sherpa_tokens(contract, "beam", command_samples, encoder="encoder.int8.onnx")
+    assert our_pieces(model, stream) == sherpa_tokens(
+        contract, "beam", command_samples, encoder="encoder.int8.onnx"
+    )
 
 
 @pytest.mark.parametrize("contract", CONTRACTS)
@@ -146,8 +158,15 @@ def test_beam_returns_an_nbest_list_best_first(models, contract, command_samples
 
 
 def test_endpoint_rules(rt):
-    model = TransducerModel.load(transducer_cfg("zipformer2", rule1_trailing_silence_s=0.5,
-                                                rule2_trailing_silence_s=0.3, rule3_max_utterance_s=3.0), rt)
+    model = TransducerModel.load(
+        transducer_cfg(
+            "zipformer2",
+            rule1_trailing_silence_s=0.5,
+            rule2_trailing_silence_s=0.3,
+            rule3_max_utterance_s=3.0,
+        ),
+        rt,
+    )
     s = model.stream()
     s.feed(np.full((60, FEATURE_DIM), LOG_FLOOR, np.float32))
     assert s.endpoint is None
