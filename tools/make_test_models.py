@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from torch import nn
@@ -422,6 +423,7 @@ def main() -> None:
     vocab = tokens()
     make_lstm(args.out / "lstm", vocab, seed=0)
     make_zipformer2(args.out / "zipformer2", vocab, seed=1)
+    make_tones(args.out / "tones", vocab)
     for p in sorted(args.out.rglob("*.onnx")):
         print(f"{p.relative_to(args.out)}: {p.stat().st_size} bytes, sha256 {_sha(p)[:12]}")
 
@@ -430,6 +432,128 @@ def _sha(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+
+
+# ------------------------------------------------------------------------------------------ tones model
+
+TONE_WORDS = ("turn", "on", "off", "the", "kitchen", "garage", "light", "door", "open", "close", "set", "a",
+              "timer", "for", "five", "minutes", "living", "room", "bedroom", "fan", "lamp", "please")
+TONE_GAIN = 20.0  # a word's logit at its onset frame; every other frame, non-blank tokens sit at -GAIN/2
+TONE_SHARPNESS = 0.6  # activation = exp(sharpness * (bin - peak bin)) in natural-log power
+
+
+def mel_centre_hz(m: int, low_hz: float = 20.0, high_hz: float = 7600.0, num_bins: int = NUM_MEL_BINS) -> float:
+    """Centre frequency of Kaldi mel bin ``m`` (1127·ln(1 + f/700) scale)."""
+    lo, hi = 1127.0 * np.log1p(low_hz / 700.0), 1127.0 * np.log1p(high_hz / 700.0)
+    mel = lo + (m + 1) * (hi - lo) / (num_bins + 1)
+    return float(700.0 * np.expm1(mel / 1127.0))
+
+
+def tone_bins() -> dict[str, int]:
+    """Each word's mel bin; "kitchen" and "garage" are neighbours, so a tone between them is ambiguous."""
+    bins = {}
+    b = 12
+    for w in TONE_WORDS:
+        bins[w] = b
+        b += 1 if w == "kitchen" else 3
+    return bins
+
+
+def make_tones(out: Path, vocab: list[str]) -> None:
+    """A transducer in the lstm contract whose weights are written, not trained, so that it recognises
+    generated audio: each word is a tone at the centre of its own mel bin (``tones.json``). The encoder
+    finds the loudest bin of every 4th frame, gates it on energy and fires only at a tone's onset (the
+    previous frame's gate is carried in ``h``); the joiner adds a fixed blank threshold. With two words in
+    neighbouring bins, a tone between them is acoustically ambiguous: what LM fusion and biasing resolve."""
+    import json
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    out.mkdir(parents=True, exist_ok=True)
+    v = len(vocab)
+    index = {p: i for i, p in enumerate(vocab)}
+    bins = tone_bins()
+    w = np.zeros((NUM_MEL_BINS, v), np.float32)
+    for word, b in bins.items():
+        w[b, index[f"▁{word}"]] = TONE_GAIN
+    t = DECODE_CHUNK_LEN + 8
+    c = lambda name, arr: numpy_helper.from_array(np.asarray(arr), name)  # noqa: E731
+    nodes = [
+        helper.make_node("Slice", ["x", "s_start", "s_end", "s_axis", "s_step"], ["sub"]),  # [1, 8, 80]
+        helper.make_node("ReduceMax", ["sub"], ["peak"], axes=[2], keepdims=1),  # [1, 8, 1]
+        helper.make_node("Sub", ["sub", "peak"], ["rel"]),
+        helper.make_node("Mul", ["rel", "sharp"], ["rel_s"]),
+        helper.make_node("Exp", ["rel_s"], ["shape"]),  # 1 at the loudest bin
+        helper.make_node("Sub", ["peak", "thr"], ["over"]),
+        helper.make_node("Mul", ["over", "steep"], ["over_s"]),
+        helper.make_node("Sigmoid", ["over_s"], ["gate"]),  # [1, 8, 1]: 1 while a tone sounds
+        helper.make_node("Reshape", ["gate", "gate_shape"], ["gate_row"]),  # [1, 1, 8]
+        helper.make_node("Slice", ["h", "h_start", "h_end", "h_axis"], ["h_last"]),  # [1, 1, 1]: gate before
+        helper.make_node("Concat", ["h_last", "gate_row"], ["gates"], axis=2),  # [1, 1, 9]
+        helper.make_node("Slice", ["gates", "g0", "g8", "g_axis"], ["prev"]),
+        helper.make_node("Slice", ["gates", "g1", "g9", "g_axis"], ["cur"]),
+        helper.make_node("Sub", ["cur", "prev"], ["rise"]),
+        helper.make_node("Relu", ["rise"], ["onset_row"]),
+        helper.make_node("Reshape", ["onset_row", "onset_shape"], ["onset"]),  # [1, 8, 1]
+        helper.make_node("Mul", ["shape", "onset"], ["fire"]),
+        helper.make_node("MatMul", ["fire", "w"], ["encoder_out"]),
+        helper.make_node("Slice", ["gate_row", "g7", "g8", "g_axis"], ["gate_last"]),  # [1, 1, 1]
+        helper.make_node("Expand", ["gate_last", "h_shape"], ["next_h"]),
+        helper.make_node("Identity", ["c"], ["next_c"]),
+    ]
+    i64 = lambda *a: np.array(a, np.int64)  # noqa: E731
+    inits = [
+        c("s_start", i64(0)), c("s_end", i64(DECODE_CHUNK_LEN)), c("s_axis", i64(1)), c("s_step", i64(SUBSAMPLING)),
+        c("sharp", np.float32(TONE_SHARPNESS)), c("thr", np.float32(-6.0)), c("steep", np.float32(10.0)),
+        c("gate_shape", i64(1, 1, 8)), c("h_start", i64(0)), c("h_end", i64(1)), c("h_axis", i64(2)),
+        c("g0", i64(0)), c("g1", i64(1)), c("g7", i64(7)), c("g8", i64(8)), c("g9", i64(9)), c("g_axis", i64(2)),
+        c("onset_shape", i64(1, 8, 1)), c("w", w), c("h_shape", i64(1, 1, 4)),
+    ]
+    f = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes, "tones_encoder",
+        [helper.make_tensor_value_info("x", f, [1, t, NUM_MEL_BINS]),
+         helper.make_tensor_value_info("h", f, [1, 1, 4]), helper.make_tensor_value_info("c", f, [1, 1, 4])],
+        [helper.make_tensor_value_info("encoder_out", f, [1, 8, v]),
+         helper.make_tensor_value_info("next_h", f, [1, 1, 4]), helper.make_tensor_value_info("next_c", f, [1, 1, 4])],
+        inits)
+    _save_graph(graph, out / "encoder.onnx", {
+        "model_type": "lstm", "T": t, "decode_chunk_len": DECODE_CHUNK_LEN, "num_encoder_layers": 1, "d_model": 4,
+        "rnn_hidden_size": 4, "version": 1, "model_author": "assistant tests (written weights, tones)"})
+    # decoder: context-free (zeros); joiner: encoder + decoder + blank threshold
+    dec = helper.make_graph(
+        [helper.make_node("Slice", ["y", "y0", "y1", "y_axis"], ["first"]),
+         helper.make_node("Cast", ["first"], ["first_f"], to=TensorProto.FLOAT),
+         helper.make_node("Mul", ["first_f", "zero"], ["z"]),
+         helper.make_node("Expand", ["z", "dshape"], ["decoder_out"])],
+        "tones_decoder", [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", CONTEXT_SIZE])],
+        [helper.make_tensor_value_info("decoder_out", f, ["N", v])],
+        [c("y0", i64(0)), c("y1", i64(1)), c("y_axis", i64(1)), c("zero", np.zeros((1, v), np.float32)),
+         c("dshape", i64(1, v))])
+    _save_graph(dec, out / "decoder.onnx", {"vocab_size": v, "context_size": CONTEXT_SIZE})
+    bias = np.full(v, -TONE_GAIN / 2, np.float32)
+    bias[0] = 0.0
+    join = helper.make_graph(
+        [helper.make_node("Add", ["encoder_out", "decoder_out"], ["s"]), helper.make_node("Add", ["s", "b"], ["logit"])],
+        "tones_joiner",
+        [helper.make_tensor_value_info("encoder_out", f, ["N", v]), helper.make_tensor_value_info("decoder_out", f, ["N", v])],
+        [helper.make_tensor_value_info("logit", f, ["N", v])], [c("b", bias)])
+    _save_graph(join, out / "joiner.onnx", {"joiner_dim": v})
+    (out / "tokens.txt").write_text("".join(f"{p} {i}\n" for i, p in enumerate(vocab)), encoding="utf-8")
+    (out / "tones.json").write_text(json.dumps({w: round(mel_centre_hz(b), 3) for w, b in bins.items()}, indent=1)
+                                    + "\n", encoding="utf-8")
+
+
+def _save_graph(graph, path: Path, meta: dict[str, object]) -> None:
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="assistant tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    add_meta(path, meta)
 
 
 if __name__ == "__main__":
