@@ -434,17 +434,39 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-
-
 # ------------------------------------------------------------------------------------------ tones model
 
-TONE_WORDS = ("turn", "on", "off", "the", "kitchen", "garage", "light", "door", "open", "close", "set", "a",
-              "timer", "for", "five", "minutes", "living", "room", "bedroom", "fan", "lamp", "please")
+TONE_WORDS = (
+    "turn",
+    "on",
+    "off",
+    "the",
+    "kitchen",
+    "garage",
+    "light",
+    "door",
+    "open",
+    "close",
+    "set",
+    "a",
+    "timer",
+    "for",
+    "five",
+    "minutes",
+    "living",
+    "room",
+    "bedroom",
+    "fan",
+    "lamp",
+    "please",
+)
 TONE_GAIN = 20.0  # a word's logit at its onset frame; every other frame, non-blank tokens sit at -GAIN/2
 TONE_SHARPNESS = 0.6  # activation = exp(sharpness * (bin - peak bin)) in natural-log power
 
 
-def mel_centre_hz(m: int, low_hz: float = 20.0, high_hz: float = 7600.0, num_bins: int = NUM_MEL_BINS) -> float:
+def mel_centre_hz(
+    m: int, low_hz: float = 20.0, high_hz: float = 7600.0, num_bins: int = NUM_MEL_BINS
+) -> float:
     """Centre frequency of Kaldi mel bin ``m`` (1127·ln(1 + f/700) scale)."""
     lo, hi = 1127.0 * np.log1p(low_hz / 700.0), 1127.0 * np.log1p(high_hz / 700.0)
     mel = lo + (m + 1) * (hi - lo) / (num_bins + 1)
@@ -505,51 +527,106 @@ def make_tones(out: Path, vocab: list[str]) -> None:
     ]
     i64 = lambda *a: np.array(a, np.int64)  # noqa: E731
     inits = [
-        c("s_start", i64(0)), c("s_end", i64(DECODE_CHUNK_LEN)), c("s_axis", i64(1)), c("s_step", i64(SUBSAMPLING)),
-        c("sharp", np.float32(TONE_SHARPNESS)), c("thr", np.float32(-6.0)), c("steep", np.float32(10.0)),
-        c("gate_shape", i64(1, 1, 8)), c("h_start", i64(0)), c("h_end", i64(1)), c("h_axis", i64(2)),
-        c("g0", i64(0)), c("g1", i64(1)), c("g7", i64(7)), c("g8", i64(8)), c("g9", i64(9)), c("g_axis", i64(2)),
-        c("onset_shape", i64(1, 8, 1)), c("w", w), c("h_shape", i64(1, 1, 4)),
+        c("s_start", i64(0)),
+        c("s_end", i64(DECODE_CHUNK_LEN)),
+        c("s_axis", i64(1)),
+        c("s_step", i64(SUBSAMPLING)),
+        c("sharp", np.float32(TONE_SHARPNESS)),
+        c("thr", np.float32(-6.0)),
+        c("steep", np.float32(10.0)),
+        c("gate_shape", i64(1, 1, 8)),
+        c("h_start", i64(0)),
+        c("h_end", i64(1)),
+        c("h_axis", i64(2)),
+        c("g0", i64(0)),
+        c("g1", i64(1)),
+        c("g7", i64(7)),
+        c("g8", i64(8)),
+        c("g9", i64(9)),
+        c("g_axis", i64(2)),
+        c("onset_shape", i64(1, 8, 1)),
+        c("w", w),
+        c("h_shape", i64(1, 1, 4)),
     ]
     f = TensorProto.FLOAT
     graph = helper.make_graph(
-        nodes, "tones_encoder",
-        [helper.make_tensor_value_info("x", f, [1, t, NUM_MEL_BINS]),
-         helper.make_tensor_value_info("h", f, [1, 1, 4]), helper.make_tensor_value_info("c", f, [1, 1, 4])],
-        [helper.make_tensor_value_info("encoder_out", f, [1, 8, v]),
-         helper.make_tensor_value_info("next_h", f, [1, 1, 4]), helper.make_tensor_value_info("next_c", f, [1, 1, 4])],
-        inits)
-    _save_graph(graph, out / "encoder.onnx", {
-        "model_type": "lstm", "T": t, "decode_chunk_len": DECODE_CHUNK_LEN, "num_encoder_layers": 1, "d_model": 4,
-        "rnn_hidden_size": 4, "version": 1, "model_author": "assistant tests (written weights, tones)"})
+        nodes,
+        "tones_encoder",
+        [
+            helper.make_tensor_value_info("x", f, [1, t, NUM_MEL_BINS]),
+            helper.make_tensor_value_info("h", f, [1, 1, 4]),
+            helper.make_tensor_value_info("c", f, [1, 1, 4]),
+        ],
+        [
+            helper.make_tensor_value_info("encoder_out", f, [1, 8, v]),
+            helper.make_tensor_value_info("next_h", f, [1, 1, 4]),
+            helper.make_tensor_value_info("next_c", f, [1, 1, 4]),
+        ],
+        inits,
+    )
+    _save_graph(
+        graph,
+        out / "encoder.onnx",
+        {
+            "model_type": "lstm",
+            "T": t,
+            "decode_chunk_len": DECODE_CHUNK_LEN,
+            "num_encoder_layers": 1,
+            "d_model": 4,
+            "rnn_hidden_size": 4,
+            "version": 1,
+            "model_author": "assistant tests (written weights, tones)",
+        },
+    )
     # decoder: context-free (zeros); joiner: encoder + decoder + blank threshold
     dec = helper.make_graph(
-        [helper.make_node("Slice", ["y", "y0", "y1", "y_axis"], ["first"]),
-         helper.make_node("Cast", ["first"], ["first_f"], to=TensorProto.FLOAT),
-         helper.make_node("Mul", ["first_f", "zero"], ["z"]),
-         helper.make_node("Expand", ["z", "dshape"], ["decoder_out"])],
-        "tones_decoder", [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", CONTEXT_SIZE])],
+        [
+            helper.make_node("Slice", ["y", "y0", "y1", "y_axis"], ["first"]),
+            helper.make_node("Cast", ["first"], ["first_f"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["first_f", "zero"], ["z"]),
+            helper.make_node("Expand", ["z", "dshape"], ["decoder_out"]),
+        ],
+        "tones_decoder",
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", CONTEXT_SIZE])],
         [helper.make_tensor_value_info("decoder_out", f, ["N", v])],
-        [c("y0", i64(0)), c("y1", i64(1)), c("y_axis", i64(1)), c("zero", np.zeros((1, v), np.float32)),
-         c("dshape", i64(1, v))])
+        [
+            c("y0", i64(0)),
+            c("y1", i64(1)),
+            c("y_axis", i64(1)),
+            c("zero", np.zeros((1, v), np.float32)),
+            c("dshape", i64(1, v)),
+        ],
+    )
     _save_graph(dec, out / "decoder.onnx", {"vocab_size": v, "context_size": CONTEXT_SIZE})
     bias = np.full(v, -TONE_GAIN / 2, np.float32)
     bias[0] = 0.0
     join = helper.make_graph(
-        [helper.make_node("Add", ["encoder_out", "decoder_out"], ["s"]), helper.make_node("Add", ["s", "b"], ["logit"])],
+        [
+            helper.make_node("Add", ["encoder_out", "decoder_out"], ["s"]),
+            helper.make_node("Add", ["s", "b"], ["logit"]),
+        ],
         "tones_joiner",
-        [helper.make_tensor_value_info("encoder_out", f, ["N", v]), helper.make_tensor_value_info("decoder_out", f, ["N", v])],
-        [helper.make_tensor_value_info("logit", f, ["N", v])], [c("b", bias)])
+        [
+            helper.make_tensor_value_info("encoder_out", f, ["N", v]),
+            helper.make_tensor_value_info("decoder_out", f, ["N", v]),
+        ],
+        [helper.make_tensor_value_info("logit", f, ["N", v])],
+        [c("b", bias)],
+    )
     _save_graph(join, out / "joiner.onnx", {"joiner_dim": v})
     (out / "tokens.txt").write_text("".join(f"{p} {i}\n" for i, p in enumerate(vocab)), encoding="utf-8")
-    (out / "tones.json").write_text(json.dumps({w: round(mel_centre_hz(b), 3) for w, b in bins.items()}, indent=1)
-                                    + "\n", encoding="utf-8")
+    (out / "tones.json").write_text(
+        json.dumps({w: round(mel_centre_hz(b), 3) for w, b in bins.items()}, indent=1) + "\n",
+        encoding="utf-8",
+    )
 
 
 def _save_graph(graph, path: Path, meta: dict[str, object]) -> None:
     from onnx import helper
 
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="assistant tests")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="assistant tests"
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     onnx.save(model, str(path))

@@ -31,8 +31,14 @@ def decode(rt, samples: np.ndarray, search: str = "beam", lm=None, **kw) -> str:
 
 
 @pytest.mark.parametrize("search", ["greedy", "beam"])
-@pytest.mark.parametrize("words", [["turn", "on", "the", "kitchen", "light"], ["open", "the", "garage", "door"],
-                                   ["set", "a", "timer", "for", "five", "minutes", "please"]])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["turn", "on", "the", "kitchen", "light"],
+        ["open", "the", "garage", "door"],
+        ["set", "a", "timer", "for", "five", "minutes", "please"],
+    ],
+)
 def test_clean_generated_speech_is_recognised(rt, search, words):
     assert decode(rt, say(words), search) == " ".join(words)
 
@@ -43,8 +49,10 @@ def test_fusion_fixes_what_beam_search_gets_wrong(rt, lm):
     assert decode(rt, audio, lm=lm, lm_weight=1.0) == "turn on the kitchen light"
     # the LM does not overrule clear acoustics, and helps the other way round too
     assert decode(rt, say(["open", "the", "garage", "door"]), lm=lm, lm_weight=1.0) == "open the garage door"
-    assert decode(rt, say(["open", "the", between("kitchen", "garage", 0.45), "door"]), lm=lm,
-                  lm_weight=1.0) == "open the garage door"
+    assert (
+        decode(rt, say(["open", "the", between("kitchen", "garage", 0.45), "door"]), lm=lm, lm_weight=1.0)
+        == "open the garage door"
+    )
 
 
 def test_hotword_biasing_fixes_a_device_name_and_cancels_when_unfinished(rt):
