@@ -233,7 +233,7 @@ class BeamSearch:
         logits = join(np.repeat(enc, h, axis=0), dec)
         if self.blank_penalty:
             logits[:, self.symbols.blank_id] -= self.blank_penalty
-        am = log_softmax(logits.astype(np.float64))
+        am = log_softmax(logits)  # float32, as sherpa-onnx
         base = np.array([hy.score for hy in hyps])
         total = am + base[:, None]
         lm_bonus, lm_next = self._pending_lm()
