@@ -191,7 +191,7 @@ class WhisperConfig:
     search: SearchMethod = SearchMethod.BEAM
     beam_size: int = 5
     nbest: int = 5
-    """hypotheses returned (and rescored by the LM when lm_weight > 0)"""
+    """hypotheses returned by beam search (and rescored by the LM when lm_weight > 0); greedy gives one"""
     max_tokens: int = 224
     """longest transcript decoded for one utterance (30 s window)"""
     lm_weight: float = 0.0
@@ -200,8 +200,7 @@ class WhisperConfig:
 
     def __post_init__(self) -> None:
         _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], got {self.beam_size}")
-        _check(1 <= self.nbest <= self.beam_size or self.search is SearchMethod.GREEDY and self.nbest == 1,
-               "asr.whisper.nbest", "must be in [1, beam_size] (1 for greedy)")
+        _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")
         _check(self.lm_weight >= 0, "asr.whisper.lm_weight", "must be >= 0")
 

@@ -66,3 +66,19 @@ def test_bad_tokens_files_are_clear_errors(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         SymbolTable.load(tmp_path / "nope.txt")
+
+
+def test_asr_config_section_loads_and_checks():
+    from assistant.config import AsrEngine, ConfigError, SearchMethod, load_config, parse_config
+
+    cfg = load_config()  # the shipped default.toml has every [asr] key
+    assert cfg.asr.engine is AsrEngine.WHISPER and cfg.asr.whisper.search is SearchMethod.BEAM
+    for table, key in [
+        ({"asr": {"whisper": {"nbest": 9}}}, "asr.whisper.nbest"),
+        ({"asr": {"transducer": {"beam_size": 0}}}, "asr.transducer.beam_size"),
+        ({"asr": {"engine": "transducer"}}, "asr.transducer.encoder"),
+        ({"asr": {"transducer": {"hotwords": ["kitchen"]}}}, "asr.transducer.search"),
+        ({"asr": {"whisper": {"beams": 3}}}, "asr.whisper.beams"),
+    ]:
+        with pytest.raises(ConfigError, match=key):
+            parse_config(table)
