@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AsrConfig",
     "AudioConfig",
     "Config",
     "ConfigError",
@@ -412,6 +413,97 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+class AsrEngine(str, enum.Enum):
+    WHISPER = "whisper"
+    TRANSDUCER = "transducer"
+
+
+class SearchMethod(str, enum.Enum):
+    GREEDY = "greedy"
+    BEAM = "beam"
+    """transducer: modified beam search (one symbol per frame); Whisper: beam search with an n-best list"""
+
+
+@dataclass(frozen=True, slots=True)
+class TransducerConfig:
+    """A streaming transducer in the sherpa-onnx / icefall export (encoder, decoder, joiner, tokens.txt)."""
+
+    encoder: Path = Path("")
+    """encoder ONNX file; empty means no transducer is configured"""
+    decoder: Path = Path("")
+    joiner: Path = Path("")
+    tokens: Path = Path("")
+    search: SearchMethod = SearchMethod.GREEDY
+    beam_size: int = 4
+    """hypotheses kept per frame by modified beam search (sherpa-onnx's max_active_paths)"""
+    blank_penalty: float = 0.0
+    """subtracted from the blank logit before search (> 0 emits more tokens)"""
+    lm_weight: float = 0.0
+    """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only)"""
+    lm_word_bonus: float = 0.0
+    """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
+    hotwords: tuple[str, ...] = ()
+    """phrases to bias towards (device and room names); boosted as they are matched"""
+    hotword_boost_per_token: float = 1.5
+    """natural-log score added per matched token of a hotword (cancelled if the phrase is not completed)"""
+    rule1_trailing_silence_s: float = 2.4
+    """endpoint after this much trailing silence when nothing was decoded"""
+    rule2_trailing_silence_s: float = 1.2
+    """endpoint after this much trailing silence once something was decoded"""
+    rule3_max_utterance_s: float = 20.0
+    """endpoint once the utterance is this long"""
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.beam_size <= 64, "asr.transducer.beam_size", f"must be in [1, 64], got {self.beam_size}")
+        _check(self.lm_weight >= 0, "asr.transducer.lm_weight", "must be >= 0")
+        _check(self.hotword_boost_per_token >= 0, "asr.transducer.hotword_boost_per_token", "must be >= 0")
+        _check(self.rule1_trailing_silence_s > 0, "asr.transducer.rule1_trailing_silence_s", "must be > 0")
+        _check(self.rule2_trailing_silence_s > 0, "asr.transducer.rule2_trailing_silence_s", "must be > 0")
+        _check(self.rule3_max_utterance_s > 0, "asr.transducer.rule3_max_utterance_s", "must be > 0")
+        paths = [self.encoder, self.decoder, self.joiner, self.tokens]
+        given = [str(p) not in ("", ".") for p in paths]
+        _check(all(given) or not any(given), "asr.transducer.encoder",
+               "encoder, decoder, joiner and tokens must be given together")
+        _check(self.search is SearchMethod.BEAM or self.lm_weight == 0 and not self.hotwords,
+               "asr.transducer.search", "LM fusion and hotwords need search = 'beam'")
+
+
+@dataclass(frozen=True, slots=True)
+class WhisperConfig:
+    """Whisper (tiny.en by default), converted from CTranslate2 weights to ONNX by ``assistant models prepare``."""
+
+    model: str = "asr/whisper-tiny.en"
+    """registry prefix: <model>/encoder, <model>/decoder[.int8], <model>/tokenizer, <model>/config"""
+    quantized: bool = True
+    """use the int8 encoder and decoder (dynamic int8 MatMul weights; faster here, WER in tools/bench_asr.py)"""
+    search: SearchMethod = SearchMethod.BEAM
+    beam_size: int = 5
+    nbest: int = 5
+    """hypotheses returned by beam search (and rescored by the LM when lm_weight > 0); greedy gives one"""
+    max_tokens: int = 224
+    """longest transcript decoded for one utterance (30 s window)"""
+    lm_weight: float = 0.0
+    """n-best rescoring: weight on the word LM's natural-log score"""
+    lm_word_bonus: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], got {self.beam_size}")
+        _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
+        _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")
+        _check(self.lm_weight >= 0, "asr.whisper.lm_weight", "must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class AsrConfig:
+    """Speech recognition: the accurate Whisper recogniser (default) or a streaming transducer."""
+
+    engine: AsrEngine = AsrEngine.WHISPER
+    transducer: TransducerConfig = field(default_factory=TransducerConfig)
+    whisper: WhisperConfig = field(default_factory=WhisperConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.engine is not AsrEngine.TRANSDUCER or str(self.transducer.encoder) not in ("", "."),
+               "asr.transducer.encoder", "engine = 'transducer' needs the transducer model files")
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +522,7 @@ class Config:
     lm: LmConfig = field(default_factory=LmConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000

@@ -13,6 +13,7 @@
 #include "fbank.h"
 #include "wake_mel.h"
 #include "ngram_model.h"
+#include "whisper_mel.h"
 
 namespace py = pybind11;
 
@@ -253,12 +254,37 @@ void BindNgram(py::module_& m) {
           py::arg("states"), py::arg("word_ids"), kAdvanceDoc);
 }
 
+constexpr const char* kWhisperLogMelDoc = R"doc(Whisper's log-mel features of at most 30 s of float32 16 kHz audio.
+
+Returns (80, 3000) float32: the zero-padded 30 s window, log10 mel power clamped to max - 8, (x + 4) / 4.
+Twin: assistant/asr/_whisper_mel_py.py.)doc";
+
+void BindWhisperMel(py::module_& m) {
+  m.def(
+      "whisper_log_mel",
+      [](const FloatArray& samples) {
+        if (samples.ndim() != 1) throw std::invalid_argument("samples must be 1-D (mono)");
+        py::array_t<float> out({asr::WhisperMel::kNumMels, asr::WhisperMel::kNumFrames});
+        float* dst = out.mutable_data();
+        const float* src = samples.data();
+        const auto n = static_cast<std::size_t>(samples.shape(0));
+        {
+          py::gil_scoped_release release;
+          thread_local asr::WhisperMel mel;  // filters and FFT plan built once per thread (the FFT has scratch)
+          mel.Compute(src, n, dst);
+        }
+        return out;
+      },
+      py::arg("samples"), kWhisperLogMelDoc);
+}
+
 }  // namespace
 }  // namespace assistant
 
 PYBIND11_MODULE(_native, m) {
-  m.doc() = "assistant's native kernels: fbank front end, wake-word mel, n-gram LM.";
+  m.doc() = "assistant's native kernels: fbank front end, wake-word mel, n-gram LM, Whisper log-mel.";
   assistant::BindFbank(m);
   assistant::BindWakeMel(m);
   assistant::BindNgram(m);
+  assistant::BindWhisperMel(m);
 }

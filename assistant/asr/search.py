@@ -1,0 +1,339 @@
+"""Transducer search over joiner logits: greedy and modified beam search, with LM fusion and biasing.
+
+Both searches follow sherpa-onnx's online decoders, so the same model gives the same result:
+
+* **greedy**: at most one symbol per encoder frame; the decoder is rerun only after an emission. The
+  joiner scores every remaining frame of a chunk against the current decoder output in one call, so a
+  chunk costs one joiner call plus one per emitted token.
+* **modified beam search**: at most one symbol per frame; per frame, the decoder outputs of all
+  hypotheses (cached by context) and one joiner call for all of them; the ``beam_size`` best
+  (hypothesis, token) pairs over the whole ``(H, V)`` table survive; hypotheses with the same tokens are
+  merged (log-add); the best is chosen by score divided by its token count (sherpa's length norm).
+
+Shallow fusion (``lm``): BPE pieces are joined into words; when a hypothesis starts a new word, the word
+it finished is scored by the LM (natural log, times ``lm_weight``, plus ``lm_word_bonus``). The LM state is
+carried per hypothesis, and a frame's pending words are scored in one batched ``advance`` before the top-k,
+so fusion ranks the candidates, not just the survivors (cached per hypothesis, so frames that only add
+blanks cost no LM call). ``finalize`` scores the last word and ``</s>``.
+
+Biasing (``context``): ``ContextGraph`` deltas are added to the same ``(H, V)`` table before the top-k.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.asr.biasing import ContextGraph
+from assistant.asr.lm_protocol import LN10, WordLm
+from assistant.asr.tokens import SymbolTable
+
+DecodeFn = Callable[[np.ndarray], np.ndarray]
+"""(n, context_size) int64 contexts -> (n, joiner_dim) float32 decoder outputs"""
+JoinFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""(n, joiner_dim) encoder frames, (n, joiner_dim) decoder outputs -> (n, vocab) float32 logits"""
+
+
+@dataclass(frozen=True, slots=True)
+class Hypothesis:
+    """One recognition result. Scores are natural log."""
+
+    tokens: tuple[int, ...]
+    """emitted token ids (no blanks, no initial context)"""
+    text: str
+    frames: tuple[int, ...]
+    """encoder frame index of each token"""
+    am_logprob: float
+    lm_logprob: float = 0.0
+    """LM score of the words (natural log, unweighted)"""
+    score: float = 0.0
+    """what the search ranked by: am + lm_weight * lm + bonuses + biasing"""
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    m = x.max(axis=-1, keepdims=True)
+    y = x - m
+    return y - np.log(np.exp(y).sum(axis=-1, keepdims=True))
+
+
+# ------------------------------------------------------------------------------------------------ greedy
+
+
+@dataclass
+class GreedySearch:
+    """One stream's greedy state (the decoder output is cached until the next emission)."""
+
+    context_size: int
+    blank_id: int
+    unk_id: int
+    blank_penalty: float
+    tokens: list[int] = field(default_factory=list)
+    frames: list[int] = field(default_factory=list)
+    am_logprob: float = 0.0
+    num_trailing_blanks: int = 0
+    num_frames: int = 0
+    _decoder_out: np.ndarray | None = None
+
+    _dec_cache: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict)
+
+    def context(self) -> tuple[int, ...]:
+        ctx = [-1] * (self.context_size - 1) + [self.blank_id] + self.tokens[-self.context_size :]
+        return tuple(ctx[-self.context_size :])
+
+    def _decode(self, decode: DecodeFn) -> np.ndarray:
+        key = self.context()
+        out = self._dec_cache.get(key)
+        if out is None:  # contexts recur (a short context over a small vocabulary): run each once
+            if len(self._dec_cache) >= 1024:
+                self._dec_cache.clear()
+            out = self._dec_cache[key] = decode(np.array([key], dtype=np.int64))
+        return out
+
+    def step(self, encoder_out: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:
+        """Consume ``(T, joiner_dim)`` encoder frames."""
+        if self._decoder_out is None:
+            self._decoder_out = self._decode(decode)
+        t, n = 0, encoder_out.shape[0]
+        while t < n:
+            logits = join(encoder_out[t:], np.repeat(self._decoder_out, n - t, axis=0))
+            if self.blank_penalty:
+                logits[:, self.blank_id] -= self.blank_penalty
+            ys = logits.argmax(axis=1)
+            emit = (ys != self.blank_id) & (ys != self.unk_id)
+            k = int(emit.argmax()) if emit.any() else -1
+            last = n - t if k < 0 else k + 1
+            rows = logits[:last]
+            best = rows[np.arange(last), ys[:last]]
+            # log-softmax of the chosen entries only: x - logsumexp(x), with the row max being the choice
+            self.am_logprob -= float(np.log(np.exp(rows - best[:, None]).sum(axis=1)).sum())
+            if k < 0:
+                self.num_trailing_blanks += n - t
+                break
+            self.tokens.append(int(ys[k]))
+            self.frames.append(self.num_frames + t + k)
+            self.num_trailing_blanks = 0
+            self._decoder_out = self._decode(decode)
+            t += k + 1
+        self.num_frames += n
+
+
+# ------------------------------------------------------------------------------------------ beam search
+
+
+@dataclass(slots=True)
+class _Hyp:
+    ys: tuple[int, ...]
+    """initial context + emitted tokens"""
+    frames: tuple[int, ...]
+    score: float
+    am: float
+    lm: float
+    lm_state: np.ndarray | None
+    word: tuple[int, ...]
+    """pieces of the word being spelled (not yet scored by the LM)"""
+    node: int
+    """context-graph node"""
+    num_trailing_blanks: int
+
+
+def _log_add(a: float, b: float) -> float:
+    hi, lo = (a, b) if a > b else (b, a)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
+class BeamSearch:
+    """One stream's modified beam search state."""
+
+    def __init__(
+        self,
+        symbols: SymbolTable,
+        context_size: int,
+        beam_size: int,
+        blank_penalty: float,
+        lm: WordLm | None = None,
+        lm_weight: float = 0.0,
+        lm_word_bonus: float = 0.0,
+        context: ContextGraph | None = None,
+    ) -> None:
+        self.symbols = symbols
+        self.context_size = context_size
+        self.beam_size = beam_size
+        self.blank_penalty = blank_penalty
+        self.lm = lm if lm is not None and lm_weight > 0 else None
+        self.lm_weight = lm_weight
+        self.lm_word_bonus = lm_word_bonus
+        self.context = context
+        v = len(symbols)
+        self._word_start = np.array([symbols.starts_word(i) for i in range(v)])
+        self._emits = np.ones(v, dtype=bool)
+        self._emits[symbols.blank_id] = False
+        if symbols.unk_id >= 0:
+            self._emits[symbols.unk_id] = False
+        self._dec_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._lm_cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
+        """ys -> (natural-log LM score of its pending word, the LM state after it)"""
+        start = (-1,) * (context_size - 1) + (symbols.blank_id,)
+        lm_state = self.lm.begin_state().reshape(-1) if self.lm is not None else None
+        self.hyps: list[_Hyp] = [_Hyp(start, (), 0.0, 0.0, 0.0, lm_state, (), 0, 0)]
+        self.num_frames = 0
+
+    # -- decoder outputs, cached by context (a context seen once is not run again)
+    def _decoder_out(self, decode: DecodeFn) -> np.ndarray:
+        keys = [h.ys[-self.context_size :] for h in self.hyps]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._dec_cache))
+        if missing:
+            out = decode(np.array(missing, dtype=np.int64))
+            for k, row in zip(missing, out, strict=True):
+                self._dec_cache[k] = row
+            if len(self._dec_cache) > 4096:  # bounded: keep only what the live beam uses
+                live = set(keys)
+                self._dec_cache = {k: v for k, v in self._dec_cache.items() if k in live}
+        return np.stack([self._dec_cache[k] for k in keys])
+
+    def _word_words(self, pieces: tuple[int, ...]) -> str:
+        return "".join(self.symbols.pieces[t] for t in pieces).lstrip("\u2581")
+
+    def _pending_lm(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per hypothesis, the fused score its pending word would add if it ended now, and the next states."""
+        h = len(self.hyps)
+        bonus = np.zeros(h, dtype=np.float64)
+        if self.lm is None:
+            return bonus, None
+        next_states = np.stack([hyp.lm_state for hyp in self.hyps])
+        self._pending_lp = np.zeros(h)
+        rows = [i for i, hyp in enumerate(self.hyps) if hyp.word]
+        # a hypothesis that only added blanks has the same pending word as last frame: scored once
+        todo = [i for i in rows if self.hyps[i].ys not in self._lm_cache]
+        if todo:
+            ids = self.lm.word_ids([self._word_words(self.hyps[i].word) for i in todo])
+            states, lp, _ = self.lm.advance(next_states[todo], np.asarray(ids, dtype=np.int32))
+            if len(self._lm_cache) > 4096:
+                self._lm_cache.clear()
+            for j, i in enumerate(todo):
+                self._lm_cache[self.hyps[i].ys] = (float(lp[j]) * LN10, states[j])
+        for i in rows:
+            lp_ln, state = self._lm_cache[self.hyps[i].ys]
+            self._pending_lp[i] = lp_ln
+            next_states[i] = state
+            bonus[i] = self.lm_weight * lp_ln + self.lm_word_bonus
+        return bonus, next_states
+
+    def step(self, encoder_out: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:
+        for t in range(encoder_out.shape[0]):
+            self._frame(encoder_out[t : t + 1], decode, join)
+            self.num_frames += 1
+
+    def _frame(self, enc: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:
+        hyps = self.hyps
+        h = len(hyps)
+        dec = self._decoder_out(decode)
+        logits = join(np.repeat(enc, h, axis=0), dec)
+        if self.blank_penalty:
+            logits[:, self.symbols.blank_id] -= self.blank_penalty
+        am = log_softmax(logits)  # float32, as sherpa-onnx
+        base = np.array([hy.score for hy in hyps])
+        total = am + base[:, None]
+        lm_bonus, lm_next = self._pending_lm()
+        if self.lm is not None:
+            total += lm_bonus[:, None] * self._word_start[None, :]
+        if self.context is not None:
+            nodes = np.array([hy.node for hy in hyps])
+            bias, bias_next = self.context.deltas(nodes)
+            bias = np.where(self._emits[None, :], bias, 0.0)
+            total += bias
+        flat = total.reshape(-1)
+        k = min(self.beam_size, flat.size)
+        top = np.argpartition(-flat, k - 1)[:k]
+        top = top[np.argsort(-flat[top], kind="stable")]
+        merged: dict[tuple[int, ...], _Hyp] = {}
+        vocab = logits.shape[1]
+        for idx in top.tolist():
+            i, tok = divmod(idx, vocab)
+            prev = hyps[i]
+            score = float(flat[idx])
+            am_score = prev.am + float(am[i, tok])
+            if not self._emits[tok]:
+                new = _Hyp(
+                    prev.ys,
+                    prev.frames,
+                    score,
+                    am_score,
+                    prev.lm,
+                    prev.lm_state,
+                    prev.word,
+                    prev.node,
+                    prev.num_trailing_blanks + 1,
+                )
+            else:
+                lm_score, lm_state, word = prev.lm, prev.lm_state, prev.word + (tok,)
+                if self.lm is not None and self._word_start[tok] and prev.word:
+                    lm_score += float(self._pending_lp[i])
+                    lm_state = lm_next[i]
+                    word = (tok,)
+                node = int(bias_next[i, tok]) if self.context is not None else 0
+                new = _Hyp(
+                    prev.ys + (tok,),
+                    prev.frames + (self.num_frames,),
+                    score,
+                    am_score,
+                    lm_score,
+                    lm_state,
+                    word,
+                    node,
+                    0,
+                )
+            old = merged.get(new.ys)
+            if old is None:
+                merged[new.ys] = new
+            else:  # same tokens by another path: probabilities add
+                old.score = _log_add(old.score, new.score)
+                old.am = _log_add(old.am, new.am)
+        self.hyps = list(merged.values())
+
+    def _best_index(self, scores: list[float]) -> int:
+        normed = [s / len(h.ys) for s, h in zip(scores, self.hyps, strict=True)]
+        return int(np.argmax(normed))
+
+    def best(self) -> _Hyp:
+        return self.hyps[self._best_index([h.score for h in self.hyps])]
+
+    def finalize(self) -> list[Hypothesis]:
+        """The n-best list at the end of the utterance: the last word and </s> scored by the LM,
+        unfinished hotword matches taken back; best first."""
+        finals: list[tuple[float, Hypothesis]] = []
+        end_lp = np.zeros(len(self.hyps))
+        if self.lm is not None:
+            states = np.stack([h.lm_state for h in self.hyps])
+            rows = [i for i, h in enumerate(self.hyps) if h.word]
+            if rows:
+                ids = self.lm.word_ids([self._word_words(self.hyps[i].word) for i in rows])
+                states[rows], lp, _ = self.lm.advance(states[rows], np.asarray(ids, dtype=np.int32))
+                end_lp[rows] += lp * LN10
+            eos = self.lm.word_ids(["</s>"])
+            _, lp, _ = self.lm.advance(states, np.repeat(np.asarray(eos, dtype=np.int32), len(self.hyps)))
+            end_lp += lp * LN10
+        unbias = self.context.finish(np.array([h.node for h in self.hyps])) if self.context is not None else 0
+        scores = []
+        for i, h in enumerate(self.hyps):
+            words_added = (1 if h.word else 0) + 1
+            score = (
+                h.score + self.lm_weight * end_lp[i] + (self.lm_word_bonus * words_added if self.lm else 0)
+            )
+            score += float(unbias[i]) if self.context is not None else 0.0
+            scores.append(score)
+        order = sorted(range(len(self.hyps)), key=lambda i: -scores[i] / len(self.hyps[i].ys))
+        for i in order:
+            h = self.hyps[i]
+            toks = h.ys[self.context_size :]
+            finals.append(
+                (
+                    scores[i],
+                    Hypothesis(
+                        toks, self.symbols.text(toks), h.frames, h.am, h.lm + float(end_lp[i]), scores[i]
+                    ),
+                )
+            )
+        return [hyp for _, hyp in finals]

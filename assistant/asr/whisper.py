@@ -1,0 +1,285 @@
+"""WhisperModel: the accurate recogniser, Whisper (tiny.en) converted to ONNX, decoded by our runtime.
+
+    model = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
+    hyps = model.transcribe(samples)      # one endpointed utterance (float32 16 kHz) -> n-best, best first
+    best = rescore(hyps, lm, weight, bonus)   # n-best rescoring with the word LM
+
+The encoder runs once per utterance and returns the decoder's cross-attention keys and values; each
+decoding step runs the decoder on the new token(s) with a key/value cache. Greedy search, or beam search
+(as faster-whisper: ``beam_size`` live hypotheses, finished ones collected until ``beam_size`` are done,
+ranked by log probability over length). Text comes from the byte-level BPE vocabulary of the model.
+Utterances longer than the 30 s window are decoded window by window.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from assistant.asr.lm_protocol import LN10, WordLm
+from assistant.asr.search import Hypothesis, log_softmax
+from assistant.asr.transducer import make_session
+from assistant.asr.whisper_mel import log_mel
+from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig
+from assistant.models import ModelError, ModelRegistry
+
+SAMPLE_RATE = 16000
+WINDOW_SAMPLES = 30 * SAMPLE_RATE
+
+
+@functools.cache
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet: printable stand-ins for the 256 byte values."""
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
+
+
+@dataclass(frozen=True)
+class WhisperTokenizer:
+    pieces: tuple[str, ...]
+    eot: int
+    sot: int
+    no_timestamps: int
+    suppress: tuple[int, ...]
+    suppress_begin: tuple[int, ...]
+
+    @classmethod
+    def load(cls, vocabulary: Path, config: Path) -> WhisperTokenizer:
+        try:
+            pieces = tuple(vocabulary.read_text(encoding="utf-8").split("\n"))
+            conf = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelError(f"Whisper vocabulary or config unreadable: {e}") from None
+        pieces = pieces[:-1] if pieces and pieces[-1] == "" else pieces
+        index = {p: i for i, p in enumerate(pieces)}
+        try:
+            eot, sot, nts = index["<|endoftext|>"], index["<|startoftranscript|>"], index["<|notimestamps|>"]
+        except KeyError as e:
+            raise ModelError(f"{vocabulary}: special token {e} missing (not a Whisper vocabulary?)") from None
+        suppress = tuple(i for i in conf.get("suppress_ids", []) if i >= 0)
+        return cls(pieces, eot, sot, nts, suppress, tuple(conf.get("suppress_ids_begin", [])))
+
+    def decode(self, tokens: tuple[int, ...] | list[int]) -> str:
+        dec = _byte_decoder()
+        raw = bytearray()
+        for t in tokens:
+            if t < self.eot:
+                raw.extend(dec.get(ch, 0x3F) for ch in self.pieces[t])
+        return raw.decode("utf-8", errors="replace").strip()
+
+
+def lm_words(text: str) -> list[str]:
+    """A transcript as LM words: lower case, punctuation dropped (apostrophes kept)."""
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+
+
+@dataclass(frozen=True)
+class WhisperModel:
+    cfg: WhisperConfig
+    encoder: ort.InferenceSession
+    decoder: ort.InferenceSession
+    tokenizer: WhisperTokenizer
+    num_layers: int
+    num_heads: int
+    head_dim: int
+    max_positions: int
+
+    @classmethod
+    def load(cls, cfg: WhisperConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WhisperModel:
+        suffix = ".int8" if cfg.quantized else ""
+        return cls.from_files(
+            cfg,
+            rt,
+            registry.path(f"{cfg.model}/encoder{suffix}"),
+            registry.path(f"{cfg.model}/decoder{suffix}"),
+            registry.path(f"{cfg.model}/vocabulary"),
+            registry.path(f"{cfg.model}/config"),
+        )
+
+    @classmethod
+    def from_files(
+        cls,
+        cfg: WhisperConfig,
+        rt: RuntimeConfig,
+        encoder: Path,
+        decoder: Path,
+        vocabulary: Path,
+        config: Path,
+    ) -> WhisperModel:
+        enc = make_session(encoder, rt, "Whisper encoder")
+        dec = make_session(decoder, rt, "Whisper decoder")
+        emeta = enc.get_modelmeta().custom_metadata_map
+        dmeta = dec.get_modelmeta().custom_metadata_map
+        if emeta.get("model_type") != "whisper-encoder" or dmeta.get("model_type") != "whisper-decoder":
+            raise ModelError(
+                f"{encoder} / {decoder}: not the Whisper encoder/decoder made by `assistant models "
+                "prepare` (model_type metadata)"
+            )
+        tok = WhisperTokenizer.load(vocabulary, config)
+        vocab = int(dmeta["vocab_size"])
+        if vocab != len(tok.pieces):
+            raise ModelError(f"{vocabulary} has {len(tok.pieces)} tokens, the decoder {vocab}")
+        return cls(
+            cfg,
+            enc,
+            dec,
+            tok,
+            int(dmeta["num_layers"]),
+            int(dmeta["num_heads"]),
+            int(dmeta["head_dim"]),
+            int(dmeta["max_positions"]),
+        )
+
+    # ------------------------------------------------------------------------------------------ decoding
+
+    def transcribe(self, samples: np.ndarray) -> list[Hypothesis]:
+        """One utterance -> n-best hypotheses (best first). Longer than 30 s: windows, best paths joined."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ValueError(f"expected mono samples, got shape {samples.shape}")
+        if len(samples) <= WINDOW_SAMPLES:
+            return self._window(samples)
+        parts = [
+            self._window(samples[i : i + WINDOW_SAMPLES])[0] for i in range(0, len(samples), WINDOW_SAMPLES)
+        ]
+        toks = tuple(t for p in parts for t in p.tokens)
+        am = sum(p.am_logprob for p in parts)
+        return [Hypothesis(toks, " ".join(p.text for p in parts if p.text), (), am, 0.0, am)]
+
+    def _window(self, samples: np.ndarray) -> list[Hypothesis]:
+        if len(samples) == 0 or float(np.abs(samples).max()) == 0.0:
+            return [Hypothesis((), "", (), 0.0, 0.0, 0.0)]  # digital silence: nothing was said
+        names = [o.name for o in self.encoder.get_outputs()]
+        cross = dict(zip(names, self.encoder.run(None, {"mel": log_mel(samples)[None]}), strict=True))
+        if self.cfg.search is SearchMethod.GREEDY:
+            return [self._greedy(cross)]
+        return self._beam(cross)
+
+    def _step(self, tokens: np.ndarray, offset: int, kv: tuple[np.ndarray, np.ndarray], cross: dict):
+        logits, k, v = self.decoder.run(
+            None,
+            {
+                "tokens": tokens,
+                "offset": np.array(offset, dtype=np.int64),
+                "self_k": kv[0],
+                "self_v": kv[1],
+                **cross,
+            },
+        )
+        return logits, (k, v)
+
+    def _mask(self, logits: np.ndarray, first: bool) -> np.ndarray:
+        tok = self.tokenizer
+        logits[:, tok.eot + 1 :] = -np.inf  # no special tokens, no timestamps
+        if tok.suppress:
+            logits[:, list(tok.suppress)] = -np.inf
+        if first and tok.suppress_begin:
+            logits[:, list(tok.suppress_begin)] = -np.inf
+        return logits
+
+    def _empty_kv(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        z = np.zeros((self.num_layers, batch, self.num_heads, 0, self.head_dim), dtype=np.float32)
+        return z, z
+
+    def _prompt(self) -> list[int]:
+        return [self.tokenizer.sot, self.tokenizer.no_timestamps]
+
+    def _max_tokens(self) -> int:
+        return min(self.cfg.max_tokens, self.max_positions - len(self._prompt()))
+
+    def _greedy(self, cross: dict) -> Hypothesis:
+        tok = self.tokenizer
+        prompt = self._prompt()
+        logits, kv = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
+        out: list[int] = []
+        total = 0.0
+        offset = len(prompt)
+        for _ in range(self._max_tokens()):
+            logp = log_softmax(self._mask(logits, not out).astype(np.float64))[0]
+            t = int(logp.argmax())
+            total += float(logp[t])
+            if t == tok.eot:
+                break
+            out.append(t)
+            logits, kv = self._step(np.array([[t]], dtype=np.int64), offset, kv, cross)
+            offset += 1
+        return Hypothesis(tuple(out), tok.decode(out), (), total, 0.0, total / max(1, len(out) + 1))
+
+    def _beam(self, cross: dict) -> list[Hypothesis]:
+        tok = self.tokenizer
+        beam = self.cfg.beam_size
+        prompt = self._prompt()
+        logits, kv = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
+        seqs: list[list[int]] = [[]]
+        scores = np.zeros(1)
+        finished: list[tuple[list[int], float]] = []
+        offset = len(prompt)
+        for _ in range(self._max_tokens()):
+            logp = log_softmax(self._mask(logits, offset == len(prompt)).astype(np.float64))
+            cand = scores[:, None] + logp  # (live, V)
+            flat = cand.reshape(-1)
+            k = min(2 * beam, flat.size)
+            top = np.argpartition(-flat, k - 1)[:k]
+            top = top[np.argsort(-flat[top], kind="stable")]
+            keep_rows, keep_seqs, keep_scores = [], [], []
+            for idx in top.tolist():
+                row, t = divmod(idx, logp.shape[1])
+                if t == tok.eot:  # finished only if it ranks above the last live hypothesis kept
+                    if len(finished) < beam:
+                        finished.append((seqs[row], float(flat[idx])))
+                    continue
+                keep_rows.append(row)
+                keep_seqs.append(seqs[row] + [t])
+                keep_scores.append(float(flat[idx]))
+                if len(keep_seqs) == beam:
+                    break
+            if len(finished) >= beam or not keep_seqs:
+                break
+            rows = np.array(keep_rows)
+            kv = (kv[0][:, rows], kv[1][:, rows])
+            seqs, scores = keep_seqs, np.array(keep_scores)
+            last = np.array([[s[-1]] for s in seqs], dtype=np.int64)
+            logits, kv = self._step(last, offset, kv, cross)
+            offset += 1
+        if len(finished) < beam:  # ran out of length: the live ones count as finished
+            finished += list(zip(seqs, scores.tolist(), strict=True))[: beam - len(finished)]
+        ranked = sorted(finished, key=lambda f: -f[1] / (len(f[0]) + 1))
+        out = []
+        for s, sc in ranked[: self.cfg.nbest]:
+            out.append(Hypothesis(tuple(s), tok.decode(s), (), sc, 0.0, sc / (len(s) + 1)))
+        return out
+
+
+def rescore(
+    hyps: list[Hypothesis], lm: WordLm | None, weight: float, word_bonus: float = 0.0
+) -> list[Hypothesis]:
+    """N-best rescoring: ``am/len + weight * lm + word_bonus * words`` per hypothesis (the AM term is the
+    search's own length-normalised score); returns the list re-ranked, with ``lm_logprob`` filled in."""
+    from assistant.asr.lm_protocol import sentence_logprob
+
+    if lm is None or weight == 0 or len(hyps) < 1:
+        return hyps
+    out = []
+    for h in hyps:
+        words = lm_words(h.text)
+        lm_lp = sentence_logprob(lm, words) if words else float(lm.score("", bos=True, eos=True)) * LN10
+        total = h.score + weight * lm_lp + word_bonus * len(words)
+        out.append(Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lm_lp, total))
+    return sorted(out, key=lambda h: -h.score)

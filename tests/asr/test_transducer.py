@@ -1,0 +1,297 @@
+"""TransducerModel + AsrStream on the generated lstm and zipformer2 models.
+
+Parity: sherpa-onnx (the reference runtime) decoding the same model and audio gives the same greedy
+tokens and the same modified-beam-search best path. Then streaming properties (chunk invariance, reset),
+endpointing, partials, and bad inputs (wrong contract, truncated file, tokens that do not match).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import onnx
+import pytest
+
+from assistant.asr.transducer import FEATURE_DIM, LOG_FLOOR, TransducerModel
+from assistant.config import ConfigError, SearchMethod, TransducerConfig
+from assistant.frontend.fbank import Fbank
+from assistant.models import ModelError
+from tests.asr.conftest import ASR_DATA, CONTRACTS, copy_model, transducer_cfg
+from tests.conftest import librivox_wavs
+
+
+@pytest.fixture(scope="module")
+def models(rt) -> dict[tuple[str, str], TransducerModel]:
+    return {
+        (c, s): TransducerModel.load(transducer_cfg(c, s), rt) for c in CONTRACTS for s in ("greedy", "beam")
+    }
+
+
+def features(model: TransducerModel, samples: np.ndarray) -> np.ndarray:
+    return Fbank(model.feature_config).compute(samples)
+
+
+def sherpa_tokens(
+    contract: str, search: str, samples: np.ndarray, encoder: str = "encoder.onnx", blank_penalty: float = 0.0
+) -> list[str]:
+    sherpa_onnx = pytest.importorskip("sherpa_onnx")
+    d = ASR_DATA / contract
+    rec = sherpa_onnx.OnlineRecognizer.from_transducer(
+        tokens=str(d / "tokens.txt"),
+        encoder=str(d / encoder),
+        decoder=str(d / "decoder.onnx"),
+        joiner=str(d / "joiner.onnx"),
+        num_threads=1,
+        sample_rate=16000,
+        feature_dim=80,
+        provider="cpu",
+        decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
+        blank_penalty=blank_penalty,
+    )
+    s = rec.create_stream()
+    s.accept_waveform(16000, samples)
+    s.input_finished()
+    while rec.is_ready(s):
+        rec.decode_stream(s)
+    return list(rec.get_result_all(s).tokens)
+
+
+def our_pieces(model: TransducerModel, stream) -> list[str]:
+    # sherpa-onnx reports pieces with "▁" shown as a space
+    return [model.symbols.pieces[t].replace("\u2581", " ") for t in stream._best_tokens()]
+
+
+def parity_audio() -> list[tuple[str, np.ndarray]]:
+    from assistant.audio.io import read_audio
+    from tests.asr.conftest import COMMAND_WAV
+
+    out = [("command", read_audio(COMMAND_WAV).samples)]
+    wavs = librivox_wavs()
+    if wavs:
+        out.append(("librivox", read_audio(wavs[1]).samples))
+    return out
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+@pytest.mark.parametrize("blank_penalty", [0.0, 1.5])
+def test_same_tokens_as_sherpa_onnx(rt, contract, search, blank_penalty):
+    model = TransducerModel.load(transducer_cfg(contract, search, blank_penalty=blank_penalty), rt)
+    for name, samples in parity_audio():
+        expected = sherpa_tokens(contract, search, samples, blank_penalty=blank_penalty)
+        stream = model.stream()
+        stream.feed(features(model, samples))  # sherpa decodes only whole chunks: compare before finish()
+        assert our_pieces(model, stream) == expected, name
+        if blank_penalty:
+            assert len(expected) > 10  # the comparison covered real emissions
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_int8_encoder_as_published_models_ship(rt, contract, command_samples):
+    model = TransducerModel.load(transducer_cfg(contract, "beam", encoder="encoder.int8.onnx"), rt)
+    stream = model.stream()
+    stream.feed(features(model, command_samples))
+    assert our_pieces(model, stream) == sherpa_tokens(
+        contract, "beam", command_samples, encoder="encoder.int8.onnx"
+    )
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_chunk_size_does_not_change_the_result(models, contract, search, command_samples):
+    model = models[contract, search]
+    frames = features(model, command_samples)
+    results = []
+    for chunk in (1, 7, 45, len(frames)):
+        s = model.stream()
+        for i in range(0, len(frames), chunk):
+            s.feed(frames[i : i + chunk])
+        results.append(s.finish()[0])
+    assert all(r.tokens == results[0].tokens and r.frames == results[0].frames for r in results)
+    assert all(abs(r.am_logprob - results[0].am_logprob) < 1e-3 for r in results)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_reset_equals_a_fresh_stream(models, contract, command_samples):
+    model = models[contract, "beam"]
+    frames = features(model, command_samples)
+    s = model.stream()
+    s.feed(frames[:150])
+    s.reset()
+    s.feed(frames)
+    fresh = model.stream()
+    fresh.feed(frames)
+    assert s.finish()[0].tokens == fresh.finish()[0].tokens
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_partials_and_finish(models, contract, command_samples):
+    model = models[contract, "greedy"]
+    frames = features(model, command_samples)
+    s = model.stream()
+    partials = []
+    for i in range(0, len(frames), 20):
+        partials += s.feed(frames[i : i + 20])
+    assert partials, "the random model emits tokens on speech"
+    times = [p.time_s for p in partials]
+    assert times == sorted(times) and len(set(p.text for p in partials)) == len(partials)
+    hyps = s.finish()
+    assert len(hyps) == 1 and hyps[0].text.startswith(partials[-1].text)
+    words = s.words(hyps[0])
+    assert [w.text for w in words] == hyps[0].text.split()
+    assert all(0 <= w.start_s < w.end_s <= len(frames) * 0.01 + 1.0 for w in words)
+    with pytest.raises(RuntimeError, match="after finish"):
+        s.feed(frames[:10])
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_beam_returns_an_nbest_list_best_first(models, contract, command_samples):
+    model = models[contract, "beam"]
+    s = model.stream()
+    s.feed(features(model, command_samples))
+    hyps = s.finish()
+    assert 1 < len(hyps) <= model.cfg.beam_size
+    assert len({h.tokens for h in hyps}) == len(hyps)
+    normed = [h.score / (len(h.tokens) + model.context_size) for h in hyps]
+    assert normed == sorted(normed, reverse=True)
+
+
+def test_endpoint_rules(rt):
+    model = TransducerModel.load(
+        transducer_cfg(
+            "zipformer2",
+            rule1_trailing_silence_s=0.5,
+            rule2_trailing_silence_s=0.3,
+            rule3_max_utterance_s=3.0,
+        ),
+        rt,
+    )
+    s = model.stream()
+    s.feed(np.full((60, FEATURE_DIM), LOG_FLOOR, np.float32))
+    assert s.endpoint is None
+    search = s._search
+    # rule1 / rule2 are decided by the trailing blanks of the best path and whether anything was decoded
+    search.tokens, search.num_trailing_blanks = [], round(0.5 / model.frame_s) + 1
+    assert s.endpoint == "rule1"
+    search.tokens, search.num_trailing_blanks = [5], round(0.3 / model.frame_s) + 1
+    assert s.endpoint == "rule2"
+    search.num_trailing_blanks = 0
+    assert s.endpoint is None
+    s.feed(np.full((320, FEATURE_DIM), LOG_FLOOR, np.float32))
+    search.num_trailing_blanks = 0
+    assert s.endpoint == "rule3"
+
+
+def test_empty_input_gives_an_empty_result(models):
+    for search in ("greedy", "beam"):
+        s = models["lstm", search].stream()
+        s.feed(np.zeros((0, FEATURE_DIM), np.float32))
+        hyps = s.finish()
+        assert hyps[0].tokens == () and hyps[0].text == ""
+
+
+def test_long_silence_keeps_memory_bounded(models):
+    """10 minutes of silence (the CLI path for 30 minutes is in the slow test below)."""
+    model = models["zipformer2", "greedy"]
+    s = model.stream()
+    block = np.full((6000, FEATURE_DIM), LOG_FLOOR, np.float32)
+    for _ in range(10):
+        s.feed(block)
+        assert len(s._frames) < model.encoder.chunk_frames
+    s.finish()
+
+
+@pytest.mark.slow
+def test_thirty_minutes_of_silence(models):
+    model = models["lstm", "beam"]
+    s = model.stream()
+    block = np.full((6000, FEATURE_DIM), LOG_FLOOR, np.float32)
+    for _ in range(30):
+        s.feed(block)
+    assert isinstance(s.finish()[0].text, str)
+
+
+def test_feed_rejects_wrong_feature_shape(models):
+    with pytest.raises(ValueError, match="fbank frames"):
+        models["lstm", "greedy"].stream().feed(np.zeros((10, 40), np.float32))
+
+
+# ------------------------------------------------------------------------------------------ bad models
+
+
+def _set_meta(path, **changes) -> None:
+    m = onnx.load(str(path))
+    meta = {p.key: p.value for p in m.metadata_props}
+    meta.update({k: str(v) for k, v in changes.items() if v is not None})
+    for k, v in changes.items():
+        if v is None:
+            meta.pop(k, None)
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        e = m.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.save(m, str(path))
+
+
+def test_unsupported_model_type(tmp_path, rt):
+    cfg = copy_model("lstm", tmp_path)
+    _set_meta(cfg.encoder, model_type="conformer")
+    with pytest.raises(ModelError, match="model_type 'conformer' is not supported"):
+        TransducerModel.load(cfg, rt)
+
+
+def test_wrong_contract_for_the_metadata(tmp_path, rt):
+    cfg = copy_model("zipformer2", tmp_path)
+    _set_meta(cfg.encoder, model_type="lstm", num_encoder_layers=2, d_model=40, rnn_hidden_size=40)
+    with pytest.raises(ModelError, match="input|inputs"):
+        TransducerModel.load(cfg, rt)
+
+
+def test_metadata_missing(tmp_path, rt):
+    cfg = copy_model("lstm", tmp_path)
+    _set_meta(cfg.encoder, T=None)
+    with pytest.raises(ModelError, match="metadata lacks T"):
+        TransducerModel.load(cfg, rt)
+
+
+def test_zipformer2_cache_shape_mismatch(tmp_path, rt):
+    cfg = copy_model("zipformer2", tmp_path)
+    _set_meta(cfg.encoder, left_context_len="32,32")
+    with pytest.raises(ModelError, match="shape"):
+        TransducerModel.load(cfg, rt)
+
+
+def test_truncated_onnx_file(tmp_path, rt):
+    cfg = copy_model("lstm", tmp_path)
+    data = cfg.joiner.read_bytes()
+    cfg.joiner.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="joiner model .* cannot be loaded"):
+        TransducerModel.load(cfg, rt)
+
+
+def test_tokens_that_do_not_match_the_model(tmp_path, rt):
+    cfg = copy_model("lstm", tmp_path)
+    lines = cfg.tokens.read_text(encoding="utf-8").splitlines()
+    cfg.tokens.write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="tokens"):
+        TransducerModel.load(cfg, rt)
+    # the decoder metadata may lie too: the joiner's output is checked against the tokens
+    cfg = copy_model("lstm", tmp_path / "b")
+    _set_meta(cfg.decoder, vocab_size=len(lines) - 5)
+    cfg.tokens.write_text("\n".join(lines[:-5]) + "\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="does not belong to this model"):
+        TransducerModel.load(cfg, rt)
+
+
+def test_missing_files_and_config_checks(tmp_path, rt):
+    cfg = dataclasses.replace(transducer_cfg("lstm"), joiner=tmp_path / "nope.onnx")
+    with pytest.raises(ModelError, match="joiner model not found"):
+        TransducerModel.load(cfg, rt)
+    with pytest.raises(ModelError, match="no model configured"):
+        TransducerModel.load(TransducerConfig(), rt)
+    with pytest.raises(ConfigError, match="asr.transducer.search"):
+        dataclasses.replace(transducer_cfg("lstm"), lm_weight=0.5)
+    with pytest.raises(ConfigError, match="given together"):
+        TransducerConfig(encoder=ASR_DATA / "lstm" / "encoder.onnx")
+    assert transducer_cfg("lstm", "beam").search is SearchMethod.BEAM

