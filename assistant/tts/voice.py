@@ -222,7 +222,8 @@ class Voice:
         """The normalised sentences ``synthesize`` will speak, one chunk each."""
         if len(text) > self.cfg.max_text_chars:
             raise SynthesisError(
-                f"text of {len(text)} characters is longer than tts.max_text_chars ({self.cfg.max_text_chars})"
+                f"text of {len(text)} characters is longer than "
+                f"tts.max_text_chars ({self.cfg.max_text_chars})"
             )
         return split_sentences(normalize_for_speech(text))
 
