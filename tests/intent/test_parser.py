@@ -35,7 +35,7 @@ def test_accuracy_on_the_test_sets(parser, name, least, size):
     result = ev.evaluate(cases, parser)
     assert result["accuracy"] >= least, result["misses"]
     assert len(cases) >= size
-    assert sum(c.intent is None for c in cases) >= 5  # sentences that must get no intent are in the set
+    assert sum(c.intent is None for c in cases) >= 4  # sentences that must get no intent are in the set
 
 
 def test_test_set_covers_the_catalogue():
