@@ -102,6 +102,16 @@ _NOT_UNDERSTOOD_QUESTION = (
     "Sorry, I can't answer that. I can help with your home's devices, timers, lists, the time "
     "and date, and cooking times."
 )
+# Requests for things the device cannot do at all get an honest answer rather than "didn't understand".
+_CANNOT = [
+    (re.compile(r"\b(alarm|alarms)\b|\bwake me( up)? at\b"), "I can't set alarms yet, but I can set timers."),
+    (
+        re.compile(r"\bremind me to\b|\breminders?\b"),
+        "I can't set reminders yet, but I can add it to a list or set a timer.",
+    ),
+    (re.compile(r"^(call|phone|ring|text|message|send|email)\b"), "I can't make calls or send messages."),
+    (re.compile(r"^(play|put on)\b"), "I can't play that: this device has no music source."),
+]
 _FOLLOW_UP = re.compile(
     r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
     r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$"
@@ -285,10 +295,7 @@ class DialogueManager:
             if invoked is not None:
                 return await self._apply_concept(*invoked)
             st.last_failure = {"text": norm, "at": now}
-            return Turn(
-                _NOT_UNDERSTOOD_QUESTION if _QUESTION.match(norm) else "Sorry, I didn't understand that.",
-                success=False,
-            )
+            return Turn(_not_understood(norm), success=False)
         if intent.name == "HassNevermind":
             return Turn("Okay.", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
         if intent.unknown:
@@ -615,6 +622,13 @@ class DialogueManager:
         if what in ("it", "the timer", "the timers") or self.parser.parse(norm) is not None:
             return None  # "forget it" is never mind; a real request goes on
         return Turn(f"I haven't learned anything called {what}.", success=False)
+
+
+def _not_understood(norm: str) -> str:
+    for pattern, answer in _CANNOT:
+        if pattern.search(norm):
+            return answer
+    return _NOT_UNDERSTOOD_QUESTION if _QUESTION.match(norm) else "Sorry, I didn't understand that."
 
 
 def _concept_key(phrase: str) -> str:

@@ -242,3 +242,20 @@ def test_questions_it_cannot_answer_get_an_honest_answer(conv):
     assert conv.say("what is the capital of france").text.startswith("Sorry, I can't answer that.")
     assert conv.say("tell me a joke").text.startswith("Sorry, I can't answer that.")
     assert conv.say("blah blah blah").text == "Sorry, I didn't understand that."
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("set an alarm for 7 am", "I can't set alarms yet, but I can set timers."),
+        (
+            "remind me to call dad tomorrow",
+            "I can't set reminders yet, but I can add it to a list or set a timer.",
+        ),
+        ("call my mother", "I can't make calls or send messages."),
+        ("play the beatles", "I can't play that: this device has no music source."),
+    ],
+)
+def test_what_it_cannot_do_is_said_plainly(conv, text, answer):
+    t = conv.say(text)
+    assert t.text == answer and not t.success
