@@ -323,6 +323,11 @@ class TtsConfig:
     """silence appended after each sentence"""
     max_text_chars: int = 5000
     """longer text is refused (SynthesisError) rather than tying up the device"""
+    stream_chunk_frames: int = 40
+    """decode a sentence in slices of this many latent frames (256 samples each for Piper voices) so its
+    first audio comes early; 0 decodes whole sentences. Needs the voice's split encoder/decoder."""
+    stream_context_frames: int = 16
+    """frames of context decoded on each side of a slice and dropped (16 makes slices match a whole decode)"""
 
     def __post_init__(self) -> None:
         _check(bool(self.voice), "tts.voice", "must name a model or a file")
@@ -332,6 +337,8 @@ class TtsConfig:
         _check(0 <= self.noise_w <= 2, "tts.noise_w", "must be in [0, 2]")
         _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
+        _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")
+        _check(0 <= self.stream_context_frames <= 1000, "tts.stream_context_frames", "must be in [0, 1000]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,9 @@ class ModelRegistry:
         os.close(fd)
         try:
             recipe(inputs, Path(tmp))
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)  # mkstemp made it 0600; derived models are readable like any file
             os.replace(tmp, out)
         finally:
             Path(tmp).unlink(missing_ok=True)

@@ -39,14 +39,19 @@ def run(args) -> int:
     voice = Voice.load(tts, cfg.runtime, ModelRegistry.load(cfg.models))
     t0 = time.perf_counter()
     parts, first_audio_s = [], None
+    sentences, sentence_s = 0, 0.0
     try:
-        for chunk in voice.synthesize(text):
+        for chunk in voice.stream(text):
             if first_audio_s is None:
                 first_audio_s = time.perf_counter() - t0
             parts.append(chunk.samples)
-            event = SpeechSynthesized(chunk.text, round(chunk.duration_s, 3), chunk.sample_rate)
-            if args.json:
-                emit(to_dict(event), True)
+            sentence_s += chunk.duration_s
+            if chunk.sentence_end:
+                sentences += 1
+                event = SpeechSynthesized(chunk.text, round(sentence_s, 3), chunk.sample_rate)
+                sentence_s = 0.0
+                if args.json:
+                    emit(to_dict(event), True)
     except SynthesisError as e:
         raise JobError(str(e)) from None
     if not parts:
@@ -57,7 +62,7 @@ def run(args) -> int:
     duration = len(samples) / voice.sample_rate
     result = {
         "output": args.output,
-        "sentences": len(parts),
+        "sentences": sentences,
         "duration_s": round(duration, 3),
         "sample_rate": voice.sample_rate,
         "first_audio_s": round(first_audio_s or 0.0, 4),
@@ -68,7 +73,7 @@ def run(args) -> int:
     emit(
         result,
         args.json,
-        f"wrote {args.output}: {duration:.2f} s of speech in {len(parts)} sentence(s), "
+        f"wrote {args.output}: {duration:.2f} s of speech in {sentences} sentence(s), "
         f"first audio after {result['first_audio_s'] * 1000:.0f} ms, "
         f"real-time factor {result['real_time_factor']}",
     )

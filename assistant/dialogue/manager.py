@@ -33,7 +33,7 @@ from assistant.events import IntentRecognized
 from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
 from assistant.skills.registry import Clock, SkillRegistry, system_clock
-from assistant.skills.state import StateStore
+from assistant.skills.state import StateError, StateStore
 
 __all__ = ["DialogueManager", "Turn"]
 
@@ -89,10 +89,29 @@ _ACTIVATE = re.compile(
     r"(?:the\s+|my\s+)?(?P<phrase>.+?)(?:\s+please)?$"
 )
 _TEACH_LEAD = re.compile(
-    r"^(?:well\s+|so\s+|ok\s+|okay\s+|yes\s+|yeah\s+|sure\s+)*(?:(?:it|that|this)\s+"
+    r"^(?:well\s+|so\s+|ok\s+|okay\s+|yes\s+|yeah\s+|sure\s+)*(?:(?:make|set|put|turn)\s+it\s+(?:to\s+|at\s+)?|"
+    r"(?:it|that|this)\s+"
     r"(?:is|means|would be|should be)\s+|(?:it|that)\s+is\s+when\s+|means\s+|it\s+s\s+|its\s+|thats\s+|"
     r"just\s+|to\s+|like\s+)?"
 )
+_QUESTION = re.compile(
+    r"^(what|who|whom|whose|where|when|why|how|which|is|are|was|were|can|could|do|does|did|will|"
+    r"would|should|tell me|explain)\b"
+)
+_NOT_UNDERSTOOD_QUESTION = (
+    "Sorry, I can't answer that. I can help with your home's devices, timers, lists, the time "
+    "and date, and cooking times."
+)
+# Requests for things the device cannot do at all get an honest answer rather than "didn't understand".
+_CANNOT = [
+    (re.compile(r"\b(alarm|alarms)\b|\bwake me( up)? at\b"), "I can't set alarms yet, but I can set timers."),
+    (
+        re.compile(r"\bremind me to\b|\breminders?\b"),
+        "I can't set reminders yet, but I can add it to a list or set a timer.",
+    ),
+    (re.compile(r"^(call|phone|ring|text|message|send|email)\b"), "I can't make calls or send messages."),
+    (re.compile(r"^(play|put on)\b"), "I can't play that: this device has no music source."),
+]
 _FOLLOW_UP = re.compile(
     r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
     r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$"
@@ -207,9 +226,14 @@ class DialogueManager:
         turn = await self._respond(text)
         st = self.state
         st.follow_up_until = self.clock() + self.cfg.follow_up_s if turn.text else 0.0
-        self._save()
+        text_out = turn.text
+        try:
+            self._save()
+        except StateError as e:  # a full or read-only disk must not silence the device
+            _LOGGER.error("dialogue state not saved: %s", e)
+            text_out += " But I couldn't save that, so I may forget it after a restart."
         return Turn(
-            turn.text,
+            text_out,
             turn.intent,
             turn.success,
             self.cfg.follow_up_s if turn.text else 0.0,
@@ -271,7 +295,7 @@ class DialogueManager:
             if invoked is not None:
                 return await self._apply_concept(*invoked)
             st.last_failure = {"text": norm, "at": now}
-            return Turn("Sorry, I didn't understand that.", success=False)
+            return Turn(_not_understood(norm), success=False)
         if intent.name == "HassNevermind":
             return Turn("Okay.", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
         if intent.unknown:
@@ -598,6 +622,13 @@ class DialogueManager:
         if what in ("it", "the timer", "the timers") or self.parser.parse(norm) is not None:
             return None  # "forget it" is never mind; a real request goes on
         return Turn(f"I haven't learned anything called {what}.", success=False)
+
+
+def _not_understood(norm: str) -> str:
+    for pattern, answer in _CANNOT:
+        if pattern.search(norm):
+            return answer
+    return _NOT_UNDERSTOOD_QUESTION if _QUESTION.match(norm) else "Sorry, I didn't understand that."
 
 
 def _concept_key(phrase: str) -> str:

@@ -9,6 +9,7 @@ user. Nothing here is async: a write of a few kB is far below a frame of audio.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -34,6 +35,18 @@ class StateStore:
         self.problems: list[str] = []
         """human-readable notes about documents that were damaged and set aside"""
         self._lock = threading.Lock()
+        self._clean_stale_temp_files()
+
+    def _clean_stale_temp_files(self) -> None:
+        """Temporary files a crash left behind mid-write (their documents are still the old ones)."""
+        try:
+            stale = list(self.dir.glob(".*.json.*.tmp"))
+        except OSError:
+            return
+        for path in stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                _LOGGER.info("state: removed %s, left by an interrupted write", path.name)
 
     def path(self, name: str) -> Path:
         if not _NAME.match(name):
@@ -99,8 +112,7 @@ def _fsync_dir(directory: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems cannot fsync a directory; the rename is still atomic
+        with contextlib.suppress(OSError):  # some filesystems cannot fsync a directory; the rename is atomic
+            os.fsync(fd)
     finally:
         os.close(fd)

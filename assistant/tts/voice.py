@@ -54,6 +54,8 @@ class VoiceInfo:
     phoneme_id_map: dict[str, tuple[int, ...]]
     num_speakers: int
     num_symbols: int
+    hop_length: int = 256
+    """audio samples per latent frame (Piper's default 256)"""
 
     @classmethod
     def from_sidecar(cls, path: Path) -> VoiceInfo:
@@ -98,6 +100,7 @@ class VoiceInfo:
             {k: tuple(v) for k, v in id_map.items()},
             int(raw.get("num_speakers", 1)),
             int(raw.get("num_symbols", 0)),
+            int(raw.get("hop_length", 256)),
         )
 
 
@@ -111,6 +114,8 @@ class AudioChunk:
     phonemes: str
     synth_s: float
     """wall-clock time spent making this chunk (phonemes + model)"""
+    sentence_end: bool = True
+    """False for the slices ``Voice.stream`` yields before a sentence's last one"""
 
     @property
     def duration_s(self) -> float:
@@ -142,10 +147,29 @@ def resolve_voice(cfg: TtsConfig, registry: ModelRegistry | None = None) -> tupl
     return model, sidecar
 
 
+def _session(path: Path, rt: RuntimeConfig) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = rt.num_threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
+    except Exception as e:  # onnxruntime raises its own exception types for corrupt or foreign files
+        raise ModelError(f"voice {path}: cannot be loaded by onnxruntime: {e}") from None
+
+
 class Voice:
-    def __init__(self, cfg: TtsConfig, session: Any, info: VoiceInfo, name: str = "") -> None:
+    """A loaded voice. ``session`` is the whole model, or its encoder when ``decoder`` is given."""
+
+    def __init__(
+        self, cfg: TtsConfig, session: Any, info: VoiceInfo, name: str = "", decoder: Any = None
+    ) -> None:
         self.cfg = cfg
         self.session = session
+        self.decoder = decoder
         self.info = info
         self.name = name
         inputs = {i.name: i for i in session.get_inputs()}
@@ -155,6 +179,8 @@ class Voice:
                 f"voice {name}: not a Piper voice, inputs {sorted(inputs)} lack {sorted(missing)}"
             )
         self._has_sid = "sid" in inputs
+        if decoder is not None and len(decoder.get_inputs()) != 1:
+            raise ModelError(f"voice {name}: the decoder must take one input (the latent frames)")
         if info.num_speakers > 1 and cfg.speaker_id >= info.num_speakers:
             raise ModelError(
                 f"tts.speaker_id: voice {name} has {info.num_speakers} speakers, got {cfg.speaker_id}"
@@ -165,21 +191,23 @@ class Voice:
 
     @classmethod
     def load(cls, cfg: TtsConfig, rt: RuntimeConfig, registry: ModelRegistry | None = None) -> Voice:
-        import onnxruntime as ort
-
+        """Load ``[tts] voice``. A manifest voice with ``<name>-encoder``/``<name>-decoder`` entries is
+        loaded split (derived on first use), so ``stream`` can slice sentences."""
+        registry = registry or ModelRegistry.load()
         model, sidecar = resolve_voice(cfg, registry)
         info = VoiceInfo.from_sidecar(sidecar)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = rt.num_threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(model), sess_options=opts, providers=list(rt.providers))
-        except Exception as e:  # onnxruntime raises its own exception types for corrupt or foreign files
-            raise ModelError(f"voice {model}: cannot be loaded by onnxruntime: {e}") from None
+        parts = (f"{cfg.voice}-encoder", f"{cfg.voice}-decoder")
+        if cfg.stream_chunk_frames > 0 and all(p in registry.entries for p in parts):
+            try:
+                encoder, decoder = (_session(registry.path(p), rt) for p in parts)
+                _LOGGER.info("voice %s: split encoder/decoder, %d Hz", model, info.sample_rate)
+                return cls(cfg, encoder, info, str(model), decoder)
+            except ModelError as e:
+                _LOGGER.warning(
+                    "voice %s: cannot use the split voice (%s); decoding whole sentences", model, e
+                )
         _LOGGER.info("voice %s: %d Hz, %s phonemes", model, info.sample_rate, info.phoneme_type)
-        return cls(cfg, session, info, str(model))
+        return cls(cfg, _session(model, rt), info, str(model))
 
     @property
     def sample_rate(self) -> int:
@@ -194,8 +222,8 @@ class Voice:
         """The normalised sentences ``synthesize`` will speak, one chunk each."""
         if len(text) > self.cfg.max_text_chars:
             raise SynthesisError(
-                f"text of {len(text)} characters is longer than tts.max_text_chars "
-                f"({self.cfg.max_text_chars})"
+                f"text of {len(text)} characters is longer than "
+                f"tts.max_text_chars ({self.cfg.max_text_chars})"
             )
         return split_sentences(normalize_for_speech(text))
 
@@ -216,7 +244,49 @@ class Voice:
                 time.perf_counter() - t0,
             )
 
+    def stream(self, text: str) -> Iterator[AudioChunk]:
+        """Like ``synthesize`` but a split voice yields each sentence in slices as they are decoded, the
+        first ``tts.stream_chunk_frames`` frames long, each next twice the last (``sentence_end`` marks
+        a sentence's last slice). The joined slices equal ``synthesize``'s audio (to ~1e-6)."""
+        if self.decoder is None:
+            yield from self.synthesize(text)
+            return
+        for sentence in self.sentences(text):
+            t0 = time.perf_counter()
+            phonemes = self.phonemize(sentence)
+            ids = phonemes_to_ids(phonemes, self.info.phoneme_id_map)
+            if len(ids) <= 3:
+                continue
+            z = self._encode(ids)
+            frames = z.shape[2]
+            # slices double in length (40, 80, 160 frames ...): the first comes early, and later ones
+            # cost little context overhead while each is still made long before the previous has played
+            start, step = 0, self.cfg.stream_chunk_frames
+            while start < frames:
+                end = min(frames, start + step)
+                piece = self._decode(z, start, end)
+                last = end >= frames
+                if last:
+                    piece = np.concatenate([piece, self._silence])
+                yield AudioChunk(
+                    piece,
+                    self.info.sample_rate,
+                    sentence,
+                    "".join(phonemes),
+                    time.perf_counter() - t0,
+                    sentence_end=last,
+                )
+                t0 = time.perf_counter()
+                start, step = end, step * 2
+
     def synthesize_ids(self, ids: list[int]) -> np.ndarray:
+        if self.decoder is not None:
+            z = self._encode(ids)
+            return self._decode(z, 0, z.shape[2], context=0)
+        (audio,) = self.session.run(None, self._feeds(ids))[:1]
+        return np.clip(np.asarray(audio, dtype=np.float32).reshape(-1), -1.0, 1.0)
+
+    def _feeds(self, ids: list[int]) -> dict[str, np.ndarray]:
         feeds = {
             "input": np.array([ids], dtype=np.int64),
             "input_lengths": np.array([len(ids)], dtype=np.int64),
@@ -224,6 +294,23 @@ class Voice:
         }
         if self._has_sid:
             feeds["sid"] = np.array([self.cfg.speaker_id], dtype=np.int64)
-        (audio,) = self.session.run(None, feeds)[:1]
+        return feeds
+
+    def _encode(self, ids: list[int]) -> np.ndarray:
+        """Latent frames [1, channels, frames] of one sentence."""
+        (z,) = self.session.run(None, self._feeds(ids))[:1]
+        return np.asarray(z, dtype=np.float32)
+
+    def _decode(self, z: np.ndarray, start: int, end: int, context: int | None = None) -> np.ndarray:
+        """Audio of frames [start, end), decoded with ``context`` frames around them that are dropped."""
+        pad = self.cfg.stream_context_frames if context is None else context
+        lo, hi = max(0, start - pad), min(z.shape[2], end + pad)
+        (audio,) = self.decoder.run(None, {self.decoder.get_inputs()[0].name: z[:, :, lo:hi]})[:1]
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-        return np.clip(samples, -1.0, 1.0)
+        hop = self.info.hop_length
+        if len(samples) != (hi - lo) * hop:
+            raise ModelError(
+                f"voice {self.name}: decoder gave {len(samples)} samples for {hi - lo} frames, "
+                f"expected {hop} a frame (hop_length)"
+            )
+        return np.clip(samples[(start - lo) * hop : (end - lo) * hop], -1.0, 1.0)

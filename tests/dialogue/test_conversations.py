@@ -185,3 +185,77 @@ def test_corrupt_dialogue_state_is_reported_and_replaced(tmp_path):
     assert (
         conv.dm.store.problems and conv.say("what have you learned").text == "I haven't learned anything yet."
     )
+
+
+class Crash(BaseException):
+    """Stands for the power going off: nothing after it runs."""
+
+
+def test_crash_during_a_state_write_loses_nothing_and_corrupts_nothing(conv, monkeypatch):
+    conv.say("set the living room light to study mode")
+    conv.say("it's brightness 40 percent")
+    state = conv.cfg.runtime.state_dir
+    before = (state / "dialogue.json").read_bytes()
+    import assistant.skills.state as state_module
+
+    real_fsync = state_module.os.fsync
+
+    def dying_fsync(fd):
+        raise Crash  # the new document is half on disk in its temporary file
+
+    monkeypatch.setattr(state_module.os, "fsync", dying_fsync)
+    with pytest.raises(Crash):
+        conv.say("set the office light to reading mode")
+    monkeypatch.setattr(state_module.os, "fsync", real_fsync)
+    assert (state / "dialogue.json").read_bytes() == before  # the old document, whole
+    (state / ".dialogue.json.x1y2.tmp").write_bytes(before[: len(before) // 2])  # what a power cut leaves
+    conv.restart()
+    assert conv.dm.store.problems == [] and not list(state.glob(".*.tmp"))
+    assert conv.say("set the bedroom lamp to study mode").text == "Set the Bedroom Lamp to 40 percent."
+
+
+def test_a_disk_that_cannot_be_written_still_gets_an_answer(conv, monkeypatch):
+    import assistant.skills.state as state_module
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(state_module.tempfile, "mkstemp", full_disk)
+    t = conv.say("what time is it")
+    assert t.text.startswith("It's ") and "couldn't save" in t.text
+    t = conv.say("set a timer for five minutes")
+    assert "went wrong" in t.text or "couldn't save" in t.text
+
+
+def test_forget_that_and_teaching_with_asr_style_answers(conv):
+    conv.say("set the desk lamp to focus mode")
+    assert conv.say("make it forty percent").learned == "concept: focus mode"
+    conv.say("set the floor lamp to cozy")
+    assert conv.say("its red at 20 percent").text.startswith(
+        "Got it, cozy means red at brightness 20 percent."
+    )
+    assert conv.say("forget that").text == "Okay, I forgot cozy."
+    assert conv.say("what have you learned").text == "I have learned: focus mode means brightness 40 percent."
+
+
+def test_questions_it_cannot_answer_get_an_honest_answer(conv):
+    assert conv.say("what is the capital of france").text.startswith("Sorry, I can't answer that.")
+    assert conv.say("tell me a joke").text.startswith("Sorry, I can't answer that.")
+    assert conv.say("blah blah blah").text == "Sorry, I didn't understand that."
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("set an alarm for 7 am", "I can't set alarms yet, but I can set timers."),
+        (
+            "remind me to call dad tomorrow",
+            "I can't set reminders yet, but I can add it to a list or set a timer.",
+        ),
+        ("call my mother", "I can't make calls or send messages."),
+        ("play the beatles", "I can't play that: this device has no music source."),
+    ],
+)
+def test_what_it_cannot_do_is_said_plainly(conv, text, answer):
+    t = conv.say(text)
+    assert t.text == answer and not t.success

@@ -25,14 +25,17 @@ def parser():
     return IntentParser(IntentConfig(), load_home(HomeConfig()))
 
 
-@pytest.mark.parametrize("name", ["utterances.txt", "heldout.txt"])
-def test_accuracy_on_the_test_sets(parser, name):
+@pytest.mark.parametrize(
+    "name, least, size",
+    [("utterances.txt", 0.95, 300), ("heldout.txt", 0.95, 50), ("fresh.txt", 0.9, 40)],  # fresh: never tuned on
+)
+def test_accuracy_on_the_test_sets(parser, name, least, size):
     ev = _eval_module()
     cases = ev.read_cases(DATA / name)
     result = ev.evaluate(cases, parser)
-    assert result["accuracy"] >= 0.95, result["misses"]
-    assert len(cases) >= (300 if name == "utterances.txt" else 50)
-    assert sum(c.intent is None for c in cases) >= 5  # sentences that must get no intent are in the set
+    assert result["accuracy"] >= least, result["misses"]
+    assert len(cases) >= size
+    assert sum(c.intent is None for c in cases) >= 4  # sentences that must get no intent are in the set
 
 
 def test_test_set_covers_the_catalogue():

@@ -13,8 +13,14 @@ from assistant.intent.numbers import number_to_words
 from assistant.models import ModelError, ModelRegistry
 from assistant.tts.voice import Voice
 
-SENTENCES = ["Turn off the kitchen light.", "Your pasta timer is done.", "I added milk to your shopping list.",
-             "Green tea should steep for about three minutes.", "It's 5:30 PM.", "The front door is locked."]
+SENTENCES = [
+    "Turn off the kitchen light.",
+    "Your pasta timer is done.",
+    "I added milk to your shopping list.",
+    "Green tea should steep for about three minutes.",
+    "It's 5:30 PM.",
+    "The front door is locked.",
+]
 
 
 def _words(text: str) -> list[str]:

@@ -89,9 +89,8 @@ def joe():
         registry.path("tts/joe-medium", prepare=False)
     except ModelError as e:
         pytest.skip(f"the real voice is not installed: {e}")
-    return Voice.load(
-        TtsConfig(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0), RuntimeConfig(), registry
-    )
+    cfg = TtsConfig(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0, stream_chunk_frames=0)
+    return Voice.load(cfg, RuntimeConfig(), registry)
 
 
 def test_real_voice_matches_piper_tts(joe):
@@ -116,3 +115,28 @@ def test_real_voice_matches_piper_tts(joe):
         assert np.allclose(c.samples, theirs, atol=1e-4)
     first = ["".join(p) for p in ref.phonemize("Turn off the kitchen light.")]
     assert first == [chunks[0].phonemes]
+
+
+def test_tiny_voice_streams_whole_sentences(tiny):
+    """A voice that cannot be split streams one chunk per sentence, the same as synthesize."""
+    assert tiny.decoder is None
+    a, b = list(tiny.stream("One. Two.")), list(tiny.synthesize("One. Two."))
+    assert [c.text for c in a] == [c.text for c in b] and all(c.sentence_end for c in a)
+    assert all(np.array_equal(x.samples, y.samples) for x, y in zip(a, b, strict=True))
+
+
+def test_real_voice_split_streams_slices_equal_to_whole_sentences(joe, tmp_path):
+    """The voice split at its decoder (derived into a fresh cache): slices join to the whole decode."""
+    from assistant.config import ModelsConfig
+
+    registry = ModelRegistry.load(ModelsConfig(cache_dir=tmp_path / "models"))
+    cfg = TtsConfig(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0)
+    split = Voice.load(cfg, RuntimeConfig(), registry)
+    assert split.decoder is not None
+    text = "Green tea should steep for about three minutes, then drink it while it is warm. Enjoy."
+    slices = list(split.stream(text))
+    assert [c.sentence_end for c in slices].count(True) == 2
+    assert len(slices[0].samples) == 40 * 256 and not slices[0].sentence_end
+    whole = np.concatenate([c.samples for c in joe.synthesize(text)])
+    joined = np.concatenate([c.samples for c in slices])
+    assert len(joined) == len(whole) and np.allclose(joined, whole, atol=1e-4)
