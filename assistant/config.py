@@ -135,8 +135,10 @@ class ModelsConfig:
 
     manifest: Path = Path("")
     """model manifest; empty means the one bundled with the package source (models/manifest.toml)"""
-    cache_dir: Path = Path("var/models")
-    """derived files written by ``assistant models prepare``"""
+    cache_dir: Path = Path("")
+    """derived files written by ``assistant models prepare``; empty: ``$CACHE_DIRECTORY/models`` under
+    systemd, else ``$XDG_CACHE_HOME/assistant/models`` (``~/.cache/assistant/models``), so every process of
+    the user shares them whatever its working directory"""
 
 
 class MelImpl(str, enum.Enum):

@@ -98,7 +98,7 @@ class ModelRegistry:
             for dep in e.derived_from:
                 if dep not in entries:
                     raise ModelError(f"{manifest}: {e.name} is derived from unknown model {dep!r}")
-        return cls(entries, Path(manifest).parent, Path(cfg.cache_dir))
+        return cls(entries, Path(manifest).parent, default_cache_dir(cfg.cache_dir))
 
     def entry(self, name: str) -> ModelEntry:
         try:
@@ -174,6 +174,16 @@ class ModelRegistry:
             raise ModelError(f"{name}: derived file {out} does not match the manifest's sha256 "
                              f"(toolchain differs? got {sha256_file(out)})")
         return out
+
+
+def default_cache_dir(configured: Path) -> Path:
+    """The configured cache, or the conventional one: systemd's CacheDirectory, else the XDG cache."""
+    if str(configured) not in ("", "."):
+        return Path(configured)
+    if os.environ.get("CACHE_DIRECTORY"):
+        return Path(os.environ["CACHE_DIRECTORY"].split(":")[0]) / "models"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "assistant" / "models"
 
 
 def sha256_file(path: Path) -> str:
