@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -70,12 +71,23 @@ void BindFbank(py::module_& m) {
       .def_property_readonly("num_bins", &Fbank::NumColumns)
       .def(
           "feed",
-          [](Fbank& self, const FloatArray& samples) {
-            if (samples.ndim() != 1) throw std::invalid_argument("samples must be 1-D (mono)");
+          [](Fbank& self, const py::array& raw) {
+            // The same contract and messages as the numpy twin's _check_samples (no Python-side check:
+            // this call runs every 10 ms).
+            if (raw.ndim() != 1)
+              throw std::invalid_argument("samples must be 1-D (mono), got " + std::to_string(raw.ndim()) + " dims");
+            if (raw.dtype().kind() != 'f')
+              throw std::invalid_argument("samples must be float32 in [-1, 1], got dtype " +
+                                          std::string(py::str(raw.dtype())) + " (convert at the audio edge)");
+            const FloatArray samples = FloatArray::ensure(raw);
+            const float* x = samples.data();
+            const std::size_t n = static_cast<std::size_t>(samples.shape(0));
             std::vector<float> out;
             {
               py::gil_scoped_release release;
-              self.Feed(samples.data(), static_cast<std::size_t>(samples.shape(0)), &out);
+              for (std::size_t i = 0; i < n; ++i)
+                if (!std::isfinite(x[i])) throw std::invalid_argument("samples contain NaN or infinity");
+              self.Feed(x, n, &out);
             }
             return ToFrames(std::move(out), self.NumColumns());
           },
