@@ -171,25 +171,32 @@ uint32_t NgramModel::Index(std::string_view word) const {
 
 // ------------------------------------------------------------------------------------------- lookups
 
-template <Quant Q>
-inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
+template <Quant Q, bool kTop>
+inline bool NgramModel::FindIn(const Table& t, uint64_t hash, Found* out) const {
   constexpr int kFp = Q == Quant::kLossless ? 8 : Q == Quant::kQ16 ? 4 : 3;
   constexpr int kCode = Q == Quant::kLossless ? 4 : Q == Quant::kQ16 ? 2 : 1;
+  constexpr int kSlot = kFp + kCode * (kTop ? 1 : 2);
   constexpr uint64_t kFlag = 1ULL << (8 * kFp - 1);
+  constexpr uint64_t kField = kFp == 8 ? ~0ULL : (1ULL << (8 * kFp)) - 1;
   const uint64_t key = Fmix64(hash);
   uint64_t want = key & (kFlag - 1);
   if (want == 0) want = 1;
-  const int slot_bytes = t.slot_bytes;
-  const unsigned char* p = t.slots + MulHi(key, t.num_buckets) * slot_bytes;
-  const unsigned char* end = t.slots + t.num_slots * slot_bytes;
-  for (; p < end; p += slot_bytes) {
-    uint64_t fp = 0;
-    std::memcpy(&fp, p, kFp);
+  const unsigned char* p = t.slots + MulHi(key, t.num_buckets) * kSlot;
+  const unsigned char* end = t.slots + t.num_slots * kSlot;
+  for (; p < end; p += kSlot) {
+    uint64_t fp;
+    if constexpr (kFp == 8) {
+      std::memcpy(&fp, p, 8);
+    } else {  // every slot is >= 4 bytes: one 4-byte load, masked
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      fp = v & kField;
+    }
     if ((fp & (kFlag - 1)) == want) {
       out->left = (fp & kFlag) != 0;
       if constexpr (Q == Quant::kLossless) {
         std::memcpy(&out->log10prob, p + kFp, 4);
-        if (t.top) {
+        if constexpr (kTop) {
           out->log10backoff = 0.0f;
           out->extends = false;
         } else {
@@ -200,7 +207,7 @@ inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
         uint32_t code = 0;
         std::memcpy(&code, p + kFp, kCode);
         out->log10prob = t.prob_codebook[std::min<uint64_t>(code, t.prob_codes - 1)];
-        if (t.top) {
+        if constexpr (kTop) {
           out->log10backoff = 0.0f;
           out->extends = false;
         } else {
@@ -215,6 +222,11 @@ inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
     if (fp == 0) return false;
   }
   return false;
+}
+
+template <Quant Q>
+inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
+  return t.top ? FindIn<Q, true>(t, hash, out) : FindIn<Q, false>(t, hash, out);
 }
 
 State NgramModel::BeginSentenceState() const {
@@ -265,21 +277,40 @@ WordScore NgramModel::ScoreWord(const State& in, uint32_t w, State* out) const {
   }
 }
 
+// Memory-level parallelism: the probe chain of a word depends only on word ids, not on what earlier
+// probes found, so the home slots of the next words' chains are prefetched while this word is scored.
+// Misses that KenLM takes one after another then overlap.
+inline void NgramModel::PrefetchChain(uint32_t w, const uint32_t* ctx, std::ptrdiff_t stride, int k) const {
+  uint64_t h = StartHash(w);
+  const int max_j = std::min(k, order_ - 1);
+  for (int j = 0; j < max_j; ++j) {
+    h = ExtendHash(h, ctx[j * stride]);
+    const Table& t = tables_[j + 2];
+    __builtin_prefetch(t.slots + MulHi(Fmix64(h), t.num_buckets) * t.slot_bytes);
+  }
+}
+
 float NgramModel::ScoreSentence(const uint32_t* words, std::size_t n, bool bos, bool eos,
                                 std::vector<WordScore>* scores) const {
+  // seq = [<s>] words [</s>]; the words from `first` on are scored
+  std::vector<uint32_t> seq;
+  seq.reserve(n + 2);
+  if (bos) seq.push_back(header_.bos_id);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (words[i] >= header_.vocab_size) throw std::invalid_argument("word id out of range");
+    seq.push_back(words[i]);
+  }
+  if (eos) seq.push_back(header_.eos_id);
+  const std::size_t first = bos ? 1 : 0;
+  constexpr std::size_t kAhead = 2;  // words prefetched ahead
+  for (std::size_t p = first; p < std::min(seq.size(), first + kAhead); ++p)
+    PrefetchChain(seq[p], p ? seq.data() + p - 1 : seq.data(), -1, static_cast<int>(p));
   State a = bos ? BeginSentenceState() : NullContextState(), b;
   float total = 0.0f;
-  for (std::size_t i = 0; i <= n; ++i) {
-    uint32_t w;
-    if (i < n) {
-      w = words[i];
-      if (w >= header_.vocab_size) throw std::invalid_argument("word id out of range");
-    } else if (eos) {
-      w = header_.eos_id;
-    } else {
-      break;
-    }
-    const WordScore s = ScoreWord(a, w, &b);
+  for (std::size_t p = first; p < seq.size(); ++p) {
+    if (p + kAhead < seq.size())
+      PrefetchChain(seq[p + kAhead], seq.data() + p + kAhead - 1, -1, static_cast<int>(p + kAhead));
+    const WordScore s = ScoreWord(a, seq[p], &b);
     total += s.log10prob;
     if (scores) scores->push_back(s);
     a = b;
@@ -292,7 +323,15 @@ void NgramModel::AdvanceT(const uint32_t* states, const int32_t* words, std::siz
                           float* log10probs, uint8_t* ngram_lengths) const {
   const int W = order_;
   const uint32_t V = header_.vocab_size;
+  constexpr std::size_t kAhead = 4;  // rows prefetched ahead
+  auto prefetch_row = [&](std::size_t r) {
+    const uint32_t* row = states + r * W;
+    const uint32_t k = row[W - 1];
+    if (k <= static_cast<uint32_t>(W - 1)) PrefetchChain(static_cast<uint32_t>(words[r]), row, 1, static_cast<int>(k));
+  };
+  for (std::size_t r = 0; r < std::min(n, kAhead); ++r) prefetch_row(r);
   for (std::size_t r = 0; r < n; ++r) {
+    if (r + kAhead < n) prefetch_row(r + kAhead);
     const uint32_t* row = states + r * W;
     const uint32_t k = row[W - 1];
     if (k > static_cast<uint32_t>(W - 1)) throw std::invalid_argument("state row " + std::to_string(r) + ": bad length");

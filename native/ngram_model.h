@@ -101,6 +101,10 @@ class NgramModel {
     bool left;     // the suffix of some longer n-gram: the probe chain goes on
   };
 
+  // Prefetch the home slots of the chain (w), (ctx[0] w), (ctx[stride] ctx[0] w), ... for k context words.
+  void PrefetchChain(uint32_t w, const uint32_t* ctx, std::ptrdiff_t stride, int k) const;
+  template <Quant Q, bool kTop>
+  bool FindIn(const Table& t, uint64_t hash, Found* out) const;
   template <Quant Q>
   bool Find(const Table& t, uint64_t hash, Found* out) const;
   template <Quant Q>
