@@ -24,6 +24,12 @@ inline bool LosslessExtends(float backoff) {
   return bits != 0x80000000u;
 }
 
+#ifndef ASSISTANT_NGRAM_PREFETCH_AHEAD
+#define ASSISTANT_NGRAM_PREFETCH_AHEAD 2
+#endif
+constexpr std::size_t kSentencePrefetchAhead = ASSISTANT_NGRAM_PREFETCH_AHEAD;  // words of a sentence
+constexpr std::size_t kBatchPrefetchAhead = 4;                                  // rows of a batch
+
 [[noreturn]] void Corrupt(const std::string& what) { throw FormatError("corrupt n-gram LM file: " + what); }
 
 }  // namespace
@@ -243,7 +249,7 @@ template <Quant Q>
 WordScore NgramModel::ScoreWordT(const State& in, uint32_t w, State* out) const {
   const UnigramRecord& u = unigrams_[w];
   WordScore ret{-std::fabs(u.log10prob), 1};
-  State next;
+  State& next = *out;  // never aliases `in`
   next.words[0] = w;
   next.backoff[0] = u.log10backoff;
   int next_length = (order_ > 1 && LosslessExtends(u.log10backoff)) ? 1 : 0;
@@ -265,16 +271,19 @@ WordScore NgramModel::ScoreWordT(const State& in, uint32_t w, State* out) const 
   for (int L = ret.ngram_length; L <= in.length; ++L) ret.log10prob += in.backoff[L - 1];
   for (int i = 1; i < next_length; ++i) next.words[i] = in.words[i - 1];
   next.length = static_cast<uint8_t>(next_length);
-  *out = next;
   return ret;
 }
 
 WordScore NgramModel::ScoreWord(const State& in, uint32_t w, State* out) const {
+  State next;  // `out` may alias `in`
+  WordScore ret;
   switch (quant_) {
-    case Quant::kLossless: return ScoreWordT<Quant::kLossless>(in, w, out);
-    case Quant::kQ16: return ScoreWordT<Quant::kQ16>(in, w, out);
-    default: return ScoreWordT<Quant::kQ8>(in, w, out);
+    case Quant::kLossless: ret = ScoreWordT<Quant::kLossless>(in, w, &next); break;
+    case Quant::kQ16: ret = ScoreWordT<Quant::kQ16>(in, w, &next); break;
+    default: ret = ScoreWordT<Quant::kQ8>(in, w, &next); break;
   }
+  *out = next;
+  return ret;
 }
 
 // Memory-level parallelism: the probe chain of a word depends only on word ids, not on what earlier
@@ -292,28 +301,42 @@ inline void NgramModel::PrefetchChain(uint32_t w, const uint32_t* ctx, std::ptrd
 
 float NgramModel::ScoreSentence(const uint32_t* words, std::size_t n, bool bos, bool eos,
                                 std::vector<WordScore>* scores) const {
-  // seq = [<s>] words [</s>]; the words from `first` on are scored
-  std::vector<uint32_t> seq;
-  seq.reserve(n + 2);
-  if (bos) seq.push_back(header_.bos_id);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (words[i] >= header_.vocab_size) throw std::invalid_argument("word id out of range");
-    seq.push_back(words[i]);
+  switch (quant_) {
+    case Quant::kLossless: return ScoreSentenceT<Quant::kLossless>(words, n, bos, eos, scores);
+    case Quant::kQ16: return ScoreSentenceT<Quant::kQ16>(words, n, bos, eos, scores);
+    default: return ScoreSentenceT<Quant::kQ8>(words, n, bos, eos, scores);
   }
-  if (eos) seq.push_back(header_.eos_id);
-  const std::size_t first = bos ? 1 : 0;
-  constexpr std::size_t kAhead = 2;  // words prefetched ahead
-  for (std::size_t p = first; p < std::min(seq.size(), first + kAhead); ++p)
-    PrefetchChain(seq[p], p ? seq.data() + p - 1 : seq.data(), -1, static_cast<int>(p));
-  State a = bos ? BeginSentenceState() : NullContextState(), b;
+}
+
+template <Quant Q>
+float NgramModel::ScoreSentenceT(const uint32_t* words, std::size_t n, bool bos, bool eos,
+                                 std::vector<WordScore>* scores) const {
+  for (std::size_t i = 0; i < n; ++i)
+    if (words[i] >= header_.vocab_size) throw std::invalid_argument("word id out of range");
+  // seq = [<s>] words [</s>] without copying: the word at position p
+  const std::size_t first = bos ? 1 : 0, size = first + n + (eos ? 1 : 0);
+  auto at = [&](std::size_t p) -> uint32_t {
+    if (p < first) return header_.bos_id;
+    return p - first < n ? words[p - first] : header_.eos_id;
+  };
+  constexpr std::size_t kAhead = kSentencePrefetchAhead;
+  uint32_t ctx[kMaxOrder];
+  auto prefetch = [&](std::size_t p) {
+    const int k = static_cast<int>(std::min<std::size_t>(p, order_ - 1));
+    for (int j = 0; j < k; ++j) ctx[j] = at(p - 1 - j);
+    PrefetchChain(at(p), ctx, 1, k);
+  };
+  for (std::size_t p = first; kAhead && p < std::min(size, first + kAhead); ++p) prefetch(p);
+  State states[2];
+  states[0] = bos ? BeginSentenceState() : NullContextState();
+  int cur = 0;
   float total = 0.0f;
-  for (std::size_t p = first; p < seq.size(); ++p) {
-    if (p + kAhead < seq.size())
-      PrefetchChain(seq[p + kAhead], seq.data() + p + kAhead - 1, -1, static_cast<int>(p + kAhead));
-    const WordScore s = ScoreWord(a, seq[p], &b);
+  for (std::size_t p = first; p < size; ++p) {
+    if (kAhead && p + kAhead < size) prefetch(p + kAhead);
+    const WordScore s = ScoreWordT<Q>(states[cur], at(p), &states[cur ^ 1]);
+    cur ^= 1;
     total += s.log10prob;
     if (scores) scores->push_back(s);
-    a = b;
   }
   return total;
 }
@@ -323,7 +346,7 @@ void NgramModel::AdvanceT(const uint32_t* states, const int32_t* words, std::siz
                           float* log10probs, uint8_t* ngram_lengths) const {
   const int W = order_;
   const uint32_t V = header_.vocab_size;
-  constexpr std::size_t kAhead = 4;  // rows prefetched ahead
+  constexpr std::size_t kAhead = kBatchPrefetchAhead;
   auto prefetch_row = [&](std::size_t r) {
     const uint32_t* row = states + r * W;
     const uint32_t k = row[W - 1];

@@ -110,6 +110,9 @@ class NgramModel {
   template <Quant Q>
   WordScore ScoreWordT(const State& in, uint32_t w, State* out) const;
   template <Quant Q>
+  float ScoreSentenceT(const uint32_t* words, std::size_t n, bool bos, bool eos,
+                       std::vector<WordScore>* scores) const;
+  template <Quant Q>
   void AdvanceT(const uint32_t* states, const int32_t* words, std::size_t n, uint32_t* next_states,
                 float* log10probs, uint8_t* ngram_lengths) const;
 

@@ -342,8 +342,12 @@ def build_image(
     sections: list[bytes] = []
     cursor = HEADER_BYTES
 
-    def add(data: bytes) -> tuple[int, int]:
+    def add(data: bytes, align: int = 8) -> tuple[int, int]:
         nonlocal cursor
+        if cursor % align:
+            gap = align - cursor % align
+            sections.append(b"\0" * gap)
+            cursor += gap
         off = cursor
         sections.append(data)
         pad = (-len(data)) % 8
@@ -396,7 +400,8 @@ def build_image(
                 fields.append(bcodes.astype(code_dtype))
                 b_book = bcentres.astype("<f4").tobytes()
         slots = _pack_slots(num_slots, pos, fp, fields, quant, top)
-        tables.append((len(keys), num_buckets, num_slots, add(slots), add(p_book), add(b_book)))
+        # slots start on a cache line, so no 16-byte lossless slot straddles two lines
+        tables.append((len(keys), num_buckets, num_slots, add(slots, 64), add(p_book), add(b_book)))
 
     head = _HEAD.pack(
         MAGIC, FORMAT_VERSION, HEADER_BYTES, cursor, 0,
