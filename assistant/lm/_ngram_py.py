@@ -34,8 +34,16 @@ def _extend(h: int, w: int) -> int:
 class _Table:
     __slots__ = ("fps", "empty", "left", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
 
-    def __init__(self, raw: np.ndarray, num_buckets: int, num_slots: int, quant: str, top: bool,
-                 p_book: np.ndarray | None, b_book: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        raw: np.ndarray,
+        num_buckets: int,
+        num_slots: int,
+        quant: str,
+        top: bool,
+        p_book: np.ndarray | None,
+        b_book: np.ndarray | None,
+    ) -> None:
         sb = fmt.slot_bytes(quant, top)
         slots = raw.reshape(num_slots, sb)
         fpb = fmt.FINGERPRINT_BYTES[quant]
@@ -105,12 +113,28 @@ class NgramModelPy:
             raise NgramFormatError("not an n-gram LM file: shorter than the header")
         buf = np.frombuffer(data, dtype=np.uint8)
         head = fmt._HEAD.unpack_from(data, 0)
-        (magic, version, header_bytes, file_bytes, csum, order, quant, V, unk, bos, eos, vbuckets, _r,
-         *secs) = head
+        (
+            magic,
+            version,
+            header_bytes,
+            file_bytes,
+            csum,
+            order,
+            quant,
+            V,
+            unk,
+            bos,
+            eos,
+            vbuckets,
+            _r,
+            *secs,
+        ) = head
         if magic != fmt.MAGIC:
             raise NgramFormatError("not an n-gram LM file (bad magic)")
         if version != fmt.FORMAT_VERSION:
-            raise NgramFormatError(f"n-gram LM format version {version}, this build reads {fmt.FORMAT_VERSION}")
+            raise NgramFormatError(
+                f"n-gram LM format version {version}, this build reads {fmt.FORMAT_VERSION}"
+            )
         if header_bytes != fmt.HEADER_BYTES:
             raise _corrupt(f"header size {header_bytes}")
         if file_bytes != size:
@@ -236,7 +260,9 @@ class NgramModelPy:
         assert t is not None
         return t.find(h, self.quantization)
 
-    def _score(self, ctx: list[int], bo: list[float] | None, w: int) -> tuple[float, int, list[int], list[float]]:
+    def _score(
+        self, ctx: list[int], bo: list[float] | None, w: int
+    ) -> tuple[float, int, list[int], list[float]]:
         """Score w after context ``ctx`` (most recent first). With ``bo`` (the contexts' back-offs) the
         sentence form; with None the compact form (back-offs read again). Returns prob, matched length,
         next context, next back-offs."""
@@ -271,7 +297,7 @@ class NgramModelPy:
             hc = _start(ctx[0])
             for L in range(2, k + 1):
                 hc = _extend(hc, ctx[L - 1])
-                if L < m:
+                if m > L:
                     continue
                 i = self._find(L, hc)
                 if i >= 0:
@@ -297,7 +323,9 @@ class NgramModelPy:
         p32 = np.array(probs, np.float32)
         return float(np.sum(p32, dtype=np.float64)), p32, np.array(lengths, np.uint8), np.array(ids, np.int32)
 
-    def score_corpus(self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True) -> np.ndarray:
+    def score_corpus(
+        self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True
+    ) -> np.ndarray:
         out = np.empty(len(offsets) - 1, np.float32)
         for s in range(len(offsets) - 1):
             words = ids[offsets[s] : offsets[s + 1]].tolist()
@@ -344,4 +372,3 @@ class NgramModelPy:
             probs[r] = p
             lengths[r] = m
         return nxt, probs, lengths
-

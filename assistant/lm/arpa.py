@@ -80,7 +80,9 @@ def read_arpa(path: Path | str, progress: Callable[[int], None] | None = None) -
         raise ModelError(f"{path}: cannot read: {e}") from None
 
 
-def parse_arpa(lines: Iterable[str], name: str = "<arpa>", progress: Callable[[int], None] | None = None) -> ArpaModel:
+def parse_arpa(
+    lines: Iterable[str], name: str = "<arpa>", progress: Callable[[int], None] | None = None
+) -> ArpaModel:
     it = iter(lines)
     lineno = 0
 
@@ -207,8 +209,15 @@ def _parse_block_fast(block: list[str], n: int, count: int, index: dict[str, int
     return ids, np.maximum(probs64, -1e30).astype(np.float32), backoffs64.astype(np.float32)
 
 
-def _parse_block(block: list[str], n: int, count: int, index: dict[str, int], vocab: list[str],
-                 first_lineno: int, name: str):
+def _parse_block(
+    block: list[str],
+    n: int,
+    count: int,
+    index: dict[str, int],
+    vocab: list[str],
+    first_lineno: int,
+    name: str,
+):
     ids = np.empty((count, n), dtype=np.int32)
     probs = np.empty(count, dtype=np.float32)
     backoffs = np.zeros(count, dtype=np.float32)

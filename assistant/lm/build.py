@@ -143,7 +143,9 @@ class BuildStats:
     quant: str = "lossless"
 
 
-def _lookup(keys_sorted: np.ndarray, order_idx: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lookup(
+    keys_sorted: np.ndarray, order_idx: np.ndarray, query: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (into the unsorted arrays) of query keys, and a found mask."""
     pos = np.searchsorted(keys_sorted, query)
     pos = np.minimum(pos, len(keys_sorted) - 1)
@@ -151,7 +153,9 @@ def _lookup(keys_sorted: np.ndarray, order_idx: np.ndarray, query: np.ndarray) -
     return order_idx[pos], found
 
 
-def close_model(arpa: ArpaModel) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, np.ndarray], list[int]]:
+def close_model(
+    arpa: ArpaModel,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, np.ndarray], list[int]]:
     """Add blank n-grams so every n-gram's prefix and suffix are present. Returns per-order ids, probs,
     back-offs (float32; blanks: prob from back-off, back-off 0) and the number of blanks per order."""
     N = arpa.order
@@ -274,7 +278,9 @@ def _place(keys: np.ndarray, load_factor: float, quant: str) -> tuple[int, int, 
     return num_buckets, num_slots, pos, fp
 
 
-def _pack_slots(num_slots: int, pos: np.ndarray, fp: np.ndarray, fields: list[np.ndarray], quant: str, top: bool) -> bytes:
+def _pack_slots(
+    num_slots: int, pos: np.ndarray, fp: np.ndarray, fields: list[np.ndarray], quant: str, top: bool
+) -> bytes:
     sb = slot_bytes(quant, top)
     out = np.zeros((num_slots, sb), np.uint8)
     fpb = FINGERPRINT_BYTES[quant]
@@ -332,7 +338,9 @@ def build_image(
     uni_b[ids[1][:, 0]] = bos[1]
     if N > 1:
         uni_ext[ids[1][:, 0]] = ext[1]
-    uni_b = np.where((uni_b == 0.0) & ~uni_ext, np.float32(-0.0), np.where(uni_b == 0.0, np.float32(0.0), uni_b))
+    uni_b = np.where(
+        (uni_b == 0.0) & ~uni_ext, np.float32(-0.0), np.where(uni_b == 0.0, np.float32(0.0), uni_b)
+    )
     uni_b = uni_b.astype(np.float32)
     uni_left = np.zeros(V, bool)
     if N > 1:
@@ -404,9 +412,23 @@ def build_image(
         tables.append((len(keys), num_buckets, num_slots, add(slots, 64), add(p_book), add(b_book)))
 
     head = _HEAD.pack(
-        MAGIC, FORMAT_VERSION, HEADER_BYTES, cursor, 0,
-        N, QUANT_MODES.index(quant), V, index[UNK], index[BOS], index[EOS], vocab_buckets, 0,
-        *sec_offsets, *sec_strings, *sec_vtable, *sec_uni,
+        MAGIC,
+        FORMAT_VERSION,
+        HEADER_BYTES,
+        cursor,
+        0,
+        N,
+        QUANT_MODES.index(quant),
+        V,
+        index[UNK],
+        index[BOS],
+        index[EOS],
+        vocab_buckets,
+        0,
+        *sec_offsets,
+        *sec_strings,
+        *sec_vtable,
+        *sec_uni,
     )
     table_bytes = b""
     for n in range(2, MAX_ORDER + 1):

@@ -94,8 +94,14 @@ class NgramModel:
             raise ModelError(f"{path}: {e}") from None
         except OSError as e:
             raise ModelError(f"cannot read LM {path}: {e}") from None
-        _LOGGER.info("loaded %s (order %d, %d words, %s) with the %s implementation",
-                     path, model.order, model.vocab_size, model.quantization, impl)
+        _LOGGER.info(
+            "loaded %s (order %d, %d words, %s) with the %s implementation",
+            path,
+            model.order,
+            model.vocab_size,
+            model.quantization,
+            impl,
+        )
         return cls(model, impl, path)
 
     @classmethod
@@ -119,7 +125,9 @@ class NgramModel:
         """One WordScore per word, plus one for </s> when ``eos``."""
         _t, probs, lengths, ids = self._impl.score_words(sentence.split(), bos, eos)
         unk = self.unk_id
-        return [WordScore(float(p), int(n), int(i) == unk) for p, n, i in zip(probs, lengths, ids, strict=True)]
+        return [
+            WordScore(float(p), int(n), int(i) == unk) for p, n, i in zip(probs, lengths, ids, strict=True)
+        ]
 
     def perplexity(self, sentence: str) -> float:
         """10 ** (-log10 p / number of words + 1 for </s>), as KenLM."""
@@ -136,10 +144,15 @@ class NgramModel:
     def word(self, word_id: int) -> str:
         return self._impl.word(int(word_id))
 
-    def score_corpus(self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True) -> np.ndarray:
+    def score_corpus(
+        self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True
+    ) -> np.ndarray:
         """Total log10 of each sentence ``ids[offsets[s]:offsets[s+1]]`` (int32 ids): one call for all."""
-        return np.asarray(self._impl.score_corpus(np.ascontiguousarray(ids, np.int32),
-                                                  np.ascontiguousarray(offsets, np.int64), bos, eos))
+        return np.asarray(
+            self._impl.score_corpus(
+                np.ascontiguousarray(ids, np.int32), np.ascontiguousarray(offsets, np.int64), bos, eos
+            )
+        )
 
     # ------------------------------------------------------------------ beam search
 
@@ -175,5 +188,7 @@ class NgramModel:
         return int(self._impl.file_bytes)
 
     def __repr__(self) -> str:
-        return (f"NgramModel(order={self.order}, vocab_size={self.vocab_size}, quantization={self.quantization!r}, "
-                f"implementation={self.implementation!r})")
+        return (
+            f"NgramModel(order={self.order}, vocab_size={self.vocab_size}, quantization={self.quantization!r}, "
+            f"implementation={self.implementation!r})"
+        )

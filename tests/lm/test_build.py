@@ -90,16 +90,21 @@ def test_every_single_byte_flip_in_the_header_is_caught(image, impl):
         lm.advance(np.stack([lm.begin_state()]), np.zeros(1, np.int32))
 
 
-@pytest.mark.parametrize("text,match", [
-    ("", "no \\\\data\\\\"),
-    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n", "has 1 1-grams, the header announced 2"),
-    ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1\t<s>\n\n\\end\\\n", "lack </s>"),
-    ("\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\n\\2-grams:\n-1\t<s> x\n\n\\end\\\n",
-     "not among the unigrams"),
-    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\nabc\t</s>\n\n\\end\\\n", "not a number"),
-    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t<s>\n\n\\end\\\n", "duplicate unigram"),
-    ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n", "missing \\\\end"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("", "no \\\\data\\\\"),
+        ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n", "has 1 1-grams, the header announced 2"),
+        ("\\data\\\nngram 1=1\n\n\\1-grams:\n-1\t<s>\n\n\\end\\\n", "lack </s>"),
+        (
+            "\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\n\\2-grams:\n-1\t<s> x\n\n\\end\\\n",
+            "not among the unigrams",
+        ),
+        ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\nabc\t</s>\n\n\\end\\\n", "not a number"),
+        ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t<s>\n\n\\end\\\n", "duplicate unigram"),
+        ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n", "missing \\\\end"),
+    ],
+)
 def test_bad_arpa_is_a_clear_error(text, match, tmp_path, impl):
     path = tmp_path / "bad.arpa"
     path.write_text(text)

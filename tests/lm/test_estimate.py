@@ -48,14 +48,21 @@ def test_arpa_loads_in_kenlm(corpus, tmp_path, kenlm):
 
 def test_unigrams_sum_to_one(corpus):
     arpa = estimate(corpus[0][:500], 2)
-    total = sum(10 ** p for w, p in zip(arpa.vocab, arpa.log10probs[1].tolist(), strict=True) if w != "<s>")
+    total = sum(10**p for w, p in zip(arpa.vocab, arpa.log10probs[1].tolist(), strict=True) if w != "<s>")
     assert total == pytest.approx(1.0, abs=1e-4)
 
 
 def test_tiny_domain_corpus_falls_back(tmp_path):
     """A device's own phrases: too few n-grams for the count-of-count discounts, still a valid model."""
-    phrases = [p.split() for p in ["turn on the kitchen light", "turn off the kitchen light",
-                                   "set a timer for ten minutes", "what time is it"]]
+    phrases = [
+        p.split()
+        for p in [
+            "turn on the kitchen light",
+            "turn off the kitchen light",
+            "set a timer for ten minutes",
+            "what time is it",
+        ]
+    ]
     arpa = estimate(phrases, 3)
     write_arpa(arpa, tmp_path / "d.arpa")
     lm = NgramModel.load(tmp_path / "d.arpa")
