@@ -288,5 +288,6 @@ def write_arpa(model: ArpaModel, path: Path | str) -> None:
                     f.write(f"{p:.7g}\t{words}\t{b:.7g}\n")
         f.write("\n\\end\\\n")
         f.flush()
-        os.fsync(f.fileno()) if hasattr(f, "fileno") and opener is open else None
+    with open(tmp, "rb") as raw:  # the compressed or plain bytes reach the disk before the rename
+        os.fsync(raw.fileno())
     os.replace(tmp, path)
