@@ -323,6 +323,10 @@ class NgramModelPy:
         p32 = np.array(probs, np.float32)
         return float(np.sum(p32, dtype=np.float64)), p32, np.array(lengths, np.uint8), np.array(ids, np.int32)
 
+    def score_text(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
+        ids = [self.index(w.decode("utf-8", errors="replace")) for w in sentence.encode("utf-8").split()]
+        return float(self._score_ids(ids, bos, eos))
+
     def score_corpus(
         self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True
     ) -> np.ndarray:

@@ -43,6 +43,13 @@ class WordScore:
     """the word is not in the vocabulary (scored as <unk>)"""
 
 
+def _split(sentence: str) -> list[str]:
+    """KenLM's split: ASCII whitespace only (a no-break space stays inside a word)."""
+    if sentence.isascii():
+        return sentence.split()
+    return [w.decode("utf-8") for w in sentence.encode("utf-8").split()]
+
+
 def _format_errors() -> tuple[type[Exception], ...]:
     errors: list[type[Exception]] = [_PyFormatError]
     if _accel.native is not None:
@@ -117,13 +124,13 @@ class NgramModel:
     # ------------------------------------------------------------------ sentences (KenLM's API)
 
     def score(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
-        """Total log10 probability of the whitespace-separated words (never include <s> or </s>)."""
-        total, _p, _l, _ids = self._impl.score_words(sentence.split(), bos, eos)
-        return float(total)
+        """Total log10 probability of the words (split on ASCII whitespace, as KenLM; never include <s> or
+        </s>)."""
+        return float(self._impl.score_text(sentence, bos, eos))
 
     def full_scores(self, sentence: str, bos: bool = True, eos: bool = True) -> list[WordScore]:
         """One WordScore per word, plus one for </s> when ``eos``."""
-        _t, probs, lengths, ids = self._impl.score_words(sentence.split(), bos, eos)
+        _t, probs, lengths, ids = self._impl.score_words(_split(sentence), bos, eos)
         unk = self.unk_id
         return [
             WordScore(float(p), int(n), int(i) == unk) for p, n, i in zip(probs, lengths, ids, strict=True)
@@ -131,7 +138,7 @@ class NgramModel:
 
     def perplexity(self, sentence: str) -> float:
         """10 ** (-log10 p / number of words + 1 for </s>), as KenLM."""
-        words = len(sentence.split()) + 1
+        words = len(_split(sentence)) + 1
         return float(10.0 ** (-self.score(sentence) / words))
 
     def __contains__(self, word: str) -> bool:

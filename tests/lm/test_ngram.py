@@ -281,3 +281,13 @@ def test_score_corpus_equals_sentence_scores(impl):
     np.testing.assert_allclose(totals, [lm.score(s) for s in sentences], atol=1e-4)
     with pytest.raises(ValueError):
         lm.score_corpus(np.array([lm.vocab_size], np.int32), np.array([0, 1]))
+
+
+def test_split_like_kenlm(impl, kenlm):
+    """Words split on ASCII whitespace only, as KenLM does: a no-break space stays inside a word."""
+    ref = kenlm.Model(str(DATA / "test.arpa"))
+    lm = NgramModel.load(DATA / "test.arpa", impl=impl)
+    for s in ["looking\u00a0on a little", " looking \t on\na little ", "the \u3000 the", ""]:
+        assert lm.score(s) == pytest.approx(ref.score(s), abs=1e-4)
+        assert len(lm.full_scores(s)) == len(list(ref.full_scores(s)))
+        assert lm.perplexity(s) == pytest.approx(ref.perplexity(s), rel=1e-4)
