@@ -44,6 +44,11 @@
 //   without it, so the miss at the next order (the most expensive probe: a full run) is never read. For
 //   unigrams the flag is the sign bit of the stored log10 probability (set = flag; the value is -|stored|).
 //
+// MEASURED (tools/bench_lm.py: a 3.62 M n-gram 5-gram estimated from the Python docs, 89 k held-out
+//   lookups, one process, thread CPU time, AMD EPYC with 32 MB L3 shared by other jobs):
+//   lossless 22.6 bytes/n-gram, 193 ns/lookup; q16 9.7 B, 222 ns; q8 5.8 B, 207 ns. KenLM 0.3.0 on the
+//   same queries: probing 22.0 B, 240 ns; trie 10.4 B, 415 ns; trie -q 8 -b 8 5.6 B, 331 ns.
+//
 // ARPA SEMANTICS
 //   p(w | h) = prob(h_m w) + sum of back-off(h_j) for j = m .. |h|, where h_m w is the longest n-gram in the
 //   model; a context absent from the model has back-off 0. The writer makes the set of n-grams closed
