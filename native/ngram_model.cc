@@ -182,14 +182,17 @@ inline bool NgramModel::FindIn(const Table& t, uint64_t hash, Found* out) const 
   constexpr int kFp = Q == Quant::kLossless ? 8 : Q == Quant::kQ16 ? 4 : 3;
   constexpr int kCode = Q == Quant::kLossless ? 4 : Q == Quant::kQ16 ? 2 : 1;
   constexpr int kSlot = kFp + kCode * (kTop ? 1 : 2);
-  constexpr uint64_t kFlag = 1ULL << (8 * kFp - 1);
+  constexpr int kBits = 8 * kFp;
+  constexpr uint64_t kFlag = 1ULL << (kBits - 1);
+  constexpr int kDispShift = kBits - 1 - kDisplacementBits;
+  constexpr uint64_t kFpMask = (1ULL << kDispShift) - 1;
   constexpr uint64_t kField = kFp == 8 ? ~0ULL : (1ULL << (8 * kFp)) - 1;
   const uint64_t key = Fmix64(hash);
-  uint64_t want = key & (kFlag - 1);
+  uint64_t want = key & kFpMask;
   if (want == 0) want = 1;
-  const unsigned char* p = t.slots + MulHi(key, t.num_buckets) * kSlot;
-  const unsigned char* end = t.slots + t.num_slots * kSlot;
-  for (; p < end; p += kSlot) {
+  const uint64_t home = MulHi(key, t.num_buckets);
+  const unsigned char* p = t.slots + home * kSlot;
+  for (uint64_t pos = home; pos < t.num_slots; ++pos, p += kSlot) {
     uint64_t fp;
     if constexpr (kFp == 8) {
       std::memcpy(&fp, p, 8);
@@ -198,7 +201,12 @@ inline bool NgramModel::FindIn(const Table& t, uint64_t hash, Found* out) const 
       std::memcpy(&v, p, 4);
       fp = v & kField;
     }
-    if ((fp & (kFlag - 1)) == want) {
+    if (fp == 0) return false;  // empty: the run ends
+    const uint64_t disp = (fp >> kDispShift) & kDisplacementMax;
+    const bool saturated = disp == kDisplacementMax;
+    // slots are in home order: an entry whose home lies past ours means ours is absent
+    if (!saturated && pos - disp > home) return false;
+    if ((fp & kFpMask) == want && (saturated ? pos - home >= kDisplacementMax : pos - disp == home)) {
       out->left = (fp & kFlag) != 0;
       if constexpr (Q == Quant::kLossless) {
         std::memcpy(&out->log10prob, p + kFp, 4);
@@ -225,7 +233,6 @@ inline bool NgramModel::FindIn(const Table& t, uint64_t hash, Found* out) const 
       }
       return true;
     }
-    if (fp == 0) return false;
   }
   return false;
 }

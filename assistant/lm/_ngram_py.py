@@ -32,7 +32,7 @@ def _extend(h: int, w: int) -> int:
 
 
 class _Table:
-    __slots__ = ("fps", "empty", "left", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
+    __slots__ = ("fps", "disp", "empty", "left", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
 
     def __init__(
         self,
@@ -52,7 +52,9 @@ class _Table:
         fp[:, :fpb] = slots[:, :fpb]
         field_bits = fp.view("<u8").ravel()
         flag = np.uint64(1 << (8 * fpb - 1))
-        self.fps = field_bits & (flag - np.uint64(1))
+        fp_bits = 8 * fpb - 1 - fmt.DISPLACEMENT_BITS
+        self.fps = field_bits & np.uint64((1 << fp_bits) - 1)
+        self.disp = ((field_bits >> np.uint64(fp_bits)) & np.uint64(fmt.DISPLACEMENT_MAX)).astype(np.int64)
         self.empty = field_bits == 0
         self.left = (field_bits & flag) != 0
         self.num_buckets = num_buckets
@@ -89,15 +91,20 @@ class _Table:
         """Slot index of the n-gram with hash ``h``, or -1."""
         key = fmt.fmix64_int(h)
         fpb = fmt.FINGERPRINT_BYTES[quant]
-        want = key & ((1 << (8 * fpb - 1)) - 1)
+        want = key & ((1 << (8 * fpb - 1 - fmt.DISPLACEMENT_BITS)) - 1)
         if want == 0:
             want = 1
-        i = (key * self.num_buckets) >> 64
-        fps, empty = self.fps, self.empty
+        home = (key * self.num_buckets) >> 64
+        fps, empty, disp = self.fps, self.empty, self.disp
+        top = fmt.DISPLACEMENT_MAX
+        i = home
         while i < self.num_slots:
             if empty[i]:
                 return -1
-            if int(fps[i]) == want:
+            d = int(disp[i])
+            if d < top and i - d > home:  # an entry homed past ours: ours is absent
+                return -1
+            if int(fps[i]) == want and (i - home >= top if d == top else i - d == home):
                 return i
             i += 1
         return -1

@@ -29,6 +29,8 @@ MAX_ORDER = 6
 HEADER_BYTES = 512
 EMPTY_WORD = 0xFFFFFFFF
 CHECKSUM_WORD = 3
+DISPLACEMENT_BITS = 4
+DISPLACEMENT_MAX = (1 << DISPLACEMENT_BITS) - 1
 QUANT_MODES = ("lossless", "q16", "q8")
 FINGERPRINT_BYTES = {"lossless": 8, "q16": 4, "q8": 3}
 CODE_BYTES = {"lossless": 4, "q16": 2, "q8": 1}
@@ -265,7 +267,8 @@ def _place(keys: np.ndarray, load_factor: float, quant: str) -> tuple[int, int, 
     k = fmix64(keys)
     home = mulhi(k, num_buckets).astype(np.int64)
     fpb = FINGERPRINT_BYTES[quant]
-    fp = k & np.uint64((1 << (8 * fpb - 1)) - 1)  # the top bit of the field is the LEFT flag
+    fp_bits = 8 * fpb - 1 - DISPLACEMENT_BITS  # field: fingerprint | displacement | LEFT flag
+    fp = k & np.uint64((1 << fp_bits) - 1)
     fp = np.where(fp == 0, np.uint64(1), fp)
     order = np.argsort(home, kind="stable")
     sorted_home = home[order]
@@ -273,6 +276,8 @@ def _place(keys: np.ndarray, load_factor: float, quant: str) -> tuple[int, int, 
     pos_sorted = idx + np.maximum.accumulate(sorted_home - idx) if count else idx
     pos = np.empty(count, np.int64)
     pos[order] = pos_sorted
+    disp = np.minimum(pos - home, DISPLACEMENT_MAX).astype(np.uint64)
+    fp = fp | (disp << np.uint64(fp_bits))
     last = int(pos_sorted[-1]) if count else -1
     num_slots = max(num_buckets, last + 1) + 1  # at least one empty slot at the very end
     return num_buckets, num_slots, pos, fp
