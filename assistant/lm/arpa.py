@@ -218,9 +218,10 @@ def _parse_block(
     first_lineno: int,
     name: str,
 ):
-    ids = np.empty((count, n), dtype=np.int32)
-    probs = np.empty(count, dtype=np.float32)
-    backoffs = np.zeros(count, dtype=np.float32)
+    rows = min(count, len(block))  # never trust the announced count for memory
+    ids = np.empty((rows, n), dtype=np.int32)
+    probs = np.empty(rows, dtype=np.float32)
+    backoffs = np.zeros(rows, dtype=np.float32)
     lineno = first_lineno - 1
 
     def fail(msg: str) -> ModelError:
