@@ -14,9 +14,10 @@
 //
 // ONE N-GRAM SLOT (bytes; "top" = the highest order, which has no back-off)
 //   mode      fingerprint  prob          back-off      slot   top slot   default load   bytes/n-gram
+//                                                                        (mid / top)    (mid / top)
 //   lossless  64 bits      float32       float32       16     12         0.65           24.6 / 18.5
 //   q16       32 bits      uint16 code   uint16 code   8      6          0.80           10.0 / 7.5
-//   q8        24 bits      uint8 code    uint8 code    5      4          0.85           5.9 / 4.7
+//   q8        24 bits      uint8 code    uint8 code    5      4          0.80 / 0.88    6.25 / 4.5
 //   (fingerprints are the field less 5 bits: 59, 27, 19; bytes/n-gram = slot / load; the tables' home
 //   range is num_buckets = ceil(entries / load), not a power
 //   of two, so the load factor is what is asked for, not up to 2x less as with power-of-two tables.)
@@ -30,7 +31,7 @@
 //   our home from earlier ones (~(1/(1-a))/2 slots) instead of running to the end of the cluster. The n-gram's probability and back-off are in the slot itself, so a
 //   lookup costs one random memory access (the home cache line) plus a short sequential read: a hit
 //   reads (1 + 1/(1-a))/2 slots on average (a = load); a miss stops at the first entry homed past its
-//   own, a few slots at a = 0.85 (5-byte q8 slots: usually within the home cache line). A trie (KenLM's "trie", DashHashLM's baseline) needs one dependent random
+//   own: 2.3 slots at a = 0.65, 4.2 at a = 0.85 (5-byte q8 slots: usually within the home cache line). A trie (KenLM's "trie", DashHashLM's baseline) needs one dependent random
 //   access per order and a binary search inside each; a hash table of independent per-order entries needs
 //   one per order probed, and probes only go as far as the first order that misses. Scoring a word with
 //   context length k therefore costs at most k+1 random accesses; with the back-offs carried in the

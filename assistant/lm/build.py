@@ -35,8 +35,9 @@ QUANT_MODES = ("lossless", "q16", "q8")
 FINGERPRINT_BYTES = {"lossless": 8, "q16": 4, "q8": 3}
 CODE_BYTES = {"lossless": 4, "q16": 2, "q8": 1}
 MAX_CODES = {"q16": 65536, "q8": 256}
-DEFAULT_LOAD_FACTOR = {"lossless": 0.65, "q16": 0.80, "q8": 0.85}
-"""fraction of a table's home range filled; space is slot / load, a miss reads ~(1 + 1/(1-load)^2)/2 slots"""
+DEFAULT_LOAD_FACTOR = {"lossless": (0.65, 0.65), "q16": (0.80, 0.80), "q8": (0.80, 0.88)}
+"""(middle orders, top order) fraction of each table's home range filled: space is slot / load, a lookup
+reads ~(1 + 1/(1-load))/2 slots. q8 fills the top order (4-byte slots, probed least often) more."""
 
 M64 = (1 << 64) - 1
 K_WORD = 0xC2B2AE3D27D4EB4F
@@ -300,7 +301,7 @@ def _pack_slots(
 
 def _vocab_table(vocab: list[str]) -> tuple[int, np.ndarray]:
     buckets = 1
-    while buckets <= 2 * len(vocab):
+    while buckets <= 1.5 * len(vocab):  # load <= 2/3
         buckets *= 2
     table = np.full(buckets, EMPTY_WORD, np.uint32)
     mask = buckets - 1
@@ -321,9 +322,10 @@ def build_image(
     """The binary image of ``arpa`` in mode ``quant`` ("lossless", "q16" or "q8")."""
     if quant not in QUANT_MODES:
         raise ValueError(f"quant must be one of {QUANT_MODES}, got {quant!r}")
-    load = load_factor if load_factor is not None else DEFAULT_LOAD_FACTOR[quant]
-    if not 0.05 <= load <= 0.98:
-        raise ValueError(f"load factor must be in [0.05, 0.98], got {load}")
+    loads = (load_factor, load_factor) if load_factor is not None else DEFAULT_LOAD_FACTOR[quant]
+    for load in loads:
+        if not 0.05 <= load <= 0.98:
+            raise ValueError(f"load factor must be in [0.05, 0.98], got {load}")
     N = arpa.order
     V = len(arpa.vocab)
     if V >= EMPTY_WORD:
@@ -386,7 +388,7 @@ def build_image(
         say(f"placing {len(probs[n])} {n}-grams")
         top = n == N
         keys = ngram_hashes(ids[n])
-        num_buckets, num_slots, pos, fp = _place(keys, load, quant)
+        num_buckets, num_slots, pos, fp = _place(keys, loads[1] if top else loads[0], quant)
         if not top:
             fp = fp | np.where(left[n], np.uint64(1 << (8 * FINGERPRINT_BYTES[quant] - 1)), np.uint64(0))
         b = bos[n]
