@@ -32,7 +32,18 @@ def _extend(h: int, w: int) -> int:
 
 
 class _Table:
-    __slots__ = ("fps", "disp", "empty", "left", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
+    __slots__ = (
+        "fps",
+        "disp",
+        "empty",
+        "left",
+        "probs",
+        "backoffs",
+        "extends",
+        "num_buckets",
+        "num_slots",
+        "top",
+    )
 
     def __init__(
         self,

@@ -104,8 +104,11 @@ def test_every_single_byte_flip_in_the_header_is_caught(image, impl):
         ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\nabc\t</s>\n\n\\end\\\n", "not a number"),
         ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t<s>\n\n\\end\\\n", "duplicate unigram"),
         ("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n", "missing \\\\end"),
-    # found by tools/fuzz_lm.py: an absurd announced count must not be allocated
-    ("\\data\\\nngram 1=99999999999999999999999999\n\n\\1-grams:\n-1\t<s>\n\n\\end\\\n", "header announced"),
+        # found by tools/fuzz_lm.py: an absurd announced count must not be allocated
+        (
+            "\\data\\\nngram 1=99999999999999999999999999\n\n\\1-grams:\n-1\t<s>\n\n\\end\\\n",
+            "header announced",
+        ),
     ],
 )
 def test_bad_arpa_is_a_clear_error(text, match, tmp_path, impl):
