@@ -353,7 +353,7 @@ class LmConfig:
     quantization: str = "lossless"
     """``lm build`` mode: lossless (float32, 64-bit fingerprints), q16 or q8 (codebooks; q8 <= 6 bytes/n-gram)"""
     load_factor: float = 0.0
-    """fill of the hash tables; 0 = the mode's default (lossless 0.65, q16 0.80, q8 0.85)"""
+    """fill of the hash tables; 0 = the mode's default (lossless 0.65, q16 0.80, q8 0.80 / top order 0.88)"""
 
     def __post_init__(self) -> None:
         _check(1 <= self.order <= 6, "lm.order", f"must be in [1, 6], got {self.order}")

@@ -193,6 +193,27 @@ void BindNgram(py::module_& m) {
           },
           py::arg("words"))
       .def(
+          "score_text",
+          [](const NgramModel& self, const std::string& sentence, bool bos, bool eos) {
+            py::gil_scoped_release release;
+            std::vector<uint32_t> ids;
+            ids.reserve(32);
+            // KenLM's split: ASCII whitespace of the UTF-8 bytes
+            auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+            std::size_t i = 0;
+            const std::size_t n = sentence.size();
+            while (i < n) {
+              while (i < n && space(sentence[i])) ++i;
+              std::size_t j = i;
+              while (j < n && !space(sentence[j])) ++j;
+              if (j > i) ids.push_back(self.Index(std::string_view(sentence).substr(i, j - i)));
+              i = j;
+            }
+            return self.ScoreSentence(ids.data(), ids.size(), bos, eos, nullptr);
+          },
+          py::arg("sentence"), py::arg("bos") = true, py::arg("eos") = true,
+          "total log10 of a sentence split on ASCII whitespace (KenLM's split)")
+      .def(
           "score_words",
           [](const NgramModel& self, const std::vector<std::string>& words, bool bos, bool eos) {
             std::vector<uint32_t> ids(words.size());

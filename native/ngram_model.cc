@@ -24,6 +24,12 @@ inline bool LosslessExtends(float backoff) {
   return bits != 0x80000000u;
 }
 
+#ifndef ASSISTANT_NGRAM_PREFETCH_AHEAD
+#define ASSISTANT_NGRAM_PREFETCH_AHEAD 2
+#endif
+constexpr std::size_t kSentencePrefetchAhead = ASSISTANT_NGRAM_PREFETCH_AHEAD;  // words of a sentence
+constexpr std::size_t kBatchPrefetchAhead = 4;                                  // rows of a batch
+
 [[noreturn]] void Corrupt(const std::string& what) { throw FormatError("corrupt n-gram LM file: " + what); }
 
 }  // namespace
@@ -171,25 +177,40 @@ uint32_t NgramModel::Index(std::string_view word) const {
 
 // ------------------------------------------------------------------------------------------- lookups
 
-template <Quant Q>
-inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
+template <Quant Q, bool kTop>
+inline bool NgramModel::FindIn(const Table& t, uint64_t hash, Found* out) const {
   constexpr int kFp = Q == Quant::kLossless ? 8 : Q == Quant::kQ16 ? 4 : 3;
   constexpr int kCode = Q == Quant::kLossless ? 4 : Q == Quant::kQ16 ? 2 : 1;
-  constexpr uint64_t kFlag = 1ULL << (8 * kFp - 1);
+  constexpr int kSlot = kFp + kCode * (kTop ? 1 : 2);
+  constexpr int kBits = 8 * kFp;
+  constexpr uint64_t kFlag = 1ULL << (kBits - 1);
+  constexpr int kDispShift = kBits - 1 - kDisplacementBits;
+  constexpr uint64_t kFpMask = (1ULL << kDispShift) - 1;
+  constexpr uint64_t kField = kFp == 8 ? ~0ULL : (1ULL << (8 * kFp)) - 1;
   const uint64_t key = Fmix64(hash);
-  uint64_t want = key & (kFlag - 1);
+  uint64_t want = key & kFpMask;
   if (want == 0) want = 1;
-  const int slot_bytes = t.slot_bytes;
-  const unsigned char* p = t.slots + MulHi(key, t.num_buckets) * slot_bytes;
-  const unsigned char* end = t.slots + t.num_slots * slot_bytes;
-  for (; p < end; p += slot_bytes) {
-    uint64_t fp = 0;
-    std::memcpy(&fp, p, kFp);
-    if ((fp & (kFlag - 1)) == want) {
+  const uint64_t home = MulHi(key, t.num_buckets);
+  const unsigned char* p = t.slots + home * kSlot;
+  for (uint64_t pos = home; pos < t.num_slots; ++pos, p += kSlot) {
+    uint64_t fp;
+    if constexpr (kFp == 8) {
+      std::memcpy(&fp, p, 8);
+    } else {  // every slot is >= 4 bytes: one 4-byte load, masked
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      fp = v & kField;
+    }
+    if (fp == 0) return false;  // empty: the run ends
+    const uint64_t disp = (fp >> kDispShift) & kDisplacementMax;
+    const bool saturated = disp == kDisplacementMax;
+    // slots are in home order: an entry whose home lies past ours means ours is absent
+    if (!saturated && pos - disp > home) return false;
+    if ((fp & kFpMask) == want && (saturated ? pos - home >= kDisplacementMax : pos - disp == home)) {
       out->left = (fp & kFlag) != 0;
       if constexpr (Q == Quant::kLossless) {
         std::memcpy(&out->log10prob, p + kFp, 4);
-        if (t.top) {
+        if constexpr (kTop) {
           out->log10backoff = 0.0f;
           out->extends = false;
         } else {
@@ -200,7 +221,7 @@ inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
         uint32_t code = 0;
         std::memcpy(&code, p + kFp, kCode);
         out->log10prob = t.prob_codebook[std::min<uint64_t>(code, t.prob_codes - 1)];
-        if (t.top) {
+        if constexpr (kTop) {
           out->log10backoff = 0.0f;
           out->extends = false;
         } else {
@@ -212,9 +233,13 @@ inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
       }
       return true;
     }
-    if (fp == 0) return false;
   }
   return false;
+}
+
+template <Quant Q>
+inline bool NgramModel::Find(const Table& t, uint64_t hash, Found* out) const {
+  return t.top ? FindIn<Q, true>(t, hash, out) : FindIn<Q, false>(t, hash, out);
 }
 
 State NgramModel::BeginSentenceState() const {
@@ -231,7 +256,7 @@ template <Quant Q>
 WordScore NgramModel::ScoreWordT(const State& in, uint32_t w, State* out) const {
   const UnigramRecord& u = unigrams_[w];
   WordScore ret{-std::fabs(u.log10prob), 1};
-  State next;
+  State& next = *out;  // never aliases `in`
   next.words[0] = w;
   next.backoff[0] = u.log10backoff;
   int next_length = (order_ > 1 && LosslessExtends(u.log10backoff)) ? 1 : 0;
@@ -253,36 +278,72 @@ WordScore NgramModel::ScoreWordT(const State& in, uint32_t w, State* out) const 
   for (int L = ret.ngram_length; L <= in.length; ++L) ret.log10prob += in.backoff[L - 1];
   for (int i = 1; i < next_length; ++i) next.words[i] = in.words[i - 1];
   next.length = static_cast<uint8_t>(next_length);
-  *out = next;
   return ret;
 }
 
 WordScore NgramModel::ScoreWord(const State& in, uint32_t w, State* out) const {
+  State next;  // `out` may alias `in`
+  WordScore ret;
   switch (quant_) {
-    case Quant::kLossless: return ScoreWordT<Quant::kLossless>(in, w, out);
-    case Quant::kQ16: return ScoreWordT<Quant::kQ16>(in, w, out);
-    default: return ScoreWordT<Quant::kQ8>(in, w, out);
+    case Quant::kLossless: ret = ScoreWordT<Quant::kLossless>(in, w, &next); break;
+    case Quant::kQ16: ret = ScoreWordT<Quant::kQ16>(in, w, &next); break;
+    default: ret = ScoreWordT<Quant::kQ8>(in, w, &next); break;
+  }
+  *out = next;
+  return ret;
+}
+
+// Memory-level parallelism: the probe chain of a word depends only on word ids, not on what earlier
+// probes found, so the home slots of the next words' chains are prefetched while this word is scored.
+// Misses that KenLM takes one after another then overlap.
+inline void NgramModel::PrefetchChain(uint32_t w, const uint32_t* ctx, std::ptrdiff_t stride, int k) const {
+  uint64_t h = StartHash(w);
+  const int max_j = std::min(k, order_ - 1);
+  for (int j = 0; j < max_j; ++j) {
+    h = ExtendHash(h, ctx[j * stride]);
+    const Table& t = tables_[j + 2];
+    __builtin_prefetch(t.slots + MulHi(Fmix64(h), t.num_buckets) * t.slot_bytes);
   }
 }
 
 float NgramModel::ScoreSentence(const uint32_t* words, std::size_t n, bool bos, bool eos,
                                 std::vector<WordScore>* scores) const {
-  State a = bos ? BeginSentenceState() : NullContextState(), b;
+  switch (quant_) {
+    case Quant::kLossless: return ScoreSentenceT<Quant::kLossless>(words, n, bos, eos, scores);
+    case Quant::kQ16: return ScoreSentenceT<Quant::kQ16>(words, n, bos, eos, scores);
+    default: return ScoreSentenceT<Quant::kQ8>(words, n, bos, eos, scores);
+  }
+}
+
+template <Quant Q>
+float NgramModel::ScoreSentenceT(const uint32_t* words, std::size_t n, bool bos, bool eos,
+                                 std::vector<WordScore>* scores) const {
+  for (std::size_t i = 0; i < n; ++i)
+    if (words[i] >= header_.vocab_size) throw std::invalid_argument("word id out of range");
+  // seq = [<s>] words [</s>] without copying: the word at position p
+  const std::size_t first = bos ? 1 : 0, size = first + n + (eos ? 1 : 0);
+  auto at = [&](std::size_t p) -> uint32_t {
+    if (p < first) return header_.bos_id;
+    return p - first < n ? words[p - first] : header_.eos_id;
+  };
+  constexpr std::size_t kAhead = kSentencePrefetchAhead;
+  uint32_t ctx[kMaxOrder];
+  auto prefetch = [&](std::size_t p) {
+    const int k = static_cast<int>(std::min<std::size_t>(p, order_ - 1));
+    for (int j = 0; j < k; ++j) ctx[j] = at(p - 1 - j);
+    PrefetchChain(at(p), ctx, 1, k);
+  };
+  for (std::size_t p = first; kAhead && p < std::min(size, first + kAhead); ++p) prefetch(p);
+  State states[2];
+  states[0] = bos ? BeginSentenceState() : NullContextState();
+  int cur = 0;
   float total = 0.0f;
-  for (std::size_t i = 0; i <= n; ++i) {
-    uint32_t w;
-    if (i < n) {
-      w = words[i];
-      if (w >= header_.vocab_size) throw std::invalid_argument("word id out of range");
-    } else if (eos) {
-      w = header_.eos_id;
-    } else {
-      break;
-    }
-    const WordScore s = ScoreWord(a, w, &b);
+  for (std::size_t p = first; p < size; ++p) {
+    if (kAhead && p + kAhead < size) prefetch(p + kAhead);
+    const WordScore s = ScoreWordT<Q>(states[cur], at(p), &states[cur ^ 1]);
+    cur ^= 1;
     total += s.log10prob;
     if (scores) scores->push_back(s);
-    a = b;
   }
   return total;
 }
@@ -292,7 +353,15 @@ void NgramModel::AdvanceT(const uint32_t* states, const int32_t* words, std::siz
                           float* log10probs, uint8_t* ngram_lengths) const {
   const int W = order_;
   const uint32_t V = header_.vocab_size;
+  constexpr std::size_t kAhead = kBatchPrefetchAhead;
+  auto prefetch_row = [&](std::size_t r) {
+    const uint32_t* row = states + r * W;
+    const uint32_t k = row[W - 1];
+    if (k <= static_cast<uint32_t>(W - 1)) PrefetchChain(static_cast<uint32_t>(words[r]), row, 1, static_cast<int>(k));
+  };
+  for (std::size_t r = 0; r < std::min(n, kAhead); ++r) prefetch_row(r);
   for (std::size_t r = 0; r < n; ++r) {
+    if (r + kAhead < n) prefetch_row(r + kAhead);
     const uint32_t* row = states + r * W;
     const uint32_t k = row[W - 1];
     if (k > static_cast<uint32_t>(W - 1)) throw std::invalid_argument("state row " + std::to_string(r) + ": bad length");

@@ -101,10 +101,17 @@ class NgramModel {
     bool left;     // the suffix of some longer n-gram: the probe chain goes on
   };
 
+  // Prefetch the home slots of the chain (w), (ctx[0] w), (ctx[stride] ctx[0] w), ... for k context words.
+  void PrefetchChain(uint32_t w, const uint32_t* ctx, std::ptrdiff_t stride, int k) const;
+  template <Quant Q, bool kTop>
+  bool FindIn(const Table& t, uint64_t hash, Found* out) const;
   template <Quant Q>
   bool Find(const Table& t, uint64_t hash, Found* out) const;
   template <Quant Q>
   WordScore ScoreWordT(const State& in, uint32_t w, State* out) const;
+  template <Quant Q>
+  float ScoreSentenceT(const uint32_t* words, std::size_t n, bool bos, bool eos,
+                       std::vector<WordScore>* scores) const;
   template <Quant Q>
   void AdvanceT(const uint32_t* states, const int32_t* words, std::size_t n, uint32_t* next_states,
                 float* log10probs, uint8_t* ngram_lengths) const;

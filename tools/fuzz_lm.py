@@ -33,8 +33,10 @@ with atheris.instrument_imports():
     from assistant.models import ModelError
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "lm"
-SEED_IMAGES = [fmt.build_image(read_arpa(DATA / name), quant)[0]
-               for name, quant in (("toy0.arpa", "lossless"), ("test.arpa", "q8"), ("turtle.arpa", "q16"))]
+SEED_IMAGES = [
+    fmt.build_image(read_arpa(DATA / name), quant)[0]
+    for name, quant in (("toy0.arpa", "lossless"), ("test.arpa", "q8"), ("turtle.arpa", "q16"))
+]
 IMPLS = [NgramModelPy] + ([_accel.native.NgramModel] if _accel.native is not None else [])
 FORMAT_ERRORS = (PyFormatError,) + ((_accel.native.NgramFormatError,) if _accel.native is not None else ())
 WORDS = ["a", "the", "looking", "on", "little", "<s>", "</s>", "<unk>", "zz"]

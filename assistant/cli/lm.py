@@ -1,9 +1,9 @@
 """assistant lm train|build|info|score: estimate, compile, inspect and query n-gram language models.
 
-    assistant lm train corpus.txt -o domain.arpa --order 3        # interpolated modified Kneser-Ney
-    assistant lm build domain.arpa -o domain.lm --quantize q8     # binary, mmapped at load
-    assistant lm info domain.lm
-    assistant lm score domain.lm --json < sentences.txt           # one JSON object per line
+assistant lm train corpus.txt -o domain.arpa --order 3        # interpolated modified Kneser-Ney
+assistant lm build domain.arpa -o domain.lm --quantize q8     # binary, mmapped at load
+assistant lm info domain.lm
+assistant lm score domain.lm --json < sentences.txt           # one JSON object per line
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def run_train(args) -> int:
             raise JobError(f"no such text file: {path}")
     t0 = time.perf_counter()
     with tqdm(desc="reading", unit=" words", unit_scale=True, disable=args.json, file=sys.stderr) as bar:
+
         def progress(stage: str, n: int) -> None:
             if stage == "words":
                 bar.update(n - bar.n)
@@ -75,10 +76,16 @@ def run_train(args) -> int:
         arpa = estimate(iter_sentences(args.text), order, progress)
     write_arpa(arpa, args.output)
     counts = arpa.counts()
-    result = {"output": args.output, "order": arpa.order, "vocab_size": len(arpa.vocab), "counts": counts,
-              "seconds": round(time.perf_counter() - t0, 3)}
-    emit(result, args.json, f"wrote {args.output}: order {arpa.order}, n-grams {counts}, "
-                            f"{result['seconds']} s")
+    result = {
+        "output": args.output,
+        "order": arpa.order,
+        "vocab_size": len(arpa.vocab),
+        "counts": counts,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    emit(
+        result, args.json, f"wrote {args.output}: order {arpa.order}, n-grams {counts}, {result['seconds']} s"
+    )
     return 0
 
 
@@ -92,7 +99,9 @@ def run_build(args) -> int:
     quant = args.quantize or cfg.quantization
     load = args.load_factor if args.load_factor is not None else (cfg.load_factor or None)
     t0 = time.perf_counter()
-    with tqdm(desc="reading ARPA", unit=" n-grams", unit_scale=True, disable=args.json, file=sys.stderr) as bar:
+    with tqdm(
+        desc="reading ARPA", unit=" n-grams", unit_scale=True, disable=args.json, file=sys.stderr
+    ) as bar:
         arpa = read_arpa(args.arpa, progress=bar.update)
         try:
             image, stats = build_image(arpa, quant, load, progress=bar.set_description)
@@ -100,11 +109,22 @@ def run_build(args) -> int:
             raise JobError(str(e)) from None
     write_lm(image, args.output)
     total = sum(stats.counts)
-    result = {"output": args.output, "quantization": quant, "order": arpa.order, "counts": stats.counts,
-              "blanks_added": stats.blanks, "file_bytes": stats.file_bytes,
-              "bytes_per_ngram": round(stats.file_bytes / total, 3), "seconds": round(time.perf_counter() - t0, 3)}
-    emit(result, args.json, f"wrote {args.output}: {quant}, order {arpa.order}, {total} n-grams, "
-                            f"{stats.file_bytes} bytes ({result['bytes_per_ngram']} bytes/n-gram)")
+    result = {
+        "output": args.output,
+        "quantization": quant,
+        "order": arpa.order,
+        "counts": stats.counts,
+        "blanks_added": stats.blanks,
+        "file_bytes": stats.file_bytes,
+        "bytes_per_ngram": round(stats.file_bytes / total, 3),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    emit(
+        result,
+        args.json,
+        f"wrote {args.output}: {quant}, order {arpa.order}, {total} n-grams, "
+        f"{stats.file_bytes} bytes ({result['bytes_per_ngram']} bytes/n-gram)",
+    )
     return 0
 
 
@@ -115,10 +135,17 @@ def run_info(args) -> int:
     lm = NgramModel.load(args.model)
     load_s = time.perf_counter() - t0
     counts = [lm.num_entries(n) for n in range(1, lm.order + 1)]
-    result = {"model": args.model, "order": lm.order, "vocab_size": lm.vocab_size, "quantization": lm.quantization,
-              "counts": counts, "image_bytes": lm.file_bytes,
-              "bytes_per_ngram": round(lm.file_bytes / max(sum(counts), 1), 3),
-              "implementation": lm.implementation, "load_s": round(load_s, 4)}
+    result = {
+        "model": args.model,
+        "order": lm.order,
+        "vocab_size": lm.vocab_size,
+        "quantization": lm.quantization,
+        "counts": counts,
+        "image_bytes": lm.file_bytes,
+        "bytes_per_ngram": round(lm.file_bytes / max(sum(counts), 1), 3),
+        "implementation": lm.implementation,
+        "load_s": round(load_s, 4),
+    }
     emit(result, args.json)
     return 0
 
@@ -144,13 +171,28 @@ def run_score(args) -> int:
             total_log10 += log10
             total_words += len(scores)
             total_oov += oov
-            result = {"sentence": sentence, "log10prob": round(log10, 6), "oov": oov,
-                      "words": [{"word": w, "log10prob": round(s.log10prob, 6), "ngram_length": s.ngram_length,
-                                 "oov": s.oov} for w, s in zip(words, scores, strict=True)]}
-            text = f"{log10:.4f}\t" + " ".join(f"{w}[{s.ngram_length}]{s.log10prob:.3f}"
-                                                 for w, s in zip(words, scores, strict=True))
+            result = {
+                "sentence": sentence,
+                "log10prob": round(log10, 6),
+                "oov": oov,
+                "words": [
+                    {
+                        "word": w,
+                        "log10prob": round(s.log10prob, 6),
+                        "ngram_length": s.ngram_length,
+                        "oov": s.oov,
+                    }
+                    for w, s in zip(words, scores, strict=True)
+                ],
+            }
+            text = f"{log10:.4f}\t" + " ".join(
+                f"{w}[{s.ngram_length}]{s.log10prob:.3f}" for w, s in zip(words, scores, strict=True)
+            )
             emit(result, args.json, text)
     if total_words and not args.json:
-        print(f"total log10 {total_log10:.4f}, {total_words} words, {total_oov} OOV, "
-              f"perplexity {10 ** (-total_log10 / total_words):.3f}", file=sys.stderr)
+        print(
+            f"total log10 {total_log10:.4f}, {total_words} words, {total_oov} OOV, "
+            f"perplexity {10 ** (-total_log10 / total_words):.3f}",
+            file=sys.stderr,
+        )
     return 0

@@ -32,10 +32,29 @@ def _extend(h: int, w: int) -> int:
 
 
 class _Table:
-    __slots__ = ("fps", "empty", "left", "probs", "backoffs", "extends", "num_buckets", "num_slots", "top")
+    __slots__ = (
+        "fps",
+        "disp",
+        "empty",
+        "left",
+        "probs",
+        "backoffs",
+        "extends",
+        "num_buckets",
+        "num_slots",
+        "top",
+    )
 
-    def __init__(self, raw: np.ndarray, num_buckets: int, num_slots: int, quant: str, top: bool,
-                 p_book: np.ndarray | None, b_book: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        raw: np.ndarray,
+        num_buckets: int,
+        num_slots: int,
+        quant: str,
+        top: bool,
+        p_book: np.ndarray | None,
+        b_book: np.ndarray | None,
+    ) -> None:
         sb = fmt.slot_bytes(quant, top)
         slots = raw.reshape(num_slots, sb)
         fpb = fmt.FINGERPRINT_BYTES[quant]
@@ -44,7 +63,9 @@ class _Table:
         fp[:, :fpb] = slots[:, :fpb]
         field_bits = fp.view("<u8").ravel()
         flag = np.uint64(1 << (8 * fpb - 1))
-        self.fps = field_bits & (flag - np.uint64(1))
+        fp_bits = 8 * fpb - 1 - fmt.DISPLACEMENT_BITS
+        self.fps = field_bits & np.uint64((1 << fp_bits) - 1)
+        self.disp = ((field_bits >> np.uint64(fp_bits)) & np.uint64(fmt.DISPLACEMENT_MAX)).astype(np.int64)
         self.empty = field_bits == 0
         self.left = (field_bits & flag) != 0
         self.num_buckets = num_buckets
@@ -81,15 +102,20 @@ class _Table:
         """Slot index of the n-gram with hash ``h``, or -1."""
         key = fmt.fmix64_int(h)
         fpb = fmt.FINGERPRINT_BYTES[quant]
-        want = key & ((1 << (8 * fpb - 1)) - 1)
+        want = key & ((1 << (8 * fpb - 1 - fmt.DISPLACEMENT_BITS)) - 1)
         if want == 0:
             want = 1
-        i = (key * self.num_buckets) >> 64
-        fps, empty = self.fps, self.empty
+        home = (key * self.num_buckets) >> 64
+        fps, empty, disp = self.fps, self.empty, self.disp
+        top = fmt.DISPLACEMENT_MAX
+        i = home
         while i < self.num_slots:
             if empty[i]:
                 return -1
-            if int(fps[i]) == want:
+            d = int(disp[i])
+            if d < top and i - d > home:  # an entry homed past ours: ours is absent
+                return -1
+            if int(fps[i]) == want and (i - home >= top if d == top else i - d == home):
                 return i
             i += 1
         return -1
@@ -105,12 +131,28 @@ class NgramModelPy:
             raise NgramFormatError("not an n-gram LM file: shorter than the header")
         buf = np.frombuffer(data, dtype=np.uint8)
         head = fmt._HEAD.unpack_from(data, 0)
-        (magic, version, header_bytes, file_bytes, csum, order, quant, V, unk, bos, eos, vbuckets, _r,
-         *secs) = head
+        (
+            magic,
+            version,
+            header_bytes,
+            file_bytes,
+            csum,
+            order,
+            quant,
+            V,
+            unk,
+            bos,
+            eos,
+            vbuckets,
+            _r,
+            *secs,
+        ) = head
         if magic != fmt.MAGIC:
             raise NgramFormatError("not an n-gram LM file (bad magic)")
         if version != fmt.FORMAT_VERSION:
-            raise NgramFormatError(f"n-gram LM format version {version}, this build reads {fmt.FORMAT_VERSION}")
+            raise NgramFormatError(
+                f"n-gram LM format version {version}, this build reads {fmt.FORMAT_VERSION}"
+            )
         if header_bytes != fmt.HEADER_BYTES:
             raise _corrupt(f"header size {header_bytes}")
         if file_bytes != size:
@@ -236,7 +278,9 @@ class NgramModelPy:
         assert t is not None
         return t.find(h, self.quantization)
 
-    def _score(self, ctx: list[int], bo: list[float] | None, w: int) -> tuple[float, int, list[int], list[float]]:
+    def _score(
+        self, ctx: list[int], bo: list[float] | None, w: int
+    ) -> tuple[float, int, list[int], list[float]]:
         """Score w after context ``ctx`` (most recent first). With ``bo`` (the contexts' back-offs) the
         sentence form; with None the compact form (back-offs read again). Returns prob, matched length,
         next context, next back-offs."""
@@ -271,7 +315,7 @@ class NgramModelPy:
             hc = _start(ctx[0])
             for L in range(2, k + 1):
                 hc = _extend(hc, ctx[L - 1])
-                if L < m:
+                if m > L:
                     continue
                 i = self._find(L, hc)
                 if i >= 0:
@@ -297,7 +341,13 @@ class NgramModelPy:
         p32 = np.array(probs, np.float32)
         return float(np.sum(p32, dtype=np.float64)), p32, np.array(lengths, np.uint8), np.array(ids, np.int32)
 
-    def score_corpus(self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True) -> np.ndarray:
+    def score_text(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
+        ids = [self.index(w.decode("utf-8", errors="replace")) for w in sentence.encode("utf-8").split()]
+        return float(self._score_ids(ids, bos, eos))
+
+    def score_corpus(
+        self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True
+    ) -> np.ndarray:
         out = np.empty(len(offsets) - 1, np.float32)
         for s in range(len(offsets) - 1):
             words = ids[offsets[s] : offsets[s + 1]].tolist()
@@ -344,4 +394,3 @@ class NgramModelPy:
             probs[r] = p
             lengths[r] = m
         return nxt, probs, lengths
-

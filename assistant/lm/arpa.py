@@ -80,7 +80,9 @@ def read_arpa(path: Path | str, progress: Callable[[int], None] | None = None) -
         raise ModelError(f"{path}: cannot read: {e}") from None
 
 
-def parse_arpa(lines: Iterable[str], name: str = "<arpa>", progress: Callable[[int], None] | None = None) -> ArpaModel:
+def parse_arpa(
+    lines: Iterable[str], name: str = "<arpa>", progress: Callable[[int], None] | None = None
+) -> ArpaModel:
     it = iter(lines)
     lineno = 0
 
@@ -207,11 +209,19 @@ def _parse_block_fast(block: list[str], n: int, count: int, index: dict[str, int
     return ids, np.maximum(probs64, -1e30).astype(np.float32), backoffs64.astype(np.float32)
 
 
-def _parse_block(block: list[str], n: int, count: int, index: dict[str, int], vocab: list[str],
-                 first_lineno: int, name: str):
-    ids = np.empty((count, n), dtype=np.int32)
-    probs = np.empty(count, dtype=np.float32)
-    backoffs = np.zeros(count, dtype=np.float32)
+def _parse_block(
+    block: list[str],
+    n: int,
+    count: int,
+    index: dict[str, int],
+    vocab: list[str],
+    first_lineno: int,
+    name: str,
+):
+    rows = min(count, len(block))  # never trust the announced count for memory
+    ids = np.empty((rows, n), dtype=np.int32)
+    probs = np.empty(rows, dtype=np.float32)
+    backoffs = np.zeros(rows, dtype=np.float32)
     lineno = first_lineno - 1
 
     def fail(msg: str) -> ModelError:
@@ -279,5 +289,6 @@ def write_arpa(model: ArpaModel, path: Path | str) -> None:
                     f.write(f"{p:.7g}\t{words}\t{b:.7g}\n")
         f.write("\n\\end\\\n")
         f.flush()
-        os.fsync(f.fileno()) if hasattr(f, "fileno") and opener is open else None
+    with open(tmp, "rb") as raw:  # the compressed or plain bytes reach the disk before the rename
+        os.fsync(raw.fileno())
     os.replace(tmp, path)

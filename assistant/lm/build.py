@@ -29,12 +29,15 @@ MAX_ORDER = 6
 HEADER_BYTES = 512
 EMPTY_WORD = 0xFFFFFFFF
 CHECKSUM_WORD = 3
+DISPLACEMENT_BITS = 4
+DISPLACEMENT_MAX = (1 << DISPLACEMENT_BITS) - 1
 QUANT_MODES = ("lossless", "q16", "q8")
 FINGERPRINT_BYTES = {"lossless": 8, "q16": 4, "q8": 3}
 CODE_BYTES = {"lossless": 4, "q16": 2, "q8": 1}
 MAX_CODES = {"q16": 65536, "q8": 256}
-DEFAULT_LOAD_FACTOR = {"lossless": 0.65, "q16": 0.80, "q8": 0.85}
-"""fraction of a table's home range filled; space is slot / load, a miss reads ~(1 + 1/(1-load)^2)/2 slots"""
+DEFAULT_LOAD_FACTOR = {"lossless": (0.65, 0.65), "q16": (0.80, 0.80), "q8": (0.80, 0.88)}
+"""(middle orders, top order) fraction of each table's home range filled: space is slot / load, a lookup
+reads ~(1 + 1/(1-load))/2 slots. q8 fills the top order (4-byte slots, probed least often) more."""
 
 M64 = (1 << 64) - 1
 K_WORD = 0xC2B2AE3D27D4EB4F
@@ -143,7 +146,9 @@ class BuildStats:
     quant: str = "lossless"
 
 
-def _lookup(keys_sorted: np.ndarray, order_idx: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lookup(
+    keys_sorted: np.ndarray, order_idx: np.ndarray, query: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (into the unsorted arrays) of query keys, and a found mask."""
     pos = np.searchsorted(keys_sorted, query)
     pos = np.minimum(pos, len(keys_sorted) - 1)
@@ -151,7 +156,9 @@ def _lookup(keys_sorted: np.ndarray, order_idx: np.ndarray, query: np.ndarray) -
     return order_idx[pos], found
 
 
-def close_model(arpa: ArpaModel) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, np.ndarray], list[int]]:
+def close_model(
+    arpa: ArpaModel,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, np.ndarray], list[int]]:
     """Add blank n-grams so every n-gram's prefix and suffix are present. Returns per-order ids, probs,
     back-offs (float32; blanks: prob from back-off, back-off 0) and the number of blanks per order."""
     N = arpa.order
@@ -261,7 +268,8 @@ def _place(keys: np.ndarray, load_factor: float, quant: str) -> tuple[int, int, 
     k = fmix64(keys)
     home = mulhi(k, num_buckets).astype(np.int64)
     fpb = FINGERPRINT_BYTES[quant]
-    fp = k & np.uint64((1 << (8 * fpb - 1)) - 1)  # the top bit of the field is the LEFT flag
+    fp_bits = 8 * fpb - 1 - DISPLACEMENT_BITS  # field: fingerprint | displacement | LEFT flag
+    fp = k & np.uint64((1 << fp_bits) - 1)
     fp = np.where(fp == 0, np.uint64(1), fp)
     order = np.argsort(home, kind="stable")
     sorted_home = home[order]
@@ -269,12 +277,16 @@ def _place(keys: np.ndarray, load_factor: float, quant: str) -> tuple[int, int, 
     pos_sorted = idx + np.maximum.accumulate(sorted_home - idx) if count else idx
     pos = np.empty(count, np.int64)
     pos[order] = pos_sorted
+    disp = np.minimum(pos - home, DISPLACEMENT_MAX).astype(np.uint64)
+    fp = fp | (disp << np.uint64(fp_bits))
     last = int(pos_sorted[-1]) if count else -1
     num_slots = max(num_buckets, last + 1) + 1  # at least one empty slot at the very end
     return num_buckets, num_slots, pos, fp
 
 
-def _pack_slots(num_slots: int, pos: np.ndarray, fp: np.ndarray, fields: list[np.ndarray], quant: str, top: bool) -> bytes:
+def _pack_slots(
+    num_slots: int, pos: np.ndarray, fp: np.ndarray, fields: list[np.ndarray], quant: str, top: bool
+) -> bytes:
     sb = slot_bytes(quant, top)
     out = np.zeros((num_slots, sb), np.uint8)
     fpb = FINGERPRINT_BYTES[quant]
@@ -289,7 +301,7 @@ def _pack_slots(num_slots: int, pos: np.ndarray, fp: np.ndarray, fields: list[np
 
 def _vocab_table(vocab: list[str]) -> tuple[int, np.ndarray]:
     buckets = 1
-    while buckets <= 2 * len(vocab):
+    while buckets <= 1.5 * len(vocab):  # load <= 2/3
         buckets *= 2
     table = np.full(buckets, EMPTY_WORD, np.uint32)
     mask = buckets - 1
@@ -310,9 +322,10 @@ def build_image(
     """The binary image of ``arpa`` in mode ``quant`` ("lossless", "q16" or "q8")."""
     if quant not in QUANT_MODES:
         raise ValueError(f"quant must be one of {QUANT_MODES}, got {quant!r}")
-    load = load_factor if load_factor is not None else DEFAULT_LOAD_FACTOR[quant]
-    if not 0.05 <= load <= 0.98:
-        raise ValueError(f"load factor must be in [0.05, 0.98], got {load}")
+    loads = (load_factor, load_factor) if load_factor is not None else DEFAULT_LOAD_FACTOR[quant]
+    for load in loads:
+        if not 0.05 <= load <= 0.98:
+            raise ValueError(f"load factor must be in [0.05, 0.98], got {load}")
     N = arpa.order
     V = len(arpa.vocab)
     if V >= EMPTY_WORD:
@@ -332,7 +345,9 @@ def build_image(
     uni_b[ids[1][:, 0]] = bos[1]
     if N > 1:
         uni_ext[ids[1][:, 0]] = ext[1]
-    uni_b = np.where((uni_b == 0.0) & ~uni_ext, np.float32(-0.0), np.where(uni_b == 0.0, np.float32(0.0), uni_b))
+    uni_b = np.where(
+        (uni_b == 0.0) & ~uni_ext, np.float32(-0.0), np.where(uni_b == 0.0, np.float32(0.0), uni_b)
+    )
     uni_b = uni_b.astype(np.float32)
     uni_left = np.zeros(V, bool)
     if N > 1:
@@ -342,8 +357,12 @@ def build_image(
     sections: list[bytes] = []
     cursor = HEADER_BYTES
 
-    def add(data: bytes) -> tuple[int, int]:
+    def add(data: bytes, align: int = 8) -> tuple[int, int]:
         nonlocal cursor
+        if cursor % align:
+            gap = align - cursor % align
+            sections.append(b"\0" * gap)
+            cursor += gap
         off = cursor
         sections.append(data)
         pad = (-len(data)) % 8
@@ -369,7 +388,7 @@ def build_image(
         say(f"placing {len(probs[n])} {n}-grams")
         top = n == N
         keys = ngram_hashes(ids[n])
-        num_buckets, num_slots, pos, fp = _place(keys, load, quant)
+        num_buckets, num_slots, pos, fp = _place(keys, loads[1] if top else loads[0], quant)
         if not top:
             fp = fp | np.where(left[n], np.uint64(1 << (8 * FINGERPRINT_BYTES[quant] - 1)), np.uint64(0))
         b = bos[n]
@@ -396,12 +415,27 @@ def build_image(
                 fields.append(bcodes.astype(code_dtype))
                 b_book = bcentres.astype("<f4").tobytes()
         slots = _pack_slots(num_slots, pos, fp, fields, quant, top)
-        tables.append((len(keys), num_buckets, num_slots, add(slots), add(p_book), add(b_book)))
+        # slots start on a cache line, so no 16-byte lossless slot straddles two lines
+        tables.append((len(keys), num_buckets, num_slots, add(slots, 64), add(p_book), add(b_book)))
 
     head = _HEAD.pack(
-        MAGIC, FORMAT_VERSION, HEADER_BYTES, cursor, 0,
-        N, QUANT_MODES.index(quant), V, index[UNK], index[BOS], index[EOS], vocab_buckets, 0,
-        *sec_offsets, *sec_strings, *sec_vtable, *sec_uni,
+        MAGIC,
+        FORMAT_VERSION,
+        HEADER_BYTES,
+        cursor,
+        0,
+        N,
+        QUANT_MODES.index(quant),
+        V,
+        index[UNK],
+        index[BOS],
+        index[EOS],
+        vocab_buckets,
+        0,
+        *sec_offsets,
+        *sec_strings,
+        *sec_vtable,
+        *sec_uni,
     )
     table_bytes = b""
     for n in range(2, MAX_ORDER + 1):

@@ -40,7 +40,9 @@ class Discounts:
     fallback: bool = False
 
     def of(self, counts: np.ndarray) -> np.ndarray:
-        return np.where(counts >= 3, self.d3plus, np.where(counts == 2, self.d2, np.where(counts == 1, self.d1, 0.0)))
+        return np.where(
+            counts >= 3, self.d3plus, np.where(counts == 2, self.d2, np.where(counts == 1, self.d1, 0.0))
+        )
 
 
 def iter_sentences(paths: Iterable[Path | str]) -> Iterator[list[str]]:
@@ -130,7 +132,7 @@ def estimate(
     adjusted: dict[int, np.ndarray] = {}
     raw: dict[int, np.ndarray] = {}
     for n in range(1, order + 1):
-        if T < n:
+        if n > T:
             grams[n] = np.zeros((0, n), np.int32)
             raw[n] = np.zeros(0, np.int64)
             continue
@@ -142,8 +144,9 @@ def estimate(
             rows = rows[rows[:, 0] != 1]  # <s> is never predicted
         grams[n], raw[n] = _unique_rows(rows)
     while order > 1 and len(grams[order]) == 0:
-        _LOGGER.warning("no %d-grams in the text (sentences too short); the model's order is %d",
-                        order, order - 1)
+        _LOGGER.warning(
+            "no %d-grams in the text (sentences too short); the model's order is %d", order, order - 1
+        )
         del grams[order], raw[order]
         order -= 1
     for n in range(1, order + 1):
@@ -169,8 +172,9 @@ def estimate(
         a = adjusted[n]
         disc = discounts_from_counts(a)
         if disc.fallback:
-            _LOGGER.warning("order %d: too few n-grams for modified Kneser-Ney discounts; using %s",
-                            n, FALLBACK_DISCOUNTS)
+            _LOGGER.warning(
+                "order %d: too few n-grams for modified Kneser-Ney discounts; using %s", n, FALLBACK_DISCOUNTS
+            )
         d = disc.of(a)
         if n == 1:
             total = a.sum()
@@ -187,7 +191,9 @@ def estimate(
             ctx_new[1:] = np.any(g[1:, :-1] != g[:-1, :-1], axis=1)
             group = np.cumsum(ctx_new) - 1
             totals = np.bincount(group, weights=a)
-            nk = [np.bincount(group, weights=(a == k)) for k in (1, 2)] + [np.bincount(group, weights=(a >= 3))]
+            nk = [np.bincount(group, weights=(a == k)) for k in (1, 2)] + [
+                np.bincount(group, weights=(a >= 3))
+            ]
             gamma = (disc.d1 * nk[0] + disc.d2 * nk[1] + disc.d3plus * nk[2]) / totals
             if n == 2:
                 lower = prob[1][g[:, 1]]

@@ -43,6 +43,13 @@ class WordScore:
     """the word is not in the vocabulary (scored as <unk>)"""
 
 
+def _split(sentence: str) -> list[str]:
+    """KenLM's split: ASCII whitespace only (a no-break space stays inside a word)."""
+    if sentence.isascii():
+        return sentence.split()
+    return [w.decode("utf-8") for w in sentence.encode("utf-8").split()]
+
+
 def _format_errors() -> tuple[type[Exception], ...]:
     errors: list[type[Exception]] = [_PyFormatError]
     if _accel.native is not None:
@@ -94,8 +101,14 @@ class NgramModel:
             raise ModelError(f"{path}: {e}") from None
         except OSError as e:
             raise ModelError(f"cannot read LM {path}: {e}") from None
-        _LOGGER.info("loaded %s (order %d, %d words, %s) with the %s implementation",
-                     path, model.order, model.vocab_size, model.quantization, impl)
+        _LOGGER.info(
+            "loaded %s (order %d, %d words, %s) with the %s implementation",
+            path,
+            model.order,
+            model.vocab_size,
+            model.quantization,
+            impl,
+        )
         return cls(model, impl, path)
 
     @classmethod
@@ -111,19 +124,21 @@ class NgramModel:
     # ------------------------------------------------------------------ sentences (KenLM's API)
 
     def score(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
-        """Total log10 probability of the whitespace-separated words (never include <s> or </s>)."""
-        total, _p, _l, _ids = self._impl.score_words(sentence.split(), bos, eos)
-        return float(total)
+        """Total log10 probability of the words (split on ASCII whitespace, as KenLM; never include <s> or
+        </s>)."""
+        return float(self._impl.score_text(sentence, bos, eos))
 
     def full_scores(self, sentence: str, bos: bool = True, eos: bool = True) -> list[WordScore]:
         """One WordScore per word, plus one for </s> when ``eos``."""
-        _t, probs, lengths, ids = self._impl.score_words(sentence.split(), bos, eos)
+        _t, probs, lengths, ids = self._impl.score_words(_split(sentence), bos, eos)
         unk = self.unk_id
-        return [WordScore(float(p), int(n), int(i) == unk) for p, n, i in zip(probs, lengths, ids, strict=True)]
+        return [
+            WordScore(float(p), int(n), int(i) == unk) for p, n, i in zip(probs, lengths, ids, strict=True)
+        ]
 
     def perplexity(self, sentence: str) -> float:
         """10 ** (-log10 p / number of words + 1 for </s>), as KenLM."""
-        words = len(sentence.split()) + 1
+        words = len(_split(sentence)) + 1
         return float(10.0 ** (-self.score(sentence) / words))
 
     def __contains__(self, word: str) -> bool:
@@ -136,10 +151,15 @@ class NgramModel:
     def word(self, word_id: int) -> str:
         return self._impl.word(int(word_id))
 
-    def score_corpus(self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True) -> np.ndarray:
+    def score_corpus(
+        self, ids: np.ndarray, offsets: np.ndarray, bos: bool = True, eos: bool = True
+    ) -> np.ndarray:
         """Total log10 of each sentence ``ids[offsets[s]:offsets[s+1]]`` (int32 ids): one call for all."""
-        return np.asarray(self._impl.score_corpus(np.ascontiguousarray(ids, np.int32),
-                                                  np.ascontiguousarray(offsets, np.int64), bos, eos))
+        return np.asarray(
+            self._impl.score_corpus(
+                np.ascontiguousarray(ids, np.int32), np.ascontiguousarray(offsets, np.int64), bos, eos
+            )
+        )
 
     # ------------------------------------------------------------------ beam search
 
@@ -175,5 +195,7 @@ class NgramModel:
         return int(self._impl.file_bytes)
 
     def __repr__(self) -> str:
-        return (f"NgramModel(order={self.order}, vocab_size={self.vocab_size}, quantization={self.quantization!r}, "
-                f"implementation={self.implementation!r})")
+        return (
+            f"NgramModel(order={self.order}, vocab_size={self.vocab_size}, quantization={self.quantization!r}, "
+            f"implementation={self.implementation!r})"
+        )

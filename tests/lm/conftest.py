@@ -31,10 +31,40 @@ def docstring_corpus() -> tuple[list[list[str]], list[list[str]]]:
     import re
     import warnings
 
-    modules = ["os", "json", "argparse", "collections", "functools", "itertools", "subprocess", "logging",
-               "asyncio", "pathlib", "re", "typing", "unittest", "email", "http.client", "xml.dom.minidom",
-               "zipfile", "tarfile", "shutil", "inspect", "decimal", "datetime", "threading", "socket",
-               "pickle", "csv", "sqlite3", "tkinter", "turtle", "difflib", "textwrap", "statistics"]
+    modules = [
+        "os",
+        "json",
+        "argparse",
+        "collections",
+        "functools",
+        "itertools",
+        "subprocess",
+        "logging",
+        "asyncio",
+        "pathlib",
+        "re",
+        "typing",
+        "unittest",
+        "email",
+        "http.client",
+        "xml.dom.minidom",
+        "zipfile",
+        "tarfile",
+        "shutil",
+        "inspect",
+        "decimal",
+        "datetime",
+        "threading",
+        "socket",
+        "pickle",
+        "csv",
+        "sqlite3",
+        "tkinter",
+        "turtle",
+        "difflib",
+        "textwrap",
+        "statistics",
+    ]
     seen: set[str] = set()
     train: list[list[str]] = []
     held: list[list[str]] = []

@@ -17,8 +17,10 @@ def _json_lines(capsys) -> list[dict]:
 
 def test_train_build_info_score(tmp_path, capsys, monkeypatch, kenlm):
     text = tmp_path / "phrases.txt"
-    text.write_text("turn on the kitchen light\nturn off the kitchen light\nturn on the light in the hall\n"
-                    "set a timer for ten minutes\nset a timer for five minutes\nwhat time is it\n")
+    text.write_text(
+        "turn on the kitchen light\nturn off the kitchen light\nturn on the light in the hall\n"
+        "set a timer for ten minutes\nset a timer for five minutes\nwhat time is it\n"
+    )
     arpa = tmp_path / "d.arpa"
     assert main(["lm", "train", str(text), "-o", str(arpa), "--order", "3", "--json"]) == 0
     trained = _json_lines(capsys)[0]

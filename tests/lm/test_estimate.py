@@ -48,14 +48,21 @@ def test_arpa_loads_in_kenlm(corpus, tmp_path, kenlm):
 
 def test_unigrams_sum_to_one(corpus):
     arpa = estimate(corpus[0][:500], 2)
-    total = sum(10 ** p for w, p in zip(arpa.vocab, arpa.log10probs[1].tolist(), strict=True) if w != "<s>")
+    total = sum(10**p for w, p in zip(arpa.vocab, arpa.log10probs[1].tolist(), strict=True) if w != "<s>")
     assert total == pytest.approx(1.0, abs=1e-4)
 
 
 def test_tiny_domain_corpus_falls_back(tmp_path):
     """A device's own phrases: too few n-grams for the count-of-count discounts, still a valid model."""
-    phrases = [p.split() for p in ["turn on the kitchen light", "turn off the kitchen light",
-                                   "set a timer for ten minutes", "what time is it"]]
+    phrases = [
+        p.split()
+        for p in [
+            "turn on the kitchen light",
+            "turn off the kitchen light",
+            "set a timer for ten minutes",
+            "what time is it",
+        ]
+    ]
     arpa = estimate(phrases, 3)
     write_arpa(arpa, tmp_path / "d.arpa")
     lm = NgramModel.load(tmp_path / "d.arpa")
@@ -74,3 +81,37 @@ def test_discounts_formula():
     assert d.d3plus == pytest.approx(3 - 4 * y * 10 / 20)
     assert not d.fallback
     assert math.isclose(discounts_from_counts(np.array([1, 1])).d1, 0.5)
+
+
+def test_unigram_model(corpus, tmp_path, impl):
+    """Order 1 (KenLM refuses unigram models): scores equal the independent computation."""
+    train, held = corpus
+    write_arpa(estimate(train, 1), tmp_path / "o1.arpa")
+    lm = NgramModel.load(tmp_path / "o1.arpa", impl=impl)
+    ref = ReferenceKN(train, 1)
+    assert lm.order == 1
+    for s in held[:50]:
+        assert lm.score(" ".join(s)) == pytest.approx(ref.log10_sentence(s), abs=1e-3)
+        assert {w.ngram_length for w in lm.full_scores(" ".join(s))} == {1}
+    state = lm.begin_state()
+    assert state.shape == (1,) and state[0] == 0
+    nxt, p, n = lm.advance(state[None, :], lm.word_ids(["the"]))
+    assert nxt.shape == (1, 1) and n[0] == 1
+
+
+@pytest.mark.parametrize("order", [6])
+def test_extreme_orders_equal_kenlm(order, corpus, tmp_path, impl, kenlm):
+    """Order 6 (the format's maximum) estimates, loads and scores as kenlm does."""
+    train, held = corpus
+    path = tmp_path / f"o{order}.arpa"
+    write_arpa(estimate(train, order), path)
+    ref = kenlm.Model(str(path))
+    lm = NgramModel.load(path, impl=impl)
+    assert lm.order == order == ref.order
+    lengths = set()
+    for s in held[: 200 if impl == "native" else 40]:
+        text = " ".join(s)
+        for m, (p, n, oov) in zip(lm.full_scores(text), ref.full_scores(text), strict=True):
+            assert abs(m.log10prob - p) <= 1e-4 and m.ngram_length == n and m.oov == oov
+            lengths.add(n)
+    assert max(lengths) >= min(order, 4)

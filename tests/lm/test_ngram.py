@@ -64,7 +64,9 @@ def assert_same_as_kenlm(lm: NgramModel, ref, sentences: list[str]) -> set[int]:
                     assert m.ngram_length == n, (s, bos, eos, mine, theirs)
                     assert m.oov == oov
                     lengths.add(n)
-                assert lm.score(s, bos=bos, eos=eos) == pytest.approx(ref.score(s, bos=bos, eos=eos), abs=1e-3)
+                assert lm.score(s, bos=bos, eos=eos) == pytest.approx(
+                    ref.score(s, bos=bos, eos=eos), abs=1e-3
+                )
     return lengths
 
 
@@ -164,8 +166,8 @@ def test_advance_rejects_bad_rows(impl):
 def test_states_recombine(impl):
     """Histories that differ only beyond what the model can use give identical rows (KenLM's minimal state)."""
     lm = NgramModel.load(DATA / "turtle.arpa", impl=impl)
-    a = _walk(lm, "go forward ten meters".split(), eos=False)[2][-1]
-    b = _walk(lm, "turn left go forward ten meters".split(), eos=False)[2][-1]
+    a = _walk(lm, ["go", "forward", "ten", "meters"], eos=False)[2][-1]
+    b = _walk(lm, ["turn", "left", "go", "forward", "ten", "meters"], eos=False)[2][-1]
     assert (a == b).all()
 
 
@@ -214,9 +216,12 @@ def test_pruned_arpa_missing_suffix(impl, kenlm, tmp_path):
     # filler n-grams give KenLM's probing table the spare room its blanks need
     fill_uni = "".join(f"-2.0\tx{i}\t-0.1\n" for i in range(8))
     fill_bi = "".join(f"-1.0\tx{i} x{i + 1}\n" for i in range(7))
-    text = (PRUNED.replace("ngram 1=5", "ngram 1=13").replace("ngram 2=3", "ngram 2=10")
-            .replace("-0.8\tb\t-0.2\n", "-0.8\tb\t-0.2\n" + fill_uni)
-            .replace("-0.3\tb </s>\n", "-0.3\tb </s>\n" + fill_bi))
+    text = (
+        PRUNED.replace("ngram 1=5", "ngram 1=13")
+        .replace("ngram 2=3", "ngram 2=10")
+        .replace("-0.8\tb\t-0.2\n", "-0.8\tb\t-0.2\n" + fill_uni)
+        .replace("-0.3\tb </s>\n", "-0.3\tb </s>\n" + fill_bi)
+    )
     path = tmp_path / "pruned.arpa"
     path.write_text(text)
     ref = kenlm.Model(str(path))
@@ -258,7 +263,31 @@ def test_quantized_perplexity(quant, max_rel_change, impl, docstring_lm):
         return 10 ** (-total / sum(len(s.split()) + 1 for s in held))
 
     base, quantized = ppl(lossless), ppl(q)
-    print(f"\n{quant}: perplexity {base:.3f} -> {quantized:.3f} ({(quantized / base - 1) * 100:+.3f}%), "
-          f"{stats.file_bytes / sum(stats.counts):.2f} bytes/n-gram vs {lossless.file_bytes / sum(stats.counts):.2f}")
+    print(
+        f"\n{quant}: perplexity {base:.3f} -> {quantized:.3f} ({(quantized / base - 1) * 100:+.3f}%), "
+        f"{stats.file_bytes / sum(stats.counts):.2f} bytes/n-gram vs {lossless.file_bytes / sum(stats.counts):.2f}"
+    )
     assert abs(quantized / base - 1) <= max_rel_change
     assert q.file_bytes < lossless.file_bytes
+
+
+def test_score_corpus_equals_sentence_scores(impl):
+    lm = NgramModel.load(DATA / "test.arpa", impl=impl)
+    sentences = queries(DATA / "test.arpa", num_random=20)
+    ids = lm.word_ids([w for s in sentences for w in s.split()])
+    offsets = np.concatenate([[0], np.cumsum([len(s.split()) for s in sentences])])
+    totals = lm.score_corpus(ids, offsets)
+    assert totals.shape == (len(sentences),)
+    np.testing.assert_allclose(totals, [lm.score(s) for s in sentences], atol=1e-4)
+    with pytest.raises(ValueError):
+        lm.score_corpus(np.array([lm.vocab_size], np.int32), np.array([0, 1]))
+
+
+def test_split_like_kenlm(impl, kenlm):
+    """Words split on ASCII whitespace only, as KenLM does: a no-break space stays inside a word."""
+    ref = kenlm.Model(str(DATA / "test.arpa"))
+    lm = NgramModel.load(DATA / "test.arpa", impl=impl)
+    for s in ["looking\u00a0on a little", " looking \t on\na little ", "the \u3000 the", ""]:
+        assert lm.score(s) == pytest.approx(ref.score(s), abs=1e-4)
+        assert len(lm.full_scores(s)) == len(list(ref.full_scores(s)))
+        assert lm.perplexity(s) == pytest.approx(ref.perplexity(s), rel=1e-4)
