@@ -19,7 +19,9 @@ def register(sub) -> None:
     w = what.add_parser("wake", help="wake words: recall, false accepts per hour, DET curve")
     w.add_argument("--positives", required=True, type=Path, metavar="DIR", help="clips that each hold the wake word")
     w.add_argument("--negatives", required=True, type=Path, action="append", metavar="DIR",
-                   help="audio without it, played back to back (repeat for several folders)")
+                   help="real speech without it, played back to back: false accepts per hour (repeatable)")
+    w.add_argument("--hard-negatives", type=Path, action="append", default=[], metavar="DIR",
+                   help="clips that sound like the wake word, scored one by one: share accepted (repeatable)")
     w.add_argument("--model", action="append", metavar="NAME", help="head(s) to evaluate (default: [wake] models)")
     w.add_argument("--threshold", type=float, help="override [wake] threshold")
     w.add_argument("--plot", type=Path, metavar="PNG", help="draw the DET curve here")
@@ -41,7 +43,7 @@ def run_wake(args) -> int:
             return tqdm(it, file=sys.stderr, leave=False, **kw)
 
     results = evaluate(model, args.positives, args.negatives, cfg.audio.sample_rate, cfg.audio.max_file_s,
-                       progress)
+                       progress, args.hard_negatives)
     files = audio_files(args.positives)
     for r in results:
         s = r.summary()
@@ -56,6 +58,8 @@ def run_wake(args) -> int:
                 f"{s['negative_hours'] * 60:.1f} min of negatives = {s['false_accepts_per_hour']:.2f} per hour")
         for k, v in s["negatives"].items():
             text += f"\n  {k}: {v['false_accepts']} in {v['hours'] * 60:.1f} min"
+        for k, v in s.get("hard_negatives", {}).items():
+            text += f"\n  hard negatives {k}: {v['accepted']} of {v['clips']} accepted"
         if engines:
             text += "\n  recall by engine: " + ", ".join(f"{e} {v['recall']:.1%} ({v['clips']})" for e, v in engines.items())
         if best:
