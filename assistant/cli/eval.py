@@ -18,7 +18,7 @@ def register(sub) -> None:
     what = p.add_subparsers(dest="what", metavar="WHAT", required=True)
     w = what.add_parser("wake", help="wake words: recall, false accepts per hour, DET curve")
     w.add_argument("--positives", required=True, type=Path, metavar="DIR", help="clips that each hold the wake word")
-    w.add_argument("--negatives", required=True, type=Path, action="append", metavar="DIR",
+    w.add_argument("--negatives", type=Path, action="append", default=[], metavar="DIR",
                    help="real speech without it, played back to back: false accepts per hour (repeatable)")
     w.add_argument("--hard-negatives", type=Path, action="append", default=[], metavar="DIR",
                    help="clips that sound like the wake word, scored one by one: share accepted (repeatable)")
@@ -50,7 +50,7 @@ def run_wake(args) -> int:
         engines = engine_breakdown(r, args.positives, files)
         if engines:
             s["recall_by_engine"] = engines
-        if args.json:
+        if args.json and r.hours > 0:
             s["det"] = [[t, round(miss, 4), round(fa, 3)] for t, miss, fa in r.det()]
         best = s.get("best_threshold_at_0.5_fa_per_hour")
         text = (f"{r.name}: threshold {r.threshold:g}, patience {r.patience_frames}: recall "
@@ -65,6 +65,8 @@ def run_wake(args) -> int:
         if best:
             text += f"\n  best threshold at <= 0.5 false accepts/hour: {best['threshold']:g} (recall {best['recall']:.1%})"
         emit(s, args.json, text)
+    if args.plot and not args.negatives:
+        raise JobError("--plot needs --negatives (false accepts per hour are its x axis)")
     if args.plot:
         try:
             path = plot_det(results, args.plot)

@@ -103,7 +103,7 @@ class HeadResult:
             "recall": round(self.recall(t), 4),
             "negative_hours": round(self.hours, 4),
             "false_accepts": self.false_accepts(t),
-            "false_accepts_per_hour": round(self.fa_per_hour(t), 3),
+            "false_accepts_per_hour": round(self.fa_per_hour(t), 3) if self.hours > 0 else None,
             "negatives": {k: {"hours": round(self.negative_hours[k], 4), "false_accepts": self.false_accepts(t, k)}
                           for k in self.negative_traces},
         }
@@ -111,7 +111,7 @@ class HeadResult:
             out.setdefault("hard_negatives", {})[k] = {
                 "clips": len(scores), "accepted": int(np.sum(np.asarray(scores) >= t)),
                 "accept_rate": round(float(np.mean(np.asarray(scores) >= t)), 4) if scores else None}
-        best = self.best_threshold(0.5)
+        best = self.best_threshold(0.5) if self.hours > 0 else None
         if best is not None:
             out["best_threshold_at_0.5_fa_per_hour"] = {"threshold": best, "recall": round(self.recall(best), 4)}
         return out
