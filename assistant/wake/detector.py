@@ -174,8 +174,10 @@ class WakeStream:
     embeddings. ``scores`` keeps each head's latest score for tools that want the trace.
     """
 
-    def __init__(self, model: WakeWordModel) -> None:
+    def __init__(self, model: WakeWordModel, skip_repeats: bool = True) -> None:
         self.model = model
+        self.skip_repeats = skip_repeats
+        """reuse the embedding / score of a window equal to the previous one (exact; off for tests)"""
         self._max_k = max(h.num_embeddings for h in model.heads)
         self.reset()
 
@@ -187,6 +189,12 @@ class WakeStream:
         self._mel = np.zeros((0, m.mel.num_mels), np.float32)  # filled by _prime on the first step
         self._emb = np.zeros((0, m.embedding_dim), np.float32)
         self._steps = 0
+        self._mel_run = 0  # trailing mel frames equal to the last one
+        self._emb_run = 0  # trailing embeddings equal to the last one
+        self._last_mel: np.ndarray | None = None
+        self._const_mel: tuple[float, np.ndarray] | None = None
+        self.num_embedded = 0
+        """embedding calls made (the rest were skipped as repeats)"""
         self._above = [0] * len(m.heads)
         self._last_hit = [-(10**9)] * len(m.heads)
         self.scores = np.zeros(len(m.heads), np.float32)
@@ -240,25 +248,45 @@ class WakeStream:
         if self._samples is None:
             self._samples = np.full(ctx, data[0], np.float32)
         x = np.concatenate([self._samples, data]) * np.float32(INT16_SCALE)
-        mels = [m.mel.compute(x[i * step : i * step + step + ctx]) for i in range(num_steps)]
+        mels = [self._mel_of(x[i * step : i * step + step + ctx]) for i in range(num_steps)]
         if self._steps == 0:
             self._prime(mels[0])
+            self._mel_run = _trailing_run(self._mel)
+            self._emb_run = _trailing_run(self._emb)
         self._samples = data[len(data) - ctx :].copy() if ctx else np.zeros(0, np.float32)
-        mel = np.concatenate([self._mel, *mels])
-        # one embedding per step: the mel_window frames ending at that step's last frame (batched)
+        # Work skipped exactly: a window equal to the one before (constant input, e.g. a muted
+        # microphone or digital silence) has the same embedding, and K equal embeddings the same score.
         n = m.mel_window
+        same_window = []
+        for frames in mels:
+            for f in frames:
+                self._mel_run = self._mel_run + 1 if np.array_equal(f, self._last_frame()) else 1
+                self._last_mel = f
+            same_window.append(self.skip_repeats and self._mel_run >= n + MEL_FRAMES_PER_STEP)
+        mel = np.concatenate([self._mel, *mels])
         ends = len(self._mel) + MEL_FRAMES_PER_STEP * np.arange(1, num_steps + 1)
-        windows = np.stack([mel[e - n : e] for e in ends])
+        need = [i for i in range(num_steps) if not same_window[i]]
+        new = np.empty((num_steps, m.embedding_dim), np.float32)
+        if need:  # one batched call for the windows that changed
+            new[need] = m.embed(np.stack([mel[ends[i] - n : ends[i]] for i in need]))
         self._mel = mel[-n:]
-        emb = np.concatenate([self._emb, m.embed(windows)])
         events = []
+        for s in range(num_steps):
+            prev = new[s - 1] if s else self._emb[-1]
+            if same_window[s]:
+                new[s] = prev
+            self._emb_run = self._emb_run + 1 if same_window[s] or np.array_equal(new[s], prev) else 1
+            self.num_embedded += not same_window[s]
+        emb = np.concatenate([self._emb, new])
         base = len(self._emb)
         for s in range(num_steps):
             self._steps += 1
             end = base + s + 1
+            run_at = self._emb_run - (num_steps - 1 - s)  # the equal-embedding run at this step
             for h_i, head in enumerate(m.heads):
-                score = head.score(emb[end - head.num_embeddings : end])
-                self.scores[h_i] = score
+                if run_at <= head.num_embeddings or not self.skip_repeats:  # its input changed
+                    self.scores[h_i] = head.score(emb[end - head.num_embeddings : end])
+                score = float(self.scores[h_i])
                 self._above[h_i] = self._above[h_i] + 1 if score >= head.threshold else 0
                 if (self._above[h_i] >= head.patience_frames
                         and self._steps - self._last_hit[h_i] > head.refractory_steps):
@@ -266,3 +294,21 @@ class WakeStream:
                     events.append(WakeDetected(head.name, round(score, 4), round(self.time_s, 3)))
         self._emb = emb[-self._max_k :]
         return events
+
+    def _mel_of(self, segment: np.ndarray) -> np.ndarray:
+        """The mel step, skipped for a constant segment seen just before (a muted microphone)."""
+        lo, hi = segment.min(), segment.max()
+        if self.skip_repeats and lo == hi:
+            if self._const_mel is None or self._const_mel[0] != lo:
+                self._const_mel = (float(lo), self.model.mel.compute(segment))
+            return self._const_mel[1]
+        return self.model.mel.compute(segment)
+
+    def _last_frame(self) -> np.ndarray:
+        return self._last_mel if self._last_mel is not None else self._mel[-1]
+
+
+def _trailing_run(rows: np.ndarray) -> int:
+    """How many rows at the end equal the last one."""
+    same = np.all(rows == rows[-1], axis=1)
+    return len(rows) if same.all() else int(len(rows) - 1 - np.flatnonzero(~same)[-1])

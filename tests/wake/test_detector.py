@@ -9,7 +9,7 @@ import pytest
 from assistant.audio.io import read_audio
 from assistant.config import MelImpl, RuntimeConfig
 from assistant.models import ModelError
-from assistant.wake.detector import INT16_SCALE, WakeHead, WakeWordModel
+from assistant.wake.detector import INT16_SCALE, WakeHead, WakeStream, WakeWordModel
 from assistant.wake.melspec import MelNumpy, MelOnnx, read_mel_graph
 from tests.conftest import DEMO_WAV
 from tests.wake.conftest import MEL_IMPLS
@@ -143,7 +143,8 @@ def scripted(model: WakeWordModel, scores, threshold=0.5, patience=1, refractory
 )
 def test_threshold_patience_refractory(load_model, scores, patience, refractory, expected_steps):
     model = scripted(load_model(), scores, patience=patience, refractory_steps=refractory)
-    events = model.stream().feed(np.zeros(model.step_samples * len(scores), np.float32))
+    noise = np.random.default_rng(0).standard_normal(model.step_samples * len(scores)).astype(np.float32) * 0.01
+    events = model.stream().feed(noise)  # not constant: a constant input skips the heads
     assert [round(e.time_s / model.step_s) for e in events] == expected_steps
     assert all(e.name == "scripted" and e.score >= 0.5 for e in events)
 
@@ -217,7 +218,18 @@ def test_8khz_recording_resampled_at_the_edge(load_model, tmp_path, demo):
         assert events_in_chunks(load_model().stream(), speech, 1600) == []
 
 
-@pytest.mark.slow
+def test_constant_input_skips_work_exactly(load_model, demo):
+    model = load_model(threshold=0.001, refractory_s=0.0)
+    x = np.concatenate([np.zeros(RATE * 10, np.float32), demo, np.zeros(RATE * 5, np.float32), demo])
+    stream = model.stream()
+    events = events_in_chunks(stream, x, 1280)
+    steps = len(x) // model.step_samples
+    assert stream.num_embedded < steps * 0.6  # the silences cost (almost) nothing
+    full = WakeStream(model, skip_repeats=False)  # computes every step
+    assert events_in_chunks(full, x, 1280) == events
+    assert full.num_embedded == steps
+
+
 def test_an_hour_of_silence(load_model):
     stream = load_model().stream()
     block = np.zeros(RATE * 60, np.float32)
