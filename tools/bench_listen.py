@@ -9,8 +9,9 @@ detect; deterministic. Every pipeline gets the same chunks (80 ms by default, op
 * ``openwakeword``: ``openwakeword.Model([hey_jarvis], inference_framework="onnx", vad_threshold=0.5)``,
   the package's own pipeline with its own silero VAD (and once without the VAD). It needs the package's
   dependencies (scikit-learn, tqdm, scipy, requests): ``pip install scikit-learn requests``.
-* ours: :class:`WakeStream` + a VAD stream over every chunk (the VAD runs all the time here, a worst case:
-  the listener only runs it after a wake word), in the variants below.
+* ours: the :class:`Listener` as the device runs it (wake word always; silero VAD and endpointing after
+  a wake word until the utterance ends), then :class:`WakeStream` + a VAD stream on every chunk (the
+  VAD all the time: a worst case) in the variants below, to show what each piece costs.
 
 CPU time is ``time.process_time()`` (all threads of the process; one ONNX thread everywhere). Detections
 are compared after the same rule (threshold 0.5, refractory 2 s) on both score sequences; "identical
@@ -87,6 +88,19 @@ def run_ours(name: str, wake: WakeWordModel, vad, x: np.ndarray, chunk: int) -> 
     return {"pipeline": name, "cpu_s": cpu, "wall_s": wall, "scores": np.array(scores, np.float32)}
 
 
+def run_listener(name: str, listener, x: np.ndarray, chunk: int) -> dict:
+    listener.reset()
+    times = []
+    t0, w0 = time.process_time(), time.perf_counter()
+    for i in range(0, len(x), chunk):
+        for e in listener.feed(x[i : i + chunk]):
+            if e.kind == "wake-detected":
+                times.append(e.time_s)
+        listener.take_utterance()
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    return {"pipeline": name, "cpu_s": cpu, "wall_s": wall, "times": times}
+
+
 def run_oww(name: str, model_path: Path, x: np.ndarray, chunk: int, vad_threshold: float) -> dict:
     from openwakeword.model import Model
 
@@ -114,6 +128,9 @@ def main() -> int:
     seconds = len(x) / RATE
     print(f"audio: {seconds / 60:.1f} min, chunks of {args.chunk} samples", file=sys.stderr)
 
+    from assistant.config import Config
+    from assistant.listener import Listener
+
     silero = load_speech_prob(VadConfig(engine=VadEngine.SILERO), rt, reg)
     gated = load_speech_prob(VadConfig(engine=VadEngine.GATED), rt, reg)
     base = WakeConfig()
@@ -137,6 +154,9 @@ def main() -> int:
         results.append(run_oww("openwakeword 0.5.1, no VAD", reg.path("wake/hey_jarvis"), x, args.chunk, 0.0))
     except ImportError as e:
         print(f"openwakeword's pipeline cannot run ({e}); pip install scikit-learn requests", file=sys.stderr)
+    listener = Listener.load(Config(runtime=rt), reg)
+    results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.mel.implementation} mel",
+                                listener, x, args.chunk))
     for name, wcfg, vad in variants:
         model = WakeWordModel.load(wcfg, rt, reg)
         label = name.replace("native mel", f"{model.mel.implementation} mel")
@@ -147,7 +167,10 @@ def main() -> int:
     refractory = int(round(2.0 / step_s))
     ref_hits = detections(ref["scores"], args.threshold, refractory) if ref else None
     for r in results:
-        hits = detections(r["scores"], args.threshold, refractory)
+        if "times" in r:  # the listener: its own events (steps end at (i + 1) * 80 ms)
+            hits = [int(round(t / step_s)) - 1 for t in r["times"]]
+        else:
+            hits = detections(r["scores"], args.threshold, refractory)
         row = {
             "pipeline": r["pipeline"],
             "cpu_s": round(r["cpu_s"], 3),
@@ -156,10 +179,11 @@ def main() -> int:
         }
         if ref:
             row["cpu_vs_openwakeword"] = round(r["cpu_s"] / ref["cpu_s"], 3)
-            n = min(len(r["scores"]), len(ref["scores"]))
-            skip = 25  # openWakeWord starts from random noise: compare after 2 s
-            row["max_score_diff_vs_openwakeword"] = round(
-                float(np.abs(r["scores"][skip:n] - ref["scores"][skip:n]).max()), 4)
+            if "scores" in r:
+                n = min(len(r["scores"]), len(ref["scores"]))
+                skip = 25  # openWakeWord starts from random noise: compare after 2 s
+                row["max_score_diff_vs_openwakeword"] = round(
+                    float(np.abs(r["scores"][skip:n] - ref["scores"][skip:n]).max()), 4)
             row["detections_within_one_frame"] = len(hits) == len(ref_hits) and all(
                 abs(a - b) <= 1 for a, b in zip(hits, ref_hits, strict=True))
         if args.json:
