@@ -54,16 +54,20 @@ def run_wake(args) -> int:
             s["det"] = [[t, round(miss, 4), round(fa, 3)] for t, miss, fa in r.det()]
         best = s.get("best_threshold_at_0.5_fa_per_hour")
         text = (f"{r.name}: threshold {r.threshold:g}, patience {r.patience_frames}: recall "
-                f"{s['recall']:.1%} of {s['positives']} positives; {s['false_accepts']} false accepts in "
-                f"{s['negative_hours'] * 60:.1f} min of negatives = {s['false_accepts_per_hour']:.2f} per hour")
+                f"{s['recall']:.1%} of {s['positives']} positives")
+        if s["false_accepts_per_hour"] is not None:
+            text += (f"; {s['false_accepts']} false accepts in {s['negative_hours'] * 60:.1f} min of negatives "
+                     f"= {s['false_accepts_per_hour']:.2f} per hour")
         for k, v in s["negatives"].items():
             text += f"\n  {k}: {v['false_accepts']} in {v['hours'] * 60:.1f} min"
         for k, v in s.get("hard_negatives", {}).items():
             text += f"\n  hard negatives {k}: {v['accepted']} of {v['clips']} accepted"
         if engines:
-            text += "\n  recall by engine: " + ", ".join(f"{e} {v['recall']:.1%} ({v['clips']})" for e, v in engines.items())
+            text += "\n  recall by engine: " + ", ".join(
+                f"{e} {v['recall']:.1%} ({v['clips']})" for e, v in engines.items())
         if best:
-            text += f"\n  best threshold at <= 0.5 false accepts/hour: {best['threshold']:g} (recall {best['recall']:.1%})"
+            text += (f"\n  best threshold at <= 0.5 false accepts/hour: {best['threshold']:g} "
+                     f"(recall {best['recall']:.1%})")
         emit(s, args.json, text)
     if args.plot and not args.negatives:
         raise JobError("--plot needs --negatives (false accepts per hour are its x axis)")

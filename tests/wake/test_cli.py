@@ -113,3 +113,10 @@ def test_wake_8khz_file(registry, tmp_path, capsys):
     path = write_audio(tmp_path / "tel.wav", resample(x, 16000, 8000), 8000)
     assert main(["wake", str(path), "--json"]) == 0
     assert json_lines(capsys)[-1]["detections"] <= 1
+
+
+def test_eval_wake_positives_only(registry, tiny_corpus, capsys):
+    assert main(["eval", "wake", "--positives", str(tiny_corpus / "positives"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "recall" in out and "false accepts" not in out
+    assert main(["eval", "wake", "--positives", str(tiny_corpus / "positives"), "--plot", "x.png"]) == 1
