@@ -133,7 +133,7 @@ def main() -> int:
 
     silero = load_speech_prob(VadConfig(engine=VadEngine.SILERO), rt, reg)
     gated = load_speech_prob(VadConfig(engine=VadEngine.GATED), rt, reg)
-    base = WakeConfig()
+    base = WakeConfig(threshold=args.threshold)
     variants = [
         ("ours: onnx mel, fp32 embedding, silero", dataclasses.replace(base, mel=MelImpl.ONNX), silero),
         ("ours: native mel, fp32 embedding, silero", dataclasses.replace(base, mel=MelImpl.AUTO), silero),
@@ -154,7 +154,7 @@ def main() -> int:
         results.append(run_oww("openwakeword 0.5.1, no VAD", reg.path("wake/hey_jarvis"), x, args.chunk, 0.0))
     except ImportError as e:
         print(f"openwakeword's pipeline cannot run ({e}); pip install scikit-learn requests", file=sys.stderr)
-    listener = Listener.load(Config(runtime=rt), reg)
+    listener = Listener.load(Config(runtime=rt, wake=WakeConfig(threshold=args.threshold)), reg)
     results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.mel.implementation} mel",
                                 listener, x, args.chunk))
     for name, wcfg, vad in variants:
