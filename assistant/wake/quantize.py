@@ -42,7 +42,9 @@ def calibration_windows(mel_path: Path, window: int) -> np.ndarray:
     windows = []
     for x in clips:
         x = np.concatenate([np.zeros(ctx, np.float32), x]) * INT16_SCALE
-        frames = np.concatenate([mel.compute(x[i : i + step + ctx]) for i in range(0, len(x) - step - ctx, step)])
+        frames = np.concatenate(
+            [mel.compute(x[i : i + step + ctx]) for i in range(0, len(x) - step - ctx, step)]
+        )
         for end in range(window, len(frames) + 1, MEL_FRAMES_PER_STEP):
             windows.append(frames[end - window : end])
     return np.stack(windows)[..., None].astype(np.float32)
@@ -75,6 +77,14 @@ def quantize_embedding(inputs: list[Path], output: Path) -> None:
         pre = Path(d) / "pre.onnx"
         quant_pre_process(str(emb_path), str(pre), skip_symbolic_shape=True)
         first_conv = next(n.name for n in onnx.load(str(pre)).graph.node if n.op_type == "Conv")
-        quantize_static(str(pre), str(output), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=["Conv"], nodes_to_exclude=[first_conv])
+        quantize_static(
+            str(pre),
+            str(output),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["Conv"],
+            nodes_to_exclude=[first_conv],
+        )

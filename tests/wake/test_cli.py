@@ -59,8 +59,20 @@ def tiny_corpus(tmp_path_factory):
     if not librivox_wavs():
         pytest.skip("needs pocketsphinx-testdata (tools/system_deps.sh)")
     out = tmp_path_factory.mktemp("corpus")
-    cmd = [sys.executable, str(REPO / "tools" / "make_wake_corpus.py"), "--out", str(out), "--engines", "espeak",
-           "--positives", "6", "--stress", "0", "--hard-negatives", "3"]
+    cmd = [
+        sys.executable,
+        str(REPO / "tools" / "make_wake_corpus.py"),
+        "--out",
+        str(out),
+        "--engines",
+        "espeak",
+        "--positives",
+        "6",
+        "--stress",
+        "0",
+        "--hard-negatives",
+        "3",
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     return out
 
@@ -70,7 +82,9 @@ def test_corpus_tool_output(tiny_corpus):
     assert len(positives) == 6
     items = [json.loads(line) for line in (tiny_corpus / "corpus.jsonl").read_text().splitlines()]
     assert {i["kind"] for i in items} == {"positive", "hard_negative"}
-    assert all(i["engine"] == "espeak" and "jarvis" in i["text"].lower() for i in items if i["kind"] == "positive")
+    assert all(
+        i["engine"] == "espeak" and "jarvis" in i["text"].lower() for i in items if i["kind"] == "positive"
+    )
     x = read_audio(positives[0]).samples
     assert 0.5 < len(x) / 16000 < 10 and np.abs(x).max() > 0.01
     assert any((tiny_corpus / "negatives").iterdir())
@@ -82,8 +96,18 @@ def test_eval_wake(registry, tiny_corpus, tmp_path, capsys):
     neg.mkdir()
     for p in librivox_wavs():
         (neg / p.name).symlink_to(p)
-    args = ["eval", "wake", "--positives", str(tiny_corpus / "positives"), "--negatives", str(neg),
-            "--hard-negatives", str(tiny_corpus / "hard_negatives"), "--json", "--no-progress"]
+    args = [
+        "eval",
+        "wake",
+        "--positives",
+        str(tiny_corpus / "positives"),
+        "--negatives",
+        str(neg),
+        "--hard-negatives",
+        str(tiny_corpus / "hard_negatives"),
+        "--json",
+        "--no-progress",
+    ]
     plot = pytest.importorskip("matplotlib", reason="--plot needs matplotlib") and tmp_path / "det.png"
     assert main([*args, "--plot", str(plot)]) == 0
     summary, plot_line = json_lines(capsys)
