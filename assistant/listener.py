@@ -4,7 +4,8 @@
     for event in listener.feed(samples):                # called from one worker thread, in order
         ...                                             # WakeDetected, SpeechStarted, SpeechEnded
         if event.kind == "speech-ended":
-            audio = listener.take_utterance()           # float32 samples with pre-roll (may be empty)
+            audio = listener.take_utterance()           # float32 samples with pre-roll (may be empty);
+                                                        # one per SpeechEnded, oldest first
 
 States: IDLE (wake streams run) -> LISTENING (endpointer runs, from the sample after the step that
 triggered) -> back to IDLE when speech ends, with fresh wake streams. Samples of one ``feed`` are split
@@ -14,6 +15,7 @@ exactly where the detection happened, so what is heard does not depend on the ch
 
 from __future__ import annotations
 
+import collections
 import enum
 
 import numpy as np
@@ -53,7 +55,7 @@ class Listener:
         self._wake_stream.reset()
         self._wake_origin = 0  # stream sample where the current wake stream started
         self._samples_seen = 0
-        self._utterance: np.ndarray | None = None
+        self._utterances: collections.deque[np.ndarray] = collections.deque()
 
     @property
     def time_s(self) -> float:
@@ -107,16 +109,15 @@ class Listener:
         return events
 
     def take_utterance(self) -> np.ndarray | None:
-        """The last finished utterance's samples (once), or None."""
-        out, self._utterance = self._utterance, None
-        return out
+        """The oldest finished utterance not yet taken (one per SpeechEnded, in order), or None."""
+        return self._utterances.popleft() if self._utterances else None
 
     def _endpointer_consumed(self) -> int:
         ep = self.endpointer
         return round(ep.start_s * self.sample_rate) + ep._end * ep.frame_samples
 
     def _end_utterance(self) -> None:
-        self._utterance = self.endpointer.utterance()
+        self._utterances.append(self.endpointer.utterance())
         self.state = ListenState.IDLE
         self._wake_stream.reset()
         self._wake_origin = self._samples_seen

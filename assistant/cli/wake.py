@@ -16,8 +16,12 @@ from assistant.wake.detector import WakeWordModel
 def register(sub) -> None:
     p = sub.add_parser("wake", help="wake-word detections in audio files")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--model", action="append", metavar="NAME",
-                   help="wake-word head (manifest name or .onnx path); repeat for several (default: [wake] models)")
+    p.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME",
+        help="wake-word head (manifest name or .onnx path); repeat for several (default: [wake] models)",
+    )
     p.add_argument("--threshold", type=float, help="override [wake] threshold")
     add_config_flag(p)
     add_json_flag(p)
@@ -55,12 +59,24 @@ def run(args) -> int:
             events += stream.feed(audio.samples[i : i + chunk])
         elapsed = time.perf_counter() - t0
         for e in events:
-            emit({"file": str(path), **to_dict(e)}, args.json,
-                 f"{path}: {e.name} at {e.time_s:.2f} s (score {e.score:.3f})")
-        summary = {"file": str(path), "type": "summary", "detections": len(events),
-                   "duration_s": round(audio.duration_s, 3), "real_time_factor": round(elapsed / audio.duration_s, 5),
-                   "models": [h.name for h in model.heads], "mel": model.mel.implementation}
-        emit(summary, args.json,
-             f"{path}: {len(events)} detection(s) in {audio.duration_s:.2f} s "
-             f"(real-time factor {summary['real_time_factor']:.4f}, mel {model.mel.implementation})")
+            emit(
+                {"file": str(path), **to_dict(e)},
+                args.json,
+                f"{path}: {e.name} at {e.time_s:.2f} s (score {e.score:.3f})",
+            )
+        summary = {
+            "file": str(path),
+            "type": "summary",
+            "detections": len(events),
+            "duration_s": round(audio.duration_s, 3),
+            "real_time_factor": round(elapsed / audio.duration_s, 5),
+            "models": [h.name for h in model.heads],
+            "mel": model.mel.implementation,
+        }
+        emit(
+            summary,
+            args.json,
+            f"{path}: {len(events)} detection(s) in {audio.duration_s:.2f} s "
+            f"(real-time factor {summary['real_time_factor']:.4f}, mel {model.mel.implementation})",
+        )
     return 0

@@ -9,7 +9,8 @@
 Rules (sherpa-style, all from ``[endpoint]``):
 * speech starts once frames at or above ``speech_threshold`` have lasted ``min_speech_s``; its start
   is the first of those frames;
-* it ends after ``trailing_silence_s`` of frames below ``speech_threshold - hysteresis`` (reason "trailing-silence"), or
+* it ends after ``trailing_silence_s`` of frames below ``speech_threshold - hysteresis``
+  (reason "trailing-silence"), or
   ``max_utterance_s`` after it started ("max-utterance");
 * if nothing starts within ``max_leading_silence_s`` of listening, it ends without speech
   ("leading-silence").

@@ -87,7 +87,9 @@ class SileroVad:
         return cls(make_session(path, rt))
 
     def run(self, frame_with_context: np.ndarray, state: np.ndarray) -> tuple[float, np.ndarray]:
-        out, new_state = self._session.run(None, {"input": frame_with_context[None], "state": state, "sr": self._sr})
+        out, new_state = self._session.run(
+            None, {"input": frame_with_context[None], "state": state, "sr": self._sr}
+        )
         return float(out.reshape(-1)[0]), new_state
 
     def stream(self) -> SileroStream:

@@ -96,8 +96,15 @@ class WakeHead:
 class WakeWordModel:
     """Loaded once: the mel step, the embedding session and the heads. Immutable; open streams from it."""
 
-    def __init__(self, mel, embedding_session, heads: list[WakeHead], mel_window: int, embedding_dim: int,
-                 step_samples: int) -> None:
+    def __init__(
+        self,
+        mel,
+        embedding_session,
+        heads: list[WakeHead],
+        mel_window: int,
+        embedding_dim: int,
+        step_samples: int,
+    ) -> None:
         self.mel = mel
         self._emb = embedding_session
         self._emb_input = embedding_session.get_inputs()[0].name
@@ -108,8 +115,10 @@ class WakeWordModel:
         self.context_samples = MEL_CONTEXT_HOPS * mel.hop
         """samples before a step that its mel input reaches back into"""
         if (step_samples + self.context_samples - mel.frame_length) // mel.hop + 1 != MEL_FRAMES_PER_STEP:
-            raise ModelError(f"mel window {mel.frame_length} / hop {mel.hop} do not give "
-                             f"{MEL_FRAMES_PER_STEP} frames per step")
+            raise ModelError(
+                f"mel window {mel.frame_length} / hop {mel.hop} do not give "
+                f"{MEL_FRAMES_PER_STEP} frames per step"
+            )
         self.sample_rate = SAMPLE_RATE
 
     @classmethod
@@ -130,7 +139,9 @@ class WakeWordModel:
         shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
         out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
         if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
-            raise ModelError(f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows")
+            raise ModelError(
+                f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows"
+            )
         mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
         heads = []
         for model_name in cfg.models:
@@ -141,17 +152,31 @@ class WakeWordModel:
             if len(inp.shape) != 3 or inp.shape[2] != embedding_dim or not isinstance(inp.shape[1], int):
                 raise ModelError(f"{path}: head input {inp.shape} is not [1, K, {embedding_dim}]")
             if out.shape[-1] != 1:
-                raise ModelError(f"{path}: head output {out.shape} has several classes; only one-score heads "
-                                 "(one wake word each) are supported")
+                raise ModelError(
+                    f"{path}: head output {out.shape} has several classes; only one-score heads "
+                    "(one wake word each) are supported"
+                )
             over = cfg.words.get(model_name)
             threshold = over.threshold if over and over.threshold is not None else cfg.threshold
-            patience = over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
+            patience = (
+                over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
+            )
             refractory = over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s
             step_s = graph.hop * MEL_FRAMES_PER_STEP / SAMPLE_RATE
-            heads.append(WakeHead(word_name(model_name), sess, inp.name, int(inp.shape[1]), threshold, patience,
-                                  int(round(refractory / step_s))))
-        _LOGGER.info("wake words %s; mel %s; embedding %s", [h.name for h in heads], mel.implementation,
-                     emb_path.name)
+            heads.append(
+                WakeHead(
+                    word_name(model_name),
+                    sess,
+                    inp.name,
+                    int(inp.shape[1]),
+                    threshold,
+                    patience,
+                    int(round(refractory / step_s)),
+                )
+            )
+        _LOGGER.info(
+            "wake words %s; mel %s; embedding %s", [h.name for h in heads], mel.implementation, emb_path.name
+        )
         return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP)
 
     @property
@@ -174,8 +199,10 @@ class WakeStream:
     embeddings. ``scores`` keeps each head's latest score for tools that want the trace.
     """
 
-    def __init__(self, model: WakeWordModel) -> None:
+    def __init__(self, model: WakeWordModel, skip_repeats: bool = True) -> None:
         self.model = model
+        self.skip_repeats = skip_repeats
+        """reuse the embedding / score of a window equal to the previous one (exact; off for tests)"""
         self._max_k = max(h.num_embeddings for h in model.heads)
         self.reset()
 
@@ -187,6 +214,12 @@ class WakeStream:
         self._mel = np.zeros((0, m.mel.num_mels), np.float32)  # filled by _prime on the first step
         self._emb = np.zeros((0, m.embedding_dim), np.float32)
         self._steps = 0
+        self._mel_run = 0  # trailing mel frames equal to the last one
+        self._emb_run = 0  # trailing embeddings equal to the last one
+        self._last_mel: np.ndarray | None = None
+        self._const_mel: tuple[float, np.ndarray] | None = None
+        self.num_embedded = 0
+        """embedding calls made (the rest were skipped as repeats)"""
         self._above = [0] * len(m.heads)
         self._last_hit = [-(10**9)] * len(m.heads)
         self.scores = np.zeros(len(m.heads), np.float32)
@@ -240,29 +273,69 @@ class WakeStream:
         if self._samples is None:
             self._samples = np.full(ctx, data[0], np.float32)
         x = np.concatenate([self._samples, data]) * np.float32(INT16_SCALE)
-        mels = [m.mel.compute(x[i * step : i * step + step + ctx]) for i in range(num_steps)]
+        mels = [self._mel_of(x[i * step : i * step + step + ctx]) for i in range(num_steps)]
         if self._steps == 0:
             self._prime(mels[0])
+            self._mel_run = _trailing_run(self._mel)
+            self._emb_run = _trailing_run(self._emb)
         self._samples = data[len(data) - ctx :].copy() if ctx else np.zeros(0, np.float32)
-        mel = np.concatenate([self._mel, *mels])
-        # one embedding per step: the mel_window frames ending at that step's last frame (batched)
+        # Work skipped exactly: a window equal to the one before (constant input, e.g. a muted
+        # microphone or digital silence) has the same embedding, and K equal embeddings the same score.
         n = m.mel_window
+        same_window = []
+        for frames in mels:
+            for f in frames:
+                self._mel_run = self._mel_run + 1 if np.array_equal(f, self._last_frame()) else 1
+                self._last_mel = f
+            same_window.append(self.skip_repeats and self._mel_run >= n + MEL_FRAMES_PER_STEP)
+        mel = np.concatenate([self._mel, *mels])
         ends = len(self._mel) + MEL_FRAMES_PER_STEP * np.arange(1, num_steps + 1)
-        windows = np.stack([mel[e - n : e] for e in ends])
+        need = [i for i in range(num_steps) if not same_window[i]]
+        new = np.empty((num_steps, m.embedding_dim), np.float32)
+        if need:  # one batched call for the windows that changed
+            new[need] = m.embed(np.stack([mel[ends[i] - n : ends[i]] for i in need]))
         self._mel = mel[-n:]
-        emb = np.concatenate([self._emb, m.embed(windows)])
         events = []
+        for s in range(num_steps):
+            prev = new[s - 1] if s else self._emb[-1]
+            if same_window[s]:
+                new[s] = prev
+            self._emb_run = self._emb_run + 1 if same_window[s] or np.array_equal(new[s], prev) else 1
+            self.num_embedded += not same_window[s]
+        emb = np.concatenate([self._emb, new])
         base = len(self._emb)
         for s in range(num_steps):
             self._steps += 1
             end = base + s + 1
+            run_at = self._emb_run - (num_steps - 1 - s)  # the equal-embedding run at this step
             for h_i, head in enumerate(m.heads):
-                score = head.score(emb[end - head.num_embeddings : end])
-                self.scores[h_i] = score
+                if run_at <= head.num_embeddings or not self.skip_repeats:  # its input changed
+                    self.scores[h_i] = head.score(emb[end - head.num_embeddings : end])
+                score = float(self.scores[h_i])
                 self._above[h_i] = self._above[h_i] + 1 if score >= head.threshold else 0
-                if (self._above[h_i] >= head.patience_frames
-                        and self._steps - self._last_hit[h_i] > head.refractory_steps):
+                if (
+                    self._above[h_i] >= head.patience_frames
+                    and self._steps - self._last_hit[h_i] > head.refractory_steps
+                ):
                     self._last_hit[h_i] = self._steps
                     events.append(WakeDetected(head.name, round(score, 4), round(self.time_s, 3)))
         self._emb = emb[-self._max_k :]
         return events
+
+    def _mel_of(self, segment: np.ndarray) -> np.ndarray:
+        """The mel step, skipped for a constant segment seen just before (a muted microphone)."""
+        lo, hi = segment.min(), segment.max()
+        if self.skip_repeats and lo == hi:
+            if self._const_mel is None or self._const_mel[0] != lo:
+                self._const_mel = (float(lo), self.model.mel.compute(segment))
+            return self._const_mel[1]
+        return self.model.mel.compute(segment)
+
+    def _last_frame(self) -> np.ndarray:
+        return self._last_mel if self._last_mel is not None else self._mel[-1]
+
+
+def _trailing_run(rows: np.ndarray) -> int:
+    """How many rows at the end equal the last one."""
+    same = np.all(rows == rows[-1], axis=1)
+    return len(rows) if same.all() else int(len(rows) - 1 - np.flatnonzero(~same)[-1])

@@ -5,6 +5,9 @@ negative audio, and the DET curve (miss rate against false accepts per hour over
   ``predict_clip`` pads); it is detected at threshold t if the patience-filtered score reaches t.
 * The negative files of a folder are played back to back through **one** stream, as a device hears a
   radio; false accepts are counted with the same patience and refractory rules the detector applies.
+* Hard negatives (phrases that sound like the wake word) are scored clip by clip, like positives, and
+  reported as the share of clips accepted: they are not natural speech, so they stay out of the
+  false accepts per hour.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class HeadResult:
     patience_frames: int
     refractory_steps: int
     positive_scores: list[float] = field(default_factory=list)
+    hard_scores: dict[str, list[float]] = field(default_factory=dict)
     negative_traces: dict[str, np.ndarray] = field(default_factory=dict)
     negative_hours: dict[str, float] = field(default_factory=dict)
 
@@ -99,29 +103,71 @@ class HeadResult:
             "recall": round(self.recall(t), 4),
             "negative_hours": round(self.hours, 4),
             "false_accepts": self.false_accepts(t),
-            "false_accepts_per_hour": round(self.fa_per_hour(t), 3),
-            "negatives": {k: {"hours": round(self.negative_hours[k], 4), "false_accepts": self.false_accepts(t, k)}
-                          for k in self.negative_traces},
+            "false_accepts_per_hour": round(self.fa_per_hour(t), 3) if self.hours > 0 else None,
+            "negatives": {
+                k: {"hours": round(self.negative_hours[k], 4), "false_accepts": self.false_accepts(t, k)}
+                for k in self.negative_traces
+            },
         }
-        best = self.best_threshold(0.5)
+        for k, scores in self.hard_scores.items():
+            out.setdefault("hard_negatives", {})[k] = {
+                "clips": len(scores),
+                "accepted": int(np.sum(np.asarray(scores) >= t)),
+                "accept_rate": round(float(np.mean(np.asarray(scores) >= t)), 4) if scores else None,
+            }
+        best = self.best_threshold(0.5) if self.hours > 0 else None
         if best is not None:
-            out["best_threshold_at_0.5_fa_per_hour"] = {"threshold": best, "recall": round(self.recall(best), 4)}
+            out["best_threshold_at_0.5_fa_per_hour"] = {
+                "threshold": best,
+                "recall": round(self.recall(best), 4),
+            }
         return out
 
 
-def evaluate(model: WakeWordModel, positives: Path, negatives: Iterable[Path], sample_rate: int = 16000,
-             max_s: float = 3600.0, progress: Callable | None = None) -> list[HeadResult]:
-    heads = model.heads
-    results = [HeadResult(h.name, h.threshold, h.patience_frames, h.refractory_steps) for h in heads]
+def clip_scores(
+    model: WakeWordModel,
+    folder: Path,
+    results: list[HeadResult],
+    sample_rate: int,
+    max_s: float,
+    wrap: Callable,
+    desc: str,
+) -> list[list[float]]:
+    """Per clip and head: the highest patience-filtered score, each clip on a fresh padded stream."""
     pad = np.zeros(int(PAD_S * sample_rate), np.float32)
-    wrap = progress or (lambda it, **_k: it)
     stream = model.stream()
-    for path in wrap(audio_files(positives), desc="positives", unit="clip"):
+    out: list[list[float]] = [[] for _ in results]
+    for path in wrap(audio_files(folder), desc=desc, unit="clip"):
         x = read_audio(path, sample_rate, max_s=max_s).samples
         stream.reset()
         trace = stream.scores_for(np.concatenate([pad, x, pad]))
         for i, r in enumerate(results):
-            r.positive_scores.append(float(patience_filter(trace[:, i], r.patience_frames).max()))
+            out[i].append(float(patience_filter(trace[:, i], r.patience_frames).max()))
+    return out
+
+
+def evaluate(
+    model: WakeWordModel,
+    positives: Path,
+    negatives: Iterable[Path],
+    sample_rate: int = 16000,
+    max_s: float = 3600.0,
+    progress: Callable | None = None,
+    hard_negatives: Iterable[Path] = (),
+) -> list[HeadResult]:
+    heads = model.heads
+    results = [HeadResult(h.name, h.threshold, h.patience_frames, h.refractory_steps) for h in heads]
+    wrap = progress or (lambda it, **_k: it)
+    for r, scores in zip(
+        results, clip_scores(model, positives, results, sample_rate, max_s, wrap, "positives"), strict=True
+    ):
+        r.positive_scores = scores
+    for folder in hard_negatives:
+        for r, scores in zip(
+            results, clip_scores(model, folder, results, sample_rate, max_s, wrap, "hard"), strict=True
+        ):
+            r.hard_scores[str(folder)] = scores
+    stream = model.stream()
     for folder in negatives:
         stream.reset()
         traces, total = [], 0
@@ -153,8 +199,10 @@ def engine_breakdown(result: HeadResult, positives: Path, files: list[Path]) -> 
     groups: dict[str, list[float]] = {}
     for path, score in zip(files, result.positive_scores, strict=True):
         groups.setdefault(engines.get(path.name, "other"), []).append(score)
-    return {e: {"clips": len(s), "recall": round(float(np.mean(np.asarray(s) >= result.threshold)), 4)}
-            for e, s in sorted(groups.items())}
+    return {
+        e: {"clips": len(s), "recall": round(float(np.mean(np.asarray(s) >= result.threshold)), 4)}
+        for e, s in sorted(groups.items())
+    }
 
 
 def plot_det(results: list[HeadResult], path: Path, title: str = "") -> Path:
@@ -173,10 +221,21 @@ def plot_det(results: list[HeadResult], path: Path, title: str = "") -> Path:
         miss = [max(p[1], 1e-3) * 100 for p in pts]
         line = ax.plot(fa, miss, marker=".", markersize=3, label=r.name)[0]
         t = r.threshold
-        ax.plot([max(r.fa_per_hour(t), 1e-2)], [max(1 - r.recall(t), 1e-3) * 100], "o", color=line.get_color(),
-                markersize=8, markerfacecolor="none")
-        ax.annotate(f"t={t:g}", (max(r.fa_per_hour(t), 1e-2), max(1 - r.recall(t), 1e-3) * 100),
-                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+        ax.plot(
+            [max(r.fa_per_hour(t), 1e-2)],
+            [max(1 - r.recall(t), 1e-3) * 100],
+            "o",
+            color=line.get_color(),
+            markersize=8,
+            markerfacecolor="none",
+        )
+        ax.annotate(
+            f"t={t:g}",
+            (max(r.fa_per_hour(t), 1e-2), max(1 - r.recall(t), 1e-3) * 100),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=8,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("false accepts per hour (0 drawn at 0.01)")
@@ -186,7 +245,9 @@ def plot_det(results: list[HeadResult], path: Path, title: str = "") -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     hours = results[0].hours if results else 0
-    ax.set_title(title or f"DET: {len(results[0].positive_scores)} positives, {hours * 60:.1f} min of negatives")
+    ax.set_title(
+        title or f"DET: {len(results[0].positive_scores)} positives, {hours * 60:.1f} min of negatives"
+    )
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -152,8 +152,9 @@ class MelNative:
     def __init__(self, graph: MelGraph) -> None:
         if _accel.native is None:
             raise ModelError("wake.mel = 'native' but the native extension is not built")
-        self._impl = _accel.native.WakeMel(graph.window, graph.hop, graph.mel_matrix, graph.amin, graph.top_db,
-                                           SCALE, OFFSET)
+        self._impl = _accel.native.WakeMel(
+            graph.window, graph.hop, graph.mel_matrix, graph.amin, graph.top_db, SCALE, OFFSET
+        )
         self.hop = graph.hop
         self.frame_length = graph.frame_length
         self.num_mels = graph.num_mels

@@ -42,8 +42,9 @@ def pattern(*segments: tuple[float, float]) -> np.ndarray:
     return np.concatenate([np.full(int(round(s * 100)) * FRAME, p, np.float32) for p, s in segments])
 
 
-CFG = EndpointConfig(trailing_silence_s=0.5, max_leading_silence_s=2.0, max_utterance_s=3.0, min_speech_s=0.1,
-                     pre_roll_s=0.2)
+CFG = EndpointConfig(
+    trailing_silence_s=0.5, max_leading_silence_s=2.0, max_utterance_s=3.0, min_speech_s=0.1, pre_roll_s=0.2
+)
 
 
 @pytest.mark.parametrize(
@@ -52,11 +53,15 @@ CFG = EndpointConfig(trailing_silence_s=0.5, max_leading_silence_s=2.0, max_utte
         # speech from 0.5 to 1.5 s, then silence: ends 0.5 s after
         ([(0, 0.5), (0.9, 1.0), (0, 1.0)], [("started", 0.5), ("ended", 2.0, 0.5, "trailing-silence")]),
         # a pause shorter than the trailing silence does not end it
-        ([(0, 0.5), (0.9, 1.0), (0, 0.4), (0.9, 0.5), (0, 1.0)],
-         [("started", 0.5), ("ended", 2.9, 0.5, "trailing-silence")]),
+        (
+            [(0, 0.5), (0.9, 1.0), (0, 0.4), (0.9, 0.5), (0, 1.0)],
+            [("started", 0.5), ("ended", 2.9, 0.5, "trailing-silence")],
+        ),
         # dips to 0.4 count as speech once started (hysteresis 0.15)
-        ([(0, 0.3), (0.9, 0.3), (0.4, 0.7), (0.9, 0.2), (0, 1.0)],
-         [("started", 0.3), ("ended", 2.0, 0.3, "trailing-silence")]),
+        (
+            [(0, 0.3), (0.9, 0.3), (0.4, 0.7), (0.9, 0.2), (0, 1.0)],
+            [("started", 0.3), ("ended", 2.0, 0.3, "trailing-silence")],
+        ),
         # clicks shorter than min_speech_s are not speech; nothing then: leading-silence timeout
         ([(0, 0.5), (0.9, 0.05), (0, 2.0)], [("ended", 2.0, 2.0, "leading-silence")]),
         # speech that never stops: capped
@@ -73,8 +78,12 @@ def test_rules(segments, expected):
         events = []
         for i in range(0, len(x), chunk):
             events += ep.feed(x[i : i + chunk])
-        got = [("started", round(e.time_s - 10, 3)) if isinstance(e, SpeechStarted)
-               else ("ended", round(e.time_s - 10, 3), round(e.start_s - 10, 3), e.reason) for e in events]
+        got = [
+            ("started", round(e.time_s - 10, 3))
+            if isinstance(e, SpeechStarted)
+            else ("ended", round(e.time_s - 10, 3), round(e.start_s - 10, 3), e.reason)
+            for e in events
+        ]
         assert got == expected
         assert ep.done
         assert ep.feed(x) == []  # done until reset
@@ -98,8 +107,16 @@ def test_end_of_input_and_utterance_audio():
 
 CARDS = Path("/usr/share/pocketsphinx/test/data/cards")
 ASTERISK = Path("/usr/share/asterisk/sounds/en")
-ASTERISK_PROMPTS = ["activated", "added", "agent-loggedoff", "agent-loginok", "all-circuits-busy-now",
-                    "astcc-followed-by-the-pound-key", "auth-thankyou", "beep"][:6]
+ASTERISK_PROMPTS = [
+    "activated",
+    "added",
+    "agent-loggedoff",
+    "agent-loginok",
+    "all-circuits-busy-now",
+    "astcc-followed-by-the-pound-key",
+    "auth-thankyou",
+    "beep",
+][:6]
 
 
 def trimmed(path: Path) -> np.ndarray:
@@ -114,8 +131,11 @@ def trimmed(path: Path) -> np.ndarray:
 
 def real_clips() -> list[tuple[str, np.ndarray]]:
     clips = [(f"cards/{p.stem}", trimmed(p)) for p in sorted(CARDS.glob("*.wav"))]
-    clips += [(f"asterisk/{n}", trimmed(ASTERISK / f"{n}.wav")) for n in ASTERISK_PROMPTS
-              if (ASTERISK / f"{n}.wav").exists()]
+    clips += [
+        (f"asterisk/{n}", trimmed(ASTERISK / f"{n}.wav"))
+        for n in ASTERISK_PROMPTS
+        if (ASTERISK / f"{n}.wav").exists()
+    ]
     return clips
 
 
@@ -138,8 +158,15 @@ def test_real_speech_ends_after_the_trailing_silence(silero, pause_s):
     errors = []
     for (name_a, a), (name_b, b) in zip(clips, clips[1:], strict=False):
         # two real utterances with a pause shorter than the trailing silence: one utterance
-        x = np.concatenate([np.zeros(RATE, np.float32), a, np.zeros(int(pause_s * RATE), np.float32), b,
-                            np.zeros(2 * RATE, np.float32)])
+        x = np.concatenate(
+            [
+                np.zeros(RATE, np.float32),
+                a,
+                np.zeros(int(pause_s * RATE), np.float32),
+                b,
+                np.zeros(2 * RATE, np.float32),
+            ]
+        )
         x += rng.standard_normal(len(x)).astype(np.float32) * 3e-4  # a quiet room
         ep.reset(start_s=0.0)
         events = []

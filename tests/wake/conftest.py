@@ -33,5 +33,14 @@ def load_model(registry):
     return load
 
 
-MEL_IMPLS = [MelImpl.NUMPY, MelImpl.ONNX, pytest.param(MelImpl.NATIVE, marks=pytest.mark.skipif(
-    __import__("assistant._accel", fromlist=["native"]).native is None, reason="native extension not built"))]
+MEL_IMPLS = [
+    MelImpl.NUMPY,
+    MelImpl.ONNX,
+    pytest.param(
+        MelImpl.NATIVE,
+        marks=pytest.mark.skipif(
+            __import__("assistant._accel", fromlist=["native"]).native is None,
+            reason="native extension not built",
+        ),
+    ),
+]
