@@ -241,7 +241,7 @@ def bench_rescore(args, report: dict) -> None:
         for n, r in zip(nbests, refs, strict=True)
     ]
     row["wer_nbest_oracle"] = round(wer(refs, oracle), 4)
-    for weight in (0.05, 0.1, 0.2, 0.4):
+    for weight in (0.1, 0.2, 0.3, 0.5):
         best = [rescore(n, lm, weight)[0].text for n in nbests]
         row[f"wer_lm_{weight}"] = round(wer(refs, best), 4)
     emit(
