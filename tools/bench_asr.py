@@ -195,7 +195,7 @@ def bench_whisper(args, report: dict) -> None:
                     "time_ratio": round(t_ours / t_fw, 3),
                 }
                 if lm is not None and search == "beam":
-                    best = [rescore(n, lm, args.lm_weight)[0].text for n in nbests]
+                    best = [rescore(n, lm, args.lm_weight, 1.0)[0].text for n in nbests]
                     row["wer_ours_lm_rescored"] = round(wer(refs, best), 4)
                 emit(
                     row,
@@ -241,9 +241,9 @@ def bench_rescore(args, report: dict) -> None:
         for n, r in zip(nbests, refs, strict=True)
     ]
     row["wer_nbest_oracle"] = round(wer(refs, oracle), 4)
-    for weight in (0.1, 0.2, 0.3, 0.5):
-        best = [rescore(n, lm, weight)[0].text for n in nbests]
-        row[f"wer_lm_{weight}"] = round(wer(refs, best), 4)
+    for weight, bonus in ((0.3, 0.0), (0.1, 1.0), (0.3, 1.0), (0.5, 1.0)):
+        best = [rescore(n, lm, weight, bonus)[0].text for n in nbests]
+        row[f"wer_lm_{weight}_bonus_{bonus}"] = round(wer(refs, best), 4)
     emit(
         row,
         args,
@@ -433,7 +433,7 @@ def main() -> None:
         help="transducer: > 0 makes the random test models emit more tokens",
     )
     ap.add_argument("--lm", help="ARPA LM for n-best rescoring (Whisper)")
-    ap.add_argument("--lm-weight", type=float, default=0.1)
+    ap.add_argument("--lm-weight", type=float, default=0.3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "tests" / "asr"))
