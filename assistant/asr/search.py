@@ -5,10 +5,12 @@ Both searches follow sherpa-onnx's online decoders, so the same model gives the 
 * **greedy**: at most one symbol per encoder frame; the decoder is rerun only after an emission. The
   joiner scores every remaining frame of a chunk against the current decoder output in one call, so a
   chunk costs one joiner call plus one per emitted token.
-* **modified beam search**: at most one symbol per frame; per frame, the decoder outputs of all
-  hypotheses (cached by context) and one joiner call for all of them; the ``beam_size`` best
-  (hypothesis, token) pairs over the whole ``(H, V)`` table survive; hypotheses with the same tokens are
-  merged (log-add); the best is chosen by score divided by its token count (sherpa's length norm).
+* **modified beam search**: at most one symbol per frame; per frame, all hypotheses are scored at once
+  (their decoder outputs cached by context; joiner rows for a context that is new in the beam computed in
+  one call for it and every remaining frame of the chunk, so a frame makes at most one joiner call); the
+  ``beam_size`` best (hypothesis, token) pairs over the whole ``(H, V)`` table survive; hypotheses with the
+  same tokens are merged (log-add); the best is chosen by score divided by its token count (sherpa's
+  length norm).
 
 Shallow fusion (``lm``): BPE pieces are joined into words; when a hypothesis starts a new word, the word
 it finished is scored by the LM (natural log, times ``lm_weight``, plus ``lm_word_bonus``). The LM state is
