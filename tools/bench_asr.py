@@ -152,7 +152,7 @@ def bench_whisper(args, report: dict) -> None:
 
         lm = ArpaLm.load(args.lm)
     for search in ("greedy", "beam"):
-        for quantized in (True, False):
+        for quantized in {"both": (True, False), "int8": (True,), "fp32": (False,)}[args.weights]:
             cfg = WhisperConfig(
                 search=SearchMethod(search), nbest=1 if search == "greedy" else 5, quantized=quantized
             )
@@ -425,6 +425,7 @@ def main() -> None:
     ap.add_argument("benches", nargs="*", default=["transducer", "whisper", "latency"])
     ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts used (0 = all 568)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--weights", choices=["both", "int8", "fp32"], default="both", help="Whisper weights")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--blank-penalty",
