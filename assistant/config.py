@@ -465,7 +465,7 @@ class TransducerConfig:
     """endpoint once the utterance is this long"""
 
     def __post_init__(self) -> None:
-        _check(1 <= self.beam_size <= 64, "asr.transducer.beam_size", f"must be in [1, 64], got {self.beam_size}")
+        _check(1 <= self.beam_size <= 64, "asr.transducer.beam_size", f"must be in [1, 64], not {self.beam_size}")
         _check(self.lm_weight >= 0, "asr.transducer.lm_weight", "must be >= 0")
         _check(self.hotword_boost_per_token >= 0, "asr.transducer.hotword_boost_per_token", "must be >= 0")
         _check(self.rule1_trailing_silence_s > 0, "asr.transducer.rule1_trailing_silence_s", "must be > 0")
@@ -481,12 +481,12 @@ class TransducerConfig:
 
 @dataclass(frozen=True, slots=True)
 class WhisperConfig:
-    """Whisper (tiny.en by default), converted from CTranslate2 weights to ONNX by ``assistant models prepare``."""
+    """Whisper (tiny.en by default), converted from CTranslate2 to ONNX by ``assistant models prepare``."""
 
     model: str = "asr/whisper-tiny.en"
     """registry prefix: <model>/encoder, <model>/decoder[.int8], <model>/tokenizer, <model>/config"""
     quantized: bool = True
-    """use the int8 encoder and decoder (dynamic int8 MatMul weights; faster here, WER in tools/bench_asr.py)"""
+    """use the int8 encoder and decoder (dynamic int8 MatMul weights; faster here; tools/bench_asr.py)"""
     search: SearchMethod = SearchMethod.BEAM
     beam_size: int = 5
     nbest: int = 5
@@ -495,10 +495,11 @@ class WhisperConfig:
     """longest transcript decoded for one utterance (30 s window)"""
     lm_weight: float = 0.0
     """n-best rescoring: weight on the word LM's natural-log score"""
-    lm_word_bonus: float = 0.0
+    lm_word_bonus: float = 1.0
+    """added per word when rescoring: without it the LM's per-word cost favours deletions (measured)"""
 
     def __post_init__(self) -> None:
-        _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], got {self.beam_size}")
+        _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], not {self.beam_size}")
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")
         _check(self.lm_weight >= 0, "asr.whisper.lm_weight", "must be >= 0")

@@ -152,7 +152,7 @@ def bench_whisper(args, report: dict) -> None:
 
         lm = ArpaLm.load(args.lm)
     for search in ("greedy", "beam"):
-        for quantized in (True, False):
+        for quantized in {"both": (True, False), "int8": (True,), "fp32": (False,)}[args.weights]:
             cfg = WhisperConfig(
                 search=SearchMethod(search), nbest=1 if search == "greedy" else 5, quantized=quantized
             )
@@ -195,7 +195,7 @@ def bench_whisper(args, report: dict) -> None:
                     "time_ratio": round(t_ours / t_fw, 3),
                 }
                 if lm is not None and search == "beam":
-                    best = [rescore(n, lm, args.lm_weight)[0].text for n in nbests]
+                    best = [rescore(n, lm, args.lm_weight, 1.0)[0].text for n in nbests]
                     row["wer_ours_lm_rescored"] = round(wer(refs, best), 4)
                 emit(
                     row,
@@ -241,9 +241,9 @@ def bench_rescore(args, report: dict) -> None:
         for n, r in zip(nbests, refs, strict=True)
     ]
     row["wer_nbest_oracle"] = round(wer(refs, oracle), 4)
-    for weight in (0.05, 0.1, 0.2, 0.4):
-        best = [rescore(n, lm, weight)[0].text for n in nbests]
-        row[f"wer_lm_{weight}"] = round(wer(refs, best), 4)
+    for weight, bonus in ((0.3, 0.0), (0.1, 1.0), (0.3, 1.0), (0.5, 1.0)):
+        best = [rescore(n, lm, weight, bonus)[0].text for n in nbests]
+        row[f"wer_lm_{weight}_bonus_{bonus}"] = round(wer(refs, best), 4)
     emit(
         row,
         args,
@@ -425,6 +425,7 @@ def main() -> None:
     ap.add_argument("benches", nargs="*", default=["transducer", "whisper", "latency"])
     ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts used (0 = all 568)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--weights", choices=["both", "int8", "fp32"], default="both", help="Whisper weights")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--blank-penalty",
@@ -433,7 +434,7 @@ def main() -> None:
         help="transducer: > 0 makes the random test models emit more tokens",
     )
     ap.add_argument("--lm", help="ARPA LM for n-best rescoring (Whisper)")
-    ap.add_argument("--lm-weight", type=float, default=0.1)
+    ap.add_argument("--lm-weight", type=float, default=0.3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "tests" / "asr"))

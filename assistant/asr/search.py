@@ -5,10 +5,12 @@ Both searches follow sherpa-onnx's online decoders, so the same model gives the 
 * **greedy**: at most one symbol per encoder frame; the decoder is rerun only after an emission. The
   joiner scores every remaining frame of a chunk against the current decoder output in one call, so a
   chunk costs one joiner call plus one per emitted token.
-* **modified beam search**: at most one symbol per frame; per frame, the decoder outputs of all
-  hypotheses (cached by context) and one joiner call for all of them; the ``beam_size`` best
-  (hypothesis, token) pairs over the whole ``(H, V)`` table survive; hypotheses with the same tokens are
-  merged (log-add); the best is chosen by score divided by its token count (sherpa's length norm).
+* **modified beam search**: at most one symbol per frame; per frame, all hypotheses are scored at once
+  (their decoder outputs cached by context; joiner rows for a context that is new in the beam computed in
+  one call for it and every remaining frame of the chunk, so a frame makes at most one joiner call); the
+  ``beam_size`` best (hypothesis, token) pairs over the whole ``(H, V)`` table survive; hypotheses with the
+  same tokens are merged (log-add); the best is chosen by score divided by its token count (sherpa's
+  length norm).
 
 Shallow fusion (``lm``): BPE pieces are joined into words; when a hypothesis starts a new word, the word
 it finished is scored by the LM (natural log, times ``lm_weight``, plus ``lm_word_bonus``). The LM state is
@@ -180,19 +182,6 @@ class BeamSearch:
         self.hyps: list[_Hyp] = [_Hyp(start, (), 0.0, 0.0, 0.0, lm_state, (), 0, 0)]
         self.num_frames = 0
 
-    # -- decoder outputs, cached by context (a context seen once is not run again)
-    def _decoder_out(self, decode: DecodeFn) -> np.ndarray:
-        keys = [h.ys[-self.context_size :] for h in self.hyps]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._dec_cache))
-        if missing:
-            out = decode(np.array(missing, dtype=np.int64))
-            for k, row in zip(missing, out, strict=True):
-                self._dec_cache[k] = row
-            if len(self._dec_cache) > 4096:  # bounded: keep only what the live beam uses
-                live = set(keys)
-                self._dec_cache = {k: v for k, v in self._dec_cache.items() if k in live}
-        return np.stack([self._dec_cache[k] for k in keys])
-
     def _word_words(self, pieces: tuple[int, ...]) -> str:
         return "".join(self.symbols.pieces[t] for t in pieces).lstrip("\u2581")
 
@@ -222,15 +211,42 @@ class BeamSearch:
         return bonus, next_states
 
     def step(self, encoder_out: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:
+        # Joiner rows for every (decoder context, remaining frame of the chunk), computed when a context
+        # first appears in the beam: one joiner call covers it for the rest of the chunk, so a chunk costs
+        # one call per new context rather than one per frame. Each row is the same joiner arithmetic.
+        self._chunk_logits: dict[tuple[int, ...], np.ndarray] = {}
+        self._chunk_enc = encoder_out
         for t in range(encoder_out.shape[0]):
-            self._frame(encoder_out[t : t + 1], decode, join)
+            self._frame(t, decode, join)
             self.num_frames += 1
 
-    def _frame(self, enc: np.ndarray, decode: DecodeFn, join: JoinFn) -> None:
+    def _joined(self, t: int, decode: DecodeFn, join: JoinFn) -> np.ndarray:
+        keys = [h.ys[-self.context_size :] for h in self.hyps]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._chunk_logits))
+        if missing:
+            dec = self._decoder_out_for(missing, decode)
+            enc = self._chunk_enc[t:]
+            n = enc.shape[0]
+            rows = join(np.tile(enc, (len(missing), 1)), np.repeat(dec, n, axis=0))
+            for j, k in enumerate(missing):
+                block = np.empty((self._chunk_enc.shape[0], rows.shape[1]), dtype=rows.dtype)
+                block[t:] = rows[j * n : (j + 1) * n]
+                self._chunk_logits[k] = block
+        return np.stack([self._chunk_logits[k][t] for k in keys])
+
+    def _decoder_out_for(self, keys: list[tuple[int, ...]], decode: DecodeFn) -> np.ndarray:
+        missing = [k for k in keys if k not in self._dec_cache]
+        if missing:
+            out = decode(np.array(missing, dtype=np.int64))
+            if len(self._dec_cache) > 4096:  # bounded
+                self._dec_cache.clear()
+            for k, row in zip(missing, out, strict=True):
+                self._dec_cache[k] = row
+        return np.stack([self._dec_cache[k] for k in keys])
+
+    def _frame(self, t: int, decode: DecodeFn, join: JoinFn) -> None:
         hyps = self.hyps
-        h = len(hyps)
-        dec = self._decoder_out(decode)
-        logits = join(np.repeat(enc, h, axis=0), dec)
+        logits = self._joined(t, decode, join)
         if self.blank_penalty:
             logits[:, self.symbols.blank_id] -= self.blank_penalty
         am = log_softmax(logits)  # float32, as sherpa-onnx

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from assistant.asr.lm_protocol import LN10, WordLm
+from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.transducer import make_session
 from assistant.asr.whisper_mel import log_mel
@@ -270,16 +270,16 @@ class WhisperModel:
 def rescore(
     hyps: list[Hypothesis], lm: WordLm | None, weight: float, word_bonus: float = 0.0
 ) -> list[Hypothesis]:
-    """N-best rescoring: ``am/len + weight * lm + word_bonus * words`` per hypothesis (the AM term is the
-    search's own length-normalised score); returns the list re-ranked, with ``lm_logprob`` filled in."""
+    """N-best rescoring: ``am_logprob + weight * lm_logprob + word_bonus * words`` (both natural-log sums
+    over the utterance, the classic combination); returns the list re-ranked, ``lm_logprob`` filled in."""
     from assistant.asr.lm_protocol import sentence_logprob
 
-    if lm is None or weight == 0 or len(hyps) < 1:
+    if lm is None or weight == 0 or not hyps:
         return hyps
     out = []
     for h in hyps:
         words = lm_words(h.text)
-        lm_lp = sentence_logprob(lm, words) if words else float(lm.score("", bos=True, eos=True)) * LN10
-        total = h.score + weight * lm_lp + word_bonus * len(words)
+        lm_lp = sentence_logprob(lm, words)
+        total = h.am_logprob + weight * lm_lp + word_bonus * len(words)
         out.append(Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lm_lp, total))
     return sorted(out, key=lambda h: -h.score)
