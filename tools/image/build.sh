@@ -106,6 +106,7 @@ rm -rf "$ROOT/tmp/src" "$ROOT/tmp/wheels"
 mkdir -p "$ROOT/tmp/src"
 git -C "$REPO" ls-files -z | (cd "$REPO" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$ROOT/tmp/src"
 cp -r "$WHEELS" "$ROOT/tmp/wheels"
+in_root apt-get update -qq   # (a rebuild finds the lists removed by the previous clean-up)
 in_root apt-get install -y -qq --no-install-recommends g++ python3-dev >/dev/null
 in_root python3 -m venv /opt/assistant
 in_root /opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --no-compile "${deps[@]}" \
