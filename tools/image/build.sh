@@ -106,13 +106,25 @@ rm -rf "$ROOT/tmp/src" "$ROOT/tmp/wheels"
 mkdir -p "$ROOT/tmp/src"
 git -C "$REPO" ls-files -z | (cd "$REPO" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$ROOT/tmp/src"
 cp -r "$WHEELS" "$ROOT/tmp/wheels"
+in_root apt-get update -qq   # (a rebuild finds the lists removed by the previous clean-up)
 in_root apt-get install -y -qq --no-install-recommends g++ python3-dev >/dev/null
 in_root python3 -m venv /opt/assistant
 in_root /opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --no-compile "${deps[@]}" \
   setuptools wheel "pybind11>=2.12"
-in_root sh -c "cd /tmp/src && /opt/assistant/bin/pip wheel -q --no-index --find-links /tmp/wheels \
-  --no-build-isolation --no-deps -w /tmp/wheels/built ."
-in_root /opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --no-deps /tmp/wheels/built/*.whl
+# The compile under emulation takes minutes: its wheel is kept under OUT, keyed by the sources it was built
+# from, and reused by a rebuild from the same sources.
+key=$(cd "$REPO" && git ls-files -z assistant native setup.py pyproject.toml | xargs -0 sha256sum | sha256sum | cut -c1-16)
+BUILT=$OUT/built-$ARCH/$key
+if ! ls "$BUILT"/assistant-*.whl >/dev/null 2>&1; then
+  in_root sh -c "cd /tmp/src && /opt/assistant/bin/pip wheel -q --no-index --find-links /tmp/wheels \
+    --no-build-isolation --no-deps -w /tmp/wheels/built ."
+  mkdir -p "$BUILT"
+  cp "$ROOT"/tmp/wheels/built/assistant-*.whl "$BUILT/"
+fi
+mkdir -p "$ROOT/tmp/wheels/built"
+cp "$BUILT"/assistant-*.whl "$ROOT/tmp/wheels/built/"
+in_root sh -c '/opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --no-deps --force-reinstall \
+  /tmp/wheels/built/assistant-*.whl'
 in_root sh -c '/opt/assistant/bin/pip install -q --no-index --no-deps /tmp/wheels/models/*'
 in_root /opt/assistant/bin/pip uninstall -q -y pybind11 wheel
 in_root apt-get purge -y -qq --auto-remove g++ python3-dev >/dev/null
