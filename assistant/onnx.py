@@ -1,0 +1,29 @@
+"""The one place ONNX sessions are made: the runtime's threads and providers, quiet logs, full graph
+optimisation, and a clear ModelError (naming the model's role) for a missing, truncated or foreign file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from assistant.config import RuntimeConfig
+from assistant.models import ModelError
+
+
+def make_session(path: str | Path, rt: RuntimeConfig, role: str = "model") -> Any:
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{role} model not found: {path}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = rt.num_threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
+    except Exception as e:  # onnxruntime raises its own exception types for corrupt or foreign files
+        first_line = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise ModelError(f"{role} model {path} cannot be loaded by onnxruntime (truncated or not ONNX?): "
+                         f"{first_line}") from None
