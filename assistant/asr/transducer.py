@@ -32,28 +32,12 @@ from assistant.asr.tokens import SymbolTable
 from assistant.config import FrontendConfig, RuntimeConfig, SearchMethod, TransducerConfig
 from assistant.events import TranscriptPartial, Word
 from assistant.models import ModelError
+from assistant.onnx import make_session
 
 FEATURE_DIM = 80
 FRAME_SHIFT_S = 0.01
 LOG_FLOOR = math.log(float(np.finfo(np.float32).eps))
 """the fbank value of digital silence: tail padding frames are made of it"""
-
-
-def make_session(path: Path, rt: RuntimeConfig, role: str) -> ort.InferenceSession:
-    """One ONNX session with the runtime's threads and providers; a clear ModelError if unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{role} model not found: {path}")
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = rt.num_threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
-    except Exception as e:  # onnxruntime raises its own exception types for truncated or invalid files
-        raise ModelError(
-            f"{role} model {path} cannot be loaded (truncated or not ONNX?): {str(e).splitlines()[0][:300]}"
-        ) from None
 
 
 def fast_run(session: ort.InferenceSession):

@@ -24,10 +24,10 @@ import onnxruntime as ort
 
 from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
-from assistant.asr.transducer import make_session
 from assistant.asr.whisper_mel import log_mel
 from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig
 from assistant.models import ModelError, ModelRegistry
+from assistant.onnx import make_session
 
 SAMPLE_RATE = 16000
 WINDOW_SAMPLES = 30 * SAMPLE_RATE

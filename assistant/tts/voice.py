@@ -32,6 +32,7 @@ import numpy as np
 
 from assistant.config import RuntimeConfig, TtsConfig
 from assistant.models import ModelError, ModelRegistry
+from assistant.onnx import make_session
 from assistant.tts.normalize import normalize_for_speech, split_sentences
 from assistant.tts.phonemes import BOS, EOS, PAD, EspeakPhonemizer, phonemes_to_ids, text_phonemes
 
@@ -147,20 +148,6 @@ def resolve_voice(cfg: TtsConfig, registry: ModelRegistry | None = None) -> tupl
     return model, sidecar
 
 
-def _session(path: Path, rt: RuntimeConfig) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = rt.num_threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
-    except Exception as e:  # onnxruntime raises its own exception types for corrupt or foreign files
-        raise ModelError(f"voice {path}: cannot be loaded by onnxruntime: {e}") from None
-
-
 class Voice:
     """A loaded voice. ``session`` is the whole model, or its encoder when ``decoder`` is given."""
 
@@ -199,7 +186,7 @@ class Voice:
         parts = (f"{cfg.voice}-encoder", f"{cfg.voice}-decoder")
         if cfg.stream_chunk_frames > 0 and all(p in registry.entries for p in parts):
             try:
-                encoder, decoder = (_session(registry.path(p), rt) for p in parts)
+                encoder, decoder = (make_session(registry.path(p), rt, f"voice {p}") for p in parts)
                 _LOGGER.info("voice %s: split encoder/decoder, %d Hz", model, info.sample_rate)
                 return cls(cfg, encoder, info, str(model), decoder)
             except ModelError as e:
@@ -207,7 +194,7 @@ class Voice:
                     "voice %s: cannot use the split voice (%s); decoding whole sentences", model, e
                 )
         _LOGGER.info("voice %s: %d Hz, %s phonemes", model, info.sample_rate, info.phoneme_type)
-        return cls(cfg, _session(model, rt), info, str(model))
+        return cls(cfg, make_session(model, rt, "voice"), info, str(model))
 
     @property
     def sample_rate(self) -> int:
