@@ -87,3 +87,23 @@ def test_endpoint_after_a_command(rt):
     speech_end = len(say(["turn", "on", "the", "light"])) / 16000
     assert fired and speech_end + 0.3 < fired[0] < speech_end + 1.6
     assert all(e is None for t, e in endpoints if t < speech_end - 0.3)
+
+
+@pytest.mark.parametrize("lm_impl", ["python", "native"])
+def test_fusion_with_the_real_ngram_lm(rt, tmp_path, lm_impl):
+    """The same fix with the product's own LM: estimated by our modified Kneser-Ney estimator from the
+    assistant's phrases, compiled to the binary format, fused through the batched native (or twin) call."""
+    from assistant import _accel
+    from assistant.lm.build import build_image, write_lm
+    from assistant.lm.estimate import estimate
+    from assistant.lm.ngram import NgramModel
+
+    if lm_impl == "native" and _accel.native is None:
+        pytest.skip("native extension not built")
+    image, _ = build_image(estimate((p.split() for p in PHRASES), order=3), "lossless")
+    binary = tmp_path / "domain.lm"
+    write_lm(image, binary)
+    real_lm = NgramModel.load(binary, impl=lm_impl)
+    audio = say(["turn", "on", "the", AMBIGUOUS, "light"])
+    assert decode(rt, audio, lm=real_lm, lm_weight=1.0) == "turn on the kitchen light"
+    assert decode(rt, say(["open", "the", "garage", "door"]), lm=real_lm, lm_weight=1.0) == "open the garage door"
