@@ -28,6 +28,7 @@ Time. Event times are *stream* seconds (audio consumed so far). Two pacings:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import collections
 import contextlib
 import enum
@@ -807,6 +808,7 @@ class Assistant:
             await self._speak(self.cfg.error_reply)
             self._end_turn(follow_up=False)
             return
+        final = dataclasses.replace(final, time_s=self._clock.now())  # the recogniser knows no stream time
         self._emit(final)
         if not final.text.strip():
             self._end_turn(follow_up=False)
