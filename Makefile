@@ -20,6 +20,7 @@ system-deps:
 
 demo: $(STAMP)
 	@mkdir -p $(OUT)
+	$(BIN)/assistant models prepare
 	$(BIN)/assistant run --input assistant/data/demo.wav --output $(OUT)/reply.wav --events $(OUT)/events.jsonl
 
 test: system-deps $(STAMP) test-native test-python

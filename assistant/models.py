@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import logging
 import os
 import tempfile
 import tomllib
@@ -162,6 +163,8 @@ class ModelRegistry:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
         os.close(fd)
+        quiet = _QuantizerChatter()
+        logging.getLogger().addFilter(quiet)  # onnxruntime's quantizer logs a page per tensor on the root logger
         try:
             recipe(inputs, Path(tmp))
             mask = os.umask(0)
@@ -169,11 +172,17 @@ class ModelRegistry:
             os.chmod(tmp, 0o666 & ~mask)  # mkstemp made it 0600; derived models are readable like any file
             os.replace(tmp, out)
         finally:
+            logging.getLogger().removeFilter(quiet)
             Path(tmp).unlink(missing_ok=True)
         if e.sha256 and sha256_file(out) != e.sha256:
             raise ModelError(f"{name}: derived file {out} does not match the manifest's sha256 "
                              f"(toolchain differs? got {sha256_file(out)})")
         return out
+
+
+class _QuantizerChatter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "onnxruntime" not in record.pathname
 
 
 def default_cache_dir(configured: Path) -> Path:
