@@ -31,53 +31,19 @@ sys.path.insert(0, str(REPO))
 
 from assistant.audio.io import read_audio  # noqa: E402
 from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig  # noqa: E402
+from assistant.intent.numbers import number_to_words  # noqa: E402
 
 PS = Path("/usr/share/pocketsphinx/test/data")
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en")
 ASTERISK_TXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 ASR_DATA = REPO / "tests" / "data" / "asr"
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
-def _number(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + _number(n % 100))
-    return str(n)
-
-
 def normalize(text: str) -> list[str]:
     """The same normaliser for every engine: lower case, Mr/Mrs spelled, hyphens split, digits as words,
     punctuation dropped."""
     t = text.lower().replace("mr.", "mister").replace("mrs.", "missus").replace("-", " ")
     t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
-    t = re.sub(r"\d+", lambda m: " " + _number(int(m.group())) + " ", t)
+    t = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", t)
     return re.findall(r"[a-z']+", t.replace("'s", "s"))
 
 
