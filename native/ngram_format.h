@@ -49,9 +49,10 @@
 //   unigrams the flag is the sign bit of the stored log10 probability (set = flag; the value is -|stored|).
 //
 // MEASURED (tools/bench_lm.py: a 3.62 M n-gram 5-gram estimated from the Python docs, 89 k held-out
-//   lookups, one process, thread CPU time, AMD EPYC with 32 MB L3 shared by other jobs):
-//   lossless 22.6 bytes/n-gram, 193 ns/lookup; q16 9.7 B, 222 ns; q8 5.8 B, 207 ns. KenLM 0.3.0 on the
-//   same queries: probing 22.0 B, 240 ns; trie 10.4 B, 415 ns; trie -q 8 -b 8 5.6 B, 331 ns.
+//   lookups, both libraries in one process, thread CPU time of the fastest of 30 interleaved rounds, AMD
+//   EPYC with 32 MB L3 shared with other jobs; two runs): lossless 22.5 bytes/n-gram, 186-210 ns/lookup;
+//   q16 9.6 B, 230-264 ns; q8 5.9 B, 200-229 ns. KenLM 0.3.0 on the same queries: probing 22.0 B,
+//   226-256 ns; trie 10.4 B, 374-412 ns; trie -q 8 -b 8 5.6 B, 307-339 ns.
 //
 // ARPA SEMANTICS
 //   p(w | h) = prob(h_m w) + sum of back-off(h_j) for j = m .. |h|, where h_m w is the longest n-gram in the
