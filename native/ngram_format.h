@@ -18,30 +18,33 @@
 //   lossless  64 bits      float32       float32       16     12         0.65           24.6 / 18.5
 //   q16       32 bits      uint16 code   uint16 code   8      6          0.80           10.0 / 7.5
 //   q8        24 bits      uint8 code    uint8 code    5      4          0.80 / 0.88    6.25 / 4.5
-//   (fingerprints are the field less 5 bits: 59, 27, 19; bytes/n-gram = slot / load; the tables' home
-//   range is num_buckets = ceil(entries / load), not a power
-//   of two, so the load factor is what is asked for, not up to 2x less as with power-of-two tables.)
+//   (fingerprints are the field less 5 bits: 59, 27, 19 bits; bytes/n-gram = slot / load. A table's home
+//   range is num_buckets = ceil(entries / load), not a power of two, so the load is what is asked for, not
+//   up to 2x less as with power-of-two tables. Slot sections start on a 64-byte boundary, so no 16-byte
+//   lossless slot straddles two cache lines.)
 //
 // ONE LOOKUP, AND WHY THIS STRUCTURE
-//   key = Fmix64(hash of the word ids, right to left); home = mulhi(key, num_buckets). The fingerprint field
-//   holds, from the low bits: the low (field bits - 5) bits of key (0 is reserved for "empty" and maps to
-//   1), the entry's displacement pos - home in 4 bits (15 = "15 or more"), and the LEFT flag (below).
-//   Linear probing from home until the fingerprint, an empty slot, or an entry whose home (pos - its
-//   displacement) lies past ours: slots are in home order, so a miss stops after the entries pushed into
-//   our home from earlier ones (~(1/(1-a))/2 slots) instead of running to the end of the cluster. The n-gram's probability and back-off are in the slot itself, so a
-//   lookup costs one random memory access (the home cache line) plus a short sequential read: a hit
-//   reads (1 + 1/(1-a))/2 slots on average (a = load); a miss stops at the first entry homed past its
-//   own: 2.3 slots at a = 0.65, 4.2 at a = 0.85 (5-byte q8 slots: usually within the home cache line). A trie (KenLM's "trie", DashHashLM's baseline) needs one dependent random
-//   access per order and a binary search inside each; a hash table of independent per-order entries needs
-//   one per order probed, and probes only go as far as the first order that misses. Scoring a word with
-//   context length k therefore costs at most k+1 random accesses; with the back-offs carried in the
-//   scoring state (sentence scoring) nothing else is read; with the compact state of beam search
-//   (word ids only) the back-offs of the contexts longer than the match cost one more hit each.
-//   Fingerprint false positives: a miss matches a foreign n-gram with probability ~ run * 2^-fp_bits
-//   (only entries with the same home are compared: q8 ~ 1/(2^19) per miss; q16 and lossless < 1e-8), the price of storing no words.
-//   Slots are written in home order (a sorted linear-probing table: entry i sits at
-//   max(home_i, pos_{i-1} + 1)), with a tail of spare slots after num_buckets instead of wrapping around,
-//   and at least one empty slot at the very end, so every probe loop ends inside the table.
+//   key = Fmix64(hash of the word ids, right to left); home = mulhi(key, num_buckets). The fingerprint
+//   field holds, from the low bits: the low (field bits - 5) bits of key (0 is reserved for "empty" and
+//   maps to 1), the entry's displacement pos - home in 4 bits (15 = "15 or more"), and the LEFT flag.
+//   Slots are written in home order (a sorted linear-probing table: entry i sits at max(home_i,
+//   pos_{i-1} + 1)), with spare slots after num_buckets instead of wrapping around and at least one empty
+//   slot at the very end, so every probe loop ends inside the table. A lookup probes from home until the
+//   fingerprint (with a matching home), an empty slot, or an entry whose home lies past ours.
+//   The probability and back-off are in the slot itself, so a lookup costs one random memory access (the
+//   home cache line) plus a short sequential read: a hit reads (1 + 1/(1-a))/2 slots on average (a =
+//   load), a miss 2.3 slots at a = 0.65 and 4.2 at a = 0.85 (measured), instead of the whole cluster
+//   ((1 + 1/(1-a)^2)/2 = 23 slots at 0.85) that plain linear probing reads. A trie (KenLM's "trie",
+//   DashHashLM's baseline) needs one dependent random access per order and a search inside each; these
+//   per-order tables need one access per order probed, and the probe chain (w), (v w), (u v w) stops at
+//   the first order that misses or whose entry has no LEFT flag. Scoring a word with context length k
+//   costs at most k+1 random accesses; carrying the back-offs in the state (sentence scoring), nothing
+//   else is read; with the compact state of beam search (word ids only) each back-off of a context longer
+//   than the match costs one more hit. The chain's hashes depend only on word ids, so the next words'
+//   home lines are prefetched while the current word is scored.
+//   Fingerprint false positives: only entries with the same home are compared, so a miss matches a
+//   foreign n-gram with probability ~ 2^-fp_bits (q8 ~ 2e-6; q16 and lossless < 1e-8): the price of
+//   storing no words.
 //
 // LEFT FLAG (KenLM's independent_left)
 //   Set on an n-gram that is the suffix of some (n+1)-gram. Scoring stops the probe chain at an n-gram
@@ -49,9 +52,10 @@
 //   unigrams the flag is the sign bit of the stored log10 probability (set = flag; the value is -|stored|).
 //
 // MEASURED (tools/bench_lm.py: a 3.62 M n-gram 5-gram estimated from the Python docs, 89 k held-out
-//   lookups, one process, thread CPU time, AMD EPYC with 32 MB L3 shared by other jobs):
-//   lossless 22.6 bytes/n-gram, 193 ns/lookup; q16 9.7 B, 222 ns; q8 5.8 B, 207 ns. KenLM 0.3.0 on the
-//   same queries: probing 22.0 B, 240 ns; trie 10.4 B, 415 ns; trie -q 8 -b 8 5.6 B, 331 ns.
+//   lookups, both libraries in one process, thread CPU time of the fastest of 30 interleaved rounds, AMD
+//   EPYC with 32 MB L3 shared with other jobs; two runs): lossless 22.5 bytes/n-gram, 186-210 ns/lookup;
+//   q16 9.6 B, 230-264 ns; q8 5.9 B, 200-229 ns. KenLM 0.3.0 on the same queries: probing 22.0 B,
+//   226-256 ns; trie 10.4 B, 374-412 ns; trie -q 8 -b 8 5.6 B, 307-339 ns.
 //
 // ARPA SEMANTICS
 //   p(w | h) = prob(h_m w) + sum of back-off(h_j) for j = m .. |h|, where h_m w is the longest n-gram in the
