@@ -82,7 +82,7 @@ class SileroVad:
 
     @classmethod
     def load(cls, path: Path, rt: RuntimeConfig) -> SileroVad:
-        from assistant.wake.detector import make_session
+        from assistant.onnx import make_session
 
         return cls(make_session(path, rt))
 

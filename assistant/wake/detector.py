@@ -28,6 +28,7 @@ from assistant import _accel
 from assistant.config import MelImpl, RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelError, ModelRegistry
+from assistant.onnx import make_session
 from assistant.wake.melspec import MelGraph, MelNative, MelNumpy, MelOnnx, read_mel_graph
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,19 +44,6 @@ INT16_SCALE = 32768.0
 # The first step's mel context (before any audio arrived) repeats the first sample, so a microphone's
 # DC offset does not make a click where the stream starts; for audio starting at 0 this is the zeros
 # openWakeWord uses.
-
-
-def make_session(path: Path, rt: RuntimeConfig):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = rt.num_threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
-    except Exception as e:  # onnxruntime raises its own exception types
-        raise ModelError(f"{path}: cannot be loaded by onnxruntime ({str(e).strip()[:300]})") from None
 
 
 def resolve(name: str, registry: ModelRegistry) -> Path:
@@ -129,13 +117,13 @@ class WakeWordModel:
             impl = MelImpl.NATIVE if _accel.native is not None else MelImpl.NUMPY
         graph: MelGraph = read_mel_graph(mel_path)
         if impl == MelImpl.ONNX:
-            mel = MelOnnx(make_session(mel_path, rt), graph)
+            mel = MelOnnx(make_session(mel_path, rt, "wake-word mel"), graph)
         elif impl == MelImpl.NATIVE:
             mel = MelNative(graph)
         else:
             mel = MelNumpy(graph)
         emb_path = resolve(cfg.embedding, registry)
-        emb = make_session(emb_path, rt)
+        emb = make_session(emb_path, rt, "wake-word embedding")
         shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
         out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
         if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
@@ -146,7 +134,7 @@ class WakeWordModel:
         heads = []
         for model_name in cfg.models:
             path = resolve(model_name, registry)
-            sess = make_session(path, rt)
+            sess = make_session(path, rt, "wake-word head")
             inp = sess.get_inputs()[0]
             out = sess.get_outputs()[0]
             if len(inp.shape) != 3 or inp.shape[2] != embedding_dim or not isinstance(inp.shape[1], int):

@@ -32,7 +32,7 @@ def events_in_chunks(stream, x, chunk):
 
 @pytest.mark.parametrize("impl", [MelImpl.NUMPY, *MEL_IMPLS[2:]])
 def test_mel_twins_match_the_onnx_model(registry, speech, impl):
-    from assistant.wake.detector import make_session
+    from assistant.onnx import make_session
     from assistant.wake.melspec import MelNative
 
     path = registry.path("wake/melspectrogram")

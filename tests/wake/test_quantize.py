@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.config import RuntimeConfig
-from assistant.wake.detector import make_session
+from assistant.onnx import make_session
 from assistant.wake.quantize import calibration_windows, quantize_embedding
 
 
