@@ -22,12 +22,16 @@ Needs PyTorch (``pip install torch==2.13.0``); the tests do not: the generated f
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from assistant.asr.transducer import zipformer2_state_shapes  # noqa: E402  (the engine's own contract)
 
 NUM_MEL_BINS = 80
 JOINER_DIM = 48
@@ -187,7 +191,7 @@ class Zipformer2Encoder(nn.Module):
         super().__init__()
         self.meta = meta
         self.embed = Subsampling(JOINER_DIM, kernel)
-        self.shapes = state_shapes(meta)
+        self.shapes = zipformer2_state_shapes(meta)
         self.writers = nn.ModuleList()
         for shape in self.shapes:
             self.writers.append(nn.Linear(JOINER_DIM, shape[-1]))
@@ -219,27 +223,6 @@ def zipformer2_meta() -> dict[str, list[int]]:
         "cnn_module_kernels": [15, 7],
         "left_context_len": [64, 32],
     }
-
-
-def state_shapes(meta: dict[str, list[int]]) -> list[tuple[int, ...]]:
-    """The zipformer2 cache shapes for batch 1, in input order (as sherpa-onnx builds them)."""
-    shapes: list[tuple[int, ...]] = []
-    for i, num_layers in enumerate(meta["num_encoder_layers"]):
-        dim, left = meta["encoder_dims"][i], meta["left_context_len"][i]
-        key_dim = meta["query_head_dims"][i] * meta["num_heads"][i]
-        value_dim = meta["value_head_dims"][i] * meta["num_heads"][i]
-        pad = meta["cnn_module_kernels"][i] // 2
-        for _ in range(num_layers):
-            shapes += [
-                (left, 1, key_dim),
-                (1, 1, left, 3 * dim // 4),
-                (left, 1, value_dim),
-                (left, 1, value_dim),
-                (1, dim, pad),
-                (1, dim, pad),
-            ]
-    shapes.append((1, 128, 3, ((NUM_MEL_BINS - 1) // 2 - 1) // 2))
-    return shapes
 
 
 def add_meta(path: Path, meta: dict[str, object]) -> None:
@@ -378,7 +361,7 @@ def make_zipformer2(out: Path, vocab: list[str], seed: int = 0) -> None:
     kernel = 14
     t = DECODE_CHUNK_LEN + kernel - SUBSAMPLING + 3  # as the real export: a few frames of right padding
     enc = Zipformer2Encoder(meta, kernel)
-    shapes = state_shapes(meta)
+    shapes = zipformer2_state_shapes(meta)
     names: list[str] = []
     for i, num_layers in enumerate(meta["num_encoder_layers"]):
         for j in range(num_layers):

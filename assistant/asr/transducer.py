@@ -40,6 +40,28 @@ LOG_FLOOR = math.log(float(np.finfo(np.float32).eps))
 """the fbank value of digital silence: tail padding frames are made of it"""
 
 
+
+def zipformer2_state_shapes(meta: dict[str, list[int]]) -> list[tuple[int, ...]]:
+    """The zipformer2 encoder's cache shapes for one stream, in input order (as sherpa-onnx builds them):
+    six per layer of each stack, then the embed cache. ``meta`` holds the encoder's metadata lists."""
+    shapes: list[tuple[int, ...]] = []
+    for i, num_layers in enumerate(meta["num_encoder_layers"]):
+        dim, left = meta["encoder_dims"][i], meta["left_context_len"][i]
+        key_dim = meta["query_head_dims"][i] * meta["num_heads"][i]
+        value_dim = meta["value_head_dims"][i] * meta["num_heads"][i]
+        pad = meta["cnn_module_kernels"][i] // 2
+        for _ in range(num_layers):
+            shapes += [
+                (left, 1, key_dim),
+                (1, 1, left, 3 * dim // 4),
+                (left, 1, value_dim),
+                (left, 1, value_dim),
+                (1, dim, pad),
+                (1, dim, pad),
+            ]
+    shapes.append((1, 128, 3, ((FEATURE_DIM - 1) // 2 - 1) // 2))
+    return shapes
+
 def fast_run(session: ort.InferenceSession):
     """``run(output_names, feeds)`` without the public wrapper's per-call checks (about 18 µs of a 50 µs
     call here, and a stream makes one call per emitted token). Falls back to the public ``run``."""
@@ -136,22 +158,7 @@ def _load_encoder(path: Path, rt: RuntimeConfig) -> _Encoder:
         v = {k: _ints(meta, k, path) for k in keys}
         if len({len(x) for x in v.values()}) != 1:
             raise ModelError(f"{path}: zipformer2 metadata lists differ in length: {v}")
-        shapes = []
-        for i, num_layers in enumerate(v["num_encoder_layers"]):
-            dim, left = v["encoder_dims"][i], v["left_context_len"][i]
-            key_dim = v["query_head_dims"][i] * v["num_heads"][i]
-            value_dim = v["value_head_dims"][i] * v["num_heads"][i]
-            pad = v["cnn_module_kernels"][i] // 2
-            for _ in range(num_layers):
-                shapes += [
-                    (left, 1, key_dim),
-                    (1, 1, left, 3 * dim // 4),
-                    (left, 1, value_dim),
-                    (left, 1, value_dim),
-                    (1, dim, pad),
-                    (1, dim, pad),
-                ]
-        shapes += [(1, 128, 3, ((FEATURE_DIM - 1) // 2 - 1) // 2), (1,)]
+        shapes = zipformer2_state_shapes(v) + [(1,)]  # + processed_lens
         dtypes = [np.float32] * (len(shapes) - 1) + [np.int64]
     else:
         raise ModelError(f"{path}: encoder model_type {model_type!r} is not supported (lstm, zipformer2)")
