@@ -21,6 +21,9 @@ def make_session(path: str | Path, rt: RuntimeConfig, role: str = "model") -> An
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # No per-session memory arena: the arena keeps each session's high-water mark for the life of the
+    # process (several hundred MB across Whisper beam search and the voice); plain allocation does not.
+    opts.enable_cpu_mem_arena = False
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
     except Exception as e:  # onnxruntime raises its own exception types for corrupt or foreign files
