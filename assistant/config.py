@@ -378,8 +378,9 @@ class PipelineConfig:
     """after a reply, listen this long for a follow-up without the wake word (0 = off)"""
     barge_in: bool = True
     """the wake word while thinking or speaking stops the reply and listens"""
-    skill_timeout_s: float = 5.0
-    """a turn of understanding and skills longer than this is abandoned with ``timeout_reply``"""
+    turn_timeout_s: float = 8.0
+    """a whole turn of understanding and skills longer than this is abandoned with ``timeout_reply``; a
+    single skill has its own, shorter ``intent.skill_timeout_s`` (with its own spoken apology)"""
     timeout_reply: str = "Sorry, that is taking too long."
     error_reply: str = "Sorry, something went wrong."
     queue_s: float = 2.0
@@ -388,8 +389,8 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",
                f"must be in [0, 60], got {self.follow_up_s}")
-        _check(0 < self.skill_timeout_s <= 600, "pipeline.skill_timeout_s",
-               f"must be in (0, 600], got {self.skill_timeout_s}")
+        _check(0 < self.turn_timeout_s <= 600, "pipeline.turn_timeout_s",
+               f"must be in (0, 600], got {self.turn_timeout_s}")
         _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")
 
 
@@ -539,6 +540,8 @@ class Config:
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000
         _check(frame_len == int(frame_len), "frontend.frame_length_ms", "must be a whole number of samples")
+        _check(self.pipeline.turn_timeout_s > self.intent.skill_timeout_s, "pipeline.turn_timeout_s",
+               "must exceed intent.skill_timeout_s (a slow skill is answered by its own apology first)")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(self)

@@ -825,14 +825,14 @@ class Assistant:
             self._end_turn(follow_up=False)
             return
         try:
-            turn: Turn = await asyncio.wait_for(self.dialogue.respond(text), self.cfg.skill_timeout_s)
+            turn: Turn = await asyncio.wait_for(self.dialogue.respond(text), self.cfg.turn_timeout_s)
             reply = turn.text
             follow_up_s = getattr(turn, "follow_up_s", None)
             for event in turn.events:
                 self._emit(event)
         except TimeoutError:
             # (no transcript in errors: they reach the journal, and nothing heard goes to disk by default)
-            self._emit(Error("skills", f"no answer within {self.cfg.skill_timeout_s:g} s"))
+            self._emit(Error("skills", f"no answer within {self.cfg.turn_timeout_s:g} s"))
             reply, follow_up_s = self.cfg.timeout_reply, 0.0
         except Exception as e:
             _LOGGER.exception("understanding failed")

@@ -99,7 +99,7 @@ class Turn:
 
 class Dialogue(Protocol):
     """Understanding, dialogue and skills: the only async stage. Skills may take their time (bounded by
-    ``pipeline.skill_timeout_s``). Something that rings later (a timer) is announced when the assistant is
+    ``pipeline.turn_timeout_s``). Something that rings later (a timer) is announced when the assistant is
     idle: either the dialogue calls ``Assistant.announce(text)``, or it has a ``ringing() -> list[str]``
     method (see ``Ringing``) that the pipeline polls."""
 

@@ -133,7 +133,7 @@ def test_nothing_said_after_the_wake_word_goes_back_to_idle():
 
 def test_hanging_skill_times_out_with_a_spoken_apology():
     listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
-    cfg = PipelineConfig(follow_up_s=0.0, skill_timeout_s=0.2)
+    cfg = PipelineConfig(follow_up_s=0.0, turn_timeout_s=0.2)
     a, events = make(cfg, listener=listener, dialogue=EchoDialogue(hang=True))
     run_file(a, tone_audio(6.0, [(1.5, 2.5, 440)]))
     errors = [e for e in events if isinstance(e, Error)]
@@ -418,7 +418,7 @@ def test_nothing_heard_reaches_the_log_at_the_default_level(caplog):
 
     caplog.set_level(logging.WARNING)
     listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
-    a, _ = make(PipelineConfig(follow_up_s=0.0, skill_timeout_s=0.1), listener=listener,
+    a, _ = make(PipelineConfig(follow_up_s=0.0, turn_timeout_s=0.1), listener=listener,
                 dialogue=EchoDialogue(hang=True), speaker=None)
     run_file(a, tone_audio(4.0, [(1.5, 2.5, 440)]))
     assert caplog.records  # the timeout and the missing voice are logged...
