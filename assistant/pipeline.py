@@ -377,7 +377,8 @@ class _ListeningWorker:
 
 
 class Assistant:
-    """The device's state machine over the stages; any stage may be ``None`` (not built yet).
+    """The device's state machine over the stages; any stage may be ``None`` (left out:
+    text-only use through the control socket, or tests).
 
     Construct with loaded stages, subscribe to events, then ``await run(source)``. Thread-safe entry
     points for other threads: ``push_audio_threadsafe``, ``announce``, ``inject_text``, ``stop``.

@@ -2,7 +2,6 @@
 process exits; without it the assistant listens on the microphone (or on the Wyoming socket's clients,
 ``[pipeline] input = "wyoming"``) until SIGTERM.
 
-Stages that are not built yet are named on stderr, and the rest runs without them.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.audio.io import AudioError
@@ -54,32 +53,21 @@ class Stages:
     dialogue: Any = None
     speaker: Any = None
     wake_words: tuple[str, ...] = ()
-    missing: list[str] = field(default_factory=list)
 
 
 def load_stages(cfg: Config, announce: Callable[[str], None]) -> Stages:
-    """Load every stage that exists. A stage whose module is not there yet (ImportError) is listed in
-    ``missing`` and left out; any other failure (a model that does not load) raises."""
-    stages = Stages()
-
-    def attempt(name: str, build: Callable[[], Any]) -> Any:
-        try:
-            return build()
-        except ImportError as e:
-            stages.missing.append(f"{name} ({e})")
-            return None
-
-    stages.listener = attempt("listening: wake word, VAD, endpointing", lambda: _load_listener(cfg))
-    stages.recognizer = attempt("recognition", lambda: _load_recognizer(cfg))
-    stages.dialogue = attempt("understanding, dialogue and skills", lambda: _load_dialogue(cfg, announce))
-    stages.speaker = attempt("speech synthesis", lambda: _load_speaker(cfg))
-    stages.wake_words = tuple(getattr(getattr(cfg, "wake", None), "words", None) or ())
-    return stages
+    """Load every stage; a model that does not load raises (ModelError), before READY."""
+    listener = _load_listener(cfg)
+    return Stages(
+        listener=listener,
+        recognizer=_load_recognizer(cfg),
+        dialogue=_load_dialogue(cfg, announce),
+        speaker=_load_speaker(cfg),
+        wake_words=tuple(h.name for h in listener.wake.heads),  # the names WakeDetected events carry
+    )
 
 
-# The wiring of each real stage, written against the stage APIs on their branches (issues 4, 5, 6) as
-# they stood when this was written; the lead adjusts these few lines when merging. Each one imports its
-# own module, so a stage that is not merged yet raises ImportError and the run goes on without it.
+# The wiring of each stage: each takes its own config sections.
 
 def _load_listener(cfg: Config):
     from assistant.listener import Listener  # Listener.feed / take_utterance / listen / reset
@@ -161,8 +149,6 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
     notifier.status("loading models")
     holder: dict[str, Assistant] = {}
     stages = load_stages(cfg, announce=lambda text: holder["assistant"].announce(text))
-    for what in stages.missing:
-        print(f"assistant run: stage not built yet, running without it: {what}", file=sys.stderr)
 
     live = not args.input
     reopen = None
@@ -235,7 +221,6 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
         "replies": replies,
         "reply_written": args.output if args.output and replies else None,
         "stats": stats.to_dict(),
-        "missing_stages": stages.missing,
     }
     if args.events == "-":  # stdout carries the events; the summary goes to the log
         _LOGGER.info("summary: %s", summary)
@@ -247,8 +232,6 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
         *[f"said: {r}" for r in replies],
         f"spoken reply: {'written to ' + args.output if summary['reply_written'] else 'none'}",
     ]
-    if stages.missing:
-        lines.append("not built yet: " + "; ".join(stages.missing))
     emit(summary, args.json, "\n".join(lines))
     return 0
 
