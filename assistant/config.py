@@ -332,6 +332,10 @@ class TtsConfig:
     first audio comes early; 0 decodes whole sentences. Needs the voice's split encoder/decoder."""
     stream_context_frames: int = 16
     """frames of context decoded on each side of a slice and dropped (16 makes slices match a whole decode)"""
+    stream_max_frames: int = 80
+    """slices double in length up to this many frames: the decoder's working memory grows with the slice
+    (peak +50 MB at 80 frames, +79 MB at 160, +92 MB at 320, measured), the context overhead shrinks with
+    it (80 costs 12% more CPU than 320)"""
 
     def __post_init__(self) -> None:
         _check(bool(self.voice), "tts.voice", "must name a model or a file")
@@ -343,6 +347,7 @@ class TtsConfig:
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
         _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")
         _check(0 <= self.stream_context_frames <= 1000, "tts.stream_context_frames", "must be in [0, 1000]")
+        _check(1 <= self.stream_max_frames <= 100000, "tts.stream_max_frames", "must be in [1, 100000]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +435,13 @@ class AsrEngine(str, enum.Enum):
     TRANSDUCER = "transducer"
 
 
+class WhisperWindow(str, enum.Enum):
+    UTTERANCE = "utterance"
+    """encode the utterance and ``window_pad_s`` of padding (as whisper.cpp's ``audio_ctx``)"""
+    FULL = "full"
+    """Whisper's fixed 30 s window, as it was trained"""
+
+
 class SearchMethod(str, enum.Enum):
     GREEDY = "greedy"
     BEAM = "beam"
@@ -494,6 +506,19 @@ class WhisperConfig:
     """hypotheses returned by beam search (and rescored by the LM when lm_weight > 0); greedy gives one"""
     max_tokens: int = 224
     """longest transcript decoded for one utterance (30 s window)"""
+    window: WhisperWindow = WhisperWindow.UTTERANCE
+    """utterance: encode only the utterance (attention is quadratic in the window: a 3 s command costs a
+    fraction of the 30 s window); full: the fixed 30 s window (tools/bench_asr.py measures both)"""
+    window_pad_s: float = 1.0
+    """utterance window: seconds of the silence padding encoded after the utterance"""
+    prompt: str = (
+        "Turn on the kitchen lights. Start a ten minute timer. What's the weather like tomorrow? "
+        "Play some jazz. Add eggs to the shopping list."
+    )
+    """text the decoder reads as what was said before (Whisper's previous-text prompt): the assistant's
+    domain in a few sentences biases it towards commands (tools/bench_asr.py measures it); empty = none"""
+    window_min_s: float = 15.0
+    """utterance window: never shorter than this (shorter windows make tiny.en repeat itself: measured)"""
     lm_weight: float = 0.0
     """n-best rescoring: weight on the word LM's natural-log score"""
     lm_word_bonus: float = 1.0
@@ -504,6 +529,8 @@ class WhisperConfig:
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")
         _check(self.lm_weight >= 0, "asr.whisper.lm_weight", "must be >= 0")
+        _check(0 <= self.window_pad_s <= 30, "asr.whisper.window_pad_s", "must be in [0, 30]")
+        _check(0 <= self.window_min_s <= 30, "asr.whisper.window_min_s", "must be in [0, 30]")
 
 
 @dataclass(frozen=True, slots=True)

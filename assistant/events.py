@@ -60,6 +60,8 @@ class TranscriptFinal:
     words: tuple[Word, ...] = ()
     decode_s: float = 0.0
     """wall-clock time the recogniser spent on this utterance"""
+    alternatives: tuple[str, ...] = ()
+    """the recogniser's next-best transcripts, best first (understanding falls back on them)"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -814,19 +814,21 @@ class Assistant:
         if not final.text.strip():
             self._end_turn(follow_up=False)
             return
-        await self._respond(final.text)
+        await self._respond(final.text, final.alternatives)
 
     async def _text_turn(self, text: str) -> None:
         self._emit(TranscriptFinal(text=text, time_s=self._clock.now(), engine="injected"))
         await self._respond(text)
 
-    async def _respond(self, text: str) -> None:
+    async def _respond(self, text: str, alternatives: tuple[str, ...] = ()) -> None:
         if self.dialogue is None:
             self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
             self._end_turn(follow_up=False)
             return
+        respond = (self.dialogue.respond(text, alternatives=alternatives) if alternatives
+                   else self.dialogue.respond(text))
         try:
-            turn: Turn = await asyncio.wait_for(self.dialogue.respond(text), self.cfg.turn_timeout_s)
+            turn: Turn = await asyncio.wait_for(respond, self.cfg.turn_timeout_s)
             reply = turn.text
             follow_up_s = getattr(turn, "follow_up_s", None)
             for event in turn.events:
@@ -870,13 +872,17 @@ class Assistant:
     # ------------------------------------------------------------------ speech
 
     async def _speak(self, text: str) -> bool:
-        """Synthesise and play ``text`` sentence by sentence; True if any audio was played."""
+        """Synthesise and play ``text``; True if any audio was played. A speaker with ``stream`` (the
+        split Piper voice) yields each sentence in slices, so the first audio comes after one slice, not
+        one sentence; the next slice is made while the last one plays. One ``speech-synthesized`` event a
+        sentence."""
         if self.speaker is None:
             self._emit(Error("speech", f"no voice is loaded; a {len(text)}-character reply is not spoken"))
             return False
         loop = asyncio.get_running_loop()
+        make = getattr(self.speaker, "stream", None) or self.speaker.synthesize
         try:
-            chunks: Iterator[Any] = iter(self.speaker.synthesize(text))
+            chunks: Iterator[Any] = iter(make(text))
         except Exception as e:
             self._emit(Error("speech", f"{type(e).__name__}: {e}"))
             return False
@@ -884,17 +890,25 @@ class Assistant:
             r.reply_started(text)
         played = False
         interrupted = True
+        sentence_s = 0.0
+        pending = None
         try:
+            pending = loop.run_in_executor(self._synth_ex, next, chunks, None)
             while True:
-                chunk = await loop.run_in_executor(self._synth_ex, next, chunks, None)
+                chunk = await pending
+                pending = None
                 if chunk is None:
                     break
+                pending = loop.run_in_executor(self._synth_ex, next, chunks, None)  # made while this plays
                 samples = np.asarray(chunk.samples, dtype=np.float32)
                 rate = int(chunk.sample_rate)
                 if self.state != State.SPEAKING:
                     self._set_state(State.SPEAKING)
-                self._emit(SpeechSynthesized(text=getattr(chunk, "text", None) or text,
-                                             duration_s=len(samples) / rate, sample_rate=rate))
+                sentence_s += len(samples) / rate
+                if getattr(chunk, "sentence_end", True):
+                    self._emit(SpeechSynthesized(text=getattr(chunk, "text", None) or text,
+                                                 duration_s=sentence_s, sample_rate=rate))
+                    sentence_s = 0.0
                 await self._play(samples, rate)
                 played = True
             interrupted = False
@@ -904,9 +918,11 @@ class Assistant:
             _LOGGER.exception("speech failed")
             self._emit(Error("speech", f"{type(e).__name__}: {e}"))
         finally:
-            if hasattr(chunks, "close"):
-                with contextlib.suppress(Exception):
-                    chunks.close()
+            if pending is not None:  # barge-in while the next slice was being made: its result goes
+                pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if hasattr(chunks, "close"):  # on the synthesis thread, after a slice still being made
+                with contextlib.suppress(RuntimeError):  # the executor is already shut down
+                    self._synth_ex.submit(chunks.close).add_done_callback(lambda f: f.exception())
             for r in self._reply_listeners:
                 r.reply_ended(interrupted)
         return played

@@ -103,7 +103,11 @@ class Dialogue(Protocol):
     idle: either the dialogue calls ``Assistant.announce(text)``, or it has a ``ringing() -> list[str]``
     method (see ``Ringing``) that the pipeline polls."""
 
-    async def respond(self, text: str) -> Turn: ...
+    async def respond(self, text: str) -> Turn:
+        """Answer ``text``. The pipeline passes ``alternatives=`` (the recogniser's next-best
+        transcripts) as well when it has any: a dialogue that takes them may act on the first one it
+        understands when it does not understand ``text``."""
+        ...
 
 
 class Ringing(Protocol):
@@ -119,6 +123,8 @@ class SpeechChunk(Protocol):
 
 
 class Speaker(Protocol):
-    """Speech synthesis; a generator yielding one chunk per sentence (iterated on a synthesis thread)."""
+    """Speech synthesis; a generator yielding one chunk per sentence (iterated on a synthesis thread).
+    A speaker may also have ``stream(text)``, yielding each sentence in slices (chunks with
+    ``sentence_end``, True on a sentence's last slice): the pipeline then uses it, for earlier audio."""
 
     def synthesize(self, text: str) -> Iterator[SpeechChunk]: ...

@@ -191,6 +191,27 @@ class ToneVoice:
             yield ToneChunk(samples, self.sample_rate, sentence)
 
 
+@dataclass(frozen=True)
+class ToneSlice:
+    samples: np.ndarray
+    sample_rate: int
+    text: str
+    sentence_end: bool
+
+
+@dataclass
+class SlicedToneVoice(ToneVoice):
+    """ToneVoice with ``stream``: each sentence in ``slices`` slices, as the split Piper voice does."""
+
+    slices: int = 3
+
+    def stream(self, text: str):
+        for chunk in self.synthesize(text):
+            parts = np.array_split(chunk.samples, self.slices)
+            for i, part in enumerate(parts):
+                yield ToneSlice(part, chunk.sample_rate, chunk.text, i == len(parts) - 1)
+
+
 @dataclass
 class RecordingSink:
     """An AudioSink that keeps what it was given, and counts ``stop()`` calls."""

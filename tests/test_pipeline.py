@@ -26,6 +26,7 @@ from tests.pipeline_doubles import (
     EchoDialogue,
     RecordingSink,
     ScriptedListener,
+    SlicedToneVoice,
     ToneRecognizer,
     ToneVoice,
     tone_audio,
@@ -423,3 +424,28 @@ def test_nothing_heard_reaches_the_log_at_the_default_level(caplog):
     run_file(a, tone_audio(4.0, [(1.5, 2.5, 440)]))
     assert caplog.records  # the timeout and the missing voice are logged...
     assert "what time is it" not in caplog.text  # ...without the transcript
+
+
+def test_a_speaker_that_streams_slices_plays_them_all_with_one_event_a_sentence():
+    listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
+    voice = SlicedToneVoice(slices=3)
+    dialogue = EchoDialogue(replies={"what time is it": "One two three. Four five."})
+    a, events = make(listener=listener, speaker=voice, dialogue=dialogue)
+    run_file(a, tone_audio(8.0, [(1.5, 2.5, 440)]))
+    synthesized = [e for e in events if isinstance(e, SpeechSynthesized)]
+    assert [e.text for e in synthesized] == ["One two three", "Four five"]
+    assert [e.duration_s for e in synthesized] == pytest.approx([0.6, 0.4], abs=1e-3)  # whole sentences
+    assert len(a.sink.played) == 6 and a.sink.duration_s == pytest.approx(1.0, abs=1e-3)
+    assert len(a.stats.latencies_s) == 1
+
+
+def test_barge_in_during_a_sliced_reply_closes_the_stream():
+    listener = ScriptedListener(wakes=[1.0, 3.3], speech=[(1.5, 2.5), (3.8, 4.6)])
+    voice = SlicedToneVoice(slices=4)
+    long_reply = "One two three. Four five six. Seven eight nine. Ten eleven twelve."
+    a, events = make(listener=listener, speaker=voice, dialogue=EchoDialogue(replies={"what time is it": long_reply}))
+    run_file(a, tone_audio(10.0, [(1.5, 2.5, 440), (3.8, 4.6, 660)]))
+    assert a.sink.stops >= 1
+    assert [e.text for e in events if isinstance(e, TranscriptFinal)] == ["what time is it", "set a timer"]
+    assert not any(isinstance(e, SpeechSynthesized) and e.text == "Seven eight nine" for e in events)
+    assert a.stats.errors == 0

@@ -21,7 +21,9 @@ def test_file_run_with_the_real_stages(tmp_path, capsys):
     summary = json.loads(out.splitlines()[-1])
     assert summary["audio_s"] == pytest.approx(read_audio(DEMO_WAV).duration_s, abs=0.02)
     assert summary["real_time_factor"] < 1.0
-    assert summary["transcripts"] == ["Set a timer for 5 minutes"]  # every real stage ran
+    from tools.bench_asr import normalize  # the WER normaliser: case, punctuation, digits as words
+
+    assert [normalize(t) for t in summary["transcripts"]] == [normalize("set a timer for five minutes")]
     assert summary["replies"] == ["Timer set for five minutes."]
     for line in (tmp_path / "events.jsonl").read_text().splitlines():
         assert "type" in json.loads(line)

@@ -8,13 +8,16 @@ The encoder runs once per utterance and returns the decoder's cross-attention ke
 decoding step runs the decoder on the new token(s) with a key/value cache. Greedy search, or beam search
 (as faster-whisper: ``beam_size`` live hypotheses, finished ones collected until ``beam_size`` are done,
 ranked by log probability over length). Text comes from the byte-level BPE vocabulary of the model.
-Utterances longer than the 30 s window are decoded window by window.
+Utterances longer than the 30 s window are decoded window by window. With ``window = "utterance"`` the
+encoder sees only the utterance and ``window_pad_s`` of the padding instead of the fixed 30 s (an encoder
+converted with a fixed window falls back to it).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +28,14 @@ import onnxruntime as ort
 from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.whisper_mel import log_mel
-from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig
+from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig, WhisperWindow
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
 
+_LOGGER = logging.getLogger(__name__)
+
 SAMPLE_RATE = 16000
+HOP = 160  # samples per mel frame
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 
 
@@ -51,6 +57,15 @@ def _byte_decoder() -> dict[str, int]:
     return {chr(c): b for b, c in zip(bs, cs, strict=True)}
 
 
+@functools.cache
+def _byte_encoder() -> dict[int, str]:
+    return {b: c for c, b in _byte_decoder().items()}
+
+
+# GPT-2's pre-tokenizer (letters, digits, other runs, each with its leading space), in Python's re dialect
+_WORDS = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+""")
+
+
 @dataclass(frozen=True)
 class WhisperTokenizer:
     pieces: tuple[str, ...]
@@ -59,14 +74,21 @@ class WhisperTokenizer:
     no_timestamps: int
     suppress: tuple[int, ...]
     suppress_begin: tuple[int, ...]
+    sot_prev: int | None = None
+    merges: dict[tuple[str, str], int] | None = None
+    """BPE merge ranks (from tokenizer.json): only needed to encode text (the prompt)"""
 
     @classmethod
-    def load(cls, vocabulary: Path, config: Path) -> WhisperTokenizer:
+    def load(cls, vocabulary: Path, config: Path, tokenizer: Path | None = None) -> WhisperTokenizer:
         try:
             pieces = tuple(vocabulary.read_text(encoding="utf-8").split("\n"))
             conf = json.loads(config.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ModelError(f"Whisper vocabulary or config unreadable: {e}") from None
+            merges = None
+            if tokenizer is not None:
+                raw = json.loads(tokenizer.read_text(encoding="utf-8"))["model"]["merges"]
+                merges = {tuple(m.split(" ", 1) if isinstance(m, str) else m): i for i, m in enumerate(raw)}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ModelError(f"Whisper vocabulary, config or tokenizer unreadable: {e}") from None
         pieces = pieces[:-1] if pieces and pieces[-1] == "" else pieces
         index = {p: i for i, p in enumerate(pieces)}
         try:
@@ -74,7 +96,28 @@ class WhisperTokenizer:
         except KeyError as e:
             raise ModelError(f"{vocabulary}: special token {e} missing (not a Whisper vocabulary?)") from None
         suppress = tuple(i for i in conf.get("suppress_ids", []) if i >= 0)
-        return cls(pieces, eot, sot, nts, suppress, tuple(conf.get("suppress_ids_begin", [])))
+        return cls(pieces, eot, sot, nts, suppress, tuple(conf.get("suppress_ids_begin", [])),
+                   index.get("<|startofprev|>"), merges)
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        return {p: i for i, p in enumerate(self.pieces)}
+
+    def encode(self, text: str) -> list[int]:
+        """Text -> token ids (byte-level BPE with the model's merges, as the reference tokenizer)."""
+        if self.merges is None:
+            raise ModelError("encoding text needs the Whisper tokenizer's merges (tokenizer.json)")
+        enc, out = _byte_encoder(), []
+        for word in _WORDS.findall(text):
+            parts = [enc[b] for b in word.encode("utf-8")]
+            while len(parts) > 1:  # merge the best-ranked adjacent pair until none is known
+                ranked = [(self.merges.get(pair, 1 << 30), i) for i, pair in enumerate(zip(parts, parts[1:], strict=False))]
+                rank, i = min(ranked)
+                if rank == 1 << 30:
+                    break
+                parts[i : i + 2] = [parts[i] + parts[i + 1]]
+            out.extend(self._index[p] for p in parts)
+        return out
 
     def decode(self, tokens: tuple[int, ...] | list[int]) -> str:
         dec = _byte_decoder()
@@ -100,6 +143,8 @@ class WhisperModel:
     num_heads: int
     head_dim: int
     max_positions: int
+    dynamic_window: bool
+    """the encoder takes any even number of mel frames up to 3000 (else exactly 3000)"""
 
     @classmethod
     def load(cls, cfg: WhisperConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WhisperModel:
@@ -111,6 +156,7 @@ class WhisperModel:
             registry.path(f"{cfg.model}/decoder{suffix}"),
             registry.path(f"{cfg.model}/vocabulary"),
             registry.path(f"{cfg.model}/config"),
+            registry.path(f"{cfg.model}/tokenizer") if cfg.prompt else None,
         )
 
     @classmethod
@@ -122,6 +168,7 @@ class WhisperModel:
         decoder: Path,
         vocabulary: Path,
         config: Path,
+        tokenizer: Path | None = None,
     ) -> WhisperModel:
         enc = make_session(encoder, rt, "Whisper encoder")
         dec = make_session(decoder, rt, "Whisper decoder")
@@ -132,7 +179,12 @@ class WhisperModel:
                 f"{encoder} / {decoder}: not the Whisper encoder/decoder made by `assistant models "
                 "prepare` (model_type metadata)"
             )
-        tok = WhisperTokenizer.load(vocabulary, config)
+        frames = enc.get_inputs()[0].shape[-1]
+        dynamic = not isinstance(frames, int)
+        if not dynamic and cfg.window is WhisperWindow.UTTERANCE:
+            _LOGGER.warning("%s has a fixed 30 s window (converted by an older version): run `assistant "
+                            "models prepare --force` for the faster utterance window", encoder)
+        tok = WhisperTokenizer.load(vocabulary, config, tokenizer)
         vocab = int(dmeta["vocab_size"])
         if vocab != len(tok.pieces):
             raise ModelError(f"{vocabulary} has {len(tok.pieces)} tokens, the decoder {vocab}")
@@ -145,6 +197,7 @@ class WhisperModel:
             int(dmeta["num_heads"]),
             int(dmeta["head_dim"]),
             int(dmeta["max_positions"]),
+            dynamic,
         )
 
     # ------------------------------------------------------------------------------------------ decoding
@@ -166,8 +219,22 @@ class WhisperModel:
     def _window(self, samples: np.ndarray) -> list[Hypothesis]:
         if len(samples) == 0 or float(np.abs(samples).max()) == 0.0:
             return [Hypothesis((), "", (), 0.0, 0.0, 0.0)]  # digital silence: nothing was said
+        mel = log_mel(samples)
+        if self.dynamic_window and self.cfg.window is WhisperWindow.UTTERANCE:
+            frames = max(len(samples) + int(self.cfg.window_pad_s * SAMPLE_RATE),
+                         int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
+            frames = min(mel.shape[1], 2 * (frames // 2 + 1))  # even: the encoder strides by 2
+            if frames < mel.shape[1]:
+                hyps = self._decode(mel[:, :frames])
+                if not looped(hyps[0].tokens, len(samples) / SAMPLE_RATE):
+                    return hyps
+                _LOGGER.debug("the utterance window looped (%d tokens): decoding the full window",
+                              len(hyps[0].tokens))
+        return self._decode(mel)
+
+    def _decode(self, mel: np.ndarray) -> list[Hypothesis]:
         names = [o.name for o in self.encoder.get_outputs()]
-        cross = dict(zip(names, self.encoder.run(None, {"mel": log_mel(samples)[None]}), strict=True))
+        cross = dict(zip(names, self.encoder.run(None, {"mel": np.ascontiguousarray(mel[None])}), strict=True))
         if self.cfg.search is SearchMethod.GREEDY:
             return [self._greedy(cross)]
         return self._beam(cross)
@@ -198,8 +265,20 @@ class WhisperModel:
         z = np.zeros((self.num_layers, batch, self.num_heads, 0, self.head_dim), dtype=np.float32)
         return z, z
 
+    @functools.cached_property
+    def _prompt_tokens(self) -> tuple[int, ...]:
+        tok = self.tokenizer
+        start = (tok.sot, tok.no_timestamps)
+        if not self.cfg.prompt.strip():
+            return start
+        if tok.sot_prev is None:
+            raise ModelError("this Whisper vocabulary has no <|startofprev|>: it cannot take a prompt")
+        text = tok.encode(" " + self.cfg.prompt.strip())[-(self.max_positions // 2 - 1) :]
+        return (tok.sot_prev, *text, *start)
+
     def _prompt(self) -> list[int]:
-        return [self.tokenizer.sot, self.tokenizer.no_timestamps]
+        """The decoder's first tokens: the previous-text prompt (``prompt``), then start and no timestamps."""
+        return list(self._prompt_tokens)
 
     def _max_tokens(self) -> int:
         return min(self.cfg.max_tokens, self.max_positions - len(self._prompt()))
@@ -265,6 +344,18 @@ class WhisperModel:
         for s, sc in ranked[: self.cfg.nbest]:
             out.append(Hypothesis(tuple(s), tok.decode(s), (), sc, 0.0, sc / (len(s) + 1)))
         return out
+
+
+def looped(tokens: tuple[int, ...], seconds: float, max_period: int = 8) -> bool:
+    """Whisper's failure on a window much shorter than 30 s: the same few tokens over and over. True when
+    the tokens end in a block repeated three times, or outrun any speaker (more than 8 per second + 6)."""
+    n = len(tokens)
+    if n > 6 + 8 * seconds:
+        return True
+    for p in range(1, min(max_period, n // 3) + 1):
+        if tokens[n - p :] == tokens[n - 2 * p : n - p] == tokens[n - 3 * p : n - 2 * p]:
+            return True
+    return False
 
 
 def rescore(

@@ -3,15 +3,18 @@
 No PyTorch: the weights are read from the CTranslate2 file (format below) as numpy arrays and written into
 two graphs whose arithmetic is Whisper's (pre-norm transformer, GELU, 64-dim heads):
 
-* ``encoder.onnx``: ``mel [1, 80, 3000]`` -> per decoder layer ``cross_k_<i> [1, H, 64, 1500]`` (keys
-  already transposed) and ``cross_v_<i> [1, H, 1500, 64]``: the decoder's cross-attention keys and values,
-  computed once per utterance, so a decoding step never touches the encoder output again. (One tensor per
-  layer: slicing a stacked one made onnxruntime copy all of it on every step.)
+* ``encoder.onnx``: ``mel [1, 80, F]`` (F even, at most 3000) -> per decoder layer ``cross_k_<i> [1, H, 64,
+  F/2]`` (keys already transposed) and ``cross_v_<i> [1, H, F/2, 64]``: the decoder's cross-attention keys
+  and values, computed once per utterance, so a decoding step never touches the encoder output again. (One
+  tensor per layer: slicing a stacked one made onnxruntime copy all of it on every step.) F = 3000 is
+  Whisper's fixed 30 s window; a shorter F encodes only the utterance (the positional embedding is sliced
+  to it, as whisper.cpp's ``audio_ctx``): attention is quadratic in F, so a 3 s command costs a fraction.
 * ``decoder.onnx``: ``tokens [B, n] int64, offset [] int64, self_k/self_v [L, B, H, P, 64], cross_k_<i>,
   cross_v_<i>`` -> ``logits [B, vocab]`` (last position only) and ``new_self_k/new_self_v [L, B, H, P+n,
   64]``. ``cross_*`` keep batch 1 and broadcast over the beam. The token embedding is stored in fp16 (rows are
   gathered, then cast); the output projection is its fp32 transpose.
-* ``decoder.int8.onnx``: the decoder with dynamic int8 MatMul weights (onnxruntime.quantization).
+* ``decoder.int8.onnx``: the decoder with dynamic int8 MatMul weights (onnxruntime.quantization); its token
+  embedding is read from the int8 output projection (the same tied matrix), not kept twice.
 
 CTranslate2 ``model.bin`` (little-endian): uint32 binary version, spec name (uint16 length + bytes),
 uint32 spec revision, uint32 variable count, then per variable: name, uint8 rank, uint32 dims[rank],
@@ -238,8 +241,11 @@ def build_encoder(m: Ct2Model):
         strides=[2],
         kernel_shape=[3],
     )
-    x = g.op("Transpose", [g.gelu(x)], perm=[0, 2, 1])  # [1, 1500, D]
-    x = g.op("Add", [x, g.const(m.f32("encoder/position_encodings/encodings"))])
+    x = g.op("Transpose", [g.gelu(x)], perm=[0, 2, 1])  # [1, F/2, D]
+    i64 = lambda v: g.const(np.array(v, np.int64))  # noqa: E731
+    ctx = g.op("Slice", [g.op("Shape", [x]), i64([1]), i64([2])], hint="audio_ctx")  # [F/2]
+    pos = g.op("Slice", [g.const(m.f32("encoder/position_encodings/encodings")), i64([0]), ctx, i64([0])])
+    x = g.op("Add", [x, pos])
     scale = head_dim**-0.5
     for i in range(num_layers):
         p = f"encoder/layer_{i}"
@@ -263,18 +269,18 @@ def build_encoder(m: Ct2Model):
         g.nodes.append(helper.make_node("Identity", [v], [f"cross_v_{i}"]))
         ks.append(
             helper.make_tensor_value_info(
-                f"cross_k_{i}", TensorProto.FLOAT, [1, num_heads, head_dim, N_AUDIO_CTX]
+                f"cross_k_{i}", TensorProto.FLOAT, [1, num_heads, head_dim, "audio_ctx"]
             )
         )
         vs.append(
             helper.make_tensor_value_info(
-                f"cross_v_{i}", TensorProto.FLOAT, [1, num_heads, N_AUDIO_CTX, head_dim]
+                f"cross_v_{i}", TensorProto.FLOAT, [1, num_heads, "audio_ctx", head_dim]
             )
         )
     graph = helper.make_graph(
         g.nodes,
         "whisper_encoder",
-        [helper.make_tensor_value_info("mel", TensorProto.FLOAT, [1, N_MELS, N_FRAMES])],
+        [helper.make_tensor_value_info("mel", TensorProto.FLOAT, [1, N_MELS, "frames"])],
         [x for pair in zip(ks, vs, strict=True) for x in pair],
         g.inits,
     )
@@ -362,7 +368,7 @@ def build_decoder(m: Ct2Model):
                 helper.make_tensor_value_info(
                     f"cross_{kv}_{i}",
                     f,
-                    [1, num_heads] + ([head_dim, N_AUDIO_CTX] if kv == "k" else [N_AUDIO_CTX, head_dim]),
+                    [1, num_heads] + ([head_dim, "audio_ctx"] if kv == "k" else ["audio_ctx", head_dim]),
                 )
                 for i in range(num_layers)
                 for kv in "kv"
@@ -438,3 +444,36 @@ def make_encoder_int8(inputs: list[Path], output: Path) -> None:
 
 def make_decoder_int8(inputs: list[Path], output: Path) -> None:
     _int8(make_decoder, inputs, output)
+    import onnx
+
+    _save(share_embedding(onnx.load(str(output))), output)
+
+
+def share_embedding(model):
+    """The int8 decoder's token embedding read from its int8 output projection (the same tied matrix,
+    transposed), so the 40 MB fp16 copy goes: ``Gather(projection_int8, tokens, axis=1)`` ->
+    ``DequantizeLinear`` (the projection's own scale and zero point) -> ``[B, n, D]``."""
+    from onnx import helper
+
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    gather = next(n for n in g.node if n.op_type == "Gather" and n.input[0].startswith("embed16"))
+    cast = next(n for n in g.node if n.op_type == "Cast" and n.input[0] == gather.output[0])
+    mm = next(n for n in g.node if n.op_type == "MatMulInteger" and n.input[1].startswith("projection"))
+    weight, zero_point = mm.input[1], mm.input[3]
+    scale = weight.removesuffix("_quantized") + "_scale"
+    if scale not in inits or weight not in inits:
+        raise ModelError("int8 decoder: the quantizer named the projection's scale unexpectedly")
+    cols, deq = gather.output[0] + "_int8", gather.output[0] + "_deq"
+    nodes = [
+        helper.make_node("Gather", [weight, "tokens"], [cols], axis=1),  # [D, B, n] int8
+        helper.make_node("DequantizeLinear", [cols, scale, zero_point], [deq]),
+        helper.make_node("Transpose", [deq], [cast.output[0]], perm=[1, 2, 0]),
+    ]
+    at = list(g.node).index(gather)
+    for n in (gather, cast):
+        g.node.remove(n)
+    for i, n in enumerate(nodes):
+        g.node.insert(at + i, n)
+    g.initializer.remove(inits[gather.input[0]])
+    return model

@@ -129,8 +129,9 @@ class _RecognitionStream:
         t0 = time.perf_counter()
         hyps = self.owner.whisper.transcribe(utterance)
         text = hyps[0].text.strip() if hyps else ""
+        alternatives = tuple(dict.fromkeys(h.text.strip() for h in hyps[1:] if h.text.strip() != text))
         return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,
-                               engine="whisper", decode_s=time.perf_counter() - t0)
+                               engine="whisper", decode_s=time.perf_counter() - t0, alternatives=alternatives)
 
 
 # ---------------------------------------------------------------------------------------------- run

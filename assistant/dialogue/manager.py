@@ -219,11 +219,14 @@ class DialogueManager:
     def rewrites(self) -> dict[str, str]:
         return {k: v["to"] for k, v in self.state.rewrites.items()}
 
-    async def respond(self, text: str, woken: bool = True) -> Turn:
-        """Answer one utterance. ``woken=False`` means no wake word: only accepted as a follow-up."""
+    async def respond(self, text: str, woken: bool = True, alternatives: tuple[str, ...] = ()) -> Turn:
+        """Answer one utterance. ``woken=False`` means no wake word: only accepted as a follow-up.
+        ``alternatives``: the recogniser's next-best transcripts; when ``text`` has no intent, the first
+        of them that has one is acted on (n-best understanding: a misheard verb in the best transcript is
+        often right in the next)."""
         if not woken and not self.accepts_without_wake():
             return Turn("", success=False)
-        turn = await self._respond(text)
+        turn = await self._respond(text, alternatives)
         st = self.state
         st.follow_up_until = self.clock() + self.cfg.follow_up_s if turn.text else 0.0
         text_out = turn.text
@@ -250,7 +253,7 @@ class DialogueManager:
 
     # ---------------------------------------------------------------------------------- the turn
 
-    async def _respond(self, text: str) -> Turn:
+    async def _respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Turn:
         max_chars = self.parser.cfg.max_text_chars
         if len(text) > max_chars:
             return Turn("That's too long for me. Please ask in a shorter way.", success=False)
@@ -287,6 +290,14 @@ class DialogueManager:
                 if better is not None and not better.unknown:
                     _LOGGER.info("applied learned rewrite: %r -> %r", norm, rewritten)
                     intent = better
+        if intent is None:
+            for alt in alternatives:
+                alt_norm = normalize_text(alt)
+                parsed = self.parser.parse(alt_norm) if alt_norm else None
+                if parsed is not None and not parsed.unknown:
+                    _LOGGER.info("understood the recogniser's next-best transcript instead")
+                    intent, norm = parsed, alt_norm
+                    break
         if intent is None:
             follow = await self._follow_up(norm)
             if follow is not None:

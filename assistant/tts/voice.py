@@ -233,8 +233,9 @@ class Voice:
 
     def stream(self, text: str) -> Iterator[AudioChunk]:
         """Like ``synthesize`` but a split voice yields each sentence in slices as they are decoded, the
-        first ``tts.stream_chunk_frames`` frames long, each next twice the last (``sentence_end`` marks
-        a sentence's last slice). The joined slices equal ``synthesize``'s audio (to ~1e-6)."""
+        first ``tts.stream_chunk_frames`` frames long, each next twice the last up to
+        ``tts.stream_max_frames`` (the decoder's working memory grows with the slice; ``sentence_end``
+        marks a sentence's last slice). The joined slices equal ``synthesize``'s audio (to ~1e-6)."""
         if self.decoder is None:
             yield from self.synthesize(text)
             return
@@ -264,7 +265,7 @@ class Voice:
                     sentence_end=last,
                 )
                 t0 = time.perf_counter()
-                start, step = end, step * 2
+                start, step = end, min(step * 2, max(self.cfg.stream_max_frames, self.cfg.stream_chunk_frames))
 
     def synthesize_ids(self, ids: list[int]) -> np.ndarray:
         if self.decoder is not None:

@@ -220,3 +220,88 @@ def test_lm_words():
         "please",
     ]
     assert dataclasses.is_dataclass(WhisperConfig())
+
+
+# ------------------------------------------------------------------ prompt, utterance window, loop guard
+
+
+@needs_weights
+def test_prompt_tokens_match_the_reference_tokenizer(registry):
+    tokenizers = pytest.importorskip("tokenizers")  # faster-whisper's own tokenizer library
+    path = registry.path("asr/whisper-tiny.en/tokenizer")
+    ours = WhisperTokenizer.load(
+        registry.path("asr/whisper-tiny.en/vocabulary"), registry.path("asr/whisper-tiny.en/config"), path
+    )
+    ref = tokenizers.Tokenizer.from_file(str(path))
+    for text in [" Turn on the kitchen lights. Start a ten minute timer!", " It's 5:30, don't   stop 2x über",
+                 "hello\n\nworld  ", " 50% of £3 (ok?)", ""]:
+        assert ours.encode(text) == ref.encode(text, add_special_tokens=False).ids, text
+        assert ours.decode(ours.encode(text)) == text.strip()
+    no_merges = WhisperTokenizer.load(registry.path("asr/whisper-tiny.en/vocabulary"),
+                                      registry.path("asr/whisper-tiny.en/config"))
+    with pytest.raises(ModelError, match="merges"):
+        no_merges.encode("hi")
+
+
+@needs_weights
+def test_the_prompt_leads_the_decoder(registry):
+    m = WhisperModel.load(WhisperConfig(search=SearchMethod.GREEDY, prompt="Set a timer."), RuntimeConfig(),
+                          registry)
+    tok = m.tokenizer
+    assert m._prompt() == [tok.sot_prev, *tok.encode(" Set a timer."), tok.sot, tok.no_timestamps]
+    plain = WhisperModel.load(WhisperConfig(search=SearchMethod.GREEDY, prompt=""), RuntimeConfig(), registry)
+    assert plain._prompt() == [tok.sot, tok.no_timestamps]
+
+
+@needs_weights
+def test_utterance_window_encodes_only_the_utterance(registry, monkeypatch):
+    from assistant.config import WhisperWindow
+
+    items = librivox(2)
+    seen = []
+    for window in (WhisperWindow.UTTERANCE, WhisperWindow.FULL):
+        m = WhisperModel.load(WhisperConfig(search=SearchMethod.GREEDY, window=window), RuntimeConfig(), registry)
+        assert m.dynamic_window
+        run = m.encoder.run
+        monkeypatch.setattr(m.encoder, "run", lambda out, feeds, run=run: seen.append(feeds["mel"].shape) or
+                            run(out, feeds))
+        texts = [m.transcribe(x)[0].text for x, _ in items]
+        assert "Dashwood" in texts[0] and "young man" in texts[1]
+    short = [s[2] for s in seen[:2]]
+    assert all(f % 2 == 0 and f == 2 * (1500 // 2 + 1) for f in short), short  # 15 s minimum (+ even)
+    assert [s[2] for s in seen[2:]] == [3000, 3000]
+
+
+def test_loop_guard():
+    from assistant.asr.whisper import looped
+
+    assert not looped((1, 2, 3, 4), 1.0)
+    assert not looped((7, 7), 1.0)  # "5 5" is speech
+    assert looped((9, 1, 2, 1, 2, 1, 2), 2.0)  # the same block three times
+    assert looped((5, 5, 5), 1.0)
+    assert looped(tuple(range(40)), 2.0)  # 40 tokens in 2 s: faster than anyone speaks
+    assert not looped(tuple(range(20)), 2.0)
+
+
+@needs_weights
+def test_a_looping_utterance_window_falls_back_to_the_full_window(registry, monkeypatch):
+    import assistant.asr.whisper as w
+
+    m = WhisperModel.load(WhisperConfig(search=SearchMethod.GREEDY), RuntimeConfig(), registry)
+    x, _ = librivox(1)[0]
+    calls = []
+    decode = WhisperModel._decode
+    monkeypatch.setattr(w, "looped", lambda tokens, seconds: not calls[1:])  # the first decode "looped"
+    monkeypatch.setattr(WhisperModel, "_decode", lambda self, mel: calls.append(mel.shape[1]) or decode(self, mel))
+    assert "Dashwood" in m.transcribe(x)[0].text
+    assert calls == [1502, 3000]
+
+
+@needs_weights
+def test_int8_decoder_reads_its_embedding_from_the_projection(registry):
+    import onnx
+
+    model = onnx.load(str(registry.path("asr/whisper-tiny.en/decoder.int8")), load_external_data=False)
+    names = {t.name for t in model.graph.initializer}
+    assert not any(n.startswith("embed16") for n in names)  # the fp16 copy is gone
+    assert any(n.op_type == "DequantizeLinear" for n in model.graph.node)

@@ -259,3 +259,16 @@ def test_questions_it_cannot_answer_get_an_honest_answer(conv):
 def test_what_it_cannot_do_is_said_plainly(conv, text, answer):
     t = conv.say(text)
     assert t.text == answer and not t.success
+
+
+def test_the_recognisers_next_best_transcript_is_used_when_the_best_is_not_understood(conv):
+    t = asyncio.run(conv.dm.respond("search a timer for five minutes",
+                                    alternatives=("search a time for five minutes", "set a timer for five minutes")))
+    assert t.success and "five minutes" in t.text.lower()
+    assert t.intent.name == "HassStartTimer"
+    # an understood best transcript is kept, whatever the alternatives say
+    t = asyncio.run(conv.dm.respond("what time is it", alternatives=("cancel the timer",)))
+    assert t.intent.name == "HassGetCurrentTime"
+    # nothing understood anywhere: the usual answer
+    t = asyncio.run(conv.dm.respond("blue green yellow", alternatives=("red orange",)))
+    assert not t.success

@@ -137,6 +137,8 @@ def test_real_voice_split_streams_slices_equal_to_whole_sentences(joe, tmp_path)
     slices = list(split.stream(text))
     assert [c.sentence_end for c in slices].count(True) == 2
     assert len(slices[0].samples) == 40 * 256 and not slices[0].sentence_end
+    # slices double (40, 80) and then stay at tts.stream_max_frames (80): bounded decoder memory
+    assert [len(c.samples) // 256 for c in slices[:4]] == [40, 80, 80, 80]
     whole = np.concatenate([c.samples for c in joe.synthesize(text)])
     joined = np.concatenate([c.samples for c in slices])
     assert len(joined) == len(whole) and np.allclose(joined, whole, atol=1e-4)
