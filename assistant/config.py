@@ -75,10 +75,20 @@ class RuntimeConfig:
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
     state_dir: Path = Path("var/state")
     """where state that survives restarts lives; ``$STATE_DIRECTORY`` (systemd) overrides it"""
+    malloc_arena_max: int = 2
+    """glibc malloc arenas for the device process (0 = glibc's default, 8 per core): each thread that
+    allocates (listening, decoding, synthesis) otherwise gets its own arena, which keeps what it freed"""
+    malloc_mmap_threshold_kb: int = 1024
+    """allocations from this size are mmapped and given back when freed (0 = glibc's sliding default,
+    which grows to 32 MB and keeps model activations on the heap). Measured over 20 turns: peak RSS
+    ~500 -> ~360 MB with 2 arenas and 1024 KB, same decode time; 128 KB cut more but cost 1.4x decode time"""
 
     def __post_init__(self) -> None:
         _check(1 <= self.num_threads <= 64, "runtime.num_threads", f"must be in [1, 64], got {self.num_threads}")
         _check(len(self.providers) > 0, "runtime.providers", "must name at least one provider")
+        _check(0 <= self.malloc_arena_max <= 1024, "runtime.malloc_arena_max", "must be in [0, 1024]")
+        _check(0 <= self.malloc_mmap_threshold_kb <= 32768, "runtime.malloc_mmap_threshold_kb",
+               "must be in [0, 32768] (glibc's upper bound is 32 MB)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,3 +79,25 @@ class Notifier:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+def tune_malloc(arena_max: int, mmap_threshold_kb: int, environ: Mapping[str, str] | None = None) -> bool:
+    """Bound glibc malloc's retained memory for a long-running, multi-threaded process (before threads
+    start): at most ``arena_max`` arenas, and allocations of ``mmap_threshold_kb`` or more mmapped (so
+    freed model activations go back to the system). 0 leaves a setting alone, as does the matching
+    ``MALLOC_*`` environment variable (the operator's choice wins). False where there is no glibc."""
+    import ctypes
+
+    env = os.environ if environ is None else environ
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl, macOS: nothing to tune
+        return False
+    m_mmap_threshold, m_arena_max = -3, -8  # <malloc.h>
+    ok = True
+    if arena_max and "MALLOC_ARENA_MAX" not in env:
+        ok &= bool(mallopt(m_arena_max, arena_max))
+    if mmap_threshold_kb and "MALLOC_MMAP_THRESHOLD_" not in env:
+        ok &= bool(mallopt(m_mmap_threshold, mmap_threshold_kb * 1024))
+    return ok

@@ -148,3 +148,31 @@ def test_no_microphone_is_a_clear_error(tmp_path):
         pytest.skip("this machine has a working microphone")
     assert proc.returncode == 1
     assert "audio input" in err.decode()
+
+
+def test_tune_malloc_sets_glibc_and_leaves_the_operators_choice(monkeypatch):
+    import ctypes
+
+    from assistant.service import tune_malloc
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    assert tune_malloc(2, 1024, environ={})
+    assert calls == [(-8, 2), (-3, 1024 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
+    calls.clear()
+    assert tune_malloc(2, 1024, environ={"MALLOC_ARENA_MAX": "4"})
+    assert calls == [(-3, 1024 * 1024)]
+    calls.clear()
+    assert tune_malloc(0, 0, environ={}) and calls == []
+
+    def no_libc(name):
+        raise OSError("not glibc")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    assert not tune_malloc(2, 1024, environ={})

