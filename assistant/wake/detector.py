@@ -29,7 +29,7 @@ from assistant.config import MelImpl, RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
-from assistant.wake.melspec import MelGraph, MelNative, MelNumpy, MelOnnx, read_mel_graph
+from assistant.wake.melspec import MelGraph, MelNative, MelNumpy, MelOnnx, load_mel_graph
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class WakeWordModel:
         impl = cfg.mel
         if impl == MelImpl.AUTO:
             impl = MelImpl.NATIVE if _accel.native is not None else MelImpl.NUMPY
-        graph: MelGraph = read_mel_graph(mel_path)
+        graph: MelGraph = load_mel_graph(mel_path, registry.cache_dir)
         if impl == MelImpl.ONNX:
             mel = MelOnnx(make_session(mel_path, rt, "wake-word mel"), graph)
         elif impl == MelImpl.NATIVE:

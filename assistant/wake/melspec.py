@@ -50,6 +50,35 @@ class MelGraph:
         return int(self.mel_matrix.shape[1])
 
 
+def load_mel_graph(path: Path, cache_dir: Path | None = None) -> MelGraph:
+    """``read_mel_graph``, remembered in ``cache_dir`` (keyed by the file's sha256) as a small ``.npz``:
+    the device then never imports the onnx package (14 MB of resident memory) just to read five arrays."""
+    if cache_dir is None:
+        return read_mel_graph(path)
+    from assistant.models import sha256_file
+
+    cached = Path(cache_dir) / "wake" / f"melgraph-{sha256_file(path)[:16]}.npz"
+    try:
+        with np.load(cached) as z:
+            return MelGraph(z["window"], int(z["hop"]), z["mel_matrix"], float(z["amin"]), float(z["top_db"]))
+    except (OSError, KeyError, ValueError):
+        pass  # not there yet, or unreadable: parse the graph and write it again
+    graph = read_mel_graph(path)
+    try:
+        import os
+        import tempfile
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, window=graph.window, hop=graph.hop, mel_matrix=graph.mel_matrix, amin=graph.amin,
+                     top_db=graph.top_db)
+        os.replace(tmp, cached)
+    except OSError:  # a read-only cache only costs the import next time
+        pass
+    return graph
+
+
 def read_mel_graph(path: Path) -> MelGraph:
     """Parse the melspectrogram graph; ModelError if it is not the STFT -> mel -> dB shape described above."""
     try:

@@ -250,3 +250,20 @@ def test_an_hour_of_silence(load_model):
     for _ in range(60):
         assert stream.feed(block) == []
     assert stream.time_s == pytest.approx(3600.0)
+
+
+def test_mel_graph_is_cached_without_onnx(registry, tmp_path):
+    from assistant.wake.melspec import load_mel_graph
+
+    path = registry.path("wake/melspectrogram")
+    first = load_mel_graph(path, tmp_path)
+    (cached,) = (tmp_path / "wake").glob("melgraph-*.npz")
+    second = load_mel_graph(path, tmp_path)  # from the .npz
+    ref = read_mel_graph(path)
+    for g in (first, second):
+        np.testing.assert_array_equal(g.window, ref.window)
+        np.testing.assert_array_equal(g.mel_matrix, ref.mel_matrix)
+        assert (g.hop, g.amin, g.top_db) == (ref.hop, ref.amin, ref.top_db)
+    cached.write_bytes(b"garbage")  # a corrupt cache entry is parsed again and rewritten
+    assert load_mel_graph(path, tmp_path).hop == ref.hop
+    assert np.load(cached)["hop"] == ref.hop
