@@ -400,6 +400,10 @@ class PipelineConfig:
     error_reply: str = "Sorry, something went wrong."
     queue_s: float = 2.0
     """live audio buffered before listening; beyond it the oldest is dropped and counted"""
+    early_decode: bool = True
+    """start the final transcript when the speaker has paused for ``endpoint.pre_roll_s``, before the end
+    of speech is decided (``endpoint.trailing_silence_s``): used when nothing more was said, since the
+    utterance is then the same audio, dropped when speech resumed. The reply comes that much sooner."""
 
     def __post_init__(self) -> None:
         _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",

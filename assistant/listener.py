@@ -108,6 +108,13 @@ class Listener:
         self._end_utterance()
         return events
 
+    def settled_utterance(self) -> tuple[int, np.ndarray] | None:
+        """The open utterance as it will be if it ends now (the speaker has paused long enough), with a
+        mark that changes when speech resumes; None otherwise (see ``Endpointer.settled_utterance``)."""
+        if self.state != ListenState.LISTENING:
+            return None
+        return self.endpointer.settled_utterance()
+
     def take_utterance(self) -> np.ndarray | None:
         """The oldest finished utterance not yet taken (one per SpeechEnded, in order), or None."""
         return self._utterances.popleft() if self._utterances else None

@@ -105,6 +105,8 @@ class PipelineStats:
     """wall-clock time from each end of speech to the first sample of its reply (last 1000)"""
     listen_busy_s: float = 0.0
     """wall-clock time spent on the listening thread"""
+    early_decodes: int = 0
+    """turns whose transcript was decoded at the speaker's pause, before the end of speech was decided"""
 
     def to_dict(self) -> dict[str, Any]:
         lat = sorted(self.latencies_s)
@@ -112,6 +114,7 @@ class PipelineStats:
             "chunks": self.chunks, "audio_s": round(self.audio_s, 3), "dropped_chunks": self.dropped_chunks,
             "dropped_s": round(self.dropped_s, 3), "turns": self.turns, "errors": self.errors,
             "events": self.events, "listen_busy_s": round(self.listen_busy_s, 3),
+            "early_decodes": self.early_decodes,
             "latency_median_s": round(lat[len(lat) // 2], 4) if lat else None,
         }
 
@@ -328,15 +331,20 @@ class _Step:
     busy_s: float = 0.0
     dropped: tuple[int, int] | None = None
     """(newly dropped, total) chunks to report"""
+    settled: np.ndarray | None = None
+    """the open utterance as it will be if it ends now (the speaker paused): decoded early"""
 
 
 class _ListeningWorker:
     """Listening and streaming recognition; every method runs on the one listening thread, in order."""
 
-    def __init__(self, listener: Listener | None, recognizer: Recognizer | None) -> None:
+    def __init__(self, listener: Listener | None, recognizer: Recognizer | None,
+                 early_decode: bool = False) -> None:
         self.listener = listener
         self.recognizer = recognizer
         self._stream: RecognitionStream | None = None
+        self._early = early_decode and hasattr(listener, "settled_utterance")
+        self._settled_mark: int | None = None
 
     def step(self, samples: np.ndarray) -> _Step:
         t0 = time.perf_counter()
@@ -360,6 +368,11 @@ class _ListeningWorker:
                 self._stream = None
         if self._stream is not None and not fed:
             out.extend(self._stream.feed(samples))
+            if self._early:
+                settled = self.listener.settled_utterance()
+                if settled is not None and settled[0] != self._settled_mark:  # once per pause
+                    self._settled_mark = settled[0]
+                    result.settled, result.stream = settled[1], self._stream
         result.busy_s = time.perf_counter() - t0
         return result
 
@@ -405,7 +418,9 @@ class Assistant:
         self.stats = PipelineStats()
         self._subscribers: list[Callable[[Event], None]] = []
         self._reply_listeners: list[ReplyListener] = []
-        self._worker = _ListeningWorker(listener, recognizer)
+        self._worker = _ListeningWorker(listener, recognizer, cfg.early_decode)
+        self._early: tuple[np.ndarray, asyncio.Future] | None = None
+        """the utterance decoded at the speaker's pause, and its decode"""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: AudioQueue | None = None
         self._clock: _Clock | None = None
@@ -661,7 +676,8 @@ class Assistant:
                     self._last_drop_report_s = clock.stream_s
                     stats.dropped_chunks = queue.dropped_chunks
                     stats.dropped_s = queue.dropped_samples / self.sample_rate
-                wake_loop = step.events or step.dropped or clock.stream_s >= clock.next_deadline_s
+                wake_loop = (step.events or step.dropped or step.settled is not None
+                             or clock.stream_s >= clock.next_deadline_s)
                 if wake_loop and not self._post(loop, self._dispatch, step, wait=stream):
                     return
         except Exception:
@@ -704,6 +720,8 @@ class Assistant:
                 self._emit(event)
             else:
                 self._on_listen_event(event, step)
+        if step.settled is not None and step.stream is not None and self.state == State.LISTENING:
+            self._decode_early(step.stream, step.settled)
         if step.dropped:
             new, total = step.dropped
             self._emit(AudioDropped(new, total, self._clock.stream_s))
@@ -795,14 +813,26 @@ class Assistant:
         self._turn_holds_gate = False
         self._gate.set()
 
+    def _decode_early(self, stream: RecognitionStream, settled: np.ndarray) -> None:
+        """The speaker paused: decode the utterance as it stands, in case the pause is its end (used if
+        the final utterance is the same audio, dropped if speech resumed)."""
+        future = asyncio.get_running_loop().run_in_executor(self._decode_ex, stream.finish, settled)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # dropped ones too
+        self._early = (settled, future)
+
     async def _audio_turn(self, stream: RecognitionStream | None, utterance: np.ndarray, ended: SpeechEnded):
         loop = asyncio.get_running_loop()
+        early, self._early = self._early, None
         if stream is None:
             self._emit(Error("recognition", "no recogniser is loaded; the utterance is not transcribed"))
             self._end_turn(follow_up=False)
             return
         try:
-            final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
+            if early is not None and np.array_equal(early[0], utterance):
+                self.stats.early_decodes += 1
+                final = await early[1]
+            else:
+                final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
         except Exception as e:
             _LOGGER.exception("recognition failed")
             self._emit(Error("recognition", f"{type(e).__name__}: {e}"))

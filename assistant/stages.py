@@ -69,9 +69,14 @@ class Listener(Protocol):
         """Back to waiting for the wake word; an utterance in progress is dropped."""
         ...
 
+    # Optional: ``settled_utterance() -> (mark, samples) | None``, the open utterance as it will be if
+    # it ends now (the speaker paused); the pipeline then decodes it early (``pipeline.early_decode``).
+
 
 class RecognitionStream(Protocol):
-    """One utterance. ``feed`` runs on the listening thread (partials); ``finish`` on a decode thread."""
+    """One utterance. ``feed`` runs on the listening thread (partials); ``finish`` on a decode thread.
+    ``finish`` may be called more than once (an early decode at a pause, then the end): each call is
+    independent of the others."""
 
     def feed(self, samples: Samples) -> Sequence[TranscriptPartial]: ...
 

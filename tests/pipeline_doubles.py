@@ -107,6 +107,28 @@ class ScriptedListener:
         self._listening_since, self._current = None, None
 
 
+@dataclass
+class PausingListener(ScriptedListener):
+    """ScriptedListener whose utterances end ``preroll_s`` after the speech (as the real endpointer's do)
+    and that reports the settled utterance once the speaker has paused that long (early decoding)."""
+
+    def feed(self, samples: np.ndarray):
+        current = self._current
+        events = super().feed(samples)
+        if any(isinstance(e, SpeechEnded) for e in events) and current is not None:
+            self._utterance = self._span(*current)
+        return events
+
+    def _span(self, start: float, end: float) -> np.ndarray:
+        audio = np.concatenate(self._audio)
+        return audio[int((start - self.preroll_s) * self.rate): int((end + self.preroll_s) * self.rate)]
+
+    def settled_utterance(self):
+        if self._current is None or self._t < self._current[1] + self.preroll_s:
+            return None
+        return round(self._current[1] * 1000), self._span(*self._current)
+
+
 def dominant_hz(samples: np.ndarray, rate: int = RATE) -> int:
     spectrum = np.abs(np.fft.rfft(samples))
     return int(round(np.argmax(spectrum) * rate / len(samples)))
@@ -129,6 +151,7 @@ class ToneRecognizerStream:
         hz = dominant_hz(utterance)
         text = min(PHRASES.items(), key=lambda kv: abs(kv[0] - hz))[1] if abs(utterance).max() > 0.01 else ""
         self.owner.heard.append(text)
+        self.owner.lengths.append(len(utterance))
         return TranscriptFinal(text, len(utterance) / RATE, engine="tone")
 
 
@@ -138,6 +161,8 @@ class ToneRecognizer:
 
     decode_delay_s: float = 0.0
     heard: list[str] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    """samples of each utterance decoded"""
 
     def stream(self) -> ToneRecognizerStream:
         return ToneRecognizerStream(self)

@@ -24,6 +24,7 @@ from tests.pipeline_doubles import (
     RATE,
     ArraySource,
     EchoDialogue,
+    PausingListener,
     RecordingSink,
     ScriptedListener,
     SlicedToneVoice,
@@ -449,3 +450,36 @@ def test_barge_in_during_a_sliced_reply_closes_the_stream():
     assert [e.text for e in events if isinstance(e, TranscriptFinal)] == ["what time is it", "set a timer"]
     assert not any(isinstance(e, SpeechSynthesized) and e.text == "Seven eight nine" for e in events)
     assert a.stats.errors == 0
+
+
+def test_the_transcript_is_decoded_at_the_pause_and_used_when_nothing_more_is_said():
+    listener = PausingListener(wakes=[1.0], speech=[(1.5, 2.5)], trailing_s=0.5)
+    recognizer = ToneRecognizer()
+    a, events = make(listener=listener, recognizer=recognizer)
+    run_file(a, tone_audio(8.0, [(1.5, 2.5, 440)]))
+    assert recognizer.heard == ["what time is it"]  # one decode: the early one was used
+    assert a.stats.early_decodes == 1
+    assert [e.text for e in events if isinstance(e, TranscriptFinal)] == ["what time is it"]
+    assert kinds(events)[:6] == ["wake-detected", "idle->listening", "speech-started", "speech-ended",
+                                 "listening->thinking", "transcript-final"]
+
+
+def test_an_early_decode_is_dropped_when_speech_resumes_after_the_pause():
+    # a 0.3 s pause (longer than the 0.1 s pre-roll, shorter than the 0.5 s trailing silence)
+    listener = PausingListener(wakes=[1.0], speech=[(1.5, 2.0)], trailing_s=0.5)
+    recognizer = ToneRecognizer()
+    a, events = make(listener=listener, recognizer=recognizer)
+
+    real_feed = PausingListener.feed
+
+    def feed(samples):  # the speaker goes on after the pause: the span grows to 2.8 s
+        if listener._current == (1.5, 2.0) and listener._t >= 2.3:
+            listener._current = (1.5, 2.8)
+        return real_feed(listener, samples)
+
+    listener.feed = feed
+    run_file(a, tone_audio(8.0, [(1.5, 2.0, 440), (2.3, 2.8, 440)]))
+    # decoded at the first pause (dropped: the audio went on), then at the second (used)
+    assert len(recognizer.heard) == 2 and a.stats.early_decodes == 1
+    assert recognizer.lengths == [int(0.7 * RATE), int(1.5 * RATE)]  # 1.4..2.1 s, then 1.4..2.9 s
+    assert [e.text for e in events if isinstance(e, TranscriptFinal)] == ["what time is it"]

@@ -111,8 +111,8 @@ class WhisperTokenizer:
         for word in _WORDS.findall(text):
             parts = [enc[b] for b in word.encode("utf-8")]
             while len(parts) > 1:  # merge the best-ranked adjacent pair until none is known
-                ranked = [(self.merges.get(pair, 1 << 30), i) for i, pair in enumerate(zip(parts, parts[1:], strict=False))]
-                rank, i = min(ranked)
+                pairs = zip(parts, parts[1:], strict=False)
+                rank, i = min((self.merges.get(pair, 1 << 30), i) for i, pair in enumerate(pairs))
                 if rank == 1 << 30:
                     break
                 parts[i : i + 2] = [parts[i] + parts[i + 1]]
@@ -188,7 +188,7 @@ class WhisperModel:
         vocab = int(dmeta["vocab_size"])
         if vocab != len(tok.pieces):
             raise ModelError(f"{vocabulary} has {len(tok.pieces)} tokens, the decoder {vocab}")
-        return cls(
+        model = cls(
             cfg,
             enc,
             dec,
@@ -199,6 +199,8 @@ class WhisperModel:
             int(dmeta["max_positions"]),
             dynamic,
         )
+        model._prompt()  # a prompt that cannot be encoded fails at load, not at the first utterance
+        return model
 
     # ------------------------------------------------------------------------------------------ decoding
 

@@ -117,6 +117,14 @@ class Endpointer:
             self._speech_start = self._last_speech = frame
         return SpeechEnded(time_s=self._t(frame), start_s=self._t(self._speech_start), reason=reason)
 
+    def settled_utterance(self) -> tuple[int, np.ndarray] | None:
+        """While speaking, once the speaker has been silent for ``pre_roll_s``: ``(mark, audio)``, the
+        audio ``utterance()`` will return if the utterance ends without more speech (so a recogniser can
+        start on it before the end is decided). ``mark`` changes when speech resumes; else None."""
+        if self.state != SPEAKING or self._run * self.frame_samples < self._pre_roll:
+            return None
+        return self._last_speech, self.utterance()
+
     def utterance(self) -> np.ndarray:
         """The utterance audio: ``pre_roll_s`` before the start to ``pre_roll_s`` after the last speech
         frame (never past what was fed). Empty if no speech started."""

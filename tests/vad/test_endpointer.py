@@ -103,6 +103,26 @@ def test_end_of_input_and_utterance_audio():
     assert ep.utterance().size == 0 and ep.finish()[0].reason == "end-of-input"
 
 
+def test_settled_utterance_is_the_final_audio_once_the_pause_covers_the_pre_roll():
+    ep = Endpointer(CFG, ScriptedVad())
+    ep.feed(pattern((0, 0.5), (0.9, 1.0), (0, 0.1)))
+    assert ep.settled_utterance() is None  # paused 0.1 s < pre-roll 0.2 s
+    ep.feed(pattern((0, 0.1)))
+    mark, early = ep.settled_utterance()
+    ep.feed(pattern((0, 0.2)))
+    assert ep.settled_utterance()[0] == mark  # the same pause
+    assert [e.reason for e in ep.feed(pattern((0, 0.2)))] == ["trailing-silence"]
+    np.testing.assert_array_equal(early, ep.utterance())  # what the end gave: the same audio
+    assert ep.settled_utterance() is None  # ended
+
+    ep.reset()
+    ep.feed(pattern((0, 0.5), (0.9, 1.0), (0, 0.3)))
+    first, _ = ep.settled_utterance()
+    ep.feed(pattern((0.9, 0.3), (0, 0.3)))  # speech resumed: a new mark, longer audio
+    second, audio = ep.settled_utterance()
+    assert second != first and len(audio) == int((0.2 + 1.0 + 0.3 + 0.3 + 0.2) * RATE)
+
+
 # ------------------------------------------------------------------------------- real recorded speech
 
 CARDS = Path("/usr/share/pocketsphinx/test/data/cards")
