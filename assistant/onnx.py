@@ -10,7 +10,10 @@ from assistant.config import RuntimeConfig
 from assistant.models import ModelError
 
 
-def make_session(path: str | Path, rt: RuntimeConfig, role: str = "model") -> Any:
+def make_session(path: str | Path, rt: RuntimeConfig, role: str = "model", always_on: bool = False) -> Any:
+    """``always_on``: a small fixed-shape model run every few tens of milliseconds (listening), which
+    keeps onnxruntime's memory pattern (its planned block for every run); the per-turn models (Whisper,
+    the voice) go without: over 20 turns, peak RSS 349 -> 320 MB at the same decode and synthesis time."""
     import onnxruntime as ort
 
     path = Path(path)
@@ -24,6 +27,7 @@ def make_session(path: str | Path, rt: RuntimeConfig, role: str = "model") -> An
     # No per-session memory arena: the arena keeps each session's high-water mark for the life of the
     # process (several hundred MB across Whisper beam search and the voice); plain allocation does not.
     opts.enable_cpu_mem_arena = False
+    opts.enable_mem_pattern = always_on
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=list(rt.providers))
     except Exception as e:  # onnxruntime raises its own exception types for corrupt or foreign files

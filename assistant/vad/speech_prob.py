@@ -84,7 +84,7 @@ class SileroVad:
     def load(cls, path: Path, rt: RuntimeConfig) -> SileroVad:
         from assistant.onnx import make_session
 
-        return cls(make_session(path, rt))
+        return cls(make_session(path, rt, "VAD", always_on=True))
 
     def run(self, frame_with_context: np.ndarray, state: np.ndarray) -> tuple[float, np.ndarray]:
         out, new_state = self._session.run(

@@ -117,13 +117,13 @@ class WakeWordModel:
             impl = MelImpl.NATIVE if _accel.native is not None else MelImpl.NUMPY
         graph: MelGraph = load_mel_graph(mel_path, registry.cache_dir)
         if impl == MelImpl.ONNX:
-            mel = MelOnnx(make_session(mel_path, rt, "wake-word mel"), graph)
+            mel = MelOnnx(make_session(mel_path, rt, "wake-word mel", always_on=True), graph)
         elif impl == MelImpl.NATIVE:
             mel = MelNative(graph)
         else:
             mel = MelNumpy(graph)
         emb_path = resolve(cfg.embedding, registry)
-        emb = make_session(emb_path, rt, "wake-word embedding")
+        emb = make_session(emb_path, rt, "wake-word embedding", always_on=True)
         shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
         out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
         if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
@@ -134,7 +134,7 @@ class WakeWordModel:
         heads = []
         for model_name in cfg.models:
             path = resolve(model_name, registry)
-            sess = make_session(path, rt, "wake-word head")
+            sess = make_session(path, rt, "wake-word head", always_on=True)
             inp = sess.get_inputs()[0]
             out = sess.get_outputs()[0]
             if len(inp.shape) != 3 or inp.shape[2] != embedding_dim or not isinstance(inp.shape[1], int):
