@@ -343,9 +343,9 @@ class TtsConfig:
     stream_context_frames: int = 16
     """frames of context decoded on each side of a slice and dropped (16 makes slices match a whole decode)"""
     stream_max_frames: int = 80
-    """slices double in length up to this many frames: the decoder's working memory grows with the slice
-    (peak +50 MB at 80 frames, +79 MB at 160, +92 MB at 320, measured), the context overhead shrinks with
-    it (80 costs 12% more CPU than 320)"""
+    """slices double in length up to this many frames: the decoder's working memory grows with the slice,
+    its context overhead shrinks with it. Measured on an 8 s reply (one core): 40 frames +32 MB peak, real-
+    time factor 0.157; 80: +46 MB, 0.132; 160: +78 MB, 0.093"""
 
     def __post_init__(self) -> None:
         _check(bool(self.voice), "tts.voice", "must name a model or a file")
