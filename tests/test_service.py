@@ -176,3 +176,26 @@ def test_tune_malloc_sets_glibc_and_leaves_the_operators_choice(monkeypatch):
 
     monkeypatch.setattr(ctypes, "CDLL", no_libc)
     assert not tune_malloc(2, 1024, environ={})
+
+
+def test_release_memory_is_safe_anywhere(monkeypatch):
+    import ctypes
+
+    from assistant.service import release_memory
+
+    trimmed = []
+
+    class Libc:
+        def malloc_trim(self, pad):
+            trimmed.append(pad)
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    release_memory()
+    assert trimmed == [0]
+
+    def no_libc(name):
+        raise OSError("not glibc")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    release_memory()  # no glibc: nothing to do, no error

@@ -21,9 +21,9 @@ from assistant.audio.sink import DeviceSink, WavSink
 from assistant.audio.source import DeviceSource, FileSource, RawPcmSource
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.config import Config, ConfigError, InputKind, load_config
-from assistant.events import SpeechSynthesized, TranscriptFinal
+from assistant.events import SpeechSynthesized, State, StateChanged, TranscriptFinal
 from assistant.pipeline import Assistant, JsonLinesWriter, Pacing
-from assistant.service import Notifier, tune_malloc
+from assistant.service import Notifier, release_memory, tune_malloc
 
 _LOGGER = logging.getLogger(__name__)
 _T_IMPORTED = time.perf_counter()
@@ -187,6 +187,9 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
     transcripts: list[str] = []
     assistant.subscribe(lambda e: replies.append(e.text) if isinstance(e, SpeechSynthesized) else None)
     assistant.subscribe(lambda e: transcripts.append(e.text) if isinstance(e, TranscriptFinal) else None)
+    # back to idle after a turn: what the turn freed goes back to the system (a few ms, on the loop)
+    assistant.subscribe(lambda e: release_memory() if isinstance(e, StateChanged) and e.new == State.IDLE
+                        else None)
 
     events_out = None
     if args.events == "-":
