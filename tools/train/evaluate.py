@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Measure the exported streaming transducer: WER, fusion, biasing, real speech beside Whisper, two-pass
+latency, real-time factor on one core, and greedy parity with sherpa-onnx.
+
+    python tools/train/evaluate.py [--model models/asr/home-lstm-en] [--data var/asr-data]
+        [--out tools/train/results.json] [--limit N] [--prompts 120] [--skip-whisper]
+
+Sets:
+* ``heldout``: OUT/test.jsonl of make_data.py: voices never heard in training (espeak-ng en-us and
+  en-gb-x-rp in every variant, every +f3 variant, flite rms); half the texts were seen in training, half
+  not (reported separately).
+* ``real``: recorded human speech, never trained on: pocketsphinx LibriVox (5) and cards (5), and
+  ``--prompts`` Asterisk prompts (evenly spaced, 8 kHz resampled to 16 kHz). Whisper tiny.en (our int8
+  ONNX engine, beam 5, the ``assistant transcribe --engine whisper`` path) runs on the same files.
+
+Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with a word 3-gram
+estimated here from the training texts (OUT/texts_train.txt; assistant.lm, modified Kneser-Ney); beam +
+fusion + hotword biasing of the home's names (assistant/data/home.toml). The fusion weight and word bonus
+are chosen on 150 training-voice dev utterances, never on the test set.
+
+Two-pass (this model streaming, Whisper final): the final text is Whisper's; the latency from the end of
+speech to the final is the streaming ``finish()`` plus Whisper's decode of the utterance, measured per
+file. RTF: streaming decode time (features + encoder + search, one ONNX thread) / audio duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+from bench_asr import asterisk, cards, librivox, wer  # noqa: E402
+
+from assistant.asr.transducer import TransducerModel  # noqa: E402
+from assistant.audio.io import read_audio  # noqa: E402
+from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig  # noqa: E402
+from assistant.frontend.fbank import Fbank  # noqa: E402
+
+RT = RuntimeConfig(num_threads=1)
+
+
+def model_cfg(d: Path, **kw) -> TransducerConfig:
+    return TransducerConfig(encoder=d / "encoder.int8.onnx", decoder=d / "decoder.onnx", joiner=d / "joiner.onnx",
+                            tokens=d / "tokens.txt", **kw)
+
+
+def decode(model: TransducerModel, samples: np.ndarray) -> tuple[str, float, float]:
+    """Streaming decode in 100 ms pieces, as the CLI does: text, decode seconds, finish() seconds."""
+    t0 = time.perf_counter()
+    fb = Fbank(model.feature_config)
+    s = model.stream()
+    for i in range(0, len(samples), 1600):
+        s.feed(fb.feed(samples[i : i + 1600]))
+    s.feed(fb.finish())
+    t1 = time.perf_counter()
+    hyp = s.finish()[0]
+    t2 = time.perf_counter()
+    return hyp.text, t2 - t0, t2 - t1
+
+
+def word_lm(texts: Path):
+    from assistant.lm.build import build_image
+    from assistant.lm.estimate import estimate
+    from assistant.lm.ngram import NgramModel
+
+    sents = [line.split() for line in texts.read_text().splitlines() if line.strip()]
+    image, _ = build_image(estimate(sents, 3))
+    return NgramModel.from_bytes(image)
+
+
+def hotwords(model_dir: Path) -> list[str]:
+    from assistant.asr.tokens import SymbolTable
+
+    home = tomllib.loads((ROOT / "assistant" / "data" / "home.toml").read_text())
+    names = []
+    for key in ("device", "area"):
+        for e in home.get(key, []):
+            names += [e["name"].lower(), *[a.lower() for a in e.get("aliases", [])]]
+    sym = SymbolTable.load(model_dir / "tokens.txt")
+    ok = []
+    for n in dict.fromkeys(names):
+        try:
+            sym.encode(n)
+            ok.append(n)
+        except ValueError:
+            pass
+    return ok
+
+
+def run_set(model: TransducerModel, items: list[tuple[np.ndarray, str]]) -> dict:
+    hyps, t_dec, dur = [], 0.0, 0.0
+    for samples, _ in items:
+        text, dt, _ = decode(model, samples)
+        hyps.append(text)
+        t_dec += dt
+        dur += len(samples) / 16000
+    refs = [r for _, r in items]
+    return {"wer": round(wer(refs, hyps), 4), "rtf": round(t_dec / dur, 4), "hyps": hyps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "asr" / "home-lstm-en")
+    ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
+    ap.add_argument("--out", type=Path, default=HERE / "results.json")
+    ap.add_argument("--limit", type=int, default=0, help="held-out utterances used (0 = all)")
+    ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts (0 = all 568)")
+    ap.add_argument("--dev", type=int, default=150, help="training-voice dev utterances for the fusion weight")
+    ap.add_argument("--skip-whisper", action="store_true")
+    ap.add_argument("--skip-real", action="store_true")
+    args = ap.parse_args(argv)
+    report: dict = {"model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model)}
+    say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+
+    rows = [json.loads(line) for line in (args.data / "test.jsonl").read_text().splitlines()]
+    if args.limit:
+        rows = rows[: args.limit]
+    test = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in rows]
+    seen = np.array([r["seen"] for r in rows])
+    # dev: training voices (the train.py dev split), to choose the fusion weight
+    train_rows = [json.loads(line) for line in (args.data / "train.jsonl").read_text().splitlines()]
+    perm = np.random.default_rng(0).permutation(len(train_rows))
+    dev_ids = sorted(perm[: max(20, len(train_rows) * 3 // 100)])[: args.dev]
+    dev = [(read_audio(args.data / train_rows[i]["file"]).samples, train_rows[i]["text"]) for i in dev_ids]
+
+    lm = word_lm(args.data / "texts_train.txt")
+    hot = hotwords(args.model)
+    greedy = TransducerModel.load(model_cfg(args.model), RT)
+    beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4), RT)
+    best = (float("inf"), 0.0, 0.0)
+    tuning = []
+    for w in (0.2, 0.4, 0.6):
+        for bonus in (0.0, 1.0):
+            m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
+                                               lm_word_bonus=bonus), RT, lm=lm)
+            r = run_set(m, dev)
+            tuning.append({"lm_weight": w, "lm_word_bonus": bonus, "dev_wer": r["wer"]})
+            say(f"dev fusion w={w} bonus={bonus}: WER {r['wer']:.4f}")
+            best = min(best, (r["wer"], w, bonus))
+    report["fusion_tuning_dev"] = tuning
+    _, w, bonus = best
+    fused = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
+                                           lm_word_bonus=bonus), RT, lm=lm)
+    biased = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
+                                            lm_word_bonus=bonus, hotwords=tuple(hot)), RT, lm=lm)
+    configs = {"greedy": greedy, "beam4": beam, f"beam4+lm(w={w},bonus={bonus})": fused,
+               "beam4+lm+hotwords": biased}
+    report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
+                         "voices": sorted({f"{r['engine']}/{r['voice']}" for r in rows})}
+    refs = [t for _, t in test]
+    for name, m in configs.items():
+        r = run_set(m, test)
+        hyps = r.pop("hyps")
+        for key, want in (("wer_seen_text", True), ("wer_unseen_text", False)):
+            pick = [i for i, s in enumerate(seen) if s == want]
+            r[key] = round(wer([refs[i] for i in pick], [hyps[i] for i in pick]), 4)
+        by_engine = {}
+        for eng in sorted({x["engine"] for x in rows}):
+            sel = [i for i, x in enumerate(rows) if x["engine"] == eng]
+            by_engine[eng] = round(wer([refs[i] for i in sel], [hyps[i] for i in sel]), 4)
+        r["wer_by_engine"] = by_engine
+        r["examples"] = [{"ref": refs[i], "hyp": hyps[i]} for i in range(0, len(refs), max(1, len(refs) // 6))]
+        report["heldout"][name] = r
+        say(f"heldout {name}: WER {r['wer']:.4f} (seen {r['wer_seen_text']:.4f}, unseen {r['wer_unseen_text']:.4f})"
+            f" RTF {r['rtf']:.4f} {by_engine}")
+
+    # sherpa-onnx parity (greedy, int8 encoder) on held-out files
+    try:
+        import sherpa_onnx
+
+        rec = sherpa_onnx.OnlineRecognizer.from_transducer(
+            tokens=str(args.model / "tokens.txt"), encoder=str(args.model / "encoder.int8.onnx"),
+            decoder=str(args.model / "decoder.onnx"), joiner=str(args.model / "joiner.onnx"), num_threads=1,
+            sample_rate=16000, feature_dim=80, provider="cpu", decoding_method="greedy_search")
+        same = 0
+        n_par = min(100, len(test))
+        for samples, _ in test[:n_par]:
+            s = rec.create_stream()
+            s.accept_waveform(16000, samples)
+            s.input_finished()
+            while rec.is_ready(s):
+                rec.decode_stream(s)
+            theirs = list(rec.get_result_all(s).tokens)
+            st = greedy.stream()
+            st.feed(Fbank(greedy.feature_config).compute(samples))  # whole chunks only, as sherpa decodes
+            ours = [greedy.symbols.pieces[t].replace("\u2581", " ") for t in st._best_tokens()]
+            same += ours == theirs
+        report["sherpa_parity"] = {"files": n_par, "identical_greedy_tokens": same}
+        say(f"sherpa-onnx parity: {same}/{n_par} identical greedy token sequences")
+    except ImportError:
+        report["sherpa_parity"] = "sherpa-onnx not installed"
+
+    if not args.skip_real:
+        real = {"librivox": librivox(), "cards": cards(), "asterisk": asterisk(args.prompts)}
+        whisper = None
+        if not args.skip_whisper:
+            from assistant.asr.whisper import WhisperModel
+            from assistant.config import WhisperConfig
+            from assistant.models import ModelRegistry
+
+            whisper = WhisperModel.load(WhisperConfig(), RT, ModelRegistry.load())
+        report["real"] = {}
+        for set_name, items in real.items():
+            audio = [read_audio(p).samples for p, _ in items]
+            refs_r = [t for _, t in items]
+            row: dict = {"utterances": len(items), "audio_s": round(sum(len(a) for a in audio) / 16000, 1)}
+            finishes = []
+            for name in ("greedy", "beam4", "beam4+lm+hotwords"):
+                m = configs[name]
+                hyps, t_dec = [], 0.0
+                for a in audio:
+                    text, dt, t_fin = decode(m, a)
+                    hyps.append(text)
+                    t_dec += dt
+                    if name == "greedy":
+                        finishes.append(t_fin)
+                row[f"wer_transducer_{name}"] = round(wer(refs_r, hyps), 4)
+                row[f"rtf_transducer_{name}"] = round(t_dec / max(1e-9, row["audio_s"]), 4)
+            if whisper is not None:
+                whisper.transcribe(audio[0])
+                hyps, lat = [], []
+                for a, t_fin in zip(audio, finishes, strict=True):
+                    t0 = time.perf_counter()
+                    hyps.append(whisper.transcribe(a)[0].text)
+                    lat.append(time.perf_counter() - t0 + t_fin)
+                row["wer_whisper_tiny_en"] = round(wer(refs_r, hyps), 4)
+                row["wer_two_pass_final"] = row["wer_whisper_tiny_en"]  # the final pass is Whisper's
+                row["two_pass_end_to_final_latency_s"] = {
+                    "median": round(float(np.median(lat)), 3), "max": round(float(np.max(lat)), 3)}
+            row["transducer_finish_s_median"] = round(float(np.median(finishes)), 4)
+            report["real"][set_name] = row
+            say(f"real {set_name}: {row}")
+
+        # two-pass on held-out synthetic commands: partials while speaking, Whisper final
+        if whisper is not None:
+            sub = test[: min(60, len(test))]
+            partial_counts, lat, finals = [], [], []
+            for samples, _ in sub:
+                fb = Fbank(greedy.feature_config)
+                s = greedy.stream()
+                n_partials = 0
+                for i in range(0, len(samples), 1600):
+                    n_partials += len(s.feed(fb.feed(samples[i : i + 1600])))
+                s.feed(fb.finish())
+                t0 = time.perf_counter()
+                s.finish()
+                finals.append(whisper.transcribe(samples)[0].text)
+                lat.append(time.perf_counter() - t0)
+                partial_counts.append(n_partials)
+            sub_refs = [t for _, t in sub]
+            greedy_sub = [decode(greedy, a)[0] for a, _ in sub]
+            report["two_pass_heldout"] = {
+                "utterances": len(sub),
+                "partials_per_utterance_mean": round(float(np.mean(partial_counts)), 2),
+                "utterances_with_partials": int(np.sum(np.array(partial_counts) > 0)),
+                "wer_streaming_greedy": round(wer(sub_refs, greedy_sub), 4),
+                "wer_final_whisper": round(wer(sub_refs, finals), 4),
+                "end_of_speech_to_final_s": {"median": round(float(np.median(lat)), 3),
+                                              "max": round(float(np.max(lat)), 3)},
+            }
+            say(f"two-pass held-out: {report['two_pass_heldout']}")
+
+    sizes = {p.name: p.stat().st_size for p in sorted(args.model.glob("*")) if p.is_file()}
+    report["sizes_bytes"] = sizes
+    report["hotwords"] = hot
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    say(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The streaming transducer trained by tools/train/train.py, in the sherpa-onnx ``lstm`` export's shape.
+
+Encoder ``x [N, T, 80], h, c -> encoder_out [N, T', joiner_dim], next_h, next_c``: fixed feature
+normalisation (buffers), two 1-D convolutions (kernel 3, stride 2 each: 4x subsampling, receptive field 7
+frames), an LSTM stack, a projection. On a whole utterance it gives exactly what the chunked streaming
+run gives with ``T = decode_chunk_len + 3`` frames per chunk, so training on whole utterances trains
+the streaming model. Decoder: icefall's stateless decoder (embedding of the last ``context_size`` tokens,
+grouped conv, projection; negative ids embed to zero). Joiner: ``Linear(tanh(enc + dec))``.
+
+Training adds an auxiliary CTC loss on the encoder output (``ctc_head``, not exported): without it the
+first run stayed a pure language model (the same text for every input) after 1,300 steps.
+
+``rnnt_loss`` is the transducer loss written in PyTorch (no torchaudio): the forward variable is
+computed one time step at a time, vectorised over the label axis with ``logcumsumexp``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+NUM_MEL_BINS = 80
+CONTEXT_SIZE = 2
+SUBSAMPLING = 4
+RECEPTIVE_EXTRA = 3  # frames of right context a chunk needs beyond decode_chunk_len
+
+
+class Encoder(nn.Module):
+    def __init__(self, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.d_model, self.num_layers = d_model, num_layers
+        self.register_buffer("mean", torch.zeros(NUM_MEL_BINS))
+        self.register_buffer("inv_std", torch.ones(NUM_MEL_BINS))
+        self.conv1 = nn.Conv1d(NUM_MEL_BINS, d_model, kernel_size=3, stride=2)
+        self.conv2 = nn.Conv1d(d_model, d_model, kernel_size=3, stride=2)
+        self.norm = nn.LayerNorm(d_model)  # keeps the LSTM's inputs in range (without it: saturated gates)
+        self.lstm = nn.LSTM(d_model, d_model, num_layers=num_layers, dropout=dropout)
+        with torch.no_grad():  # forget-gate bias 1: gradients reach further back early in training
+            for name, p in self.lstm.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[d_model : 2 * d_model] = 1.0
+        self.drop = nn.Dropout(dropout)
+        self.proj = nn.Linear(d_model, joiner_dim)
+
+    def subsample(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, T, 80) normalised features -> (N, T', d_model)"""
+        y = torch.relu(self.conv1(x.permute(0, 2, 1)))
+        return torch.relu(self.conv2(y)).permute(0, 2, 1)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        x = (x - self.mean) * self.inv_std
+        e = self.drop(self.norm(self.subsample(x))).permute(1, 0, 2)  # (T', N, d)
+        out, (next_h, next_c) = self.lstm(e, (h, c))
+        return self.proj(self.drop(out.permute(1, 0, 2))), next_h, next_c
+
+    def init_state(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        z = torch.zeros(self.num_layers, n, self.d_model)
+        return z, z.clone()
+
+
+def out_frames(t: torch.Tensor | int):
+    """Encoder frames for t feature frames (two convs, kernel 3, stride 2, no padding)."""
+    return ((t - 3) // 2 + 1 - 3) // 2 + 1
+
+
+class Decoder(nn.Module):
+    def __init__(self, vocab_size: int, dim: int = 256, joiner_dim: int = 256):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim)
+        self.conv = nn.Conv1d(dim, dim, kernel_size=CONTEXT_SIZE, groups=dim // 4, bias=False)
+        self.proj = nn.Linear(dim, joiner_dim)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        """y: (N, context_size) int64 -> (N, joiner_dim)"""
+        emb = self.embedding(y.clamp(min=0)) * (y >= 0).unsqueeze(-1).to(torch.float32)
+        out = torch.relu(self.conv(emb.permute(0, 2, 1))).squeeze(-1)
+        return self.proj(out)
+
+
+class Joiner(nn.Module):
+    def __init__(self, vocab_size: int, joiner_dim: int = 256):
+        super().__init__()
+        self.out = nn.Linear(joiner_dim, vocab_size)
+
+    def forward(self, encoder_out: torch.Tensor, decoder_out: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.tanh(encoder_out + decoder_out))
+
+
+class Transducer(nn.Module):
+    def __init__(self, vocab_size: int, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256,
+                 decoder_dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.config = dict(vocab_size=vocab_size, d_model=d_model, num_layers=num_layers,
+                           joiner_dim=joiner_dim, decoder_dim=decoder_dim, dropout=dropout)
+        self.encoder = Encoder(d_model, num_layers, joiner_dim, dropout)
+        self.decoder = Decoder(vocab_size, decoder_dim, joiner_dim)
+        self.joiner = Joiner(vocab_size, joiner_dim)
+        self.ctc_head = nn.Linear(joiner_dim, vocab_size)  # training only: CTC on the encoder speeds alignment
+
+    def contexts(self, ys: torch.Tensor) -> torch.Tensor:
+        """ys (B, U) padded targets -> (B, U+1, context_size) decoder inputs: [-1, blank, y1, ...]"""
+        b = ys.shape[0]
+        start = torch.tensor([-1] * (CONTEXT_SIZE - 1) + [0]).expand(b, -1)
+        full = torch.cat([start, ys], dim=1)
+        return full.unfold(1, CONTEXT_SIZE, 1)
+
+    def forward(self, x: torch.Tensor, x_lens: torch.Tensor, ys: torch.Tensor, y_lens: torch.Tensor):
+        h, c = self.encoder.init_state(x.shape[0])
+        enc, _, _ = self.encoder(x, h, c)  # (B, T', J)
+        t_lens = out_frames(x_lens)
+        ctx = self.contexts(ys)
+        b, u1, _ = ctx.shape
+        dec = self.decoder(ctx.reshape(b * u1, CONTEXT_SIZE)).reshape(b, u1, -1)
+        logits = self.joiner(enc.unsqueeze(2), dec.unsqueeze(1))  # (B, T', U+1, V)
+        ctc_lp = torch.log_softmax(self.ctc_head(enc), dim=-1).permute(1, 0, 2)  # (T', B, V)
+        ctc = nn.functional.ctc_loss(ctc_lp, ys, t_lens, y_lens, blank=0, reduction="none", zero_infinity=True)
+        return rnnt_loss(logits, ys, t_lens, y_lens), ctc
+
+
+def rnnt_loss(logits: torch.Tensor, targets: torch.Tensor, logit_lens: torch.Tensor,
+              target_lens: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood per utterance (B,), blank = 0.
+
+    logits (B, T, U+1, V); targets (B, U) int64; logit_lens (B,) frames; target_lens (B,) labels.
+    alpha[t, u] = logaddexp(alpha[t-1, u] + blank[t-1, u], alpha[t, u-1] + emit[t, u-1]); the second
+    term is a recursion along u within one t, solved in closed form: with c[u] = sum_{k<u} emit[t, k],
+    alpha[t] = c + logcumsumexp(alpha[t-1] + blank[t-1] - c).
+    """
+    lp = torch.log_softmax(logits.float(), dim=-1)
+    b, t_max, u1, _ = lp.shape
+    blank = lp[..., 0]  # (B, T, U+1)
+    emit = torch.gather(lp[:, :, :-1, :], 3, targets[:, None, :, None].expand(b, t_max, u1 - 1, 1)).squeeze(3)
+    zero = torch.zeros(b, t_max, 1, dtype=lp.dtype)
+    cum = torch.cat([zero, emit.cumsum(dim=2)], dim=2)  # (B, T, U+1): c[t, u]
+    alphas = [cum[:, 0]]
+    for t in range(1, t_max):
+        a = alphas[-1] + blank[:, t - 1]
+        alphas.append(cum[:, t] + torch.logcumsumexp(a - cum[:, t], dim=1))
+    alpha = torch.stack(alphas, dim=1)  # (B, T, U+1)
+    idx_t = (logit_lens - 1).clamp(min=0)
+    rows = torch.arange(b)
+    ll = alpha[rows, idx_t, target_lens] + blank[rows, idx_t, target_lens]
+    return -ll
+
+
+def rnnt_loss_bruteforce(logits: torch.Tensor, targets: list[int]) -> torch.Tensor:
+    """One utterance (T, U+1, V): the sum over every alignment, enumerated. For tests only."""
+    import itertools
+
+    lp = torch.log_softmax(logits, dim=-1)
+    t_max, u1, _ = lp.shape
+    u_max = u1 - 1
+    total = []
+    # an alignment: a sequence of T blanks and U labels ending in a blank, as positions of the labels
+    for label_pos in itertools.combinations(range(t_max + u_max - 1), u_max):
+        t, u, s = 0, 0, torch.tensor(0.0)
+        for step in range(t_max + u_max):
+            if step in label_pos:
+                s = s + lp[t, u, targets[u]]
+                u += 1
+            else:
+                s = s + lp[t, u, 0]
+                t += 1
+        total.append(s)
+    return -torch.logsumexp(torch.stack(total), dim=0)

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Train the streaming transducer (tools/train/model.py) on the corpus of make_data.py, on the CPU.
+
+    python tools/train/train.py [--data var/asr-data] [--exp var/asr-exp] [--minutes 55] [--resume]
+
+Resumable: every ``--save-every-s`` seconds and at the end, ``EXP/last.pt`` holds the model, optimiser,
+step, loss history and the data order; ``--resume`` continues from it (or from ``--resume-from PATH``,
+which may also be a weights-only checkpoint such as the committed ``tools/train/checkpoint.pt``: then
+the optimiser starts fresh). ``--minutes`` bounds this sitting; ``--max-steps`` bounds the whole run
+(the learning-rate schedule is defined over it). A tqdm bar shows progress; ``EXP/loss.png`` plots the
+training and dev losses. Uses one CPU thread (``--threads``).
+
+The first run also trains the BPE model (sentencepiece, ``--vocab`` pieces, with ``<blk>`` = 0,
+``<sos/eos>`` = 1, ``<unk>`` = 2 as icefall's recipes do) on OUT/texts_train.txt into EXP/bpe.model,
+and the feature normalisation (mean and 1/std per bin over the training frames).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from model import Transducer  # noqa: E402
+
+
+def train_bpe(texts: Path, prefix: Path, vocab: int) -> None:
+    import sentencepiece as spm
+
+    spm.SentencePieceTrainer.train(
+        input=str(texts), model_prefix=str(prefix), vocab_size=vocab, model_type="bpe",
+        character_coverage=1.0, user_defined_symbols=["<blk>", "<sos/eos>"], unk_id=2, bos_id=-1,
+        eos_id=-1, minloglevel=2,
+    )
+
+
+def load_split(data: Path, split: str):
+    rows = [json.loads(line) for line in (data / f"{split}.jsonl").read_text().splitlines()]
+    feats = np.load(data / f"feats_{split}.npy", mmap_mode="r")
+    idx = np.load(data / f"feats_{split}.idx.npy")
+    return rows, feats, idx
+
+
+class Batches:
+    """Length-bucketed batches of at most ``max_frames`` padded feature frames."""
+
+    def __init__(self, lengths: np.ndarray, max_frames: int, seed: int):
+        self.lengths, self.max_frames, self.seed = lengths, max_frames, seed
+
+    def epoch(self, n: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, n])
+        order = np.argsort(self.lengths + rng.uniform(0, 40, len(self.lengths)))
+        batches, cur, longest = [], [], 0
+        for i in order:
+            longest2 = max(longest, int(self.lengths[i]))
+            if cur and longest2 * (len(cur) + 1) > self.max_frames:
+                batches.append(np.array(cur))
+                cur, longest2 = [], int(self.lengths[i])
+            cur.append(i)
+            longest = longest2
+        if cur:
+            batches.append(np.array(cur))
+        return [batches[j] for j in rng.permutation(len(batches))]
+
+
+def spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Two frequency masks (<= 12 bins) and time masks (<= 5% each, about one per 1.5 s) to zero after
+    normalisation (x is normalised inside the encoder, so mask to the mean: the raw value = mean)."""
+    x = x.clone()
+    b, t, f = x.shape
+    for i in range(b):
+        for _ in range(2):
+            w = int(rng.integers(0, 13))
+            s = int(rng.integers(0, f - w + 1))
+            x[i, :, s : s + w] = MEAN[s : s + w]
+        for _ in range(max(1, t // 150)):
+            w = int(rng.integers(0, max(2, t // 20)))
+            s = int(rng.integers(0, max(1, t - w)))
+            x[i, s : s + w, :] = MEAN
+    return x
+
+
+MEAN = torch.zeros(80)
+
+
+def make_batch(ids, rows, feats, idx, sp, augment_rng=None):
+    xs = [torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32)) for i in ids]
+    ys = [sp.encode(rows[i]["text"]) for i in ids]
+    x_lens = torch.tensor([len(x) for x in xs])
+    y_lens = torch.tensor([len(y) for y in ys])
+    x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True, padding_value=-15.9)
+    y = torch.zeros(len(ys), max(1, int(y_lens.max())), dtype=torch.int64)
+    for k, t in enumerate(ys):
+        y[k, : len(t)] = torch.tensor(t)
+    if augment_rng is not None:
+        x = spec_augment(x, augment_rng)
+    return x, x_lens, y, y_lens
+
+
+def lr_at(step: int, args) -> float:
+    warm = min(1.0, (step + 1) / args.warmup)
+    progress = min(1.0, step / args.max_steps)
+    return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def plot(history: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    tr = np.array(history["train"])
+    if len(tr):
+        k = 25
+        smooth = np.convolve(tr[:, 1], np.ones(k) / k, mode="valid") if len(tr) > k else tr[:, 1]
+        ax.plot(tr[len(tr) - len(smooth) :, 0], smooth, label="train (per token, smoothed)")
+    dv = np.array(history["dev"])
+    if len(dv):
+        ax.plot(dv[:, 0], dv[:, 1], "o-", label="dev (per token)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("transducer loss")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
+    ap.add_argument("--exp", type=Path, default=ROOT / "var" / "asr-exp")
+    ap.add_argument("--minutes", type=float, default=55.0, help="wall-clock budget of this sitting")
+    ap.add_argument("--max-steps", type=int, default=8000, help="steps of the whole run (lr schedule)")
+    ap.add_argument("--resume", action="store_true", help="continue from EXP/last.pt")
+    ap.add_argument("--resume-from", type=Path, help="continue from this checkpoint (full or weights-only)")
+    ap.add_argument("--vocab", type=int, default=80)
+    ap.add_argument("--d-model", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--joiner-dim", type=int, default=256)
+    ap.add_argument("--max-frames", type=int, default=6000, help="padded feature frames per batch")
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--ctc-weight", type=float, default=1.0, help="auxiliary CTC loss on the encoder")
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--stage1-steps", type=int, default=500,
+                    help="first steps: only clean utterances (SNR >= 20 dB or no noise, no room, no telephone "
+                         "band) of the few natural voices (Piper, flite, festival): gets the encoder off the "
+                         "blank plateau, which mixed data did not leave in 2,600 steps")
+    ap.add_argument("--curriculum-steps", type=int, default=1200,
+                    help="then, until this step, all clean utterances; all of them, with SpecAugment, after")
+    ap.add_argument("--save-every-s", type=float, default=180.0)
+    ap.add_argument("--dev-every", type=int, default=250)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    import sentencepiece as spm
+    from tqdm import tqdm
+
+    args.exp.mkdir(parents=True, exist_ok=True)
+    bpe = args.exp / "bpe.model"
+    if not bpe.exists():
+        train_bpe(args.data / "texts_train.txt", args.exp / "bpe", args.vocab)
+    sp = spm.SentencePieceProcessor(model_file=str(bpe))
+    rows, feats, idx = load_split(args.data, "train")
+    # dev: 3% of the training utterances (training voices), for the loss curve only
+    rng = np.random.default_rng(args.seed)
+    perm = rng.permutation(len(rows))
+    dev_ids, train_ids = np.sort(perm[: max(20, len(rows) * 3 // 100)]), np.sort(perm[max(20, len(rows) * 3 // 100) :])
+
+    model = Transducer(sp.get_piece_size(), args.d_model, args.layers, args.joiner_dim, args.joiner_dim)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    step, history, sitting = 0, {"train": [], "dev": [], "sittings": []}, 0
+    ckpt_path = args.resume_from or (args.exp / "last.pt" if args.resume else None)
+    if ckpt_path is not None:
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model = Transducer(**ck["config"])
+        model.load_state_dict(ck["model"])
+        opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+        step, history = ck["step"], ck.get("history", history)
+        sitting = len(history.get("sittings", []))
+        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+    else:
+        sample = np.asarray(feats[:: max(1, len(feats) // 200000)], np.float32)
+        model.encoder.mean.copy_(torch.from_numpy(sample.mean(0)))
+        model.encoder.inv_std.copy_(torch.from_numpy(1.0 / (sample.std(0) + 1e-3)))
+    global MEAN
+    MEAN = model.encoder.mean.clone()
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{n_params / 1e6:.2f} M parameters, vocab {sp.get_piece_size()}, {len(train_ids)} train / "
+          f"{len(dev_ids)} dev utterances", file=sys.stderr)
+
+    lengths = idx[train_ids, 1]
+    batches = Batches(lengths, args.max_frames, args.seed)
+    easy = np.array([i for i in train_ids if rows[i].get("snr_db", 99) >= 20 and not rows[i].get("rt60_s")
+                     and not rows[i].get("telephone")])
+    easy_batches = Batches(idx[easy, 1], args.max_frames, args.seed)
+    stage1 = np.array([i for i in easy if rows[i]["engine"] != "espeak"])
+    stage1_batches = Batches(idx[stage1, 1], args.max_frames, args.seed)
+    t_start = time.time()
+    t_save = t_start
+    aug_rng = np.random.default_rng([args.seed, step])
+
+    def save(path: Path) -> None:
+        ck = {"config": model.config, "model": model.state_dict(), "optimizer": opt.state_dict(),
+              "step": step, "history": history, "args": {k: str(v) for k, v in vars(args).items()}}
+        torch.save(ck, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+        plot(history, args.exp / "loss.png")
+
+    def dev_loss() -> float:
+        model.eval()
+        tot, toks = 0.0, 0
+        with torch.no_grad():
+            for b in Batches(idx[dev_ids, 1], args.max_frames, 0).epoch(0):
+                x, xl, y, yl = make_batch(dev_ids[b], rows, feats, idx, sp)
+                tot += float(model(x, xl, y, yl)[0].sum())
+                toks += int(yl.sum())
+        model.train()
+        return tot / toks
+
+    model.train()
+    bar = tqdm(total=args.max_steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True)
+    steps_per_epoch = len(batches.epoch(0))
+    epoch_batches: list = []
+    epoch_no = -1
+    t_sit0 = time.time()
+    while step < args.max_steps and time.time() - t_start < args.minutes * 60:
+        if step < args.curriculum_steps:  # clean voices first, then all clean, without SpecAugment
+            pool, pb = (stage1, stage1_batches) if step < args.stage1_steps else (easy, easy_batches)
+            n = len(pb.epoch(0))
+            eb = pb.epoch(step // n)  # the count varies a little between epochs (random length jitter)
+            ids = pool[eb[(step % n) % len(eb)]]
+            e = -1
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp)
+        else:
+            e, k = divmod(step - args.curriculum_steps, steps_per_epoch)
+            if e != epoch_no:
+                epoch_batches, epoch_no = batches.epoch(e), e
+            ids = train_ids[epoch_batches[k]]
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args)
+        loss, ctc = model(x, xl, y, yl)
+        per_tok = loss.sum() / yl.sum()
+        opt.zero_grad()
+        (per_tok + args.ctc_weight * ctc.sum() / yl.sum()).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        history["train"].append((step, float(per_tok)))
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(per_tok):.3f}", ctc=f"{float(ctc.sum() / yl.sum()):.3f}", epoch=e,
+                        lr=f"{lr_at(step, args):.1e}")
+        if step % args.dev_every == 0:
+            history["dev"].append((step, dev_loss()))
+            bar.write(f"step {step}: dev loss {history['dev'][-1][1]:.4f} per token")
+        if time.time() - t_save > args.save_every_s:
+            save(args.exp / "last.pt")
+            t_save = time.time()
+    bar.close()
+    history["dev"].append((step, dev_loss()))
+    history.setdefault("sittings", []).append({"sitting": sitting, "end_step": step,
+                                               "seconds": round(time.time() - t_sit0)})
+    save(args.exp / "last.pt")
+    print(f"step {step}: dev loss {history['dev'][-1][1]:.4f}; {time.time() - t_start:.0f} s this sitting; "
+          f"{steps_per_epoch} steps per epoch", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
