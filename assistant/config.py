@@ -525,14 +525,14 @@ class WhisperConfig:
     fraction of the 30 s window); full: the fixed 30 s window (tools/bench_asr.py measures both)"""
     window_pad_s: float = 1.0
     """utterance window: seconds of the silence padding encoded after the utterance"""
+    window_min_s: float = 15.0
+    """utterance window: never shorter than this (shorter windows make tiny.en repeat itself: measured)"""
     prompt: str = (
         "Turn on the kitchen lights. Start a ten minute timer. What's the weather like tomorrow? "
         "Play some jazz. Add eggs to the shopping list."
     )
     """text the decoder reads as what was said before (Whisper's previous-text prompt): the assistant's
     domain in a few sentences biases it towards commands (tools/bench_asr.py measures it); empty = none"""
-    window_min_s: float = 15.0
-    """utterance window: never shorter than this (shorter windows make tiny.en repeat itself: measured)"""
     lm_weight: float = 0.0
     """n-best rescoring: weight on the word LM's natural-log score"""
     lm_word_bonus: float = 1.0

@@ -13,7 +13,7 @@ from assistant.models import ModelError
 def make_session(path: str | Path, rt: RuntimeConfig, role: str = "model", always_on: bool = False) -> Any:
     """``always_on``: a small fixed-shape model run every few tens of milliseconds (listening), which
     keeps onnxruntime's memory pattern (its planned block for every run); the per-turn models (Whisper,
-    the voice) go without: over 20 turns, peak RSS 349 -> 320 MB at the same decode and synthesis time."""
+    the voice) go without: over 20 turns, peak RSS 349 -> 329 MB at the same decode and synthesis time."""
     import onnxruntime as ort
 
     path = Path(path)

@@ -242,6 +242,18 @@ def synthesize(engine: str, voice: str, text: str, rate: float, pitch: float, tm
 _PIPER = None
 
 
+def try_synthesize(engine: str, voice: str, text: str, rate: float, pitch: float, tmp: Path) -> np.ndarray | None:
+    """``synthesize``, or None (with a line on stderr) when the engine fails or says next to nothing."""
+    try:
+        speech = synthesize(engine, voice, text, rate, pitch, tmp)
+    except (subprocess.SubprocessError, AudioError, OSError) as e:
+        print(f"skip {engine}/{voice} {text!r}: {e}", file=sys.stderr)
+        return None
+    if speech.size < RATE // 10 or np.abs(speech).max() < 1e-3:
+        return None
+    return speech
+
+
 def _piper(text: str, rate: float, variety: float) -> np.ndarray:
     global _PIPER
     import importlib.util
@@ -389,12 +401,8 @@ def generate(
             text = texts[int(rng.integers(len(texts)))]
             rate = float(rng.uniform(0.75, 1.3))
             pitch = float(rng.uniform(0.0, 1.0))
-            try:
-                speech = synthesize(engine, voice, text, rate, pitch, Path(d))
-            except (subprocess.SubprocessError, AudioError, OSError) as e:
-                print(f"skip {engine}/{voice} {text!r}: {e}", file=sys.stderr)
-                continue
-            if speech.size < RATE // 10 or np.abs(speech).max() < 1e-3:
+            speech = try_synthesize(engine, voice, text, rate, pitch, Path(d))
+            if speech is None:
                 continue
             audio, aug = augment(speech, rng, babble, (0, 10) if stress else (10, 30))
             name = f"{kind}_{i:04d}_{engine}.wav"

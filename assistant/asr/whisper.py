@@ -9,8 +9,9 @@ decoding step runs the decoder on the new token(s) with a key/value cache. Greed
 (as faster-whisper: ``beam_size`` live hypotheses, finished ones collected until ``beam_size`` are done,
 ranked by log probability over length). Text comes from the byte-level BPE vocabulary of the model.
 Utterances longer than the 30 s window are decoded window by window. With ``window = "utterance"`` the
-encoder sees only the utterance and ``window_pad_s`` of the padding instead of the fixed 30 s (an encoder
-converted with a fixed window falls back to it).
+encoder sees only the utterance and ``window_pad_s`` of the padding, at least ``window_min_s``, instead
+of the fixed 30 s; a decode that loops is done again on the full window (an encoder converted with a fixed
+window always uses it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from assistant.asr._whisper_mel_py import HOP
 from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.whisper_mel import log_mel
@@ -35,7 +37,6 @@ from assistant.onnx import make_session
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-HOP = 160  # samples per mel frame
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 
 

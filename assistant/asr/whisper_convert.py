@@ -38,7 +38,6 @@ _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 OPSET = 17
 N_MELS = 80
 N_FRAMES = 3000
-N_AUDIO_CTX = 1500
 
 
 @dataclass(frozen=True)
@@ -457,9 +456,11 @@ def share_embedding(model):
 
     g = model.graph
     inits = {t.name: t for t in g.initializer}
-    gather = next(n for n in g.node if n.op_type == "Gather" and n.input[0].startswith("embed16"))
-    cast = next(n for n in g.node if n.op_type == "Cast" and n.input[0] == gather.output[0])
-    mm = next(n for n in g.node if n.op_type == "MatMulInteger" and n.input[1].startswith("projection"))
+    gather = next((n for n in g.node if n.op_type == "Gather" and n.input[0].startswith("embed16")), None)
+    cast = gather and next((n for n in g.node if n.op_type == "Cast" and n.input[0] == gather.output[0]), None)
+    mm = next((n for n in g.node if n.op_type == "MatMulInteger" and n.input[1].startswith("projection")), None)
+    if gather is None or cast is None or mm is None:
+        raise ModelError("int8 decoder: no fp16 embedding gather or int8 projection where the converter puts them")
     weight, zero_point = mm.input[1], mm.input[3]
     scale = weight.removesuffix("_quantized") + "_scale"
     if scale not in inits or weight not in inits:

@@ -56,6 +56,7 @@ class Endpointer:
         self._speech_start = 0  # frame index
         self._last_speech = 0  # frame index after the last speech frame
         self._end = 0  # frame index where it ended
+        self._settled: tuple[int, np.ndarray] | None = None  # settled_utterance() of the current pause
         self.probs: list[float] = []
         """every frame's probability since reset (bounded like the audio)"""
 
@@ -123,7 +124,9 @@ class Endpointer:
         start on it before the end is decided). ``mark`` changes when speech resumes; else None."""
         if self.state != SPEAKING or self._run * self.frame_samples < self._pre_roll:
             return None
-        return self._last_speech, self.utterance()
+        if self._settled is None or self._settled[0] != self._last_speech:  # once per pause, not per chunk
+            self._settled = (self._last_speech, self.utterance())
+        return self._settled
 
     def utterance(self) -> np.ndarray:
         """The utterance audio: ``pre_roll_s`` before the start to ``pre_roll_s`` after the last speech

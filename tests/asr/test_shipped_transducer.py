@@ -14,6 +14,7 @@ from assistant.audio.io import read_audio
 from assistant.config import SearchMethod, TransducerConfig
 from assistant.frontend.fbank import Fbank
 from assistant.models import ModelRegistry
+from tests.asr.sherpa import our_pieces, sherpa_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "asr" / "home-lstm-en"
@@ -72,27 +73,11 @@ def test_beam_with_home_names_as_hotwords(rt):
 
 @pytest.mark.parametrize("name", sorted(CLIPS))
 def test_same_greedy_tokens_as_sherpa_onnx(greedy, name):
-    sherpa_onnx = pytest.importorskip("sherpa_onnx")
+    pytest.importorskip("sherpa_onnx")
     samples = read_audio(HELDOUT / name).samples
-    rec = sherpa_onnx.OnlineRecognizer.from_transducer(
-        tokens=str(MODEL / "tokens.txt"),
-        encoder=str(MODEL / "encoder.int8.onnx"),
-        decoder=str(MODEL / "decoder.onnx"),
-        joiner=str(MODEL / "joiner.onnx"),
-        num_threads=1,
-        sample_rate=16000,
-        feature_dim=80,
-        provider="cpu",
-        decoding_method="greedy_search",
-    )
-    s = rec.create_stream()
-    s.accept_waveform(16000, samples)
-    s.input_finished()
-    while rec.is_ready(s):
-        rec.decode_stream(s)
-    expected = list(rec.get_result_all(s).tokens)
+    expected = sherpa_tokens(MODEL, samples, encoder="encoder.int8.onnx")
     stream = greedy.stream()
     stream.feed(Fbank(greedy.feature_config).compute(samples))  # sherpa decodes whole chunks only
-    ours = [greedy.symbols.pieces[t].replace("\u2581", " ") for t in stream._best_tokens()]
+    ours = our_pieces(greedy, stream)
     assert ours == expected
     assert len(ours) >= 4

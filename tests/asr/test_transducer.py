@@ -17,7 +17,9 @@ from assistant.asr.transducer import FEATURE_DIM, LOG_FLOOR, TransducerModel
 from assistant.config import ConfigError, SearchMethod, TransducerConfig
 from assistant.frontend.fbank import Fbank
 from assistant.models import ModelError
+from tests.asr import sherpa
 from tests.asr.conftest import ASR_DATA, CONTRACTS, copy_model, transducer_cfg
+from tests.asr.sherpa import our_pieces
 from tests.conftest import librivox_wavs
 
 
@@ -35,31 +37,8 @@ def features(model: TransducerModel, samples: np.ndarray) -> np.ndarray:
 def sherpa_tokens(
     contract: str, search: str, samples: np.ndarray, encoder: str = "encoder.onnx", blank_penalty: float = 0.0
 ) -> list[str]:
-    sherpa_onnx = pytest.importorskip("sherpa_onnx")
-    d = ASR_DATA / contract
-    rec = sherpa_onnx.OnlineRecognizer.from_transducer(
-        tokens=str(d / "tokens.txt"),
-        encoder=str(d / encoder),
-        decoder=str(d / "decoder.onnx"),
-        joiner=str(d / "joiner.onnx"),
-        num_threads=1,
-        sample_rate=16000,
-        feature_dim=80,
-        provider="cpu",
-        decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
-        blank_penalty=blank_penalty,
-    )
-    s = rec.create_stream()
-    s.accept_waveform(16000, samples)
-    s.input_finished()
-    while rec.is_ready(s):
-        rec.decode_stream(s)
-    return list(rec.get_result_all(s).tokens)
-
-
-def our_pieces(model: TransducerModel, stream) -> list[str]:
-    # sherpa-onnx reports pieces with "▁" shown as a space
-    return [model.symbols.pieces[t].replace("\u2581", " ") for t in stream._best_tokens()]
+    pytest.importorskip("sherpa_onnx")
+    return sherpa.sherpa_tokens(ASR_DATA / contract, samples, search, encoder, blank_penalty)
 
 
 def parity_audio() -> list[tuple[str, np.ndarray]]:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,10 +47,11 @@ from make_wake_corpus import (  # noqa: E402
     noise,
     room,
     synthesize,
+    try_synthesize,
     voices_for,
 )
 
-from assistant.audio.io import AudioError, write_audio  # noqa: E402
+from assistant.audio.io import write_audio  # noqa: E402
 from assistant.intent.numbers import number_to_words  # noqa: E402
 from assistant.intent.parser import _TEMPLATES, COLORS, FOODS  # noqa: E402
 
@@ -302,12 +302,8 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
             voice = pools[engine][int(rng.integers(len(pools[engine])))]
             text = pool[int(rng.integers(len(pool)))]
             rate, pitch = float(rng.uniform(0.75, 1.3)), float(rng.uniform(0.0, 1.0))
-            try:
-                speech = synthesize(engine, voice, text, rate, pitch, Path(d))
-            except (subprocess.SubprocessError, AudioError, OSError) as e:
-                print(f"skip {engine}/{voice} {text!r}: {e}", file=sys.stderr)
-                continue
-            if speech.size < RATE // 10 or np.abs(speech).max() < 1e-3:
+            speech = try_synthesize(engine, voice, text, rate, pitch, Path(d))
+            if speech is None:
                 continue
             audio, aug = augment(speech, rng, babble)
             name = f"{split}/{i:05d}_{engine}.wav"
