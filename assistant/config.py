@@ -324,7 +324,7 @@ class DialogueConfig:
 class TtsConfig:
     """Speech synthesis with a Piper voice (ONNX + its .onnx.json sidecar)."""
 
-    voice: str = "tts/joe-medium"
+    voice: str = "tts/joe-medium-int8"
     """a model name from the manifest, or a path to a Piper .onnx file"""
     voice_config: Path = Path("")
     """the voice's sidecar JSON; empty means <voice>.json (or that of the voice it was derived from)"""

@@ -148,6 +148,16 @@ def resolve_voice(cfg: TtsConfig, registry: ModelRegistry | None = None) -> tupl
     return model, sidecar
 
 
+def split_decoder(voice: str, registry: ModelRegistry) -> str:
+    """The manifest name of ``voice``'s decoder part: its own, else that of the voice it was derived
+    from (the int8 copy keeps the float decoder: ``assistant/tts/quantize.py``)."""
+    entry = registry.entries.get(voice)
+    for name in (voice, *(entry.derived_from if entry else ())):
+        if f"{name}-decoder" in registry.entries:
+            return f"{name}-decoder"
+    return f"{voice}-decoder"
+
+
 class Voice:
     """A loaded voice. ``session`` is the whole model, or its encoder when ``decoder`` is given."""
 
@@ -183,7 +193,7 @@ class Voice:
         registry = registry or ModelRegistry.load()
         model, sidecar = resolve_voice(cfg, registry)
         info = VoiceInfo.from_sidecar(sidecar)
-        parts = (f"{cfg.voice}-encoder", f"{cfg.voice}-decoder")
+        parts = (f"{cfg.voice}-encoder", split_decoder(cfg.voice, registry))
         if cfg.stream_chunk_frames > 0 and all(p in registry.entries for p in parts):
             try:
                 encoder, decoder = (make_session(registry.path(p), rt, f"voice {p}") for p in parts)

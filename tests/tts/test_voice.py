@@ -72,16 +72,6 @@ def test_bad_voice_files_give_model_errors(tmp_path):
             Voice.load(TtsConfig(voice=str(no_sidecar)), RuntimeConfig())
 
 
-def test_int8_recipe_on_the_tiny_voice(tmp_path):
-    from assistant.tts.quantize import quantize_voice
-
-    out = tmp_path / "tiny.int8.onnx"
-    quantize_voice([TINY], out)
-    shutil.copy(f"{TINY}.json", f"{out}.json")
-    v = Voice.load(TtsConfig(voice=str(out)), RuntimeConfig())
-    assert next(v.synthesize("Hello.")).duration_s > 0
-
-
 @pytest.fixture(scope="module")
 def joe():
     registry = ModelRegistry.load()
@@ -89,7 +79,8 @@ def joe():
         registry.path("tts/joe-medium", prepare=False)
     except ModelError as e:
         pytest.skip(f"the real voice is not installed: {e}")
-    cfg = TtsConfig(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0, stream_chunk_frames=0)
+    cfg = TtsConfig(voice="tts/joe-medium", noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0,
+                    stream_chunk_frames=0)
     return Voice.load(cfg, RuntimeConfig(), registry)
 
 
@@ -130,7 +121,7 @@ def test_real_voice_split_streams_slices_equal_to_whole_sentences(joe, tmp_path)
     from assistant.config import ModelsConfig
 
     registry = ModelRegistry.load(ModelsConfig(cache_dir=tmp_path / "models"))
-    cfg = TtsConfig(noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0)
+    cfg = TtsConfig(voice="tts/joe-medium", noise_scale=0.0, noise_w=0.0, sentence_silence_s=0.0)
     split = Voice.load(cfg, RuntimeConfig(), registry)
     assert split.decoder is not None
     text = "Green tea should steep for about three minutes, then drink it while it is warm. Enjoy."
