@@ -533,16 +533,20 @@ class WhisperConfig:
     )
     """text the decoder reads as what was said before (Whisper's previous-text prompt): the assistant's
     domain in a few sentences biases it towards commands (tools/bench_asr.py measures it); empty = none"""
-    lm_weight: float = 0.0
-    """n-best rescoring: weight on the word LM's natural-log score"""
-    lm_word_bonus: float = 1.0
+    lm_weight: float = 0.5
+    """n-best rescoring with ``[asr] lm``: weight on the word LM's natural-log score (0 = no rescoring)"""
+    lm_word_bonus: float = 0.5
     """added per word when rescoring: without it the LM's per-word cost favours deletions (measured)"""
+    lm_min_word_logprob: float = -5.0
+    """rescore only when some hypothesis is in the LM's domain, scoring at least this per word (natural
+    log); the domain LM gives about -2 to requests and -7 to read speech (tools/bench_asr.py)"""
 
     def __post_init__(self) -> None:
         _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], not {self.beam_size}")
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")
         _check(self.lm_weight >= 0, "asr.whisper.lm_weight", "must be >= 0")
+        _check(self.lm_min_word_logprob <= 0, "asr.whisper.lm_min_word_logprob", "must be <= 0 (a log probability)")
         _check(0 <= self.window_pad_s <= 30, "asr.whisper.window_pad_s", "must be in [0, 30]")
         _check(0 <= self.window_min_s <= 30, "asr.whisper.window_min_s", "must be in [0, 30]")
 
@@ -552,6 +556,10 @@ class AsrConfig:
     """Speech recognition: the accurate Whisper recogniser (default) or a streaming transducer."""
 
     engine: AsrEngine = AsrEngine.WHISPER
+    lm: str = "domain"
+    """the word LM both recognisers use where their lm_weight > 0 (Whisper's n-best rescoring, the
+    transducer's fusion): "domain" (built at start from the intent templates and the home's names:
+    assistant/lm/domain.py), a path to an ARPA file or a built LM, or "" for none"""
     transducer: TransducerConfig = field(default_factory=TransducerConfig)
     whisper: WhisperConfig = field(default_factory=WhisperConfig)
 

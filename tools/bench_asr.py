@@ -136,6 +136,28 @@ def commands(tmp: Path) -> list[tuple[Path, str]]:
     return out
 
 
+def heldout(limit: int) -> list[tuple[Path, str]]:
+    """The transducer corpus's held-out voices (tools/train/make_data.py: espeak-ng en-us*, en-gb-x-rp*,
+    +f3, flite rms; rooms, noise, telephone band), every k-th of its test split; empty if not made."""
+    index = REPO / "var" / "asr-data" / "test.jsonl"
+    if not index.exists():
+        print(f"heldout: {index} not found (python tools/train/make_data.py makes it)", file=sys.stderr)
+        return []
+    rows = [json.loads(line) for line in index.read_text().splitlines()]
+    rows = rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
+    return [(index.parent / r["file"], r["text"]) for r in rows]
+
+
+def load_lm(spec: str):
+    """"domain": the assistant's domain LM of the demo home (assistant/lm/domain.py); else an ARPA file
+    or a built LM."""
+    from assistant.config import HomeConfig
+    from assistant.intent.home import load_home
+    from assistant.lm.domain import load_word_lm
+
+    return load_word_lm(spec, load_home(HomeConfig()))
+
+
 # -------------------------------------------------------------------------------------------- whisper
 
 
@@ -152,15 +174,10 @@ def bench_whisper(args, report: dict) -> None:
     import tempfile
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-asr-"))
-    sets = {"librivox": librivox(), "cards": cards(), "asterisk": asterisk(args.prompts),
-            "commands": commands(tmp)}
-    sets = {k: v for k, v in sets.items() if not args.sets or k in args.sets}
-    lm = None
-    if args.lm:
-        sys.path.insert(0, str(REPO / "tests" / "asr"))
-        from arpa_lm import ArpaLm  # the test double until the native n-gram LM is merged
-
-        lm = ArpaLm.load(args.lm)
+    makers = {"librivox": librivox, "cards": cards, "asterisk": lambda: asterisk(args.prompts),
+              "commands": lambda: commands(tmp), "heldout": lambda: heldout(args.heldout)}
+    sets = {k: make() for k, make in makers.items() if (k in args.sets if args.sets else k != "heldout")}
+    lm = load_lm(args.lm) if args.lm else None
     variants = [(search, quantized, window)
                 for search in args.search
                 for quantized in {"both": (True, False), "int8": (True,), "fp32": (False,)}[args.weights]
@@ -213,19 +230,21 @@ def bench_whisper(args, report: dict) -> None:
                 "time_ratio": round(t_ours / t_fw, 3),
             }
             if lm is not None and search == "beam":
-                best = [rescore(n, lm, args.lm_weight, 1.0)[0].text for n in nbests]
-                row["wer_ours_lm_rescored"] = round(wer(refs, best), 4)
+                for w in args.lm_weight:
+                    best = [rescore(n, lm, w, args.lm_word_bonus)[0].text for n in nbests]
+                    row[f"wer_ours_lm_rescored_w{w}"] = round(wer(refs, best), 4)
+                oracle = [min((h.text for h in n), key=lambda t, r=r: edit_distance(normalize(r), normalize(t)))
+                          for n, r in zip(nbests, refs, strict=True)]
+                row["wer_ours_nbest_oracle"] = round(wer(refs, oracle), 4)
             emit(
                 row,
                 args,
                 f"whisper {name:9s} {search:6s} int8={quantized!s:5s} {window:9s} WER ours {row['wer_ours']:.3f} "
                 f"faster-whisper {row['wer_faster_whisper']:.3f} | time {t_ours:.2f}s vs {t_fw:.2f}s "
                 f"= {row['time_ratio']:.2f}x"
-                + (
-                    f" | rescored WER {row['wer_ours_lm_rescored']:.3f}"
-                    if "wer_ours_lm_rescored" in row
-                    else ""
-                ),
+                + "".join(f" | LM w={w}: {row[f'wer_ours_lm_rescored_w{w}']:.3f}" for w in args.lm_weight
+                          if f"wer_ours_lm_rescored_w{w}" in row)
+                + (f" | n-best oracle {row['wer_ours_nbest_oracle']:.3f}" if "wer_ours_nbest_oracle" in row else ""),
             )
             report.setdefault("whisper", []).append(row)
 
@@ -458,10 +477,12 @@ def main() -> None:
     ap.add_argument("--window-pad", type=float, default=1.0, help="utterance window padding, seconds")
     ap.add_argument("--no-prompt", action="store_true", help="Whisper without the domain prompt (both runtimes)")
     ap.add_argument("--window-min", type=float, default=15.0, help="utterance window minimum, seconds")
-    ap.add_argument("--sets", nargs="+", choices=["librivox", "cards", "asterisk", "commands"],
-                    help="Whisper test sets (default all)")
-    ap.add_argument("--lm", help="ARPA LM for n-best rescoring (Whisper)")
-    ap.add_argument("--lm-weight", type=float, default=0.3)
+    ap.add_argument("--sets", nargs="+", choices=["librivox", "cards", "asterisk", "commands", "heldout"],
+                    help="Whisper test sets (default all but heldout)")
+    ap.add_argument("--heldout", type=int, default=80, help="utterances of the heldout set (0 = all)")
+    ap.add_argument("--lm", help="n-best rescoring LM (Whisper): 'domain', an ARPA file or a built LM")
+    ap.add_argument("--lm-weight", type=float, nargs="+", default=[0.3], help="rescoring weights to report")
+    ap.add_argument("--lm-word-bonus", type=float, default=1.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "tests" / "asr"))

@@ -11,7 +11,8 @@ Whisper (one endpointed utterance)::
 
     whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
     hyps = whisper.transcribe(samples)    # n-best, best first
-    hyps = rescore(hyps, lm, cfg.asr.whisper.lm_weight, cfg.asr.whisper.lm_word_bonus)
+    w = cfg.asr.whisper
+    hyps = rescore(hyps, lm, w.lm_weight, w.lm_word_bonus, w.lm_min_word_logprob)   # lm: [asr] lm
 
 The word LM is anything with the surface of ``lm_protocol.WordLm`` (``assistant.lm.ngram.NgramModel``):
 ``TransducerModel.load(cfg, rt, lm=NgramModel.load(path))`` turns on shallow fusion (with

@@ -362,18 +362,29 @@ def looped(tokens: tuple[int, ...], seconds: float, max_period: int = 8) -> bool
 
 
 def rescore(
-    hyps: list[Hypothesis], lm: WordLm | None, weight: float, word_bonus: float = 0.0
+    hyps: list[Hypothesis],
+    lm: WordLm | None,
+    weight: float,
+    word_bonus: float = 0.0,
+    min_word_logprob: float | None = None,
 ) -> list[Hypothesis]:
     """N-best rescoring: ``am_logprob + weight * lm_logprob + word_bonus * words`` (both natural-log sums
-    over the utterance, the classic combination); returns the list re-ranked, ``lm_logprob`` filled in."""
+    over the utterance, the classic combination); returns the list re-ranked, ``lm_logprob`` filled in.
+
+    ``min_word_logprob`` gates it for a domain LM: unless some hypothesis scores at least this much per
+    word (natural log, ``</s>`` counted as a word), the utterance is out of the LM's domain and keeps the
+    recogniser's order (the LM is still filled in). On the domain LM, what people say to the assistant
+    scores about -2 per word and read speech or phone prompts about -7 (tools/bench_asr.py)."""
     from assistant.asr.lm_protocol import sentence_logprob
 
     if lm is None or weight == 0 or not hyps:
         return hyps
-    out = []
-    for h in hyps:
-        words = lm_words(h.text)
-        lm_lp = sentence_logprob(lm, words)
-        total = h.am_logprob + weight * lm_lp + word_bonus * len(words)
-        out.append(Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lm_lp, total))
+    words = [lm_words(h.text) for h in hyps]
+    lps = [sentence_logprob(lm, w) for w in words]
+    per_word = max(lp / (len(w) + 1) for lp, w in zip(lps, words, strict=True))
+    if min_word_logprob is not None and per_word < min_word_logprob:  # out of the domain: Whisper's order
+        return [Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lp, h.score)
+                for h, lp in zip(hyps, lps, strict=True)]
+    out = [Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lp, h.am_logprob + weight * lp + word_bonus * len(w))
+           for h, lp, w in zip(hyps, lps, words, strict=True)]
     return sorted(out, key=lambda h: -h.score)

@@ -79,13 +79,20 @@ def _load_recognizer(cfg: Config):
     from assistant.asr.whisper import WhisperModel
     from assistant.models import ModelRegistry
 
+    has_transducer = str(cfg.asr.transducer.encoder) not in ("", ".")  # streaming partials, when configured
+    lm = None
+    if cfg.asr.whisper.lm_weight > 0 or has_transducer and cfg.asr.transducer.lm_weight > 0:
+        from assistant.intent.home import load_home
+        from assistant.lm.domain import load_word_lm
+
+        lm = load_word_lm(cfg.asr.lm, load_home(cfg.home))
     transducer = None
-    if str(cfg.asr.transducer.encoder) not in ("", "."):  # streaming partials, when a model is configured
+    if has_transducer:
         from assistant.asr.transducer import TransducerModel
 
-        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime)
+        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime, lm=lm)
     whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, ModelRegistry.load(cfg.models))
-    return _Recognition(cfg, transducer, whisper)
+    return _Recognition(cfg, transducer, whisper, lm)
 
 
 def _load_dialogue(cfg: Config, announce: Callable[[str], None]):
@@ -104,8 +111,8 @@ class _Recognition:
     """Recognizer (assistant.stages) over the streaming transducer (partials, optional) and Whisper (the
     final transcript of the whole utterance)."""
 
-    def __init__(self, cfg: Config, transducer, whisper) -> None:
-        self.cfg, self.transducer, self.whisper = cfg, transducer, whisper
+    def __init__(self, cfg: Config, transducer, whisper, lm=None) -> None:
+        self.cfg, self.transducer, self.whisper, self.lm = cfg, transducer, whisper, lm
 
     def stream(self) -> _RecognitionStream:
         return _RecognitionStream(self)
@@ -126,8 +133,12 @@ class _RecognitionStream:
         return self._asr.feed(frames) if len(frames) else []
 
     def finish(self, utterance) -> TranscriptFinal:
+        from assistant.asr.whisper import rescore
+
         t0 = time.perf_counter()
         hyps = self.owner.whisper.transcribe(utterance)
+        w = self.owner.cfg.asr.whisper
+        hyps = rescore(hyps, self.owner.lm, w.lm_weight, w.lm_word_bonus, w.lm_min_word_logprob)
         text = hyps[0].text.strip() if hyps else ""
         alternatives = tuple(dict.fromkeys(h.text.strip() for h in hyps[1:] if h.text.strip() != text))
         return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,

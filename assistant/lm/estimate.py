@@ -95,9 +95,12 @@ def estimate(
     sentences: Iterable[list[str]],
     order: int,
     progress: Callable[[str, int], None] | None = None,
+    warn_fallback: bool = True,
 ) -> ArpaModel:
     """Estimate an interpolated modified Kneser-Ney model of ``order`` (1..6) from tokenized sentences.
-    ``progress(stage, n)`` is called as words are read (stage "words") and as orders finish ("order")."""
+    ``progress(stage, n)`` is called as words are read (stage "words") and as orders finish ("order").
+    ``warn_fallback``: log the fixed discounts used where an order has too few n-grams as a warning
+    (``assistant lm train``) or only at debug level (the small domain LM built at every start)."""
     if not 1 <= order <= MAX_ORDER:
         raise ValueError(f"order must be in [1, {MAX_ORDER}], got {order}")
     index: dict[str, int] = {UNK: 0, BOS: 1, EOS: 2}
@@ -172,7 +175,7 @@ def estimate(
         a = adjusted[n]
         disc = discounts_from_counts(a)
         if disc.fallback:
-            _LOGGER.warning(
+            (_LOGGER.warning if warn_fallback else _LOGGER.debug)(
                 "order %d: too few n-grams for modified Kneser-Ney discounts; using %s", n, FALLBACK_DISCOUNTS
             )
         d = disc.of(a)

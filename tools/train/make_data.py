@@ -26,11 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -52,171 +50,29 @@ from make_wake_corpus import (  # noqa: E402
 )
 
 from assistant.audio.io import write_audio  # noqa: E402
-from assistant.intent.numbers import number_to_words  # noqa: E402
-from assistant.intent.parser import _TEMPLATES, COLORS, FOODS  # noqa: E402
+from assistant.config import HomeConfig  # noqa: E402
+from assistant.intent.home import load_home  # noqa: E402
+from assistant.lm.domain import GENERAL, domain_sentences, normalize  # noqa: E402
 
 TEST_ESPEAK_LANGS = ("en-us", "en-gb-x-rp")
 TEST_VARIANT = "f3"
 TEST_FLITE = ("rms",)
 ENGINE_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.07, "piper": 0.18}
 
-# the parser's macros without the misrecognitions it tolerates (tern, paws, whether, ...)
-MACROS = {
-    "turn": "(turn|switch)",
-    "off": "off",
-    "on": "on",
-    "timer": "(timer|timer|timer|timers)",
-    "weather": "weather",
-    "pause": "pause",
-    "what": "(what is|what's|what's the|what|what are)",
-    "set": "(set|set|start|create|make|give me)",
-    "cancel": "(cancel|stop|delete|remove|clear|dismiss)",
-    "the": "[the|the|the|a|my|our|that|this]",
-    "det": "[the|a|a|my]",
-    "song": "(song|track|song|one)",
-    "music": "(music|song|track|playback|tv|radio|podcast|movie)",
-    "lights": "(lights|light|lamps|lamp)",
-    "time": "time",
-}
-ITEMS = [
-    "milk", "eggs", "bread", "butter", "apples", "bananas", "coffee", "tea", "cheese", "rice", "pasta",
-    "tomatoes", "onions", "potatoes", "chicken", "orange juice", "toilet paper", "dish soap", "yogurt",
-    "cereal", "flour", "sugar", "batteries", "light bulbs", "dog food", "cat food", "carrots", "garlic",
-]
-LISTS = ["shopping", "grocery", "to do", "shopping", "packing"]
-TIMER_NAMES = ["pasta", "egg", "pizza", "tea", "laundry", "oven", "cookies", "rice", "bread", "nap"]
-GENERAL = [
-    "good morning", "good night", "thank you", "thanks", "hello", "how are you", "what can you do",
-    "tell me a joke", "who are you", "what's your name", "play some music", "play the radio",
-    "call my mother", "call mom", "send a message to john", "read my messages", "what's on my calendar",
-    "remind me to call the doctor", "remind me to take out the trash tomorrow", "set an alarm for seven",
-    "set an alarm for six thirty tomorrow morning", "wake me up at seven", "cancel my alarm",
-    "what's the news", "tell me the news", "how far is the moon", "how tall is mount everest",
-    "what is the capital of france", "spell necessary", "what does ephemeral mean",
-    "convert ten miles to kilometers", "what is two plus two", "what is twelve times seven",
-    "flip a coin", "roll a die", "turn it up", "turn it down", "louder", "quieter", "stop", "yes", "no",
-    "yes please", "no thanks", "repeat that", "say that again", "i didn't catch that", "help",
-    "what's the traffic like", "how long is my commute", "find a recipe for pancakes",
-    "how many ounces in a cup", "when is sunset", "when does the sun rise tomorrow",
-    "what's the score of the game", "play something relaxing", "play jazz in the kitchen",
-    "shuffle my playlist", "i'm home", "i'm leaving", "good evening", "start the vacuum",
-    "lock the back door", "is the back door locked", "close the garage", "open the window",
-    "turn on the porch light", "dim the lights", "make it warmer", "make it cooler",
-    "set the thermostat to twenty one degrees", "what's the temperature inside",
-    "how much battery does my phone have", "where is my phone", "find my keys",
-    "order more coffee", "what's for dinner", "how do you make an omelette",
-    "who won the world cup", "what day is christmas", "how many days until christmas",
-    "what time does the store close", "is it going to rain this weekend",
-]
 WRITTEN = ["utterances.txt", "heldout.txt", "fresh.txt"]
 
 
 # ------------------------------------------------------------------------------------------------ text
 
 
-def normalize(text: str) -> str:
-    t = text.lower().replace("-", " ").replace("%", " percent")
-    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
-    t = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", t)
-    t = re.sub(r"[^a-z' ]", " ", t)
-    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))
-
-
-def home_names(path: Path = ROOT / "assistant" / "data" / "home.toml") -> dict[str, list[str]]:
-    home = tomllib.loads(path.read_text())
-    out: dict[str, list[str]] = {"name": [], "area": [], "floor": []}
-    for key, slot in (("device", "name"), ("area", "area"), ("floor", "floor")):
-        for e in home.get(key, []):
-            out[slot] += [e["name"].lower(), *[a.lower() for a in e.get("aliases", [])]]
-    return out
-
-
-def _duration(rng: np.random.Generator) -> str:
-    unit = str(rng.choice(["seconds", "minutes", "minutes", "minutes", "hours"]))
-    n = int(rng.choice([1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10, 10, 12, 15, 15, 20, 25, 30, 30, 40, 45, 90]))
-    if n == 1:
-        return f"{rng.choice(['one', 'a'])} {unit[:-1]}"
-    if unit == "hours" and n > 3:
-        n = int(rng.integers(2, 4))
-    words = number_to_words(n)
-    if unit == "minutes" and rng.random() < 0.1:
-        return f"{words} and a half minutes"
-    if unit == "hours" and rng.random() < 0.2:
-        return f"{words} hours and {number_to_words(int(rng.choice([10, 15, 20, 30])))} minutes"
-    return f"{words} {unit}"
-
-
-def _percent(rng: np.random.Generator) -> str:
-    n = int(rng.choice([5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 100, int(rng.integers(1, 100))]))
-    return number_to_words(n) + (" percent" if rng.random() < 0.8 else "")
-
-
-def slot_value(slot: str, rng: np.random.Generator, names: dict[str, list[str]]) -> str:
-    pick = lambda xs: str(xs[int(rng.integers(len(xs)))])  # noqa: E731
-    if slot in names:
-        return pick(names[slot])
-    if slot == "domain":
-        return pick(["lights", "light", "lamps", "fans", "fan", "blinds", "shades", "curtains", "locks",
-                     "switches", "doors", "tv", "heaters"])
-    if slot == "state":
-        return pick(["on", "off", "open", "closed", "locked", "unlocked", "playing", "paused"])
-    if slot == "color":
-        return pick(COLORS)
-    if slot in ("brightness", "volume"):
-        return _percent(rng)
-    if slot == "value":
-        return pick(["high", "low", "medium", "eco mode", "heat", "cool", "auto"])
-    if slot == "duration":
-        return _duration(rng)
-    if slot == "tname":
-        return pick(TIMER_NAMES)
-    if slot == "start":
-        return _duration(rng).replace("minutes", "minute").replace("seconds", "second").replace("hours", "hour")
-    if slot == "item":
-        return pick(ITEMS)
-    if slot == "list":
-        return pick(LISTS)
-    if slot == "food":
-        return pick(list(FOODS))
-    raise KeyError(slot)
-
-
-def expand(template: str, rng: np.random.Generator, names: dict[str, list[str]]) -> str:
-    """One random sentence from a parser template: <macro>, (a|b), [optional|alternatives], {slot}."""
-    t = template.split("->")[0].strip()
-    for _ in range(3):
-        t = re.sub(r"<(\w+)>", lambda m: MACROS[m.group(1)], t)
-
-    def choose(m: re.Match, optional: bool) -> str:
-        alts = m.group(1).split("|")
-        if optional and rng.random() < 0.5:
-            return ""
-        return alts[int(rng.integers(len(alts)))]
-
-    while re.search(r"[\(\[]", t):
-        t = re.sub(r"\(([^()\[\]]*)\)", lambda m: choose(m, False), t)
-        t = re.sub(r"\[([^()\[\]]*)\]", lambda m: choose(m, True), t)
-    t = re.sub(r"\{(\w+)\}", lambda m: slot_value(m.group(1), rng, names), t)
-    return normalize(t)
-
-
 def texts(seed: int, n_template: int = 5000) -> list[str]:
-    rng = np.random.default_rng(seed)
-    names = home_names()
+    """The written test utterances, then the domain's sentences (assistant/lm/domain.py) of the demo home."""
     out: list[str] = []
     for f in WRITTEN:
         for line in (ROOT / "tests" / "intent" / "data" / f).read_text().splitlines():
             if line.strip() and not line.startswith("#"):
                 out.append(normalize(line.split("|")[0]))
-    out += [normalize(g) for g in GENERAL]
-    templates = [t for ts in _TEMPLATES.values() for t in ts]
-    prefixes = ["", "", "", "", "please ", "hey jarvis ", "can you ", "could you "]
-    suffixes = ["", "", "", "", "", " please", " thanks", " now"]
-    for i in range(n_template):
-        s = expand(templates[i % len(templates)], rng, names)
-        if s:
-            out.append(normalize(prefixes[int(rng.integers(len(prefixes)))] + s
-                                 + suffixes[int(rng.integers(len(suffixes)))]))
+    out += domain_sentences(load_home(HomeConfig()), seed, n_template)
     return [t for t in dict.fromkeys(out) if t]
 
 

@@ -1,0 +1,206 @@
+"""The assistant's domain as text: what people say to it, for the recognisers' language model.
+
+``domain_sentences(home)`` expands the intent parser's own templates (assistant/intent/parser.py) with the
+home's names, colours, numbers, durations, foods and list items, and adds general short requests a home
+assistant hears (so the model does not turn everything into a command). ``domain_lm(home)`` estimates a
+3-gram (modified Kneser-Ney, assistant/lm/estimate.py) from them and builds the hash LM in memory:
+about 4,000 sentences and 0.3 MB, in about 0.25 s here, so it is made at start from the configured home
+and never goes stale when the home file changes. Whisper's n-best is rescored with it
+(``[asr.whisper] lm = "domain"``); ``tools/train/make_data.py`` uses the same text for the transducer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+
+from assistant.intent.home import Home
+from assistant.intent.numbers import number_to_words
+from assistant.intent.parser import _TEMPLATES, COLORS, FOODS
+
+__all__ = ["GENERAL", "domain_lm", "domain_sentences", "expand", "home_names", "load_word_lm", "normalize"]
+
+_LOGGER = logging.getLogger(__name__)
+
+# the parser's macros without the misrecognitions it tolerates (tern, paws, whether, ...)
+MACROS = {
+    "turn": "(turn|switch)",
+    "off": "off",
+    "on": "on",
+    "timer": "(timer|timer|timer|timers)",
+    "weather": "weather",
+    "pause": "pause",
+    "what": "(what is|what's|what's the|what|what are)",
+    "set": "(set|set|start|create|make|give me)",
+    "cancel": "(cancel|stop|delete|remove|clear|dismiss)",
+    "the": "[the|the|the|a|my|our|that|this]",
+    "det": "[the|a|a|my]",
+    "song": "(song|track|song|one)",
+    "music": "(music|song|track|playback|tv|radio|podcast|movie)",
+    "lights": "(lights|light|lamps|lamp)",
+    "time": "time",
+}
+ITEMS = [
+    "milk", "eggs", "bread", "butter", "apples", "bananas", "coffee", "tea", "cheese", "rice", "pasta",
+    "tomatoes", "onions", "potatoes", "chicken", "orange juice", "toilet paper", "dish soap", "yogurt",
+    "cereal", "flour", "sugar", "batteries", "light bulbs", "dog food", "cat food", "carrots", "garlic",
+]
+LISTS = ["shopping", "grocery", "to do", "shopping", "packing"]
+TIMER_NAMES = ["pasta", "egg", "pizza", "tea", "laundry", "oven", "cookies", "rice", "bread", "nap"]
+GENERAL = [
+    "good morning", "good night", "thank you", "thanks", "hello", "how are you", "what can you do",
+    "tell me a joke", "who are you", "what's your name", "play some music", "play the radio",
+    "call my mother", "call mom", "send a message to john", "read my messages", "what's on my calendar",
+    "remind me to call the doctor", "remind me to take out the trash tomorrow", "set an alarm for seven",
+    "set an alarm for six thirty tomorrow morning", "wake me up at seven", "cancel my alarm",
+    "what's the news", "tell me the news", "how far is the moon", "how tall is mount everest",
+    "what is the capital of france", "spell necessary", "what does ephemeral mean",
+    "convert ten miles to kilometers", "what is two plus two", "what is twelve times seven",
+    "flip a coin", "roll a die", "turn it up", "turn it down", "louder", "quieter", "stop", "yes", "no",
+    "yes please", "no thanks", "repeat that", "say that again", "i didn't catch that", "help",
+    "what's the traffic like", "how long is my commute", "find a recipe for pancakes",
+    "how many ounces in a cup", "when is sunset", "when does the sun rise tomorrow",
+    "what's the score of the game", "play something relaxing", "play jazz in the kitchen",
+    "shuffle my playlist", "i'm home", "i'm leaving", "good evening", "start the vacuum",
+    "lock the back door", "is the back door locked", "close the garage", "open the window",
+    "turn on the porch light", "dim the lights", "make it warmer", "make it cooler",
+    "set the thermostat to twenty one degrees", "what's the temperature inside",
+    "how much battery does my phone have", "where is my phone", "find my keys",
+    "order more coffee", "what's for dinner", "how do you make an omelette",
+    "who won the world cup", "what day is christmas", "how many days until christmas",
+    "what time does the store close", "is it going to rain this weekend",
+]
+
+def normalize(text: str) -> str:
+    t = text.lower().replace("-", " ").replace("%", " percent")
+    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
+    t = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", t)
+    t = re.sub(r"[^a-z' ]", " ", t)
+    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))
+
+
+def home_names(home: Home) -> dict[str, list[str]]:
+    """The names (and aliases) of the home's devices, areas and floors, as slot values, lower case."""
+    out: dict[str, list[str]] = {"name": [], "area": [], "floor": []}
+    for items, slot in ((home.devices, "name"), (home.areas, "area"), (home.floors, "floor")):
+        for e in items:
+            out[slot] += [n.lower() for n in (e.name, *e.aliases)]
+    return out
+
+
+def _duration(rng: np.random.Generator) -> str:
+    unit = str(rng.choice(["seconds", "minutes", "minutes", "minutes", "hours"]))
+    n = int(rng.choice([1, 2, 3, 4, 5, 5, 6, 7, 8, 9, 10, 10, 12, 15, 15, 20, 25, 30, 30, 40, 45, 90]))
+    if n == 1:
+        return f"{rng.choice(['one', 'a'])} {unit[:-1]}"
+    if unit == "hours" and n > 3:
+        n = int(rng.integers(2, 4))
+    words = number_to_words(n)
+    if unit == "minutes" and rng.random() < 0.1:
+        return f"{words} and a half minutes"
+    if unit == "hours" and rng.random() < 0.2:
+        return f"{words} hours and {number_to_words(int(rng.choice([10, 15, 20, 30])))} minutes"
+    return f"{words} {unit}"
+
+
+def _percent(rng: np.random.Generator) -> str:
+    n = int(rng.choice([5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 100, int(rng.integers(1, 100))]))
+    return number_to_words(n) + (" percent" if rng.random() < 0.8 else "")
+
+
+def slot_value(slot: str, rng: np.random.Generator, names: dict[str, list[str]]) -> str:
+    pick = lambda xs: str(xs[int(rng.integers(len(xs)))])  # noqa: E731
+    if slot in names:
+        if not names[slot]:
+            raise LookupError(slot)  # this home has none (no floors, say): the template is skipped
+        return pick(names[slot])
+    if slot == "domain":
+        return pick(["lights", "light", "lamps", "fans", "fan", "blinds", "shades", "curtains", "locks",
+                     "switches", "doors", "tv", "heaters"])
+    if slot == "state":
+        return pick(["on", "off", "open", "closed", "locked", "unlocked", "playing", "paused"])
+    if slot == "color":
+        return pick(COLORS)
+    if slot in ("brightness", "volume"):
+        return _percent(rng)
+    if slot == "value":
+        return pick(["high", "low", "medium", "eco mode", "heat", "cool", "auto"])
+    if slot == "duration":
+        return _duration(rng)
+    if slot == "tname":
+        return pick(TIMER_NAMES)
+    if slot == "start":
+        return _duration(rng).replace("minutes", "minute").replace("seconds", "second").replace("hours", "hour")
+    if slot == "item":
+        return pick(ITEMS)
+    if slot == "list":
+        return pick(LISTS)
+    if slot == "food":
+        return pick(list(FOODS))
+    raise KeyError(slot)
+
+
+def expand(template: str, rng: np.random.Generator, names: dict[str, list[str]]) -> str:
+    """One random sentence from a parser template: <macro>, (a|b), [optional|alternatives], {slot}."""
+    t = template.split("->")[0].strip()
+    for _ in range(3):
+        t = re.sub(r"<(\w+)>", lambda m: MACROS[m.group(1)], t)
+
+    def choose(m: re.Match, optional: bool) -> str:
+        alts = m.group(1).split("|")
+        if optional and rng.random() < 0.5:
+            return ""
+        return alts[int(rng.integers(len(alts)))]
+
+    while re.search(r"[\(\[]", t):
+        t = re.sub(r"\(([^()\[\]]*)\)", lambda m: choose(m, False), t)
+        t = re.sub(r"\[([^()\[\]]*)\]", lambda m: choose(m, True), t)
+    try:
+        t = re.sub(r"\{(\w+)\}", lambda m: slot_value(m.group(1), rng, names), t)
+    except LookupError:
+        return ""
+    return normalize(t)
+
+
+def domain_sentences(home: Home, seed: int = 0, n_template: int = 5000) -> list[str]:
+    """Distinct lower-case sentences, numbers as words: general requests, then ``n_template`` expansions
+    of the parser's templates (taken in turn, so every intent is covered), each sometimes with a
+    politeness prefix or suffix. Deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    names = home_names(home)
+    out = [normalize(g) for g in GENERAL]
+    templates = [t for ts in _TEMPLATES.values() for t in ts]
+    prefixes = ["", "", "", "", "please ", "hey jarvis ", "can you ", "could you "]
+    suffixes = ["", "", "", "", "", " please", " thanks", " now"]
+    for i in range(n_template):
+        s = expand(templates[i % len(templates)], rng, names)
+        if s:
+            out.append(normalize(prefixes[int(rng.integers(len(prefixes)))] + s
+                                 + suffixes[int(rng.integers(len(suffixes)))]))
+    return [t for t in dict.fromkeys(out) if t]
+
+
+def domain_lm(home: Home, order: int = 3, seed: int = 0):
+    """The domain's n-gram LM (an ``assistant.lm.ngram.NgramModel``), built in memory."""
+    from assistant.lm.build import build_image
+    from assistant.lm.estimate import estimate
+    from assistant.lm.ngram import NgramModel
+
+    sentences = domain_sentences(home, seed)
+    image, _ = build_image(estimate([s.split() for s in sentences], order, warn_fallback=False))
+    _LOGGER.info("domain LM: %d sentences, %d-gram, %.2f MB", len(sentences), order, len(image) / 1e6)
+    return NgramModel.from_bytes(image)
+
+
+def load_word_lm(spec: str, home: Home):
+    """``[asr] lm``: "domain" (``domain_lm(home)``), or a path to an ARPA file or a built LM
+    (``NgramModel.load``; ModelError if missing or corrupt), or "" (None)."""
+    from assistant.lm.ngram import NgramModel
+
+    if spec in ("", "."):
+        return None
+    if spec == "domain":
+        return domain_lm(home)
+    return NgramModel.load(spec)
