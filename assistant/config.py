@@ -256,6 +256,9 @@ class EndpointConfig:
     """hard cap on an utterance (reason "max-utterance")"""
     pre_roll_s: float = 0.3
     """audio kept from before the detected start, handed on with the utterance"""
+    wake_tail_s: float = 0.5
+    """after a wake word, speech running on from the detection is its tail, not the request, until it
+    pauses; this long without a pause and it is the request spoken straight on (0 = no tail skipping)"""
 
     def __post_init__(self) -> None:
         _check(0 < self.speech_threshold < 1, "endpoint.speech_threshold", "must be in (0, 1)")
@@ -267,6 +270,8 @@ class EndpointConfig:
                "must exceed trailing_silence_s")
         _check(self.max_leading_silence_s > 0, "endpoint.max_leading_silence_s", "must be > 0")
         _check(0 <= self.pre_roll_s <= 2.0, "endpoint.pre_roll_s", "must be in [0, 2]")
+        _check(0 <= self.wake_tail_s < self.max_leading_silence_s, "endpoint.wake_tail_s",
+               "must be in [0, max_leading_silence_s)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,8 @@ class Listener:
                 used = end - self._samples_seen
                 self._samples_seen = end
                 pos += max(0, used)
-                self.listen()
+                self.state = ListenState.LISTENING
+                self.endpointer.reset(start_s=self.time_s, wake_tail=True)
             else:
                 ep_events = self.endpointer.feed(chunk)
                 events.extend(ep_events)

@@ -130,8 +130,11 @@ class WhisperTokenizer:
 
 
 def lm_words(text: str) -> list[str]:
-    """A transcript as LM words: lower case, punctuation dropped (apostrophes kept)."""
-    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+    """A transcript as LM words: its spoken form (lower case, numbers as words, punctuation dropped), as
+    the domain LM's text is written: Whisper writes "10 minutes" and "50%"."""
+    from assistant.intent.numbers import spoken_form
+
+    return spoken_form(text).split()
 
 
 @dataclass(frozen=True)

@@ -357,3 +357,14 @@ def duration_to_words(d: Duration | int) -> str:
     if not parts:
         return "zero seconds"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def spoken_form(text: str) -> str:
+    """Text as it is said: lower case, numbers as words ("50%" -> "fifty percent", "5:30" -> "five
+    thirty", "3rd" -> "three"), hyphens as spaces, other punctuation dropped (apostrophes inside words
+    kept). What the word LM is estimated on and what Whisper's transcripts are scored as."""
+    t = text.lower().replace("-", " ").replace("%", " percent")
+    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
+    t = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", t)
+    t = re.sub(r"[^a-z' ]", " ", t)
+    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))

@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from assistant.intent.home import Home
-from assistant.intent.numbers import number_to_words
+from assistant.intent.numbers import number_to_words, spoken_form
 from assistant.intent.parser import _TEMPLATES, COLORS, FOODS
 
 __all__ = ["GENERAL", "domain_lm", "domain_sentences", "expand", "home_names", "load_word_lm", "normalize"]
@@ -74,11 +74,7 @@ GENERAL = [
 ]
 
 def normalize(text: str) -> str:
-    t = text.lower().replace("-", " ").replace("%", " percent")
-    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
-    t = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", t)
-    t = re.sub(r"[^a-z' ]", " ", t)
-    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))
+    return spoken_form(text)
 
 
 def home_names(home: Home) -> dict[str, list[str]]:

@@ -13,7 +13,10 @@ Rules (sherpa-style, all from ``[endpoint]``):
   (reason "trailing-silence"), or
   ``max_utterance_s`` after it started ("max-utterance");
 * if nothing starts within ``max_leading_silence_s`` of listening, it ends without speech
-  ("leading-silence").
+  ("leading-silence");
+* listening that starts at a wake word (``reset(wake_tail=True)``) first lets the wake word's own tail
+  pass: speech running on from the detection is not the request until it pauses; if it runs on for
+  ``wake_tail_s`` without a pause, the request was spoken straight on, and it started at the detection.
 After ``SpeechEnded`` the endpointer is done and ignores further audio until ``reset``. The audio kept is
 bounded: listening lasts at most ``max_leading_silence_s + max_utterance_s``.
 """
@@ -28,7 +31,7 @@ from assistant.config import EndpointConfig
 from assistant.events import SpeechEnded, SpeechStarted
 from assistant.vad.speech_prob import SAMPLE_RATE, SpeechProb
 
-WAITING, SPEAKING, DONE = "waiting", "speaking", "done"
+TAIL, WAITING, SPEAKING, DONE = "wake-tail", "waiting", "speaking", "done"
 
 
 class Endpointer:
@@ -42,13 +45,15 @@ class Endpointer:
         self._leading_frames = math.ceil(cfg.max_leading_silence_s / self.frame_s - 1e-9)
         self._max_frames = math.ceil(cfg.max_utterance_s / self.frame_s - 1e-9)
         self._pre_roll = int(round(cfg.pre_roll_s * SAMPLE_RATE))
+        self._tail_frames = math.ceil(cfg.wake_tail_s / self.frame_s - 1e-9)
         self._stream = vad.stream()
         self.reset()
 
-    def reset(self, start_s: float = 0.0) -> None:
+    def reset(self, start_s: float = 0.0, wake_tail: bool = False) -> None:
+        """Listen from ``start_s``; ``wake_tail``: a wake word was detected just now (its tail may follow)."""
         self._stream.reset()
         self.start_s = start_s
-        self.state = WAITING
+        self.state = TAIL if wake_tail and self._tail_frames > 0 else WAITING
         self._chunks: list[np.ndarray] = []
         self._num_samples = 0
         self._frame = 0  # frames processed
@@ -77,6 +82,14 @@ class Endpointer:
         for p in self._stream.feed(samples):
             self.probs.append(float(p))
             self._frame += 1
+            if self.state == TAIL:
+                if p < self.cfg.speech_threshold - self.cfg.hysteresis:
+                    self.state = WAITING  # the wake word has ended: now wait for the request
+                elif self._frame >= self._tail_frames:  # no pause: the request ran straight on from it
+                    self.state = SPEAKING
+                    self._speech_start, self._last_speech, self._run = 0, self._frame, 0
+                    events.append(SpeechStarted(self._t(0)))
+                continue
             if self.state == WAITING:
                 speech = p >= self.cfg.speech_threshold
                 self._run = self._run + 1 if speech else 0

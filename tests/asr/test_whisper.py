@@ -219,6 +219,8 @@ def test_lm_words():
         "light",
         "please",
     ]
+    assert lm_words("Set a timer for 10 minutes at 50%, it's 5:30.") == (
+        ["set", "a", "timer", "for", "ten", "minutes", "at", "fifty", "percent", "it's", "five", "thirty"])
     assert dataclasses.is_dataclass(WhisperConfig())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +209,44 @@ def test_real_speech_ends_after_the_trailing_silence(silero, pause_s):
     assert max(errors) <= 0.1, errors
     assert min(errors) >= -0.2, errors
     assert np.median(np.abs(errors)) <= 0.1, errors
+
+
+@pytest.mark.parametrize(
+    ("segments", "expected"),
+    [
+        # the wake word's tail (0.2 s), a pause, then the request: the request is the utterance
+        ([(0.9, 0.2), (0, 0.6), (0.9, 1.0), (0, 1.0)], [("started", 0.8), ("ended", 2.3, 0.8, "trailing-silence")]),
+        # the tail and then a pause longer than the trailing silence: still waiting for the request
+        ([(0.9, 0.2), (0, 1.2), (0.9, 0.5), (0, 1.0)], [("started", 1.4), ("ended", 2.4, 1.4, "trailing-silence")]),
+        # the request spoken straight on, no pause within wake_tail_s: it started at the detection
+        ([(0.9, 1.5), (0, 1.0)], [("started", 0.0), ("ended", 2.0, 0.0, "trailing-silence")]),
+        # silence right after the detection: as without a tail
+        ([(0, 0.5), (0.9, 1.0), (0, 1.0)], [("started", 0.5), ("ended", 2.0, 0.5, "trailing-silence")]),
+        # only the tail, then nothing: leading silence, measured from the detection
+        ([(0.9, 0.2), (0, 2.5)], [("ended", 2.0, 2.0, "leading-silence")]),
+    ],
+)
+def test_wake_word_tail_is_not_the_request(segments, expected):
+    ep = Endpointer(dataclasses.replace(CFG, wake_tail_s=0.5), ScriptedVad())
+    for chunk in (160, 4096):
+        ep.reset(start_s=10.0, wake_tail=True)
+        x = pattern(*segments)
+        events = []
+        for i in range(0, len(x), chunk):
+            events += ep.feed(x[i : i + chunk])
+        got = [
+            ("started", round(e.time_s - 10, 3))
+            if isinstance(e, SpeechStarted)
+            else ("ended", round(e.time_s - 10, 3), round(e.start_s - 10, 3), e.reason)
+            for e in events
+        ]
+        assert got == expected
+    # the tail is not in the utterance: it starts pre_roll_s (0.2 s) before the request
+    ep.reset(wake_tail=True)
+    ep.feed(pattern((0.7, 0.2), (0, 0.6), (0.9, 1.0), (0, 1.0)))
+    audio = ep.utterance()
+    assert len(audio) == int(1.4 * RATE) and audio.max() == np.float32(0.9)
+    assert not np.any(audio == np.float32(0.7))
+    # follow-up listening (no wake word) never skips anything
+    ep.reset()
+    assert [type(e) for e in ep.feed(pattern((0.9, 0.2), (0, 1.0)))] == [SpeechStarted, SpeechEnded]
