@@ -25,14 +25,24 @@ SUBSAMPLING = 4
 RECEPTIVE_EXTRA = 3  # frames of right context a chunk needs beyond decode_chunk_len
 
 
+FRONTEND_DIMS = {"fbank": NUM_MEL_BINS, "oww": 96}
+"""fbank: 80 Kaldi fbank bins at 100 frames a second (the sherpa ``lstm`` contract); oww: openWakeWord's
+frozen 96-dim speech embedding at 12.5 a second (tools/train/oww_features.py; a comparison, not exported)"""
+
+
 class Encoder(nn.Module):
-    def __init__(self, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256, dropout: float = 0.1):
+    def __init__(self, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256, dropout: float = 0.1,
+                 frontend: str = "fbank"):
         super().__init__()
-        self.d_model, self.num_layers = d_model, num_layers
-        self.register_buffer("mean", torch.zeros(NUM_MEL_BINS))
-        self.register_buffer("inv_std", torch.ones(NUM_MEL_BINS))
-        self.conv1 = nn.Conv1d(NUM_MEL_BINS, d_model, kernel_size=3, stride=2)
-        self.conv2 = nn.Conv1d(d_model, d_model, kernel_size=3, stride=2)
+        self.d_model, self.num_layers, self.frontend = d_model, num_layers, frontend
+        dim = FRONTEND_DIMS[frontend]
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("inv_std", torch.ones(dim))
+        if frontend == "fbank":
+            self.conv1 = nn.Conv1d(NUM_MEL_BINS, d_model, kernel_size=3, stride=2)
+            self.conv2 = nn.Conv1d(d_model, d_model, kernel_size=3, stride=2)
+        else:  # already 80 ms frames, each seeing 775 ms: a projection, no subsampling
+            self.inp = nn.Linear(dim, d_model)
         self.norm = nn.LayerNorm(d_model)  # keeps the LSTM's inputs in range (without it: saturated gates)
         self.lstm = nn.LSTM(d_model, d_model, num_layers=num_layers, dropout=dropout)
         with torch.no_grad():  # forget-gate bias 1: gradients reach further back early in training
@@ -42,8 +52,13 @@ class Encoder(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.proj = nn.Linear(d_model, joiner_dim)
 
+    def out_frames(self, t):
+        return out_frames(t) if self.frontend == "fbank" else t
+
     def subsample(self, x: torch.Tensor) -> torch.Tensor:
         """(N, T, 80) normalised features -> (N, T', d_model)"""
+        if self.frontend != "fbank":
+            return torch.relu(self.inp(x))
         y = torch.relu(self.conv1(x.permute(0, 2, 1)))
         return torch.relu(self.conv2(y)).permute(0, 2, 1)
 
@@ -88,11 +103,11 @@ class Joiner(nn.Module):
 
 class Transducer(nn.Module):
     def __init__(self, vocab_size: int, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256,
-                 decoder_dim: int = 256, dropout: float = 0.1):
+                 decoder_dim: int = 256, dropout: float = 0.1, frontend: str = "fbank"):
         super().__init__()
         self.config = dict(vocab_size=vocab_size, d_model=d_model, num_layers=num_layers,
-                           joiner_dim=joiner_dim, decoder_dim=decoder_dim, dropout=dropout)
-        self.encoder = Encoder(d_model, num_layers, joiner_dim, dropout)
+                           joiner_dim=joiner_dim, decoder_dim=decoder_dim, dropout=dropout, frontend=frontend)
+        self.encoder = Encoder(d_model, num_layers, joiner_dim, dropout, frontend)
         self.decoder = Decoder(vocab_size, decoder_dim, joiner_dim)
         self.joiner = Joiner(vocab_size, joiner_dim)
         self.ctc_head = nn.Linear(joiner_dim, vocab_size)  # training only: CTC on the encoder speeds alignment
@@ -107,7 +122,7 @@ class Transducer(nn.Module):
     def forward(self, x: torch.Tensor, x_lens: torch.Tensor, ys: torch.Tensor, y_lens: torch.Tensor):
         h, c = self.encoder.init_state(x.shape[0])
         enc, _, _ = self.encoder(x, h, c)  # (B, T', J)
-        t_lens = out_frames(x_lens)
+        t_lens = self.encoder.out_frames(x_lens)
         ctx = self.contexts(ys)
         b, u1, _ = ctx.shape
         dec = self.decoder(ctx.reshape(b * u1, CONTEXT_SIZE)).reshape(b, u1, -1)

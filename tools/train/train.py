@@ -43,10 +43,11 @@ def train_bpe(texts: Path, prefix: Path, vocab: int) -> None:
     )
 
 
-def load_split(data: Path, split: str):
+def load_split(data: Path, split: str, frontend: str = "fbank"):
     rows = [json.loads(line) for line in (data / f"{split}.jsonl").read_text().splitlines()]
-    feats = np.load(data / f"feats_{split}.npy", mmap_mode="r")
-    idx = np.load(data / f"feats_{split}.idx.npy")
+    prefix = "feats" if frontend == "fbank" else f"feats_{frontend}"
+    feats = np.load(data / f"{prefix}_{split}.npy", mmap_mode="r")
+    idx = np.load(data / f"{prefix}_{split}.idx.npy")
     return rows, feats, idx
 
 
@@ -90,14 +91,15 @@ def spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
 
 
 MEAN = torch.zeros(80)
+PAD = {"fbank": -15.9, "oww": 0.0}  # fbank: the log floor
 
 
-def make_batch(ids, rows, feats, idx, sp, augment_rng=None):
+def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fbank"]):
     xs = [torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32)) for i in ids]
     ys = [sp.encode(rows[i]["text"]) for i in ids]
     x_lens = torch.tensor([len(x) for x in xs])
     y_lens = torch.tensor([len(y) for y in ys])
-    x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True, padding_value=-15.9)
+    x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True, padding_value=pad)
     y = torch.zeros(len(ys), max(1, int(y_lens.max())), dtype=torch.int64)
     for k, t in enumerate(ys):
         y[k, : len(t)] = torch.tensor(t)
@@ -149,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--joiner-dim", type=int, default=256)
-    ap.add_argument("--max-frames", type=int, default=6000, help="padded feature frames per batch")
+    ap.add_argument("--max-frames", type=int, default=0,
+                    help="padded feature frames per batch (0: 6000 for fbank, the same 60 s = 750 for oww)")
+    ap.add_argument("--frontend", choices=["fbank", "oww"], default="fbank",
+                    help="oww: openWakeWord's frozen embedding (tools/train/oww_features.py), for comparison")
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--ctc-weight", type=float, default=1.0, help="auxiliary CTC loss on the encoder")
     ap.add_argument("--warmup", type=int, default=150)
@@ -164,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    args.max_frames = args.max_frames or (6000 if args.frontend == "fbank" else 750)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     import sentencepiece as spm
@@ -174,13 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     if not bpe.exists():
         train_bpe(args.data / "texts_train.txt", args.exp / "bpe", args.vocab)
     sp = spm.SentencePieceProcessor(model_file=str(bpe))
-    rows, feats, idx = load_split(args.data, "train")
+    rows, feats, idx = load_split(args.data, "train", args.frontend)
     # dev: 3% of the training utterances (training voices), for the loss curve only
     rng = np.random.default_rng(args.seed)
     perm = rng.permutation(len(rows))
     dev_ids, train_ids = np.sort(perm[: max(20, len(rows) * 3 // 100)]), np.sort(perm[max(20, len(rows) * 3 // 100) :])
 
-    model = Transducer(sp.get_piece_size(), args.d_model, args.layers, args.joiner_dim, args.joiner_dim)
+    model = Transducer(sp.get_piece_size(), args.d_model, args.layers, args.joiner_dim, args.joiner_dim,
+                       frontend=args.frontend)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     step, history, sitting = 0, {"train": [], "dev": [], "sittings": []}, 0
     ckpt_path = args.resume_from or (args.exp / "last.pt" if args.resume else None)
@@ -227,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         tot, toks = 0.0, 0
         with torch.no_grad():
             for b in Batches(idx[dev_ids, 1], args.max_frames, 0).epoch(0):
-                x, xl, y, yl = make_batch(dev_ids[b], rows, feats, idx, sp)
+                x, xl, y, yl = make_batch(dev_ids[b], rows, feats, idx, sp, pad=PAD[args.frontend])
                 tot += float(model(x, xl, y, yl)[0].sum())
                 toks += int(yl.sum())
         model.train()
@@ -246,13 +253,13 @@ def main(argv: list[str] | None = None) -> int:
             eb = pb.epoch(step // n)  # the count varies a little between epochs (random length jitter)
             ids = pool[eb[(step % n) % len(eb)]]
             e = -1
-            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp)
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, pad=PAD[args.frontend])
         else:
             e, k = divmod(step - args.curriculum_steps, steps_per_epoch)
             if e != epoch_no:
                 epoch_batches, epoch_no = batches.epoch(e), e
             ids = train_ids[epoch_batches[k]]
-            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng)
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         loss, ctc = model(x, xl, y, yl)
