@@ -45,6 +45,13 @@ def test_bad_config_exits_1_with_the_key(tmp_path, capsys):
     assert "frontend.bins: unknown key" in capsys.readouterr().err
 
 
+def test_check_names_a_missing_lm_file(tmp_path, capsys):
+    p = tmp_path / "c.toml"
+    p.write_text(f'[asr]\nlm = "{tmp_path / "home.lm"}"\n')
+    code, rows = run_json(capsys, ["check", "--config", str(p), "--json"])
+    assert code == 1 and any(q.startswith("asr.lm: LM file not found") for q in rows[0]["problems"])
+
+
 def test_bad_audio_exits_1(tmp_path, capsys):
     p = tmp_path / "x.wav"
     p.write_bytes(b"RIFF")

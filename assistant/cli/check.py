@@ -28,6 +28,12 @@ def run(args) -> int:
         st = registry.status(name)
         if st.state == "mismatch" or (st.state == "missing" and st.kind != "derived"):
             problems.append(f"{name}: {st.state}: {st.detail}")
+    if cfg.asr.lm not in ("", ".", "domain"):  # a file: it must be there (its format is checked at load)
+        from pathlib import Path
+
+        lm = Path(cfg.asr.lm)
+        if not lm.is_file():
+            problems.append(f"asr.lm: LM file not found: {lm}")
     result = {
         "config": str(args.config or DEFAULT_CONFIG_PATH),
         "native": _accel.IMPLEMENTATION,
