@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             e, k = divmod(step - args.curriculum_steps, steps_per_epoch)
             if e != epoch_no:
                 epoch_batches, epoch_no = batches.epoch(e), e
-            ids = train_ids[epoch_batches[k]]
+            ids = train_ids[epoch_batches[k % len(epoch_batches)]]  # the count varies a little per epoch
             x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
