@@ -210,6 +210,15 @@ async def run_scenario(uri: str, scenario: Scenario) -> Result:
     return _result(scenario, received)
 
 
+def _brief(data: dict[str, Any]) -> str:
+    """What a received event said, for a failure message: the text, or the intent and its slots."""
+    if "text" in data:
+        return repr(data["text"])
+    if "intent" in data:
+        return f"{data['intent']} {data.get('slots', {})}"
+    return json.dumps(data, sort_keys=True)[:120]
+
+
 def _evaluate(scenario: Scenario, received):
     failures: list[str] = []
     matched: list[dict[str, Any]] = []
@@ -226,7 +235,9 @@ def _evaluate(scenario: Scenario, received):
                 hit = (t, data)
                 break
         if hit is None:
-            failures.append(f"no {exp.event} event matching {exp.fields or '{}'}")
+            got = [_brief(data) for _, etype, data in received if etype == exp.event]
+            failures.append(f"no {exp.event} event matching {exp.fields or '{}'}"
+                            + (f" (got: {'; '.join(got)})" if got else " (none came)"))
             return False, failures, matched, pos
         t, data = hit
         entry = {"event": exp.event, "t_s": round(t, 4)}
