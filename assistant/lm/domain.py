@@ -178,16 +178,61 @@ def domain_sentences(home: Home, seed: int = 0, n_template: int = 5000) -> list[
     return [t for t in dict.fromkeys(out) if t]
 
 
-def domain_lm(home: Home, order: int = 3, seed: int = 0):
-    """The domain's n-gram LM (an ``assistant.lm.ngram.NgramModel``), built in memory."""
+NUMBER_CLASS = "<number>"
+NUMBER_WORDS = frozenset(w for n in range(100) for w in number_to_words(n).split()) | {"hundred", "thousand"}
+
+
+class NumberClassLm:
+    """A word LM (``lm_protocol.WordLm``) whose text had every number word replaced by ``<number>``, read
+    the same way: it judges how a request is put, not which number was said, which is for the recogniser
+    to hear (the domain text has more "ten" than "five", and a plain LM turned a heard "five minutes"
+    into "ten minutes" when the two were close)."""
+
+    def __init__(self, lm) -> None:  # noqa: ANN001 - an NgramModel
+        self.lm = lm
+
+    @property
+    def order(self) -> int:
+        return self.lm.order
+
+    @property
+    def vocab_size(self) -> int:
+        return self.lm.vocab_size
+
+    @staticmethod
+    def classed(words: list[str]) -> list[str]:
+        return [NUMBER_CLASS if w in NUMBER_WORDS else w for w in words]
+
+    def word_ids(self, words: list[str]) -> np.ndarray:
+        return self.lm.word_ids(self.classed(list(words)))
+
+    def __contains__(self, word: object) -> bool:
+        return word in NUMBER_WORDS or word in self.lm
+
+    def begin_state(self) -> np.ndarray:
+        return self.lm.begin_state()
+
+    def null_state(self) -> np.ndarray:
+        return self.lm.null_state()
+
+    def advance(self, states: np.ndarray, word_ids: np.ndarray):
+        return self.lm.advance(states, word_ids)
+
+    def score(self, sentence: str, bos: bool = True, eos: bool = True) -> float:
+        return self.lm.score(" ".join(self.classed(sentence.split())), bos, eos)
+
+
+def domain_lm(home: Home, order: int = 3, seed: int = 0) -> NumberClassLm:
+    """The domain's n-gram LM, numbers as one class, built in memory."""
     from assistant.lm.build import build_image
     from assistant.lm.estimate import estimate
     from assistant.lm.ngram import NgramModel
 
     sentences = domain_sentences(home, seed)
-    image, _ = build_image(estimate([s.split() for s in sentences], order, warn_fallback=False))
+    classed = [NumberClassLm.classed(s.split()) for s in sentences]
+    image, _ = build_image(estimate(classed, order, warn_fallback=False))
     _LOGGER.info("domain LM: %d sentences, %d-gram, %.2f MB", len(sentences), order, len(image) / 1e6)
-    return NgramModel.from_bytes(image)
+    return NumberClassLm(NgramModel.from_bytes(image))
 
 
 def load_word_lm(spec: str, home: Home):

@@ -77,3 +77,11 @@ def test_rescoring_leaves_speech_outside_the_domain_alone(lm):
     assert all(h.lm_logprob < 0 for h in gated)  # the LM score is still filled in
     hyps = [Hypothesis((), " What is the gate to me?", 0, -4.0), Hypothesis((), " What is the date today?", 0, -4.6)]
     assert rescore(hyps, lm, 0.5, 0.5, min_word_logprob=-5.0)[0].text == " What is the date today?"
+
+
+def test_numbers_are_one_class_so_the_recogniser_hears_which(lm):
+    assert lm.score("set a timer for five minutes") == pytest.approx(lm.score("set a timer for ten minutes"))
+    assert "seventeen" in lm and lm.score("set the volume to forty percent") > lm.score("set the volume to forty pigs")
+    hyps = [Hypothesis((), " Set a timer for five minutes.", 0, -4.0),
+            Hypothesis((), " Set a timer for 10 minutes.", 0, -4.1)]
+    assert rescore(hyps, lm, 0.5, 0.5, min_word_logprob=-5.0)[0].text == hyps[0].text
