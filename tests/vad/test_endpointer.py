@@ -48,6 +48,19 @@ CFG = EndpointConfig(
 )
 
 
+def scripted_events(ep: Endpointer, x: np.ndarray, chunk: int) -> list[tuple]:
+    """Feed ``x`` in ``chunk``-sample pieces (listening began at 10 s); the events, times relative."""
+    events = []
+    for i in range(0, len(x), chunk):
+        events += ep.feed(x[i : i + chunk])
+    return [
+        ("started", round(e.time_s - 10, 3))
+        if isinstance(e, SpeechStarted)
+        else ("ended", round(e.time_s - 10, 3), round(e.start_s - 10, 3), e.reason)
+        for e in events
+    ]
+
+
 @pytest.mark.parametrize(
     ("segments", "expected"),
     [
@@ -76,16 +89,7 @@ def test_rules(segments, expected):
     for chunk in (160, 333, 4096):
         ep.reset(start_s=10.0)
         x = pattern(*segments)
-        events = []
-        for i in range(0, len(x), chunk):
-            events += ep.feed(x[i : i + chunk])
-        got = [
-            ("started", round(e.time_s - 10, 3))
-            if isinstance(e, SpeechStarted)
-            else ("ended", round(e.time_s - 10, 3), round(e.start_s - 10, 3), e.reason)
-            for e in events
-        ]
-        assert got == expected
+        assert scripted_events(ep, x, chunk) == expected
         assert ep.done
         assert ep.feed(x) == []  # done until reset
 
@@ -230,17 +234,7 @@ def test_wake_word_tail_is_not_the_request(segments, expected):
     ep = Endpointer(dataclasses.replace(CFG, wake_tail_s=0.5), ScriptedVad())
     for chunk in (160, 4096):
         ep.reset(start_s=10.0, wake_tail=True)
-        x = pattern(*segments)
-        events = []
-        for i in range(0, len(x), chunk):
-            events += ep.feed(x[i : i + chunk])
-        got = [
-            ("started", round(e.time_s - 10, 3))
-            if isinstance(e, SpeechStarted)
-            else ("ended", round(e.time_s - 10, 3), round(e.start_s - 10, 3), e.reason)
-            for e in events
-        ]
-        assert got == expected
+        assert scripted_events(ep, pattern(*segments), chunk) == expected
     # the tail is not in the utterance: it starts pre_roll_s (0.2 s) before the request
     ep.reset(wake_tail=True)
     ep.feed(pattern((0.7, 0.2), (0, 0.6), (0.9, 1.0), (0, 1.0)))
