@@ -202,7 +202,8 @@ class WakeConfig:
         _check(len(self.models) > 0, "wake.models", "must name at least one wake-word head")
         _check(len(set(self.models)) == len(self.models), "wake.models", "names a head twice")
         _check(0 < self.threshold < 1, "wake.threshold", f"must be in (0, 1), got {self.threshold}")
-        _check(1 <= self.patience_frames <= 50, "wake.patience_frames", f"must be in [1, 50], got {self.patience_frames}")
+        _check(1 <= self.patience_frames <= 50, "wake.patience_frames",
+               f"must be in [1, 50], got {self.patience_frames}")
         _check(self.refractory_s >= 0, "wake.refractory_s", f"must be >= 0, got {self.refractory_s}")
         for name in self.words:
             _check(name in self.models, f"wake.words.{name}", f"is not one of wake.models {list(self.models)}")

@@ -28,9 +28,9 @@ Time. Event times are *stream* seconds (audio consumed so far). Two pacings:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import collections
 import contextlib
+import dataclasses
 import enum
 import heapq
 import itertools

@@ -332,7 +332,8 @@ def main() -> int:
         print(
             f"{r['model']:<16}{r['bytes_per_ngram']:>13.2f}{r['bytes'] / 1e6:>8.1f}{r['load_s'] * 1000:>9.1f}"
             f"{r['ns_per_lookup']:>11.1f}{r['wall_ns_per_lookup']:>9.1f}{r['lookups_per_s'] / 1e6:>11.2f}"
-            f"{r.get('speed_ratio_vs_probing', float('nan')):>9.2f}{r.get('bytes_ratio_vs_probing', float('nan')):>9.2f}"
+            f"{r.get('speed_ratio_vs_probing', float('nan')):>9.2f}"
+            f"{r.get('bytes_ratio_vs_probing', float('nan')):>9.2f}"
             f"{r['perplexity']:>12.3f}{r['build_s']:>9.1f}"
         )
     print("speed x = KenLM probing ns / this ns (higher is faster); bytes x = this size / KenLM probing size")

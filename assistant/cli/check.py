@@ -42,9 +42,9 @@ def run(args) -> int:
         "problems": problems,
         "ok": not problems,
     }
-    emit(result, args.json, "\n".join(
-        [f"config {result['config']}: valid", f"implementation: {_accel.IMPLEMENTATION}",
-         f"models: {len(registry.entries)} in the manifest", f"home: {result['home']}"] + [f"problem: {p}" for p in problems]))
+    lines = [f"config {result['config']}: valid", f"implementation: {_accel.IMPLEMENTATION}",
+             f"models: {len(registry.entries)} in the manifest", f"home: {result['home']}"]
+    emit(result, args.json, "\n".join(lines + [f"problem: {p}" for p in problems]))
     if problems:
         raise JobError(f"{len(problems)} problem(s) found")
     return 0

@@ -155,7 +155,7 @@ def run_score(args) -> int:
 
     lm = NgramModel.load(args.model, impl=args.impl)
     try:
-        stream = open(args.input, encoding="utf-8") if args.input else sys.stdin
+        stream = open(args.input, encoding="utf-8") if args.input else sys.stdin  # noqa: SIM115 (closed below)
     except OSError as e:
         raise JobError(f"cannot read {args.input}: {e}") from None
     total_log10 = 0.0

@@ -66,10 +66,7 @@ class ReferenceKN:
     def _p(self, w: str, h: tuple[str, ...]) -> float:
         n = len(h) + 1
         total = self.ctx_total[n].get(h, 0.0)
-        if n == 1:
-            lower = 1.0 / (len(self.vocab) - 1)
-        else:
-            lower = self._p(w, h[1:])
+        lower = 1.0 / (len(self.vocab) - 1) if n == 1 else self._p(w, h[1:])
         if total == 0:
             return lower
         c = self.count[n].get(h + (w,), 0)
