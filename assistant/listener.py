@@ -63,8 +63,12 @@ class Listener:
 
     def listen(self) -> None:
         """Start listening for an utterance now, without a wake word."""
+        self._listen(wake_tail=False)
+
+    def _listen(self, wake_tail: bool) -> None:
+        """``wake_tail``: a wake word was detected just now, and its tail may still be sounding."""
         self.state = ListenState.LISTENING
-        self.endpointer.reset(start_s=self.time_s)
+        self.endpointer.reset(start_s=self.time_s, wake_tail=wake_tail)
 
     def feed(self, samples: np.ndarray) -> list[ListenEvent]:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -84,8 +88,7 @@ class Listener:
                 used = end - self._samples_seen
                 self._samples_seen = end
                 pos += max(0, used)
-                self.state = ListenState.LISTENING
-                self.endpointer.reset(start_s=self.time_s, wake_tail=True)
+                self._listen(wake_tail=True)
             else:
                 ep_events = self.endpointer.feed(chunk)
                 events.extend(ep_events)

@@ -31,6 +31,7 @@ from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.whisper_mel import log_mel
 from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig, WhisperWindow
+from assistant.intent.numbers import spoken_form
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
 
@@ -132,8 +133,6 @@ class WhisperTokenizer:
 def lm_words(text: str) -> list[str]:
     """A transcript as LM words: its spoken form (lower case, numbers as words, punctuation dropped), as
     the domain LM's text is written: Whisper writes "10 minutes" and "50%"."""
-    from assistant.intent.numbers import spoken_form
-
     return spoken_form(text).split()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from assistant import _accel
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.config import DEFAULT_CONFIG_PATH, load_config
@@ -29,8 +31,6 @@ def run(args) -> int:
         if st.state == "mismatch" or (st.state == "missing" and st.kind != "derived"):
             problems.append(f"{name}: {st.state}: {st.detail}")
     if cfg.asr.lm not in ("", ".", "domain"):  # a file: it must be there (its format is checked at load)
-        from pathlib import Path
-
         lm = Path(cfg.asr.lm)
         if not lm.is_file():
             problems.append(f"asr.lm: LM file not found: {lm}")

@@ -4,9 +4,10 @@
 home's names, colours, numbers, durations, foods and list items, and adds general short requests a home
 assistant hears (so the model does not turn everything into a command). ``domain_lm(home)`` estimates a
 3-gram (modified Kneser-Ney, assistant/lm/estimate.py) from them and builds the hash LM in memory:
-about 4,000 sentences and 0.3 MB, in about 0.25 s here, so it is made at start from the configured home
+about 4,800 sentences and 0.3 MB, in about 0.25 s here, so it is made at start from the configured home
 and never goes stale when the home file changes. Whisper's n-best is rescored with it
-(``[asr.whisper] lm = "domain"``); ``tools/train/make_data.py`` uses the same text for the transducer.
+(``[asr] lm = "domain"``); ``tools/train/make_data.py`` uses the same text for the transducer.
+Sentences are in spoken form (``assistant.intent.numbers.spoken_form``), as Whisper's are scored.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from assistant.intent.home import Home
 from assistant.intent.numbers import number_to_words, spoken_form
 from assistant.intent.parser import _TEMPLATES, COLORS, FOODS
 
-__all__ = ["GENERAL", "domain_lm", "domain_sentences", "expand", "home_names", "load_word_lm", "normalize"]
+__all__ = ["GENERAL", "domain_lm", "domain_sentences", "expand", "home_names", "load_word_lm"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,10 +73,6 @@ GENERAL = [
     "who won the world cup", "what day is christmas", "how many days until christmas",
     "what time does the store close", "is it going to rain this weekend",
 ]
-
-def normalize(text: str) -> str:
-    return spoken_form(text)
-
 
 def home_names(home: Home) -> dict[str, list[str]]:
     """The names (and aliases) of the home's devices, areas and floors, as slot values, lower case."""
@@ -157,7 +154,7 @@ def expand(template: str, rng: np.random.Generator, names: dict[str, list[str]])
         t = re.sub(r"\{(\w+)\}", lambda m: slot_value(m.group(1), rng, names), t)
     except LookupError:
         return ""
-    return normalize(t)
+    return spoken_form(t)
 
 
 def domain_sentences(home: Home, seed: int = 0, n_template: int = 5000) -> list[str]:
@@ -166,14 +163,14 @@ def domain_sentences(home: Home, seed: int = 0, n_template: int = 5000) -> list[
     politeness prefix or suffix. Deterministic for a seed."""
     rng = np.random.default_rng(seed)
     names = home_names(home)
-    out = [normalize(g) for g in GENERAL]
+    out = [spoken_form(g) for g in GENERAL]
     templates = [t for ts in _TEMPLATES.values() for t in ts]
     prefixes = ["", "", "", "", "please ", "hey jarvis ", "can you ", "could you "]
     suffixes = ["", "", "", "", "", " please", " thanks", " now"]
     for i in range(n_template):
         s = expand(templates[i % len(templates)], rng, names)
         if s:
-            out.append(normalize(prefixes[int(rng.integers(len(prefixes)))] + s
+            out.append(spoken_form(prefixes[int(rng.integers(len(prefixes)))] + s
                                  + suffixes[int(rng.integers(len(suffixes)))]))
     return [t for t in dict.fromkeys(out) if t]
 

@@ -9,8 +9,9 @@ float copy of each weight lives only while its layer runs.
 
 Why not onnxruntime's dynamic quantisation (``ConvInteger``/``MatMulInteger``, activations quantised on
 the fly)? For this voice it was 2.6x slower to the first audio on x86 without VNNI. Storing weights
-only keeps the float kernels: measured on joe-medium's encoder, 40 MB less resident at about 10% more
-encoder time (``tools/bench_tts.py``).
+only keeps the float kernels: measured on joe-medium's encoder, its session holds 40 MB less (39 against
+79 MB over a bare process) and one encoder run takes about 10% longer; the whole voice's first audio is
+141 against 120 ms (``tools/bench_tts.py``).
 
 The HiFi-GAN decoder (nodes under ``/dec/``) stays float: it is small (1.7 M weights, 4 MB saved at
 most), it runs on every slice, and it turns weight rounding straight into waveform error (25 dB

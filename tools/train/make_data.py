@@ -52,7 +52,8 @@ from make_wake_corpus import (  # noqa: E402
 from assistant.audio.io import write_audio  # noqa: E402
 from assistant.config import HomeConfig  # noqa: E402
 from assistant.intent.home import load_home  # noqa: E402
-from assistant.lm.domain import GENERAL, domain_sentences, normalize  # noqa: E402
+from assistant.intent.numbers import spoken_form  # noqa: E402
+from assistant.lm.domain import GENERAL, domain_sentences  # noqa: E402
 
 TEST_ESPEAK_LANGS = ("en-us", "en-gb-x-rp")
 TEST_VARIANT = "f3"
@@ -71,7 +72,7 @@ def texts(seed: int, n_template: int = 5000) -> list[str]:
     for f in WRITTEN:
         for line in (ROOT / "tests" / "intent" / "data" / f).read_text().splitlines():
             if line.strip() and not line.startswith("#"):
-                out.append(normalize(line.split("|")[0]))
+                out.append(spoken_form(line.split("|")[0]))
     out += domain_sentences(load_home(HomeConfig()), seed, n_template)
     return [t for t in dict.fromkeys(out) if t]
 
