@@ -12,7 +12,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
-from model import rnnt_loss, rnnt_loss_bruteforce  # noqa: E402
+from model import (  # noqa: E402
+    rnnt_loss,
+    rnnt_loss_bruteforce,
+    rnnt_loss_modified,
+    rnnt_loss_modified_bruteforce,
+)
 
 
 def test_loss_equals_the_sum_over_all_alignments():
@@ -34,4 +39,27 @@ def test_loss_gradient_is_finite():
     logits = torch.randn(2, 7, 4, 5, requires_grad=True)
     loss = rnnt_loss(logits, torch.randint(1, 5, (2, 3)), torch.tensor([7, 6]), torch.tensor([3, 2])).sum()
     loss.backward()
+    assert torch.isfinite(logits.grad).all()
+
+
+def test_modified_loss_equals_the_sum_over_one_symbol_per_frame_alignments():
+    torch.manual_seed(2)
+    b, t, u, v = 3, 6, 3, 5
+    logits = torch.randn(b, t, u + 1, v, dtype=torch.float64)
+    targets = torch.randint(1, v, (b, u))
+    t_lens, u_lens = torch.tensor([6, 5, 3]), torch.tensor([3, 2, 3])
+    loss = rnnt_loss_modified(logits, targets, t_lens, u_lens)
+    for i in range(b):
+        ref = rnnt_loss_modified_bruteforce(
+            logits[i, : t_lens[i], : u_lens[i] + 1].float(), targets[i, : u_lens[i]].tolist()
+        )
+        assert abs(float(loss[i]) - float(ref)) < 1e-4
+
+
+def test_modified_loss_gradient_is_finite():
+    torch.manual_seed(3)
+    logits = torch.randn(2, 7, 4, 5, requires_grad=True)
+    args = (torch.randint(1, 5, (2, 3)), torch.tensor([7, 6]), torch.tensor([3, 2]))
+    loss = rnnt_loss_modified(logits, *args)
+    loss.sum().backward()
     assert torch.isfinite(logits.grad).all()

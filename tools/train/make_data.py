@@ -80,13 +80,26 @@ def texts(seed: int, n_template: int = 5000) -> list[str]:
 # ------------------------------------------------------------------------------------------------ voices
 
 
-def voice_pools(engines: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def espeak_variants() -> list[str]:
+    """Every voice variant espeak-ng ships (``voices/!v``), except names with spaces."""
+    import glob
+
+    found = {Path(p).name for p in glob.glob("/usr/lib/*/espeak-ng-data/voices/!v/*")}
+    found |= {Path(p).name for p in glob.glob("/usr/share/espeak-ng-data/voices/!v/*")}
+    return sorted(v for v in found if " " not in v)
+
+
+def voice_pools(engines: list[str], all_variants: bool = False) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Training and held-out voices per engine. ``all_variants``: every espeak-ng variant (part 2), not
+    only the 12 plain male/female ones; the held-out rule is the same (``en-us*``, ``en-gb-x-rp*``, ``+f3``)."""
     train: dict[str, list[str]] = {}
     test: dict[str, list[str]] = {}
     for e in engines:
         voices = voices_for(e)
         if e == "espeak":
-            voices = [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in ESPEAK_VARIANTS]
+            variants = ESPEAK_VARIANTS + [v for v in espeak_variants() if v not in ESPEAK_VARIANTS] \
+                if all_variants else ESPEAK_VARIANTS
+            voices = [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in variants]
             held = [v for v in voices if v.split("+")[0] in TEST_ESPEAK_LANGS or v.endswith("+" + TEST_VARIANT)]
         elif e == "flite":
             held = [v for v in voices if v in TEST_FLITE]
@@ -109,10 +122,21 @@ def telephone(x: np.ndarray) -> np.ndarray:
     return np.fft.irfft(spec, len(x)).astype(np.float32)
 
 
-def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray]) -> tuple[np.ndarray, dict]:
+def resample(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``x`` ``factor`` times faster (linear interpolation): pitch, formants and tempo all move, as
+    with a shorter or longer vocal tract, so one voice becomes many (Kaldi's speed perturbation)."""
+    n = int(len(x) / factor)
+    return np.interp(np.arange(n) * factor, np.arange(len(x)), x).astype(np.float32)
+
+
+def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray],
+            tract: bool = False) -> tuple[np.ndarray, dict]:
     x = _trim(speech)
     x = x / (np.abs(x).max() + 1e-9)
     aug: dict = {}
+    if tract and rng.random() < 0.6:
+        aug["resample"] = round(float(rng.uniform(0.85, 1.18)), 3)
+        x = resample(x, aug["resample"])
     if rng.random() < 0.5:
         aug["rt60_s"] = round(float(rng.uniform(0.15, 0.7)), 2)
         x = room(x, aug["rt60_s"], rng)
@@ -143,7 +167,8 @@ def features(samples: np.ndarray) -> np.ndarray:
 
 
 def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[str]], out: Path, seed: int,
-               babble: list[np.ndarray], seen: set[str]) -> None:
+               babble: list[np.ndarray], seen: set[str], first: int = 0, tract: bool = False) -> None:
+    """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*."""
     from tqdm import tqdm
 
     engines = [e for e in pools if pools[e]]
@@ -153,8 +178,8 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
     feats, index = [], []
     start = 0
     with open(out / f"{split}.jsonl", "w") as log, tempfile.TemporaryDirectory() as d:
-        for i in tqdm(range(count), desc=split, unit="utt", file=sys.stderr):
-            rng = np.random.default_rng([seed, i, len(split)])
+        for i in tqdm(range(first, first + count), desc=split, unit="utt", file=sys.stderr):
+            rng = np.random.default_rng([seed, i, len(split[:5])])
             engine = engines[int(rng.choice(len(engines), p=share))]
             voice = pools[engine][int(rng.integers(len(pools[engine])))]
             text = pool[int(rng.integers(len(pool)))]
@@ -162,7 +187,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
             speech = try_synthesize(engine, voice, text, rate, pitch, Path(d))
             if speech is None:
                 continue
-            audio, aug = augment(speech, rng, babble)
+            audio, aug = augment(speech, rng, babble, tract)
             name = f"{split}/{i:05d}_{engine}.wav"
             write_audio(out / name, audio, RATE)
             f = features(audio)
@@ -206,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "asr-data")
     ap.add_argument("--train", type=int, default=4500, help="training utterances")
     ap.add_argument("--test", type=int, default=320, help="held-out-voice test utterances")
+    ap.add_argument("--train2", type=int, default=9000,
+                    help="part 2 (train2): training utterances with every espeak-ng variant and resampling")
+    ap.add_argument("--parts", default="1,2", help="which parts to make: 1 = test + train, 2 = train2")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    parts = {int(p) for p in args.parts.split(",")}
     t0 = time.time()
     engines = available_engines()
     print(f"engines: {engines}", file=sys.stderr)
@@ -226,8 +255,14 @@ def main(argv: list[str] | None = None) -> int:
     babble = make_babble(train_pools, GENERAL, args.seed)
     # test: half seen texts, half unseen
     test_pool = [seen[i] for i in rng.permutation(len(seen))[: len(unseen)]] + unseen
-    make_split("test", args.test, test_pool, test_pools, args.out, args.seed + 7, babble, set(seen))
-    make_split("train", args.train, seen, train_pools, args.out, args.seed, babble, set(seen))
+    if 1 in parts:
+        make_split("test", args.test, test_pool, test_pools, args.out, args.seed + 7, babble, set(seen))
+        make_split("train", args.train, seen, train_pools, args.out, args.seed, babble, set(seen))
+    if 2 in parts:
+        more_pools, _ = voice_pools(engines, all_variants=True)
+        (args.out / "voices2.json").write_text(json.dumps(more_pools, indent=1))
+        make_split("train2", args.train2, seen, more_pools, args.out, args.seed, babble, set(seen),
+                   first=args.train, tract=True)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0

@@ -12,6 +12,10 @@ first run stayed a pure language model (the same text for every input) after 1,3
 
 ``rnnt_loss`` is the transducer loss written in PyTorch (no torchaudio): the forward variable is
 computed one time step at a time, vectorised over the label axis with ``logcumsumexp``.
+``rnnt_loss_modified`` is the one-symbol-per-frame transducer (k2's ``rnnt_type="modified"``): every
+step consumes a frame, so the model learns to emit as sherpa-onnx's and our greedy search decode (at most
+one token a frame). The regular loss let run 5 emit in bursts: 51.8% greedy at one token a frame, 42.5%
+at three.
 """
 
 from __future__ import annotations
@@ -119,7 +123,8 @@ class Transducer(nn.Module):
         full = torch.cat([start, ys], dim=1)
         return full.unfold(1, CONTEXT_SIZE, 1)
 
-    def forward(self, x: torch.Tensor, x_lens: torch.Tensor, ys: torch.Tensor, y_lens: torch.Tensor):
+    def forward(self, x: torch.Tensor, x_lens: torch.Tensor, ys: torch.Tensor, y_lens: torch.Tensor,
+                modified: bool = False):
         h, c = self.encoder.init_state(x.shape[0])
         enc, _, _ = self.encoder(x, h, c)  # (B, T', J)
         t_lens = self.encoder.out_frames(x_lens)
@@ -129,7 +134,8 @@ class Transducer(nn.Module):
         logits = self.joiner(enc.unsqueeze(2), dec.unsqueeze(1))  # (B, T', U+1, V)
         ctc_lp = torch.log_softmax(self.ctc_head(enc), dim=-1).permute(1, 0, 2)  # (T', B, V)
         ctc = nn.functional.ctc_loss(ctc_lp, ys, t_lens, y_lens, blank=0, reduction="none", zero_infinity=True)
-        return rnnt_loss(logits, ys, t_lens, y_lens), ctc
+        loss = rnnt_loss_modified if modified else rnnt_loss
+        return loss(logits, ys, t_lens, y_lens), ctc
 
 
 def rnnt_loss(logits: torch.Tensor, targets: torch.Tensor, logit_lens: torch.Tensor,
@@ -156,6 +162,48 @@ def rnnt_loss(logits: torch.Tensor, targets: torch.Tensor, logit_lens: torch.Ten
     rows = torch.arange(b)
     ll = alpha[rows, idx_t, target_lens] + blank[rows, idx_t, target_lens]
     return -ll
+
+
+def rnnt_loss_modified(logits: torch.Tensor, targets: torch.Tensor, logit_lens: torch.Tensor,
+                       target_lens: torch.Tensor) -> torch.Tensor:
+    """As ``rnnt_loss``, for the lattice in which each frame emits exactly one symbol (blank or a label):
+    alpha[t+1, u] = logaddexp(alpha[t, u] + blank[t, u], alpha[t, u-1] + emit[t, u-1]); the utterance's
+    likelihood is alpha[T, U]. Needs T >= U (at 25 frames a second and BPE-80, U/T is at most 0.63 in the
+    corpus)."""
+    lp = torch.log_softmax(logits.float(), dim=-1)
+    b, t_max, u1, _ = lp.shape
+    blank = lp[..., 0]
+    emit = torch.gather(lp[:, :, :-1, :], 3, targets[:, None, :, None].expand(b, t_max, u1 - 1, 1)).squeeze(3)
+    neg = torch.full((b, 1), -1e30, dtype=lp.dtype)
+    alpha = torch.cat([torch.zeros(b, 1, dtype=lp.dtype), neg.expand(b, u1 - 1)], dim=1)  # before frame 0
+    alphas = [alpha]
+    for t in range(t_max):
+        stay = alpha + blank[:, t]
+        move = torch.cat([neg, alpha[:, :-1] + emit[:, t]], dim=1)
+        alpha = torch.logaddexp(stay, move)
+        alphas.append(alpha)
+    final = torch.stack(alphas, dim=1)  # (B, T+1, U+1)
+    rows = torch.arange(b)
+    return -final[rows, logit_lens, target_lens]
+
+
+def rnnt_loss_modified_bruteforce(logits: torch.Tensor, targets: list[int]) -> torch.Tensor:
+    """One utterance (T, U+1, V), every one-symbol-per-frame alignment enumerated. For tests only."""
+    import itertools
+
+    lp = torch.log_softmax(logits, dim=-1)
+    t_max, u1, _ = lp.shape
+    total = []
+    for label_frames in itertools.combinations(range(t_max), u1 - 1):
+        u, s = 0, torch.tensor(0.0)
+        for t in range(t_max):
+            if t in label_frames:
+                s = s + lp[t, u, targets[u]]
+                u += 1
+            else:
+                s = s + lp[t, u, 0]
+        total.append(s)
+    return -torch.logsumexp(torch.stack(total), dim=0)
 
 
 def rnnt_loss_bruteforce(logits: torch.Tensor, targets: list[int]) -> torch.Tensor:

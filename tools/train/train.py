@@ -51,6 +51,18 @@ def load_split(data: Path, split: str, frontend: str = "fbank"):
     return rows, feats, idx
 
 
+def load_training(data: Path, frontend: str = "fbank"):
+    """The ``train`` split, and ``train2`` (make_data.py's part 2) after it where it has been made:
+    one list of rows, the features of both in memory, one index."""
+    rows, feats, idx = load_split(data, "train", frontend)
+    if frontend != "fbank" or not (data / "feats_train2.idx.npy").exists():
+        return rows, feats, idx
+    rows2, feats2, idx2 = load_split(data, "train2", frontend)
+    idx2 = idx2.copy()
+    idx2[:, 0] += len(feats)
+    return rows + rows2, np.concatenate([feats, feats2]), np.concatenate([idx, idx2])
+
+
 class Batches:
     """Length-bucketed batches of at most ``max_frames`` padded feature frames."""
 
@@ -90,11 +102,26 @@ def spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return x
 
 
+def vtlp(x: torch.Tensor, rng: np.random.Generator, max_warp: float) -> torch.Tensor:
+    """Vocal tract length perturbation on the filterbank: each utterance's mel axis stretched by a
+    factor in [1 - max_warp, 1 + max_warp] (linear interpolation between bins), a new speaker each time."""
+    b, _, f = x.shape
+    out = x.clone()
+    grid = torch.arange(f, dtype=torch.float32)
+    for i in range(b):
+        src = (grid / float(rng.uniform(1 - max_warp, 1 + max_warp))).clamp(0, f - 1)
+        lo = src.floor().long()
+        hi = (lo + 1).clamp(max=f - 1)
+        w = src - lo
+        out[i] = x[i][:, lo] * (1 - w) + x[i][:, hi] * w
+    return out
+
+
 MEAN = torch.zeros(80)
 PAD = {"fbank": -15.9, "oww": 0.0}  # fbank: the log floor
 
 
-def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fbank"]):
+def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fbank"], warp: float = 0.0):
     xs = [torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32)) for i in ids]
     ys = [sp.encode(rows[i]["text"]) for i in ids]
     x_lens = torch.tensor([len(x) for x in xs])
@@ -104,13 +131,18 @@ def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fb
     for k, t in enumerate(ys):
         y[k, : len(t)] = torch.tensor(t)
     if augment_rng is not None:
+        if warp:
+            x = vtlp(x, augment_rng, warp)
         x = spec_augment(x, augment_rng)
     return x, x_lens, y, y_lens
 
 
 def lr_at(step: int, args) -> float:
-    warm = min(1.0, (step + 1) / args.warmup)
-    progress = min(1.0, step / args.max_steps)
+    """Linear warm-up, then cosine to 5% of ``--lr`` at ``--max-steps``; both start at ``--schedule-from``
+    (a fine-tuning sitting from a finished run's weights gets a schedule of its own)."""
+    start = args.schedule_from
+    warm = min(1.0, (step - start + 1) / args.warmup)
+    progress = min(1.0, max(0, step - start) / max(1, args.max_steps - start))
     return args.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -155,9 +187,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="padded feature frames per batch (0: 6000 for fbank, the same 60 s = 750 for oww)")
     ap.add_argument("--frontend", choices=["fbank", "oww"], default="fbank",
                     help="oww: openWakeWord's frozen embedding (tools/train/oww_features.py), for comparison")
+    ap.add_argument("--loss", choices=["modified", "regular"], default="modified",
+                    help="modified: one symbol per frame, as the greedy search decodes (model.py)")
+    ap.add_argument("--vtlp", type=float, default=0.1, help="vocal tract length perturbation: max warp")
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--ctc-weight", type=float, default=1.0, help="auxiliary CTC loss on the encoder")
     ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--schedule-from", type=int, default=0, help="step at which the lr schedule starts")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--stage1-steps", type=int, default=500,
                     help="first steps: only clean utterances (SNR >= 20 dB or no noise, no room, no telephone "
@@ -180,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if not bpe.exists():
         train_bpe(args.data / "texts_train.txt", args.exp / "bpe", args.vocab)
     sp = spm.SentencePieceProcessor(model_file=str(bpe))
-    rows, feats, idx = load_split(args.data, "train", args.frontend)
+    rows, feats, idx = load_training(args.data, args.frontend)
     # dev: 3% of the training utterances (training voices), for the loss curve only
     rng = np.random.default_rng(args.seed)
     perm = rng.permutation(len(rows))
@@ -207,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         model.encoder.inv_std.copy_(torch.from_numpy(1.0 / (sample.std(0) + 1e-3)))
     global MEAN
     MEAN = model.encoder.mean.clone()
+    modified = args.loss == "modified"
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{n_params / 1e6:.2f} M parameters, vocab {sp.get_piece_size()}, {len(train_ids)} train / "
           f"{len(dev_ids)} dev utterances", file=sys.stderr)
@@ -235,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             for b in Batches(idx[dev_ids, 1], args.max_frames, 0).epoch(0):
                 x, xl, y, yl = make_batch(dev_ids[b], rows, feats, idx, sp, pad=PAD[args.frontend])
-                tot += float(model(x, xl, y, yl)[0].sum())
+                tot += float(model(x, xl, y, yl, modified)[0].sum())
                 toks += int(yl.sum())
         model.train()
         return tot / toks
@@ -259,10 +296,10 @@ def main(argv: list[str] | None = None) -> int:
             if e != epoch_no:
                 epoch_batches, epoch_no = batches.epoch(e), e
             ids = train_ids[epoch_batches[k % len(epoch_batches)]]  # the count varies a little per epoch
-            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend])
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend], args.vtlp)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
-        loss, ctc = model(x, xl, y, yl)
+        loss, ctc = model(x, xl, y, yl, modified)
         per_tok = loss.sum() / yl.sum()
         opt.zero_grad()
         (per_tok + args.ctc_weight * ctc.sum() / yl.sum()).backward()
