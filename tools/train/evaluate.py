@@ -16,7 +16,8 @@ Sets:
 Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with a word 3-gram
 estimated here from the training texts (OUT/texts_train.txt; assistant.lm, modified Kneser-Ney); beam +
 fusion + hotword biasing of the home's names (assistant/data/home.toml). The fusion weight and word bonus
-are chosen on 150 training-voice dev utterances, never on the test set.
+and the hotword boost per token are chosen on 150 training-voice dev utterances (train.py's dev split,
+never trained on), never on the test set.
 
 Two-pass (this model streaming, Whisper final): the final text is Whisper's; the latency from the end of
 speech to the final is the streaming ``finish()`` plus Whisper's decode of the utterance, measured per
@@ -38,7 +39,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(HERE))
 from bench_asr import asterisk, cards, librivox, wer  # noqa: E402
+from train import dev_split  # noqa: E402
 
 from assistant.asr.transducer import TransducerModel  # noqa: E402
 from assistant.audio.io import read_audio  # noqa: E402
@@ -127,9 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     test = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in rows]
     seen = np.array([r["seen"] for r in rows])
     # dev: training voices (the train.py dev split), to choose the fusion weight
-    train_rows = [json.loads(line) for line in (args.data / "train.jsonl").read_text().splitlines()]
-    perm = np.random.default_rng(0).permutation(len(train_rows))
-    dev_ids = sorted(perm[: max(20, len(train_rows) * 3 // 100)])[: args.dev]
+    train_rows = [json.loads(line) for split in ("train", "train2", "train3")
+                  if (args.data / f"{split}.jsonl").exists()
+                  for line in (args.data / f"{split}.jsonl").read_text().splitlines()]
+    dev_all = dev_split(train_rows)[0]
+    dev_ids = dev_all[:: max(1, len(dev_all) // args.dev)][: args.dev]
     dev = [(read_audio(args.data / train_rows[i]["file"]).samples, train_rows[i]["text"]) for i in dev_ids]
 
     lm = word_lm(args.data / "texts_train.txt")
@@ -150,10 +155,25 @@ def main(argv: list[str] | None = None) -> int:
     _, w, bonus = best
     fused = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
                                            lm_word_bonus=bonus), RT, lm=lm)
+    # the hotword boost per token, on the same dev set: BPE-80 pieces are short (1.4 letters), so a name is
+    # many tokens and icefall's usual 1.5-2 per token (for BPE-500) may be too much here
+    best_boost = (float("inf"), 0.0)
+    for boost in (0.25, 0.5, 1.0, 1.5):
+        m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
+                                           lm_word_bonus=bonus, hotwords=tuple(hot),
+                                           hotword_boost_per_token=boost), RT, lm=lm)
+        r = run_set(m, dev)
+        tuning.append({"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost,
+                       "dev_wer": r["wer"]})
+        say(f"dev hotwords boost={boost}: WER {r['wer']:.4f}")
+        best_boost = min(best_boost, (r["wer"], boost))
+    boost = best_boost[1]
     biased = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                            lm_word_bonus=bonus, hotwords=tuple(hot)), RT, lm=lm)
+                                            lm_word_bonus=bonus, hotwords=tuple(hot),
+                                            hotword_boost_per_token=boost), RT, lm=lm)
     configs = {"greedy": greedy, "beam4": beam, f"beam4+lm(w={w},bonus={bonus})": fused,
                "beam4+lm+hotwords": biased}
+    report["hotword_boost_per_token"] = boost
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
                          "voices": sorted({f"{r['engine']}/{r['voice']}" for r in rows})}
     refs = [t for _, t in test]

@@ -59,6 +59,11 @@ TEST_ESPEAK_LANGS = ("en-us", "en-gb-x-rp")
 TEST_VARIANT = "f3"
 TEST_FLITE = ("rms",)
 ENGINE_SHARE = {"espeak": 0.5, "flite": 0.25, "festival": 0.07, "piper": 0.18}
+NATURAL_SHARE = {"flite": 0.4, "festival": 0.35, "piper": 0.25}
+"""part 3: the recorded-voice engines only (espeak-ng is half of parts 1 and 2, and the held-out flite
+``rms`` and US voices are where the model failed most)"""
+EXTRA_FESTIVAL = ["ked_diphone"]
+"""part 3 only (so that parts 1 and 2 reproduce): Debian's festvox-kdlpc16k, a second US male voice"""
 
 WRITTEN = ["utterances.txt", "heldout.txt", "fresh.txt"]
 
@@ -167,12 +172,14 @@ def features(samples: np.ndarray) -> np.ndarray:
 
 
 def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[str]], out: Path, seed: int,
-               babble: list[np.ndarray], seen: set[str], first: int = 0, tract: bool = False) -> None:
+               babble: list[np.ndarray], seen: set[str], first: int = 0, tract: bool = False,
+               engine_share: dict[str, float] | None = None) -> None:
     """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*."""
     from tqdm import tqdm
 
     engines = [e for e in pools if pools[e]]
-    share = np.array([ENGINE_SHARE.get(e, 0.1) for e in engines])
+    share = np.array([(engine_share or ENGINE_SHARE).get(e, 0.1 if engine_share is None else 0.0)
+                      for e in engines])
     share /= share.sum()
     (out / split).mkdir(parents=True, exist_ok=True)
     feats, index = [], []
@@ -233,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test", type=int, default=320, help="held-out-voice test utterances")
     ap.add_argument("--train2", type=int, default=9000,
                     help="part 2 (train2): training utterances with every espeak-ng variant and resampling")
-    ap.add_argument("--parts", default="1,2", help="which parts to make: 1 = test + train, 2 = train2")
+    ap.add_argument("--train3", type=int, default=4000,
+                    help="part 3 (train3): training utterances of flite, festival and Piper, resampled")
+    ap.add_argument("--parts", default="1,2,3",
+                    help="which parts to make: 1 = test + train, 2 = train2, 3 = train3")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) for p in args.parts.split(",")}
@@ -263,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "voices2.json").write_text(json.dumps(more_pools, indent=1))
         make_split("train2", args.train2, seen, more_pools, args.out, args.seed, babble, set(seen),
                    first=args.train, tract=True)
+    if 3 in parts:
+        natural = {e: list(v) for e, v in train_pools.items() if e in NATURAL_SHARE}
+        installed = Path("/usr/share/festival/voices")
+        if "festival" in natural:
+            natural["festival"] += [v for v in EXTRA_FESTIVAL if list(installed.glob(f"*/{v}"))]
+        (args.out / "voices3.json").write_text(json.dumps(natural, indent=1))
+        make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
+                   first=args.train + args.train2, tract=True, engine_share=NATURAL_SHARE)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0

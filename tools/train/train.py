@@ -22,6 +22,7 @@ import json
 import math
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +53,29 @@ def load_split(data: Path, split: str, frontend: str = "fbank"):
 
 
 def load_training(data: Path, frontend: str = "fbank"):
-    """The ``train`` split, and ``train2`` (make_data.py's part 2) after it where it has been made:
-    one list of rows, the features of both in memory, one index."""
+    """The ``train`` split, then ``train2`` and ``train3`` (make_data.py's parts 2 and 3) where they have
+    been made: one list of rows, the features of all in memory, one index."""
     rows, feats, idx = load_split(data, "train", frontend)
-    if frontend != "fbank" or not (data / "feats_train2.idx.npy").exists():
+    if frontend != "fbank":
         return rows, feats, idx
-    rows2, feats2, idx2 = load_split(data, "train2", frontend)
-    idx2 = idx2.copy()
-    idx2[:, 0] += len(feats)
-    return rows + rows2, np.concatenate([feats, feats2]), np.concatenate([idx, idx2])
+    feats, idx = [np.asarray(feats)], [idx]
+    offset = len(feats[0])
+    for split in ("train2", "train3"):
+        if not (data / f"feats_{split}.idx.npy").exists():
+            continue
+        r, f, i = load_split(data, split, frontend)
+        i = i.copy()
+        i[:, 0] += offset
+        offset += len(f)
+        rows, feats, idx = rows + r, feats + [np.asarray(f)], idx + [i]
+    return rows, np.concatenate(feats), np.concatenate(idx)
+
+
+def dev_split(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """3% of the training utterances (training voices), chosen by a hash of the file name, so the split
+    stays the same when a part of the corpus is added: for the loss curve and evaluate.py's tuning only."""
+    dev = np.array([zlib.crc32(r["file"].encode()) % 100 < 3 for r in rows])
+    return np.flatnonzero(dev), np.flatnonzero(~dev)
 
 
 class Batches:
@@ -217,10 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         train_bpe(args.data / "texts_train.txt", args.exp / "bpe", args.vocab)
     sp = spm.SentencePieceProcessor(model_file=str(bpe))
     rows, feats, idx = load_training(args.data, args.frontend)
-    # dev: 3% of the training utterances (training voices), for the loss curve only
-    rng = np.random.default_rng(args.seed)
-    perm = rng.permutation(len(rows))
-    dev_ids, train_ids = np.sort(perm[: max(20, len(rows) * 3 // 100)]), np.sort(perm[max(20, len(rows) * 3 // 100) :])
+    dev_ids, train_ids = dev_split(rows)
 
     model = Transducer(sp.get_piece_size(), args.d_model, args.layers, args.joiner_dim, args.joiner_dim,
                        frontend=args.frontend)
