@@ -470,10 +470,14 @@ class SearchMethod(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TransducerConfig:
-    """A streaming transducer in the sherpa-onnx / icefall export (encoder, decoder, joiner, tokens.txt)."""
+    """A streaming transducer in the sherpa-onnx / icefall export (encoder, decoder, joiner, tokens.txt):
+    a shipped one by its registry name (``model``), or any by its four files."""
 
+    model: str = ""
+    """registry prefix of a shipped transducer: <model>/encoder.int8, <model>/decoder, <model>/joiner,
+    <model>/tokens (models/manifest.toml); empty = the four files below"""
     encoder: Path = Path("")
-    """encoder ONNX file; empty means no transducer is configured"""
+    """encoder ONNX file; with ``model`` empty too, no transducer is configured"""
     decoder: Path = Path("")
     joiner: Path = Path("")
     tokens: Path = Path("")
@@ -508,8 +512,14 @@ class TransducerConfig:
         given = [str(p) not in ("", ".") for p in paths]
         _check(all(given) or not any(given), "asr.transducer.encoder",
                "encoder, decoder, joiner and tokens must be given together")
+        _check(not (self.model and any(given)), "asr.transducer.model",
+               "give either model (a registry name) or the four files, not both")
         _check(self.search is SearchMethod.BEAM or self.lm_weight == 0 and not self.hotwords,
                "asr.transducer.search", "LM fusion and hotwords need search = 'beam'")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.model) or str(self.encoder) not in ("", ".")
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,8 +580,8 @@ class AsrConfig:
     whisper: WhisperConfig = field(default_factory=WhisperConfig)
 
     def __post_init__(self) -> None:
-        _check(self.engine is not AsrEngine.TRANSDUCER or str(self.transducer.encoder) not in ("", "."),
-               "asr.transducer.encoder", "engine = 'transducer' needs the transducer model files")
+        _check(self.engine is not AsrEngine.TRANSDUCER or self.transducer.configured,
+               "asr.transducer.model", "engine = 'transducer' needs a transducer (model, or the four files)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from assistant.asr.search import BeamSearch, GreedySearch, Hypothesis
 from assistant.asr.tokens import SymbolTable
 from assistant.config import FrontendConfig, RuntimeConfig, SearchMethod, TransducerConfig
 from assistant.events import TranscriptPartial, Word
-from assistant.models import ModelError
+from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
 
 FEATURE_DIM = 80
@@ -196,9 +196,17 @@ class TransducerModel:
     """the fbank the icefall recipes train on (lhotse defaults): what ``feed`` expects"""
 
     @classmethod
-    def load(cls, cfg: TransducerConfig, rt: RuntimeConfig, lm: WordLm | None = None) -> TransducerModel:
+    def load(
+        cls, cfg: TransducerConfig, rt: RuntimeConfig, lm: WordLm | None = None, registry: ModelRegistry | None = None
+    ) -> TransducerModel:
+        """``cfg.model`` names a shipped model in ``registry`` (default: the source tree's manifest)."""
+        if cfg.model:
+            reg = registry if registry is not None else ModelRegistry.load()
+            files = {role: reg.path(f"{cfg.model}/{part}") for role, part in
+                     (("encoder", "encoder.int8"), ("decoder", "decoder"), ("joiner", "joiner"), ("tokens", "tokens"))}
+            cfg = dataclasses.replace(cfg, model="", **files)
         if str(cfg.encoder) in ("", "."):
-            raise ModelError("asr.transducer: no model configured (encoder, decoder, joiner, tokens)")
+            raise ModelError("asr.transducer: no model configured (model, or encoder, decoder, joiner, tokens)")
         symbols = SymbolTable.load(cfg.tokens)
         encoder = _load_encoder(Path(cfg.encoder), rt)
         decoder = make_session(Path(cfg.decoder), rt, "decoder")

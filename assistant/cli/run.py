@@ -79,7 +79,7 @@ def _load_recognizer(cfg: Config):
     from assistant.asr.whisper import WhisperModel
     from assistant.models import ModelRegistry
 
-    has_transducer = str(cfg.asr.transducer.encoder) not in ("", ".")  # streaming partials, when configured
+    has_transducer = cfg.asr.transducer.configured  # streaming partials, when configured
     lm = None
     if cfg.asr.whisper.lm_weight > 0 or has_transducer and cfg.asr.transducer.lm_weight > 0:
         from assistant.intent.home import load_home
@@ -87,11 +87,12 @@ def _load_recognizer(cfg: Config):
 
         lm = load_word_lm(cfg.asr.lm, load_home(cfg.home))
     transducer = None
+    registry = ModelRegistry.load(cfg.models)
     if has_transducer:
         from assistant.asr.transducer import TransducerModel
 
-        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime, lm=lm)
-    whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, ModelRegistry.load(cfg.models))
+        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime, lm=lm, registry=registry)
+    whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
     return _Recognition(cfg, transducer, whisper, lm)
 
 

@@ -71,6 +71,7 @@ def run(args) -> int:
             asr,
             transducer=dataclasses.replace(
                 asr.transducer,
+                model="",
                 encoder=_pick(d, "encoder"),
                 decoder=_pick(d, "decoder"),
                 joiner=_pick(d, "joiner"),
@@ -79,7 +80,7 @@ def run(args) -> int:
         )
     engine = args.engine or (asr.engine.value if not args.transducer else "transducer")
     streaming = engine in ("transducer", "two-pass")
-    if streaming and str(asr.transducer.encoder) in ("", "."):
+    if streaming and not asr.transducer.configured:
         raise JobError(
             f"engine {engine} needs a transducer model: [asr.transducer] in the config or --transducer DIR"
         )
@@ -87,16 +88,18 @@ def run(args) -> int:
         raise JobError("--partials needs a streaming engine (--engine transducer or two-pass)")
     files = _files(args)
 
+    from assistant.models import ModelRegistry
+
+    registry = ModelRegistry.load(cfg.models)
     transducer = whisper = None
     if streaming:
         from assistant.asr.transducer import TransducerModel
 
-        transducer = TransducerModel.load(asr.transducer, cfg.runtime)
+        transducer = TransducerModel.load(asr.transducer, cfg.runtime, registry=registry)
     if engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper":
         from assistant.asr.whisper import WhisperModel
-        from assistant.models import ModelRegistry
 
-        whisper = WhisperModel.load(asr.whisper, cfg.runtime, ModelRegistry.load(cfg.models))
+        whisper = WhisperModel.load(asr.whisper, cfg.runtime, registry)
 
     failed = 0
     for path in files:

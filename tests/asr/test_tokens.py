@@ -76,7 +76,9 @@ def test_asr_config_section_loads_and_checks():
     for table, key in [
         ({"asr": {"whisper": {"nbest": 9}}}, "asr.whisper.nbest"),
         ({"asr": {"transducer": {"beam_size": 0}}}, "asr.transducer.beam_size"),
-        ({"asr": {"engine": "transducer"}}, "asr.transducer.encoder"),
+        ({"asr": {"engine": "transducer"}}, "asr.transducer.model"),
+        ({"asr": {"transducer": {"model": "asr/x", "encoder": "e", "decoder": "d", "joiner": "j",
+                                 "tokens": "t"}}}, "asr.transducer.model"),
         ({"asr": {"transducer": {"hotwords": ["kitchen"]}}}, "asr.transducer.search"),
         ({"asr": {"whisper": {"beams": 3}}}, "asr.whisper.beams"),
     ]:
