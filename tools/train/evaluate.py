@@ -16,8 +16,9 @@ Sets:
 Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with a word 3-gram
 estimated here from the training texts (OUT/texts_train.txt; assistant.lm, modified Kneser-Ney); beam +
 fusion + hotword biasing of the home's names (assistant/data/home.toml). The fusion weight and word bonus
-and the hotword boost per token are chosen on 150 training-voice dev utterances (train.py's dev split,
-never trained on), never on the test set.
+and the hotword boost per token are chosen on 150 utterances of make_data.py's validation split (voices
+in neither training nor test; train.py's training-voice dev split where there is none), never on the
+test set.
 
 Two-pass (this model streaming, Whisper final): the final text is Whisper's; the latency from the end of
 speech to the final is the streaming ``finish()`` plus Whisper's decode of the utterance, measured per
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     ap.add_argument("--limit", type=int, default=0, help="held-out utterances used (0 = all)")
     ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts (0 = all 568)")
-    ap.add_argument("--dev", type=int, default=150, help="training-voice dev utterances for the fusion weight")
+    ap.add_argument("--dev", type=int, default=150, help="validation utterances for fusion and boost")
     ap.add_argument("--skip-whisper", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args(argv)
@@ -133,9 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     train_rows = [json.loads(line) for split in ("train", "train2", "train3")
                   if (args.data / f"{split}.jsonl").exists()
                   for line in (args.data / f"{split}.jsonl").read_text().splitlines()]
-    dev_all = dev_split(train_rows)[0]
-    dev_ids = dev_all[:: max(1, len(dev_all) // args.dev)][: args.dev]
-    dev = [(read_audio(args.data / train_rows[i]["file"]).samples, train_rows[i]["text"]) for i in dev_ids]
+    if (args.data / "valid.jsonl").exists():  # held-out voices that are not test voices (make_data.py)
+        dev_rows = [json.loads(line) for line in (args.data / "valid.jsonl").read_text().splitlines()]
+        dev_rows = dev_rows[:: max(1, len(dev_rows) // args.dev)][: args.dev]
+        report["tuning_set"] = "valid"
+    else:
+        dev_all = dev_split(train_rows)[0]
+        dev_rows = [train_rows[i] for i in dev_all[:: max(1, len(dev_all) // args.dev)][: args.dev]]
+        report["tuning_set"] = "training-voice dev"
+    dev = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in dev_rows]
 
     lm = word_lm(args.data / "texts_train.txt")
     hot = hotwords(args.model)

@@ -2,7 +2,8 @@
 """Greedy WER of a training checkpoint on make_data.py's held-out voices, in PyTorch (no export), so
 front ends and checkpoints compare on the same utterances.
 
-    python tools/train/greedy_eval.py CKPT [CKPT ...] [--data var/asr-data] [--limit 160] [--max-symbols 1]
+    python tools/train/greedy_eval.py CKPT [CKPT ...] [--data var/asr-data] [--split test] [--limit 160]
+        [--max-symbols 1]
 
 Greedy search as icefall's, with up to ``--max-symbols`` tokens per encoder frame (default 1, as our
 engine and sherpa-onnx decode; the 12.5 Hz oww front end and models trained with the regular transducer
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("ckpts", nargs="+", type=Path)
     ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
     ap.add_argument("--bpe", type=Path, default=ROOT / "var" / "asr-exp" / "bpe.model")
+    ap.add_argument("--split", default="test", help="test (the held-out voices) or valid (for choosing)")
     ap.add_argument("--limit", type=int, default=160)
     ap.add_argument("--max-symbols", type=int, default=1)
     args = ap.parse_args(argv)
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         model.load_state_dict(ck["model"])
         model.eval()
         frontend = ck["config"].get("frontend", "fbank")
-        rows, feats, idx = load_split(args.data, "test", frontend)
+        rows, feats, idx = load_split(args.data, args.split, frontend)
         pick = np.arange(len(rows))[:: max(1, len(rows) // args.limit)][: args.limit]
         refs, hyps = [], []
         for i in pick:

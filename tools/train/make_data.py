@@ -15,6 +15,8 @@ speed (0.75-1.3x) and pitch; then a simulated room (half), white/pink/babble noi
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
+The validation split (for choosing checkpoints and decoding weights) has voices of neither: the same two
+languages with espeak-ng's other variants (part 2 trains those variants on the other languages only).
 
 Writes OUT/{train,test}/*.wav, OUT/{train,test}.jsonl (file, text, engine, voice, augmentation, seen),
 OUT/feats_{train,test}.npy (float16 fbank frames of all files, concatenated) + OUT/feats_{split}.idx.npy
@@ -114,6 +116,14 @@ def voice_pools(engines: list[str], all_variants: bool = False) -> tuple[dict[st
         if held:
             test[e] = held
     return train, test
+
+
+def valid_pools() -> dict[str, list[str]]:
+    """Validation voices: the held-out espeak-ng languages (``en-us``, ``en-gb-x-rp``) with the variants
+    only part 2 knows (klatt, Alex, ...), never ``+f3``: heard neither in training (whose languages are
+    others) nor in the test split (which has the 12 plain variants of these languages and flite rms)."""
+    extra = [v for v in espeak_variants() if v not in ESPEAK_VARIANTS and v != TEST_VARIANT]
+    return {"espeak": [f"{lang}+{v}" for lang in TEST_ESPEAK_LANGS for v in extra]}
 
 
 # ------------------------------------------------------------------------------------------------ audio
@@ -242,11 +252,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 2 (train2): training utterances with every espeak-ng variant and resampling")
     ap.add_argument("--train3", type=int, default=4000,
                     help="part 3 (train3): training utterances of flite, festival and Piper, resampled")
-    ap.add_argument("--parts", default="1,2,3",
-                    help="which parts to make: 1 = test + train, 2 = train2, 3 = train3")
+    ap.add_argument("--valid", type=int, default=240,
+                    help="validation utterances: held-out voices that are not test voices either")
+    ap.add_argument("--parts", default="1,2,3,v",
+                    help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    parts = {int(p) for p in args.parts.split(",")}
+    parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
     t0 = time.time()
     engines = available_engines()
     print(f"engines: {engines}", file=sys.stderr)
@@ -273,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "voices2.json").write_text(json.dumps(more_pools, indent=1))
         make_split("train2", args.train2, seen, more_pools, args.out, args.seed, babble, set(seen),
                    first=args.train, tract=True)
+    if "v" in parts:  # for choosing checkpoints, fusion weights and boosts: never the test set
+        make_split("valid", args.valid, test_pool, valid_pools(), args.out, args.seed + 11, babble, set(seen))
     if 3 in parts:
         natural = {e: list(v) for e, v in train_pools.items() if e in NATURAL_SHARE}
         installed = Path("/usr/share/festival/voices")
