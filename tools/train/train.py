@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loss", choices=["modified", "regular"], default="modified",
                     help="modified: one symbol per frame, as the greedy search decodes (model.py)")
     ap.add_argument("--vtlp", type=float, default=0.1, help="vocal tract length perturbation: max warp")
+    ap.add_argument("--dropout", type=float, default=None, help="override the model's dropout (e.g. on resume)")
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--ctc-weight", type=float, default=1.0, help="auxiliary CTC loss on the encoder")
     ap.add_argument("--warmup", type=int, default=150)
@@ -253,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         sample = np.asarray(feats[:: max(1, len(feats) // 200000)], np.float32)
         model.encoder.mean.copy_(torch.from_numpy(sample.mean(0)))
         model.encoder.inv_std.copy_(torch.from_numpy(1.0 / (sample.std(0) + 1e-3)))
+    if args.dropout is not None:
+        model.config["dropout"] = args.dropout
+        model.encoder.drop.p = args.dropout
+        model.encoder.lstm.dropout = args.dropout
     global MEAN
     MEAN = model.encoder.mean.clone()
     modified = args.loss == "modified"
@@ -318,9 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
-        history["train"].append((step, float(per_tok)))
+        history["train"].append((step, float(per_tok.detach())))
         bar.update(1)
-        bar.set_postfix(loss=f"{float(per_tok):.3f}", ctc=f"{float(ctc.sum() / yl.sum()):.3f}", epoch=e,
+        bar.set_postfix(loss=f"{float(per_tok.detach()):.3f}", ctc=f"{float(ctc.sum() / yl.sum()):.3f}", epoch=e,
                         lr=f"{lr_at(step, args):.1e}")
         if step % args.dev_every == 0:
             history["dev"].append((step, dev_loss()))
