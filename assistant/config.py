@@ -556,8 +556,12 @@ class WhisperConfig:
     lm_min_word_logprob: float = -5.0
     """rescore only when some hypothesis is in the LM's domain, scoring at least this per word (natural
     log); the domain LM gives about -2 to requests and -7 to read speech (tools/bench_asr.py)"""
+    first_pass_weight: float = 0.0
+    """two-pass (a transducer configured): the n-best is re-ranked by ``score - weight * word edit
+    distance`` to the streaming first pass's transcript (0 = Whisper alone decides)"""
 
     def __post_init__(self) -> None:
+        _check(self.first_pass_weight >= 0, "asr.whisper.first_pass_weight", "must be >= 0")
         _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], not {self.beam_size}")
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")

@@ -16,6 +16,7 @@ window always uses it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -390,3 +391,32 @@ def rescore(
     out = [Hypothesis(h.tokens, h.text, h.frames, h.am_logprob, lp, h.am_logprob + weight * lp + word_bonus * len(w))
            for h, lp, w in zip(hyps, lps, words, strict=True)]
     return sorted(out, key=lambda h: -h.score)
+
+
+def word_edit_distance(a: list[str], b: list[str]) -> int:
+    """Levenshtein distance between two word lists (substitutions, insertions, deletions cost 1)."""
+    row = list(range(len(b) + 1))
+    for i, wa in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, wb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (wa != wb))
+    return row[-1]
+
+
+def agree(hyps: list[Hypothesis], first_pass: str, weight: float) -> list[Hypothesis]:
+    """Two-pass: re-rank Whisper's n-best by how far each is from the streaming first pass's transcript,
+    ``score - weight * word edit distance`` (both in spoken form). The final text stays one of Whisper's
+    (cased, punctuated); the first pass, trained on the assistant's own requests, only chooses among them.
+    Nothing changes with no first-pass text, a weight of 0 or a single hypothesis."""
+    if weight == 0 or len(hyps) < 2 or not first_pass.strip():
+        return hyps
+    ref = lm_words(first_pass)
+    out = [dataclasses.replace(h, score=h.score - weight * word_edit_distance(lm_words(h.text), ref)) for h in hyps]
+    return sorted(out, key=lambda h: -h.score)
+
+
+def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_pass: str = "") -> list[Hypothesis]:
+    """The final ranking of Whisper's n-best, as the pipeline and ``assistant transcribe`` make it: domain
+    LM rescoring (``rescore``), then agreement with the streaming first pass where there is one (``agree``)."""
+    hyps = rescore(hyps, lm, cfg.lm_weight, cfg.lm_word_bonus, cfg.lm_min_word_logprob)
+    return agree(hyps, first_pass, cfg.first_pass_weight)

@@ -134,12 +134,15 @@ class _RecognitionStream:
         return self._asr.feed(frames) if len(frames) else []
 
     def finish(self, utterance) -> TranscriptFinal:
-        from assistant.asr.whisper import rescore
+        from assistant.asr.whisper import choose
 
         t0 = time.perf_counter()
+        first_pass = ""
+        if self._asr is not None:  # the streaming first pass's own final, from the frames it was fed
+            self._asr.feed(self._fbank.finish())
+            first_pass = self._asr.finish()[0].text
         hyps = self.owner.whisper.transcribe(utterance)
-        w = self.owner.cfg.asr.whisper
-        hyps = rescore(hyps, self.owner.lm, w.lm_weight, w.lm_word_bonus, w.lm_min_word_logprob)
+        hyps = choose(hyps, self.owner.lm, self.owner.cfg.asr.whisper, first_pass)
         text = hyps[0].text.strip() if hyps else ""
         alternatives = tuple(dict.fromkeys(h.text.strip() for h in hyps[1:] if h.text.strip() != text))
         return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,

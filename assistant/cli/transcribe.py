@@ -91,15 +91,20 @@ def run(args) -> int:
     from assistant.models import ModelRegistry
 
     registry = ModelRegistry.load(cfg.models)
-    transducer = whisper = None
+    transducer = whisper = lm = None
     if streaming:
         from assistant.asr.transducer import TransducerModel
 
         transducer = TransducerModel.load(asr.transducer, cfg.runtime, registry=registry)
     if engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper":
-        from assistant.asr.whisper import WhisperModel
+        from assistant.asr.whisper import WhisperModel, choose
 
         whisper = WhisperModel.load(asr.whisper, cfg.runtime, registry)
+        if asr.whisper.lm_weight > 0:  # the n-best is ranked as the pipeline ranks it
+            from assistant.intent.home import load_home
+            from assistant.lm.domain import load_word_lm
+
+            lm = load_word_lm(asr.lm, load_home(cfg.home))
 
     failed = 0
     for path in files:
@@ -134,7 +139,7 @@ def run(args) -> int:
             result["words"] = words
         if whisper is not None:
             t0 = time.perf_counter()
-            hyps = whisper.transcribe(audio.samples)
+            hyps = choose(whisper.transcribe(audio.samples), lm, asr.whisper, result.get("text", ""))
             result["decode_s"] = round(time.perf_counter() - t0, 4)
             if transducer is not None:
                 result["streaming_text"] = result["text"]

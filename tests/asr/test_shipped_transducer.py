@@ -59,6 +59,12 @@ def test_manifest_pins_the_shipped_files():
     assert (MODEL / "MODEL_CARD.md").exists()
 
 
+def test_loads_by_registry_name_as_the_config_names_it(rt):
+    """[asr.transducer] model = "asr/home-lstm-en" resolves the four files through the manifest."""
+    model = TransducerModel.load(TransducerConfig(model="asr/home-lstm-en"), rt, registry=ModelRegistry.load())
+    assert transcribe(model, "timer_en-us.wav") == CLIPS["timer_en-us.wav"]
+
+
 @pytest.mark.parametrize("name", sorted(CLIPS))
 def test_greedy_recognises_held_out_voices(greedy, name):
     assert transcribe(greedy, name) == CLIPS[name]

@@ -16,7 +16,15 @@ import pytest
 
 from assistant import _accel
 from assistant.asr import _whisper_mel_py
-from assistant.asr.whisper import WhisperModel, WhisperTokenizer, lm_words, rescore
+from assistant.asr.search import Hypothesis
+from assistant.asr.whisper import (
+    WhisperModel,
+    WhisperTokenizer,
+    agree,
+    lm_words,
+    rescore,
+    word_edit_distance,
+)
 from assistant.asr.whisper_convert import read_ct2
 from assistant.asr.whisper_mel import log_mel
 from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig
@@ -307,3 +315,25 @@ def test_int8_decoder_reads_its_embedding_from_the_projection(registry):
     names = {t.name for t in model.graph.initializer}
     assert not any(n.startswith("embed16") for n in names)  # the fp16 copy is gone
     assert any(n.op_type == "DequantizeLinear" for n in model.graph.node)
+
+
+def test_word_edit_distance():
+    assert word_edit_distance([], []) == 0
+    assert word_edit_distance(["a", "b", "c"], []) == 3
+    assert word_edit_distance(["turn", "on", "the", "light"], ["turn", "the", "light", "on"]) == 2
+    assert word_edit_distance(["set", "a", "timer"], ["set", "the", "timer"]) == 1
+
+
+def test_first_pass_agreement_chooses_among_whisper_hypotheses():
+    hyps = [
+        Hypothesis((), " Turn of the bedroom lamp.", (), -3.0, 0.0, -3.0),
+        Hypothesis((), " Turn off the bedroom lamp.", (), -3.4, 0.0, -3.4),
+        Hypothesis((), " Turn off the bathroom light.", (), -5.0, 0.0, -5.0),
+    ]
+    first_pass = "turn off the bedroom lamp"
+    out = agree(hyps, first_pass, weight=1.0)
+    assert out[0].text == " Turn off the bedroom lamp." and out[0].score == pytest.approx(-3.4)
+    assert out[1].score == pytest.approx(-4.0)  # one word away
+    assert agree(hyps, first_pass, weight=0.1)[0].text == hyps[0].text  # a small weight: Whisper's order holds
+    assert agree(hyps, "", weight=1.0) == hyps and agree(hyps, first_pass, weight=0.0) == hyps
+    assert agree(hyps[:1], first_pass, weight=1.0) == hyps[:1]
