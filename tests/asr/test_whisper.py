@@ -21,6 +21,7 @@ from assistant.asr.whisper import (
     WhisperModel,
     WhisperTokenizer,
     agree,
+    choose,
     lm_words,
     rescore,
     word_edit_distance,
@@ -337,3 +338,21 @@ def test_first_pass_agreement_chooses_among_whisper_hypotheses():
     assert agree(hyps, first_pass, weight=0.1)[0].text == hyps[0].text  # a small weight: Whisper's order holds
     assert agree(hyps, "", weight=1.0) == hyps and agree(hyps, first_pass, weight=0.0) == hyps
     assert agree(hyps[:1], first_pass, weight=1.0) == hyps[:1]
+
+
+def test_the_first_pass_is_followed_only_inside_the_domain():
+    """choose(): LM rescoring, then agreement with the first pass, but only if the domain LM accepts some
+    hypothesis (read speech keeps Whisper's ranking however the first pass guesses)."""
+    lm = ArpaLm.from_sentences(["turn off the bedroom lamp", "turn on the kitchen light"] * 3, order=3)
+    cfg = WhisperConfig(lm_weight=0.0, first_pass_weight=1.0, lm_min_word_logprob=-2.0)  # this toy LM: unknown -3.8
+    request = [
+        Hypothesis((), " Turn of the bedroom lamp.", (), -3.0, 0.0, -3.0),
+        Hypothesis((), " Turn off the bedroom lamp.", (), -3.4, 0.0, -3.4),
+    ]
+    assert choose(request, lm, cfg, "turn off the bedroom lamp")[0].text == " Turn off the bedroom lamp."
+    reading = [
+        Hypothesis((), " The quick brown fox jumps.", (), -3.0, 0.0, -3.0),
+        Hypothesis((), " The quick brown fox jumped.", (), -3.4, 0.0, -3.4),
+    ]
+    assert choose(reading, lm, cfg, "the quick brown fox jumped")[0].text == " The quick brown fox jumps."
+    assert choose(request, lm, dataclasses.replace(cfg, first_pass_weight=0.0), "turn off the bedroom lamp") == request

@@ -10,8 +10,7 @@ Sets:
   en-gb-x-rp in every variant, every +f3 variant, flite rms); half the texts were seen in training, half
   not (reported separately).
 * ``real``: recorded human speech, never trained on: pocketsphinx LibriVox (5) and cards (5), and
-  ``--prompts`` Asterisk prompts (evenly spaced, 8 kHz resampled to 16 kHz). Whisper tiny.en (our int8
-  ONNX engine, beam 5, the ``assistant transcribe --engine whisper`` path) runs on the same files.
+  ``--prompts`` Asterisk prompts (evenly spaced, 8 kHz resampled to 16 kHz).
 
 Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with a word 3-gram
 estimated here from the training texts (OUT/texts_train.txt; assistant.lm, modified Kneser-Ney); beam +
@@ -20,14 +19,17 @@ and the hotword boost per token are chosen on 150 utterances of make_data.py's v
 in neither training nor test; train.py's training-voice dev split where there is none), never on the
 test set.
 
-Two-pass (this model streaming, Whisper final): the final text is Whisper's; the latency from the end of
-speech to the final is the streaming ``finish()`` plus Whisper's decode of the utterance, measured per
-file. RTF: streaming decode time (features + encoder + search, one ONNX thread) / audio duration.
+Two-pass (this model streaming, Whisper final; ``two_pass``): Whisper tiny.en as the pipeline runs it
+(the shipped config: int8, beam 5, prompt, domain LM rescoring) alone and after this model (its n-best
+re-ranked by agreement with the streaming transcript), on every set; the end of speech to final
+transcript latency is the stream's ``finish()`` plus Whisper's decode and ranking.
+RTF: streaming decode time (features + encoder + search, one ONNX thread) / audio duration.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -111,6 +113,72 @@ def run_set(model: TransducerModel, items: list[tuple[np.ndarray, str]]) -> dict
     return {"wer": round(wer(refs, hyps), 4), "rtf": round(t_dec / dur, 4), "hyps": hyps}
 
 
+def two_pass(args, report: dict, greedy: TransducerModel, dev, test, greedy_hyps, real, real_audio, say) -> None:
+    """Whisper tiny.en as the pipeline runs it (the shipped config: beam 5, prompt, domain LM rescoring)
+    alone, and as the final pass after this model (its n-best re-ranked by agreement with the streaming
+    transcript, ``[asr.whisper] first_pass_weight`` chosen on the validation split); end of speech to
+    final transcript per file (the stream's ``finish()`` + Whisper + ranking); partials while speaking."""
+    from assistant.asr.whisper import WhisperModel, choose
+    from assistant.config import load_config
+    from assistant.intent.home import load_home
+    from assistant.lm.domain import load_word_lm
+    from assistant.models import ModelRegistry
+
+    cfg = load_config()
+    wcfg = cfg.asr.whisper
+    whisper = WhisperModel.load(wcfg, RT, ModelRegistry.load())
+    dlm = load_word_lm(cfg.asr.lm, load_home(cfg.home))
+    whisper.transcribe(test[0][0])
+
+    def nbests(audio):
+        out, secs = [], []
+        for a in audio:
+            t0 = time.perf_counter()
+            out.append(whisper.transcribe(a))
+            secs.append(time.perf_counter() - t0)
+        return out, secs
+
+    def finals(nb, first, weight):
+        c = dataclasses.replace(wcfg, first_pass_weight=weight)
+        return [choose(n, dlm, c, f)[0].text for n, f in zip(nb, first, strict=True)]
+
+    dev_nb, _ = nbests([a for a, _ in dev])
+    dev_first = [decode(greedy, a)[0] for a, _ in dev]
+    dev_refs = [t for _, t in dev]
+    tuning = []
+    for weight in (0.0, 0.25, 0.5, 1.0, 2.0, 4.0):
+        v = wer(dev_refs, finals(dev_nb, dev_first, weight))
+        tuning.append({"first_pass_weight": weight, "valid_wer": round(v, 4)})
+        say(f"valid two-pass first_pass_weight={weight}: WER {tuning[-1]['valid_wer']:.4f}")
+    weight = min(tuning, key=lambda r: (r["valid_wer"], r["first_pass_weight"]))["first_pass_weight"]
+
+    sets = {"heldout": ([a for a, _ in test], [t for _, t in test], greedy_hyps)}
+    for name, items in real.items():
+        sets[name] = (real_audio[name], [t for _, t in items], [decode(greedy, a)[0] for a in real_audio[name]])
+    out: dict = {"first_pass_weight_tuning": tuning, "first_pass_weight": weight}
+    for name, (audio, refs, first) in sets.items():
+        nb, secs = nbests(audio)
+        fin = [decode(greedy, a)[2] for a in audio[:60]]  # the stream's finish(): what it adds after speech
+        row = {"utterances": len(audio),
+               "wer_whisper_alone": round(wer(refs, finals(nb, first, 0.0)), 4),
+               "wer_two_pass_final": round(wer(refs, finals(nb, first, weight)), 4),
+               "wer_streaming_greedy": round(wer(refs, first), 4),
+               "end_of_speech_to_final_s": {
+                   "median": round(float(np.median(secs) + np.median(fin)), 3),
+                   "p95": round(float(np.percentile(secs, 95) + np.median(fin)), 3)}}
+        out[name] = row
+        say(f"two-pass {name}: {row}")
+    # partials while speaking (60 held-out utterances, fed in 100 ms pieces)
+    counts = []
+    for samples, _ in test[:60]:
+        fb = Fbank(greedy.feature_config)
+        st = greedy.stream()
+        counts.append(sum(len(st.feed(fb.feed(samples[i : i + 1600]))) for i in range(0, len(samples), 1600)))
+    out["partials_per_utterance_mean"] = round(float(np.mean(counts)), 2)
+    out["utterances_with_partials"] = f"{int(np.sum(np.array(counts) > 0))} of {len(counts)}"
+    report["two_pass"] = out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "asr" / "home-lstm-en")
@@ -184,9 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
                          "voices": sorted({f"{r['engine']}/{r['voice']}" for r in rows})}
     refs = [t for _, t in test]
+    greedy_hyps: list[str] = []
     for name, m in configs.items():
         r = run_set(m, test)
         hyps = r.pop("hyps")
+        if name == "greedy":
+            greedy_hyps = hyps
         for key, want in (("wer_seen_text", True), ("wer_unseen_text", False)):
             pick = [i for i, s in enumerate(seen) if s == want]
             r[key] = round(wer([refs[i] for i in pick], [hyps[i] for i in pick]), 4)
@@ -218,76 +289,20 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         report["sherpa_parity"] = "sherpa-onnx not installed"
 
-    if not args.skip_real:
-        real = {"librivox": librivox(), "cards": cards(), "asterisk": asterisk(args.prompts)}
-        whisper = None
-        if not args.skip_whisper:
-            from assistant.asr.whisper import WhisperModel
-            from assistant.config import WhisperConfig
-            from assistant.models import ModelRegistry
+    real = {} if args.skip_real else {"librivox": librivox(), "cards": cards(), "asterisk": asterisk(args.prompts)}
+    report["real"] = {}
+    real_audio = {k: [read_audio(p).samples for p, _ in items] for k, items in real.items()}
+    for set_name, items in real.items():
+        audio = real_audio[set_name]
+        refs_r = [t for _, t in items]
+        row: dict = {"utterances": len(items), "audio_s": round(sum(len(a) for a in audio) / 16000, 1)}
+        for name in ("greedy", "beam4", "beam4+lm+hotwords"):
+            r = run_set(configs[name], list(zip(audio, refs_r, strict=True)))
+            row[f"wer_transducer_{name}"], row[f"rtf_transducer_{name}"] = r["wer"], r["rtf"]
+        report["real"][set_name] = row
 
-            whisper = WhisperModel.load(WhisperConfig(), RT, ModelRegistry.load())
-        report["real"] = {}
-        for set_name, items in real.items():
-            audio = [read_audio(p).samples for p, _ in items]
-            refs_r = [t for _, t in items]
-            row: dict = {"utterances": len(items), "audio_s": round(sum(len(a) for a in audio) / 16000, 1)}
-            finishes = []
-            for name in ("greedy", "beam4", "beam4+lm+hotwords"):
-                m = configs[name]
-                hyps, t_dec = [], 0.0
-                for a in audio:
-                    text, dt, t_fin = decode(m, a)
-                    hyps.append(text)
-                    t_dec += dt
-                    if name == "greedy":
-                        finishes.append(t_fin)
-                row[f"wer_transducer_{name}"] = round(wer(refs_r, hyps), 4)
-                row[f"rtf_transducer_{name}"] = round(t_dec / max(1e-9, row["audio_s"]), 4)
-            if whisper is not None:
-                whisper.transcribe(audio[0])
-                hyps, lat = [], []
-                for a, t_fin in zip(audio, finishes, strict=True):
-                    t0 = time.perf_counter()
-                    hyps.append(whisper.transcribe(a)[0].text)
-                    lat.append(time.perf_counter() - t0 + t_fin)
-                row["wer_whisper_tiny_en"] = round(wer(refs_r, hyps), 4)
-                row["wer_two_pass_final"] = row["wer_whisper_tiny_en"]  # the final pass is Whisper's
-                row["two_pass_end_to_final_latency_s"] = {
-                    "median": round(float(np.median(lat)), 3), "max": round(float(np.max(lat)), 3)}
-            row["transducer_finish_s_median"] = round(float(np.median(finishes)), 4)
-            report["real"][set_name] = row
-            say(f"real {set_name}: {row}")
-
-        # two-pass on held-out synthetic commands: partials while speaking, Whisper final
-        if whisper is not None:
-            sub = test[: min(60, len(test))]
-            partial_counts, lat, finals = [], [], []
-            for samples, _ in sub:
-                fb = Fbank(greedy.feature_config)
-                s = greedy.stream()
-                n_partials = 0
-                for i in range(0, len(samples), 1600):
-                    n_partials += len(s.feed(fb.feed(samples[i : i + 1600])))
-                s.feed(fb.finish())
-                t0 = time.perf_counter()
-                s.finish()
-                finals.append(whisper.transcribe(samples)[0].text)
-                lat.append(time.perf_counter() - t0)
-                partial_counts.append(n_partials)
-            sub_refs = [t for _, t in sub]
-            greedy_sub = [decode(greedy, a)[0] for a, _ in sub]
-            report["two_pass_heldout"] = {
-                "utterances": len(sub),
-                "partials_per_utterance_mean": round(float(np.mean(partial_counts)), 2),
-                "utterances_with_partials": int(np.sum(np.array(partial_counts) > 0)),
-                "wer_streaming_greedy": round(wer(sub_refs, greedy_sub), 4),
-                "wer_final_whisper": round(wer(sub_refs, finals), 4),
-                "end_of_speech_to_final_s": {"median": round(float(np.median(lat)), 3),
-                                              "max": round(float(np.max(lat)), 3)},
-            }
-            say(f"two-pass held-out: {report['two_pass_heldout']}")
-
+    if not args.skip_whisper:
+        two_pass(args, report, greedy, dev, test, greedy_hyps, real, real_audio, say)
     sizes = {p.name: p.stat().st_size for p in sorted(args.model.glob("*")) if p.is_file()}
     report["sizes_bytes"] = sizes
     report["hotwords"] = hot
