@@ -137,10 +137,9 @@ class _RecognitionStream:
         from assistant.asr.whisper import choose
 
         t0 = time.perf_counter()
-        first_pass = ""
-        if self._asr is not None:  # the streaming first pass's own final, from the frames it was fed
-            self._asr.feed(self._fbank.finish())
-            first_pass = self._asr.finish()[0].text
+        # the streaming first pass's best path so far; the stream stays open (an early decode at a pause
+        # may be followed by more speech), and what it has not decoded yet is the trailing silence
+        first_pass = self._asr.text if self._asr is not None else ""
         hyps = self.owner.whisper.transcribe(utterance)
         hyps = choose(hyps, self.owner.lm, self.owner.cfg.asr.whisper, first_pass)
         text = hyps[0].text.strip() if hyps else ""
