@@ -29,6 +29,23 @@ def test_file_run_with_the_real_stages(tmp_path, capsys):
         assert "type" in json.loads(line)
 
 
+def test_file_run_two_pass_with_the_shipped_transducer(tmp_path, capsys):
+    """The streaming first pass (models/asr/home-lstm-en) gives partials while the request is spoken and
+    a say in Whisper's final (first_pass_weight), through early decoding at the pause and the end."""
+    cfg = tmp_path / "assistant.toml"
+    cfg.write_text('[asr.transducer]\nmodel = "asr/home-lstm-en"\n[asr.whisper]\nfirst_pass_weight = 1.0\n',
+                   encoding="utf-8")
+    rc = main(["run", "--config", str(cfg), "--input", str(DEMO_WAV), "--events", str(tmp_path / "ev.jsonl"),
+               "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["replies"] == ["Timer set for five minutes."]
+    events = [json.loads(line) for line in (tmp_path / "ev.jsonl").read_text().splitlines()]
+    partials = [e["text"] for e in events if e["type"] == "transcript-partial"]
+    assert partials and "five minutes" in partials[-1]
+    assert not [e for e in events if e["type"] == "error"]
+
+
 def test_file_run_end_to_end_with_doubles(tmp_path, capsys, monkeypatch):
     def fake_stages(cfg, announce):
         return run_cli.Stages(listener=ScriptedListener(wakes=[0.5], speech=[(1.0, 1.6)]),
