@@ -45,6 +45,17 @@ def test_bad_config_exits_1_with_the_key(tmp_path, capsys):
     assert "frontend.bins: unknown key" in capsys.readouterr().err
 
 
+def test_check_names_a_transducer_the_manifest_lacks_and_missing_files(tmp_path, capsys):
+    p = tmp_path / "a.toml"
+    p.write_text('[asr.transducer]\nmodel = "asr/nope"\n', encoding="utf-8")
+    code, rows = run_json(capsys, ["check", "--config", str(p), "--json"])
+    assert code == 1 and any("asr.transducer.model: 'asr/nope' has no encoder.int8" in x for x in rows[0]["problems"])
+    p.write_text('[asr.transducer]\nencoder = "e.onnx"\ndecoder = "d.onnx"\njoiner = "j.onnx"\ntokens = "t.txt"\n',
+                 encoding="utf-8")
+    code, rows = run_json(capsys, ["check", "--config", str(p), "--json"])
+    assert code == 1 and "asr.transducer.encoder: file not found: e.onnx" in rows[0]["problems"]
+
+
 def test_check_names_a_missing_lm_file(tmp_path, capsys):
     p = tmp_path / "c.toml"
     p.write_text(f'[asr]\nlm = "{tmp_path / "home.lm"}"\n')

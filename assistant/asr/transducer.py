@@ -202,8 +202,7 @@ class TransducerModel:
         """``cfg.model`` names a shipped model in ``registry`` (default: the source tree's manifest)."""
         if cfg.model:
             reg = registry if registry is not None else ModelRegistry.load()
-            files = {role: reg.path(f"{cfg.model}/{part}") for role, part in
-                     (("encoder", "encoder.int8"), ("decoder", "decoder"), ("joiner", "joiner"), ("tokens", "tokens"))}
+            files = {role: reg.path(f"{cfg.model}/{part}") for role, part in REGISTRY_PARTS.items()}
             cfg = dataclasses.replace(cfg, model="", **files)
         if str(cfg.encoder) in ("", "."):
             raise ModelError("asr.transducer: no model configured (model, or encoder, decoder, joiner, tokens)")
@@ -291,6 +290,10 @@ class TransducerModel:
         s = self.stream()
         events = s.feed(frames)
         return s.finish(), events if partials else []
+
+
+REGISTRY_PARTS = {"encoder": "encoder.int8", "decoder": "decoder", "joiner": "joiner", "tokens": "tokens"}
+"""a shipped transducer's manifest entries under its name (``[asr.transducer] model``), by role"""
 
 
 class AsrStream:

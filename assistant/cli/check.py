@@ -34,6 +34,7 @@ def run(args) -> int:
         lm = Path(cfg.asr.lm)
         if not lm.is_file():
             problems.append(f"asr.lm: LM file not found: {lm}")
+    problems += _transducer_problems(cfg.asr.transducer, registry)
     result = {
         "config": str(args.config or DEFAULT_CONFIG_PATH),
         "native": _accel.IMPLEMENTATION,
@@ -48,3 +49,18 @@ def run(args) -> int:
     if problems:
         raise JobError(f"{len(problems)} problem(s) found")
     return 0
+
+
+def _transducer_problems(t, registry: ModelRegistry) -> list[str]:
+    """The configured streaming transducer: a registry name with all four parts, or four files there."""
+    from assistant.asr.transducer import REGISTRY_PARTS
+
+    if t.model:
+        missing = [p for p in REGISTRY_PARTS.values() if f"{t.model}/{p}" not in registry.entries]
+        if missing:
+            return [f"asr.transducer.model: {t.model!r} has no {', '.join(missing)} in the manifest"]
+        return []
+    return [f"asr.transducer.{role}: file not found: {path}"
+            for role, path in (("encoder", t.encoder), ("decoder", t.decoder), ("joiner", t.joiner),
+                               ("tokens", t.tokens))
+            if str(path) not in ("", ".") and not Path(path).is_file()]
