@@ -492,6 +492,9 @@ class TransducerConfig:
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
     hotwords: tuple[str, ...] = ()
     """phrases to bias towards (device and room names); boosted as they are matched"""
+    home_hotwords: bool = False
+    """the home's floor, area and device names and aliases are hotwords too (beam only); names the
+    model's tokens cannot spell are left out"""
     hotword_boost_per_token: float = 1.5
     """natural-log score added per matched token of a hotword (cancelled if the phrase is not completed)"""
     rule1_trailing_silence_s: float = 2.4
@@ -514,8 +517,8 @@ class TransducerConfig:
                "encoder, decoder, joiner and tokens must be given together")
         _check(not (self.model and any(given)), "asr.transducer.model",
                "give either model (a registry name) or the four files, not both")
-        _check(self.search is SearchMethod.BEAM or self.lm_weight == 0 and not self.hotwords,
-               "asr.transducer.search", "LM fusion and hotwords need search = 'beam'")
+        _check(self.search is SearchMethod.BEAM or self.lm_weight == 0 and not self.hotwords
+               and not self.home_hotwords, "asr.transducer.search", "LM fusion and hotwords need search = 'beam'")
 
     @property
     def configured(self) -> bool:

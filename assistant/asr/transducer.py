@@ -17,6 +17,7 @@ on and what sherpa-onnx computes): ``model.feature_config``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from assistant.config import FrontendConfig, RuntimeConfig, SearchMethod, Transd
 from assistant.events import TranscriptPartial, Word
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
+
+_LOGGER = logging.getLogger(__name__)
 
 FEATURE_DIM = 80
 FRAME_SHIFT_S = 0.01
@@ -197,9 +200,16 @@ class TransducerModel:
 
     @classmethod
     def load(
-        cls, cfg: TransducerConfig, rt: RuntimeConfig, lm: WordLm | None = None, registry: ModelRegistry | None = None
+        cls,
+        cfg: TransducerConfig,
+        rt: RuntimeConfig,
+        lm: WordLm | None = None,
+        registry: ModelRegistry | None = None,
+        extra_hotwords: tuple[str, ...] = (),
     ) -> TransducerModel:
-        """``cfg.model`` names a shipped model in ``registry`` (default: the source tree's manifest)."""
+        """``cfg.model`` names a shipped model in ``registry`` (default: the source tree's manifest).
+        ``extra_hotwords`` (the home's names) are biased like ``cfg.hotwords``, but a phrase the tokens
+        cannot spell is left out rather than an error."""
         if cfg.model:
             reg = registry if registry is not None else ModelRegistry.load()
             files = {role: reg.path(f"{cfg.model}/{part}") for role, part in REGISTRY_PARTS.items()}
@@ -243,13 +253,18 @@ class TransducerModel:
             )
         frame_s = encoder.shift_frames * FRAME_SHIFT_S / enc_out.shape[0]
         context = None
-        if cfg.hotwords:
-            phrases = []
-            for phrase in cfg.hotwords:
-                try:
-                    phrases.append(symbols.encode(phrase))
-                except ValueError as e:
-                    raise ModelError(f"asr.transducer.hotwords: {phrase!r}: {e}") from None
+        phrases = []
+        for phrase in cfg.hotwords:
+            try:
+                phrases.append(symbols.encode(phrase))
+            except ValueError as e:
+                raise ModelError(f"asr.transducer.hotwords: {phrase!r}: {e}") from None
+        for phrase in extra_hotwords:
+            try:
+                phrases.append(symbols.encode(phrase))
+            except ValueError:
+                _LOGGER.debug("hotword %r left out: the model's tokens cannot spell it", phrase)
+        if phrases:
             context = ContextGraph(
                 phrases, cfg.hotword_boost_per_token, len(symbols), exclude=[symbols.blank_id]
             )

@@ -86,14 +86,29 @@ def _load_recognizer(cfg: Config):
         from assistant.lm.domain import load_word_lm
 
         lm = load_word_lm(cfg.asr.lm, load_home(cfg.home))
-    transducer = None
     registry = ModelRegistry.load(cfg.models)
-    if has_transducer:
-        from assistant.asr.transducer import TransducerModel
-
-        transducer = TransducerModel.load(cfg.asr.transducer, cfg.runtime, lm=lm, registry=registry)
+    transducer = load_transducer(cfg, registry, lm) if has_transducer else None
     whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
     return _Recognition(cfg, transducer, whisper, lm)
+
+
+def load_transducer(cfg: Config, registry, lm=None):
+    """The streaming first pass as configured: its own section, the word LM for fusion (where its
+    lm_weight > 0), and the home's names as hotwords (``home_hotwords``). ``assistant transcribe`` too."""
+    from assistant.asr.transducer import TransducerModel
+
+    t = cfg.asr.transducer
+    extra: tuple[str, ...] = ()
+    if t.home_hotwords or lm is None and t.lm_weight > 0:
+        from assistant.intent.home import load_home
+
+        home = load_home(cfg.home)
+        extra = tuple(home.names()) if t.home_hotwords else ()
+        if lm is None and t.lm_weight > 0:
+            from assistant.lm.domain import load_word_lm
+
+            lm = load_word_lm(cfg.asr.lm, home)
+    return TransducerModel.load(t, cfg.runtime, lm=lm, registry=registry, extra_hotwords=extra)
 
 
 def _load_dialogue(cfg: Config, announce: Callable[[str], None]):

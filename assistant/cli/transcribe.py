@@ -93,9 +93,9 @@ def run(args) -> int:
     registry = ModelRegistry.load(cfg.models)
     transducer = whisper = lm = None
     if streaming:
-        from assistant.asr.transducer import TransducerModel
+        from assistant.cli.run import load_transducer
 
-        transducer = TransducerModel.load(asr.transducer, cfg.runtime, registry=registry)
+        transducer = load_transducer(dataclasses.replace(cfg, asr=asr), registry)
     if engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper":
         from assistant.asr.whisper import WhisperModel, choose
 

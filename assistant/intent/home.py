@@ -98,6 +98,11 @@ class Home:
                     table[normalize_name(n)] = item.name
             self._index[kind] = table
 
+    def names(self) -> list[str]:
+        """Every floor, area and device name and alias, lower case, once each (e.g. ASR hotwords)."""
+        items = (*self.floors, *self.areas, *self.devices)
+        return list(dict.fromkeys(n.lower() for item in items for n in (item.name, *item.aliases)))
+
     def device(self, name: str) -> Device | None:
         return next((d for d in self.devices if d.name == name), None)
 

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.asr.transducer import TransducerModel
 from assistant.frontend.fbank import Fbank
+from assistant.models import ModelError
 from tests.asr.arpa_lm import ArpaLm
 from tests.asr.conftest import transducer_cfg
 from tests.asr.test_search import PHRASES
@@ -59,6 +60,16 @@ def test_hotword_biasing_fixes_a_device_name_and_cancels_when_unfinished(rt):
     kw = {"hotwords": ("kitchen light",), "hotword_boost_per_token": 2.0}
     assert decode(rt, say(["turn", "on", "the", AMBIGUOUS, "light"]), **kw) == "turn on the kitchen light"
     assert decode(rt, say(["open", "the", AMBIGUOUS, "door"]), **kw) == "open the garage door"
+
+
+def test_the_homes_names_as_hotwords_leave_out_what_the_tokens_cannot_spell(rt):
+    model = TransducerModel.load(transducer_cfg("tones", "beam", hotword_boost_per_token=2.0), rt,
+                                 extra_hotwords=("kitchen light", "küche", "room 2"))
+    stream = model.stream()
+    stream.feed(Fbank(model.feature_config).compute(say(["turn", "on", "the", AMBIGUOUS, "light"])))
+    assert stream.finish()[0].text == "turn on the kitchen light"
+    with pytest.raises(ModelError, match="küche"):  # configured by hand: an error, as before
+        TransducerModel.load(transducer_cfg("tones", "beam", hotwords=("küche",)), rt)
 
 
 @pytest.mark.parametrize("search", ["greedy", "beam"])

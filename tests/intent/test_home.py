@@ -17,6 +17,12 @@ def test_demo_home_loads():
     }
 
 
+def test_names_for_hotwords():
+    names = load_home(HomeConfig()).names()
+    assert {"living room", "lounge", "bedroom lamp", "bedside lamp", "upstairs"} <= set(names)
+    assert len(names) == len(set(names)) and all(n == n.lower() for n in names)
+
+
 def test_names_heard_with_errors():
     home = load_home(HomeConfig())
     assert home.match("device", "bed room lamp", 0.75).canonical == "Bedroom Lamp"
