@@ -12,16 +12,17 @@ Sets:
 * ``real``: recorded human speech, never trained on: pocketsphinx LibriVox (5) and cards (5), and
   ``--prompts`` Asterisk prompts (evenly spaced, 8 kHz resampled to 16 kHz).
 
-Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with a word 3-gram
-estimated here from the training texts (OUT/texts_train.txt; assistant.lm, modified Kneser-Ney); beam +
-fusion + hotword biasing of the home's names (assistant/data/home.toml). The fusion weight and word bonus
-and the hotword boost per token are chosen on 150 utterances of make_data.py's validation split (voices
-in neither training nor test; train.py's training-voice dev split where there is none), never on the
-test set.
+Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with the domain LM
+the pipeline builds (``[asr] lm = "domain"``: assistant/lm/domain.py); beam + fusion + hotword biasing of
+the home's names (``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration.
+The fusion weight and word bonus and the hotword boost per token are chosen on 150 utterances of
+make_data.py's validation split (voices in neither training nor test; train.py's training-voice dev split
+where there is none), never on the test set.
 
 Two-pass (this model streaming, Whisper final; ``two_pass``): Whisper tiny.en as the pipeline runs it
-(the shipped config: int8, beam 5, prompt, domain LM rescoring) alone and after this model (its n-best
-re-ranked by agreement with the streaming transcript), on every set; the end of speech to final
+(the shipped config: int8, beam 5, prompt, domain LM rescoring) alone and after this model in its
+shipped configuration (Whisper's n-best re-ranked by agreement with the streaming transcript), on every
+set; the end of speech to final
 transcript latency is the stream's ``finish()`` plus Whisper's decode and ranking.
 RTF: streaming decode time (features + encoder + search, one ONNX thread) / audio duration.
 """
@@ -33,7 +34,6 @@ import dataclasses
 import json
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -73,27 +73,13 @@ def decode(model: TransducerModel, samples: np.ndarray) -> tuple[str, float, flo
     return hyp.text, t2 - t0, t2 - t1
 
 
-def word_lm(texts: Path):
-    from assistant.lm.build import build_image
-    from assistant.lm.estimate import estimate
-    from assistant.lm.ngram import NgramModel
-
-    sents = [line.split() for line in texts.read_text().splitlines() if line.strip()]
-    image, _ = build_image(estimate(sents, 3))
-    return NgramModel.from_bytes(image)
-
-
-def hotwords(model_dir: Path) -> list[str]:
+def hotwords(model_dir: Path, names: list[str]) -> list[str]:
+    """The names the model's tokens can spell (what ``home_hotwords`` keeps)."""
     from assistant.asr.tokens import SymbolTable
 
-    home = tomllib.loads((ROOT / "assistant" / "data" / "home.toml").read_text())
-    names = []
-    for key in ("device", "area"):
-        for e in home.get(key, []):
-            names += [e["name"].lower(), *[a.lower() for a in e.get("aliases", [])]]
     sym = SymbolTable.load(model_dir / "tokens.txt")
     ok = []
-    for n in dict.fromkeys(names):
+    for n in names:
         try:
             sym.encode(n)
             ok.append(n)
@@ -113,7 +99,7 @@ def run_set(model: TransducerModel, items: list[tuple[np.ndarray, str]]) -> dict
     return {"wer": round(wer(refs, hyps), 4), "rtf": round(t_dec / dur, 4), "hyps": hyps}
 
 
-def two_pass(args, report: dict, greedy: TransducerModel, dev, test, greedy_hyps, real, real_audio, say) -> None:
+def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, real, real_audio, say) -> None:
     """Whisper tiny.en as the pipeline runs it (the shipped config: beam 5, prompt, domain LM rescoring)
     alone, and as the final pass after this model (its n-best re-ranked by agreement with the streaming
     transcript, ``[asr.whisper] first_pass_weight`` chosen on the validation split); end of speech to
@@ -143,7 +129,7 @@ def two_pass(args, report: dict, greedy: TransducerModel, dev, test, greedy_hyps
         return [choose(n, dlm, c, f)[0].text for n, f in zip(nb, first, strict=True)]
 
     dev_nb, _ = nbests([a for a, _ in dev])
-    dev_first = [decode(greedy, a)[0] for a, _ in dev]
+    dev_first = first_pass["valid"]
     dev_refs = [t for _, t in dev]
     tuning = []
     for weight in (0.0, 0.25, 0.5, 1.0, 2.0, 4.0):
@@ -152,17 +138,17 @@ def two_pass(args, report: dict, greedy: TransducerModel, dev, test, greedy_hyps
         say(f"valid two-pass first_pass_weight={weight}: WER {tuning[-1]['valid_wer']:.4f}")
     weight = min(tuning, key=lambda r: (r["valid_wer"], r["first_pass_weight"]))["first_pass_weight"]
 
-    sets = {"heldout": ([a for a, _ in test], [t for _, t in test], greedy_hyps)}
+    sets = {"heldout": ([a for a, _ in test], [t for _, t in test], first_pass["heldout"])}
     for name, items in real.items():
-        sets[name] = (real_audio[name], [t for _, t in items], [decode(greedy, a)[0] for a in real_audio[name]])
+        sets[name] = (real_audio[name], [t for _, t in items], first_pass[name])
     out: dict = {"first_pass_weight_tuning": tuning, "first_pass_weight": weight}
     for name, (audio, refs, first) in sets.items():
         nb, secs = nbests(audio)
-        fin = [decode(greedy, a)[2] for a in audio[:60]]  # the stream's finish(): what it adds after speech
+        fin = [decode(streaming, a)[2] for a in audio[:60]]  # the stream's finish(): what it adds after speech
         row = {"utterances": len(audio),
                "wer_whisper_alone": round(wer(refs, finals(nb, first, 0.0)), 4),
                "wer_two_pass_final": round(wer(refs, finals(nb, first, weight)), 4),
-               "wer_streaming_greedy": round(wer(refs, first), 4),
+               "wer_streaming_first_pass": round(wer(refs, first), 4),
                "end_of_speech_to_final_s": {
                    "median": round(float(np.median(secs) + np.median(fin)), 3),
                    "p95": round(float(np.percentile(secs, 95) + np.median(fin)), 3)}}
@@ -171,8 +157,8 @@ def two_pass(args, report: dict, greedy: TransducerModel, dev, test, greedy_hyps
     # partials while speaking (60 held-out utterances, fed in 100 ms pieces)
     counts = []
     for samples, _ in test[:60]:
-        fb = Fbank(greedy.feature_config)
-        st = greedy.stream()
+        fb = Fbank(streaming.feature_config)
+        st = streaming.stream()
         counts.append(sum(len(st.feed(fb.feed(samples[i : i + 1600]))) for i in range(0, len(samples), 1600)))
     out["partials_per_utterance_mean"] = round(float(np.mean(counts)), 2)
     out["utterances_with_partials"] = f"{int(np.sum(np.array(counts) > 0))} of {len(counts)}"
@@ -212,14 +198,20 @@ def main(argv: list[str] | None = None) -> int:
         report["tuning_set"] = "training-voice dev"
     dev = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in dev_rows]
 
-    lm = word_lm(args.data / "texts_train.txt")
-    hot = hotwords(args.model)
+    # the word LM and the hotwords as the pipeline builds them: [asr] lm = "domain", the home's names
+    from assistant.config import HomeConfig
+    from assistant.intent.home import load_home
+    from assistant.lm.domain import load_word_lm
+
+    home = load_home(HomeConfig())
+    lm = load_word_lm("domain", home)
+    hot = hotwords(args.model, home.names())
     greedy = TransducerModel.load(model_cfg(args.model), RT)
     beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4), RT)
     best = (float("inf"), 0.0, 0.0)
     tuning = []
-    for w in (0.2, 0.4, 0.6):
-        for bonus in (0.0, 1.0):
+    for w in (0.1, 0.2, 0.3, 0.5):
+        for bonus in (0.0, 0.5, 1.0, 2.0):
             m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
                                                lm_word_bonus=bonus), RT, lm=lm)
             r = run_set(m, dev)
@@ -252,12 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
                          "voices": sorted({f"{r['engine']}/{r['voice']}" for r in rows})}
     refs = [t for _, t in test]
-    greedy_hyps: list[str] = []
+    first_pass: dict[str, list[str]] = {}  # the shipped streaming config's transcripts, per set
     for name, m in configs.items():
         r = run_set(m, test)
         hyps = r.pop("hyps")
-        if name == "greedy":
-            greedy_hyps = hyps
+        if name == "beam4+lm+hotwords":
+            first_pass["heldout"] = hyps
         for key, want in (("wer_seen_text", True), ("wer_unseen_text", False)):
             pick = [i for i, s in enumerate(seen) if s == want]
             r[key] = round(wer([refs[i] for i in pick], [hyps[i] for i in pick]), 4)
@@ -299,10 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("greedy", "beam4", "beam4+lm+hotwords"):
             r = run_set(configs[name], list(zip(audio, refs_r, strict=True)))
             row[f"wer_transducer_{name}"], row[f"rtf_transducer_{name}"] = r["wer"], r["rtf"]
+            if name == "beam4+lm+hotwords":
+                first_pass[set_name] = r["hyps"]
         report["real"][set_name] = row
 
     if not args.skip_whisper:
-        two_pass(args, report, greedy, dev, test, greedy_hyps, real, real_audio, say)
+        first_pass["valid"] = run_set(biased, dev)["hyps"]
+        two_pass(report, biased, dev, test, first_pass, real, real_audio, say)
     sizes = {p.name: p.stat().st_size for p in sorted(args.model.glob("*")) if p.is_file()}
     report["sizes_bytes"] = sizes
     report["hotwords"] = hot
