@@ -36,12 +36,14 @@ def test_list_file_and_unreadable_entries(tmp_path, capsys):
     assert "error" in out[1] and "bad.wav" in out[1]["file"]
 
 
-def test_usage_errors(capsys):
+def test_usage_errors(tmp_path, capsys):
     assert main(["transcribe"]) == 1
     assert "no audio files" in capsys.readouterr().err
     assert main(["transcribe", "--engine", "whisper", "--partials", str(COMMAND_WAV)]) == 1
     assert "--partials needs a streaming engine" in capsys.readouterr().err
-    assert main(["transcribe", "--engine", "transducer", str(COMMAND_WAV)]) == 1
+    cfg = tmp_path / "none.toml"
+    cfg.write_text('[asr.transducer]\nmodel = ""\n', encoding="utf-8")
+    assert main(["transcribe", "--config", str(cfg), "--engine", "transducer", str(COMMAND_WAV)]) == 1
     assert "needs a transducer model" in capsys.readouterr().err
 
 
