@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from assistant.asr.whisper import word_edit_distance  # noqa: E402
 from assistant.audio.io import read_audio  # noqa: E402
 from assistant.config import (  # noqa: E402
     RuntimeConfig,
@@ -54,17 +55,8 @@ def normalize(text: str) -> list[str]:
     return re.findall(r"[a-z']+", t.replace("'s", "s"))
 
 
-def edit_distance(a: list[str], b: list[str]) -> int:
-    d = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, d[0] = d[0], i
-        for j, y in enumerate(b, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (x != y))
-    return d[-1]
-
-
 def wer(refs: list[str], hyps: list[str]) -> float:
-    errors = sum(edit_distance(normalize(r), normalize(h)) for r, h in zip(refs, hyps, strict=True))
+    errors = sum(word_edit_distance(normalize(r), normalize(h)) for r, h in zip(refs, hyps, strict=True))
     return errors / max(1, sum(len(normalize(r)) for r in refs))
 
 
@@ -233,7 +225,7 @@ def bench_whisper(args, report: dict) -> None:
                 for w in args.lm_weight:
                     best = [rescore(n, lm, w, args.lm_word_bonus)[0].text for n in nbests]
                     row[f"wer_ours_lm_rescored_w{w}"] = round(wer(refs, best), 4)
-                oracle = [min((h.text for h in n), key=lambda t, r=r: edit_distance(normalize(r), normalize(t)))
+                oracle = [min((h.text for h in n), key=lambda t, r=r: word_edit_distance(normalize(r), normalize(t)))
                           for n, r in zip(nbests, refs, strict=True)]
                 row["wer_ours_nbest_oracle"] = round(wer(refs, oracle), 4)
             emit(
@@ -274,7 +266,7 @@ def bench_rescore(args, report: dict) -> None:
         "wer_no_lm": round(wer(refs, [n[0].text for n in nbests]), 4),
     }
     oracle = [
-        min(n, key=lambda h, r=r: edit_distance(normalize(r), normalize(h.text))).text
+        min(n, key=lambda h, r=r: word_edit_distance(normalize(r), normalize(h.text))).text
         for n, r in zip(nbests, refs, strict=True)
     ]
     row["wer_nbest_oracle"] = round(wer(refs, oracle), 4)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.asr.whisper import word_edit_distance
 from assistant.audio.resample import resample
 from assistant.config import RuntimeConfig, TtsConfig
 from assistant.intent.numbers import number_to_words
@@ -29,15 +30,6 @@ def _words(text: str) -> list[str]:
     return re.sub(r"[^a-z ]", " ", text).split()
 
 
-def _edits(ref: list[str], hyp: list[str]) -> int:
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("voice", ["tts/joe-medium", "tts/joe-medium-int8"])
 def test_voice_is_understood(voice):
@@ -58,6 +50,6 @@ def test_voice_is_understood(voice):
         segments, _ = asr.transcribe(resample(audio, v.sample_rate, 16000), language="en", beam_size=5)
         heard = _words(" ".join(seg.text for seg in segments))
         expected = _words(s)
-        errors += _edits(expected, heard)
+        errors += word_edit_distance(expected, heard)
         words += len(expected)
     assert errors / words <= 0.1, f"word error rate {errors}/{words}"
