@@ -473,29 +473,30 @@ class TransducerConfig:
     """A streaming transducer in the sherpa-onnx / icefall export (encoder, decoder, joiner, tokens.txt):
     a shipped one by its registry name (``model``), or any by its four files."""
 
-    model: str = ""
+    model: str = "asr/home-lstm-en"
     """registry prefix of a shipped transducer: <model>/encoder.int8, <model>/decoder, <model>/joiner,
-    <model>/tokens (models/manifest.toml); empty = the four files below"""
+    <model>/tokens (models/manifest.toml); the four files below, where given, are used instead; "" and no
+    files: no transducer"""
     encoder: Path = Path("")
     """encoder ONNX file; with ``model`` empty too, no transducer is configured"""
     decoder: Path = Path("")
     joiner: Path = Path("")
     tokens: Path = Path("")
-    search: SearchMethod = SearchMethod.GREEDY
+    search: SearchMethod = SearchMethod.BEAM
     beam_size: int = 4
     """hypotheses kept per frame by modified beam search (sherpa-onnx's max_active_paths)"""
     blank_penalty: float = 0.0
     """subtracted from the blank logit before search (> 0 emits more tokens)"""
-    lm_weight: float = 0.0
+    lm_weight: float = 0.3
     """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only)"""
-    lm_word_bonus: float = 0.0
+    lm_word_bonus: float = 1.0
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
     hotwords: tuple[str, ...] = ()
     """phrases to bias towards (device and room names); boosted as they are matched"""
-    home_hotwords: bool = False
+    home_hotwords: bool = True
     """the home's floor, area and device names and aliases are hotwords too (beam only); names the
     model's tokens cannot spell are left out"""
-    hotword_boost_per_token: float = 1.5
+    hotword_boost_per_token: float = 0.5
     """natural-log score added per matched token of a hotword (cancelled if the phrase is not completed)"""
     rule1_trailing_silence_s: float = 2.4
     """endpoint after this much trailing silence when nothing was decoded"""
@@ -515,14 +516,18 @@ class TransducerConfig:
         given = [str(p) not in ("", ".") for p in paths]
         _check(all(given) or not any(given), "asr.transducer.encoder",
                "encoder, decoder, joiner and tokens must be given together")
-        _check(not (self.model and any(given)), "asr.transducer.model",
-               "give either model (a registry name) or the four files, not both")
-        _check(self.search is SearchMethod.BEAM or self.lm_weight == 0 and not self.hotwords
-               and not self.home_hotwords, "asr.transducer.search", "LM fusion and hotwords need search = 'beam'")
+        # lm_weight and home_hotwords are defaults of the shipped beam configuration that greedy search does
+        # not use; a hotword list written for greedy search is a mistake worth saying
+        _check(self.search is SearchMethod.BEAM or not self.hotwords, "asr.transducer.search",
+               "hotwords need search = 'beam'")
+
+    @property
+    def files_given(self) -> bool:
+        return str(self.encoder) not in ("", ".")
 
     @property
     def configured(self) -> bool:
-        return bool(self.model) or str(self.encoder) not in ("", ".")
+        return bool(self.model) or self.files_given
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,7 +564,7 @@ class WhisperConfig:
     lm_min_word_logprob: float = -5.0
     """rescore only when some hypothesis is in the LM's domain, scoring at least this per word (natural
     log); the domain LM gives about -2 to requests and -7 to read speech (tools/bench_asr.py)"""
-    first_pass_weight: float = 0.0
+    first_pass_weight: float = 4.0
     """two-pass (a transducer configured): the n-best is re-ranked by ``score - weight * word edit
     distance`` to the streaming first pass's transcript (0 = Whisper alone decides)"""
 

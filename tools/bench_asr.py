@@ -419,6 +419,7 @@ def bench_latency(args, report: dict) -> None:
             decoder=d / "decoder.onnx",
             joiner=d / "joiner.onnx",
             tokens=d / "tokens.txt",
+            search=SearchMethod.GREEDY,
         ),
         rt,
     )

@@ -210,7 +210,7 @@ class TransducerModel:
         """``cfg.model`` names a shipped model in ``registry`` (default: the source tree's manifest).
         ``extra_hotwords`` (the home's names) are biased like ``cfg.hotwords``, but a phrase the tokens
         cannot spell is left out rather than an error."""
-        if cfg.model:
+        if cfg.model and not cfg.files_given:
             reg = registry if registry is not None else ModelRegistry.load()
             files = {role: reg.path(f"{cfg.model}/{part}") for role, part in REGISTRY_PARTS.items()}
             cfg = dataclasses.replace(cfg, model="", **files)

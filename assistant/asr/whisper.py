@@ -410,11 +410,12 @@ def in_domain(hyps: list[Hypothesis], lm: WordLm | None, min_word_logprob: float
     return _in_domain([sentence_logprob(lm, w) for w in words], words, min_word_logprob)
 
 
-def word_edit_distance(a: list[str], b: list[str]) -> int:
-    """Levenshtein distance between two word lists (substitutions, insertions, deletions cost 1)."""
+def word_edit_distance(a: list[str], b: list[str], free_prefix: bool = False) -> int:
+    """Levenshtein distance between two word lists (substitutions, insertions, deletions cost 1);
+    ``free_prefix``: words at the start of ``a`` that ``b`` lacks cost nothing."""
     row = list(range(len(b) + 1))
     for i, wa in enumerate(a, 1):
-        prev, row[0] = row[0], i
+        prev, row[0] = row[0], 0 if free_prefix else i
         for j, wb in enumerate(b, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (wa != wb))
     return row[-1]
@@ -424,11 +425,15 @@ def agree(hyps: list[Hypothesis], first_pass: str, weight: float) -> list[Hypoth
     """Two-pass: re-rank Whisper's n-best by how far each is from the streaming first pass's transcript,
     ``score - weight * word edit distance`` (both in spoken form). The final text stays one of Whisper's
     (cased, punctuated); the first pass, trained on the assistant's own requests, only chooses among them.
+    Words at the start of a hypothesis that the first pass lacks cost nothing: in the pipeline the stream
+    starts at speech onset while Whisper's utterance carries the pre-roll, so the first pass can miss the
+    first word or two ("timer for five minutes" for "set a timer for five minutes").
     Nothing changes with no first-pass text, a weight of 0 or a single hypothesis."""
     if weight == 0 or len(hyps) < 2 or not first_pass.strip():
         return hyps
     ref = lm_words(first_pass)
-    out = [dataclasses.replace(h, score=h.score - weight * word_edit_distance(lm_words(h.text), ref)) for h in hyps]
+    out = [dataclasses.replace(h, score=h.score - weight * word_edit_distance(lm_words(h.text), ref, free_prefix=True))
+           for h in hyps]
     return sorted(out, key=lambda h: -h.score)
 
 

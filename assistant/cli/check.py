@@ -55,7 +55,7 @@ def _transducer_problems(t, registry: ModelRegistry) -> list[str]:
     """The configured streaming transducer: a registry name with all four parts, or four files there."""
     from assistant.asr.transducer import REGISTRY_PARTS
 
-    if t.model:
+    if t.model and not t.files_given:
         missing = [p for p in REGISTRY_PARTS.values() if f"{t.model}/{p}" not in registry.entries]
         if missing:
             return [f"asr.transducer.model: {t.model!r} has no {', '.join(missing)} in the manifest"]

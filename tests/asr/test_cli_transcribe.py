@@ -16,8 +16,11 @@ def run_json(capsys, *argv: str) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_transducer_engine_with_partials_and_word_times(capsys):
-    rows = run_json(capsys, "--transducer", str(ASR_DATA / "zipformer2"), "--partials", str(COMMAND_WAV))
+def test_transducer_engine_with_partials_and_word_times(tmp_path, capsys):
+    cfg = tmp_path / "greedy.toml"  # a generated model: no domain LM or home names
+    cfg.write_text('[asr.transducer]\nsearch = "greedy"\n', encoding="utf-8")
+    rows = run_json(capsys, "--config", str(cfg), "--transducer", str(ASR_DATA / "zipformer2"), "--partials",
+                    str(COMMAND_WAV))
     partials, final = rows[:-1], rows[-1]
     assert partials and all("partial" in p for p in partials)
     assert final["engine"] == "transducer" and final["text"].startswith(partials[-1]["partial"])

@@ -76,10 +76,8 @@ def test_asr_config_section_loads_and_checks():
     for table, key in [
         ({"asr": {"whisper": {"nbest": 9}}}, "asr.whisper.nbest"),
         ({"asr": {"transducer": {"beam_size": 0}}}, "asr.transducer.beam_size"),
-        ({"asr": {"engine": "transducer"}}, "asr.transducer.model"),
-        ({"asr": {"transducer": {"model": "asr/x", "encoder": "e", "decoder": "d", "joiner": "j",
-                                 "tokens": "t"}}}, "asr.transducer.model"),
-        ({"asr": {"transducer": {"hotwords": ["kitchen"]}}}, "asr.transducer.search"),
+        ({"asr": {"engine": "transducer", "transducer": {"model": ""}}}, "asr.transducer.model"),
+        ({"asr": {"transducer": {"search": "greedy", "hotwords": ["kitchen"]}}}, "asr.transducer.search"),
         ({"asr": {"whisper": {"beams": 3}}}, "asr.whisper.beams"),
     ]:
         with pytest.raises(ConfigError, match=key):

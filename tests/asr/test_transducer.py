@@ -268,9 +268,9 @@ def test_missing_files_and_config_checks(tmp_path, rt):
     with pytest.raises(ModelError, match="joiner model not found"):
         TransducerModel.load(cfg, rt)
     with pytest.raises(ModelError, match="no model configured"):
-        TransducerModel.load(TransducerConfig(), rt)
+        TransducerModel.load(TransducerConfig(model=""), rt)
     with pytest.raises(ConfigError, match="asr.transducer.search"):
-        dataclasses.replace(transducer_cfg("lstm"), lm_weight=0.5)
+        dataclasses.replace(transducer_cfg("lstm"), hotwords=("kitchen light",))
     with pytest.raises(ConfigError, match="given together"):
         TransducerConfig(encoder=ASR_DATA / "lstm" / "encoder.onnx")
     assert transducer_cfg("lstm", "beam").search is SearchMethod.BEAM

@@ -323,6 +323,9 @@ def test_word_edit_distance():
     assert word_edit_distance(["a", "b", "c"], []) == 3
     assert word_edit_distance(["turn", "on", "the", "light"], ["turn", "the", "light", "on"]) == 2
     assert word_edit_distance(["set", "a", "timer"], ["set", "the", "timer"]) == 1
+    assert word_edit_distance(["set", "a", "timer"], ["timer"]) == 2
+    assert word_edit_distance(["set", "a", "timer"], ["timer"], free_prefix=True) == 0
+    assert word_edit_distance(["set", "a", "timer"], ["a", "timer", "now"], free_prefix=True) == 1
 
 
 def test_first_pass_agreement_chooses_among_whisper_hypotheses():

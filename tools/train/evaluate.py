@@ -55,6 +55,7 @@ RT = RuntimeConfig(num_threads=1)
 
 
 def model_cfg(d: Path, **kw) -> TransducerConfig:
+    kw.setdefault("search", SearchMethod.GREEDY)
     return TransducerConfig(encoder=d / "encoder.int8.onnx", decoder=d / "decoder.onnx", joiner=d / "joiner.onnx",
                             tokens=d / "tokens.txt", **kw)
 
