@@ -119,6 +119,13 @@ class Listener:
             return None
         return self.endpointer.settled_utterance()
 
+    def open_audio(self) -> np.ndarray:
+        """The open utterance's audio so far, pre-roll included (``Endpointer.open_audio``): a streaming
+        recogniser started at speech onset hears it first, so it hears what the final pass will."""
+        if self.state != ListenState.LISTENING:
+            return np.zeros(0, np.float32)
+        return self.endpointer.open_audio()
+
     def take_utterance(self) -> np.ndarray | None:
         """The oldest finished utterance not yet taken (one per SpeechEnded, in order), or None."""
         return self._utterances.popleft() if self._utterances else None

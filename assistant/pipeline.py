@@ -357,6 +357,10 @@ class _ListeningWorker:
             out.append(event)
             if isinstance(event, SpeechStarted) and self.recognizer is not None:
                 self._stream = self.recognizer.stream()
+                heard = self.listener.open_audio() if hasattr(self.listener, "open_audio") else None
+                if heard is not None and len(heard):  # the pre-roll too, as the final pass will hear it
+                    out.extend(self._stream.feed(heard))
+                    fed = True
             elif isinstance(event, SpeechEnded):
                 if self._stream is not None and not fed:
                     out.extend(self._stream.feed(samples))

@@ -141,6 +141,15 @@ class Endpointer:
             self._settled = (self._last_speech, self.utterance())
         return self._settled
 
+    def open_audio(self) -> np.ndarray:
+        """While speaking: the audio from ``pre_roll_s`` before the speech start to the newest sample fed,
+        what a streaming recogniser should have heard by now (``utterance()`` will begin the same way);
+        empty otherwise."""
+        if self.state != SPEAKING or not self._chunks:
+            return np.zeros(0, np.float32)
+        audio = np.concatenate(self._chunks)
+        return audio[max(0, self._speech_start * self.frame_samples - self._pre_roll) :].copy()
+
     def utterance(self) -> np.ndarray:
         """The utterance audio: ``pre_roll_s`` before the start to ``pre_roll_s`` after the last speech
         frame (never past what was fed). Empty if no speech started."""

@@ -108,6 +108,20 @@ def test_end_of_input_and_utterance_audio():
     assert ep.utterance().size == 0 and ep.finish()[0].reason == "end-of-input"
 
 
+def test_open_audio_is_the_utterance_so_far_pre_roll_included():
+    ep = Endpointer(CFG, ScriptedVad())
+    assert ep.open_audio().size == 0
+    x = pattern((0, 0.5), (0.9, 1.0))
+    ep.feed(x)  # speaking: 0.2 s pre-roll before 0.5 s, then all that was fed
+    heard = ep.open_audio()
+    np.testing.assert_array_equal(heard, x[int(0.3 * RATE) :])
+    ep.feed(pattern((0, 0.2)))
+    ep.finish()
+    final = ep.utterance()
+    np.testing.assert_array_equal(final[: len(heard)], heard)  # the final pass hears it begin the same way
+    assert ep.open_audio().size == 0  # ended
+
+
 def test_settled_utterance_is_the_final_audio_once_the_pause_covers_the_pre_roll():
     ep = Endpointer(CFG, ScriptedVad())
     ep.feed(pattern((0, 0.5), (0.9, 1.0), (0, 0.1)))
