@@ -425,9 +425,9 @@ def agree(hyps: list[Hypothesis], first_pass: str, weight: float) -> list[Hypoth
     """Two-pass: re-rank Whisper's n-best by how far each is from the streaming first pass's transcript,
     ``score - weight * word edit distance`` (both in spoken form). The final text stays one of Whisper's
     (cased, punctuated); the first pass, trained on the assistant's own requests, only chooses among them.
-    Words at the start of a hypothesis that the first pass lacks cost nothing: in the pipeline the stream
-    starts at speech onset while Whisper's utterance carries the pre-roll, so the first pass can miss the
-    first word or two ("timer for five minutes" for "set a timer for five minutes").
+    Words at the start of a hypothesis that the first pass lacks cost nothing: a first pass that missed
+    the onset ("timer for five minutes" for "set a timer for five minutes", as the pipeline's did before
+    it was fed the pre-roll) does not push Whisper off a complete transcript.
     Nothing changes with no first-pass text, a weight of 0 or a single hypothesis."""
     if weight == 0 or len(hyps) < 2 or not first_pass.strip():
         return hyps

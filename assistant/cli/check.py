@@ -60,7 +60,6 @@ def _transducer_problems(t, registry: ModelRegistry) -> list[str]:
         if missing:
             return [f"asr.transducer.model: {t.model!r} has no {', '.join(missing)} in the manifest"]
         return []
-    return [f"asr.transducer.{role}: file not found: {path}"
-            for role, path in (("encoder", t.encoder), ("decoder", t.decoder), ("joiner", t.joiner),
-                               ("tokens", t.tokens))
+    paths = {role: getattr(t, role) for role in REGISTRY_PARTS}
+    return [f"asr.transducer.{role}: file not found: {path}" for role, path in paths.items()
             if str(path) not in ("", ".") and not Path(path).is_file()]

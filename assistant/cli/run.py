@@ -80,35 +80,37 @@ def _load_recognizer(cfg: Config):
     from assistant.models import ModelRegistry
 
     has_transducer = cfg.asr.transducer.configured  # streaming partials, when configured
-    lm = None
-    if cfg.asr.whisper.lm_weight > 0 or has_transducer and cfg.asr.transducer.lm_weight > 0:
-        from assistant.intent.home import load_home
-        from assistant.lm.domain import load_word_lm
-
-        lm = load_word_lm(cfg.asr.lm, load_home(cfg.home))
+    lm = asr_word_lm(cfg, whisper=True, transducer=has_transducer)
     registry = ModelRegistry.load(cfg.models)
     transducer = load_transducer(cfg, registry, lm) if has_transducer else None
     whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
     return _Recognition(cfg, transducer, whisper, lm)
 
 
+def asr_word_lm(cfg: Config, whisper: bool, transducer: bool):
+    """The ``[asr] lm``, built once for both recognisers, where one in use weighs it (Whisper's n-best
+    rescoring, the transducer's fusion); else None. ``assistant transcribe`` too."""
+    if not (whisper and cfg.asr.whisper.lm_weight > 0 or transducer and cfg.asr.transducer.lm_weight > 0):
+        return None
+    from assistant.intent.home import load_home
+    from assistant.lm.domain import load_word_lm
+
+    return load_word_lm(cfg.asr.lm, load_home(cfg.home))
+
+
 def load_transducer(cfg: Config, registry, lm=None):
-    """The streaming first pass as configured: its own section, the word LM for fusion (where its
-    lm_weight > 0), and the home's names as hotwords (``home_hotwords``). ``assistant transcribe`` too."""
+    """The streaming first pass as configured: its own section, the word LM for fusion, and the home's
+    names as hotwords (``home_hotwords``; beam search only uses them). ``assistant transcribe`` too."""
     from assistant.asr.transducer import TransducerModel
+    from assistant.config import SearchMethod
 
     t = cfg.asr.transducer
-    extra: tuple[str, ...] = ()
-    if t.home_hotwords or lm is None and t.lm_weight > 0:
+    names: tuple[str, ...] = ()
+    if t.home_hotwords and t.search is SearchMethod.BEAM:
         from assistant.intent.home import load_home
 
-        home = load_home(cfg.home)
-        extra = tuple(home.names()) if t.home_hotwords else ()
-        if lm is None and t.lm_weight > 0:
-            from assistant.lm.domain import load_word_lm
-
-            lm = load_word_lm(cfg.asr.lm, home)
-    return TransducerModel.load(t, cfg.runtime, lm=lm, registry=registry, extra_hotwords=extra)
+        names = tuple(load_home(cfg.home).names())
+    return TransducerModel.load(t, cfg.runtime, lm=lm, registry=registry, extra_hotwords=names)
 
 
 def _load_dialogue(cfg: Config, announce: Callable[[str], None]):

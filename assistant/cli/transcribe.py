@@ -71,7 +71,6 @@ def run(args) -> int:
             asr,
             transducer=dataclasses.replace(
                 asr.transducer,
-                model="",
                 encoder=_pick(d, "encoder"),
                 decoder=_pick(d, "decoder"),
                 joiner=_pick(d, "joiner"),
@@ -88,23 +87,20 @@ def run(args) -> int:
         raise JobError("--partials needs a streaming engine (--engine transducer or two-pass)")
     files = _files(args)
 
+    from assistant.cli.run import asr_word_lm, load_transducer
     from assistant.models import ModelRegistry
 
+    cfg = dataclasses.replace(cfg, asr=asr)
     registry = ModelRegistry.load(cfg.models)
-    transducer = whisper = lm = None
+    use_whisper = engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper"
+    lm = asr_word_lm(cfg, whisper=use_whisper, transducer=streaming)  # ranked and fused as the pipeline does
+    transducer = whisper = None
     if streaming:
-        from assistant.cli.run import load_transducer
-
-        transducer = load_transducer(dataclasses.replace(cfg, asr=asr), registry)
-    if engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper":
+        transducer = load_transducer(cfg, registry, lm)
+    if use_whisper:
         from assistant.asr.whisper import WhisperModel, choose
 
         whisper = WhisperModel.load(asr.whisper, cfg.runtime, registry)
-        if asr.whisper.lm_weight > 0:  # the n-best is ranked as the pipeline ranks it
-            from assistant.intent.home import load_home
-            from assistant.lm.domain import load_word_lm
-
-            lm = load_word_lm(asr.lm, load_home(cfg.home))
 
     failed = 0
     for path in files:

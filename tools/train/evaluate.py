@@ -74,21 +74,6 @@ def decode(model: TransducerModel, samples: np.ndarray) -> tuple[str, float, flo
     return hyp.text, t2 - t0, t2 - t1
 
 
-def hotwords(model_dir: Path, names: list[str]) -> list[str]:
-    """The names the model's tokens can spell (what ``home_hotwords`` keeps)."""
-    from assistant.asr.tokens import SymbolTable
-
-    sym = SymbolTable.load(model_dir / "tokens.txt")
-    ok = []
-    for n in names:
-        try:
-            sym.encode(n)
-            ok.append(n)
-        except ValueError:
-            pass
-    return ok
-
-
 def run_set(model: TransducerModel, items: list[tuple[np.ndarray, str]]) -> dict:
     hyps, t_dec, dur = [], 0.0, 0.0
     for samples, _ in items:
@@ -206,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     home = load_home(HomeConfig())
     lm = load_word_lm("domain", home)
-    hot = hotwords(args.model, home.names())
+    hot = tuple(home.names())  # as home_hotwords: the engine leaves out what its tokens cannot spell
     greedy = TransducerModel.load(model_cfg(args.model), RT)
     beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4), RT)
     best = (float("inf"), 0.0, 0.0)
@@ -228,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     best_boost = (float("inf"), 0.0)
     for boost in (0.25, 0.5, 1.0, 1.5):
         m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                           lm_word_bonus=bonus, hotwords=tuple(hot),
-                                           hotword_boost_per_token=boost), RT, lm=lm)
+                                           lm_word_bonus=bonus, hotword_boost_per_token=boost), RT, lm=lm,
+                                 extra_hotwords=hot)
         r = run_set(m, dev)
         tuning.append({"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost,
                        "dev_wer": r["wer"]})
@@ -237,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         best_boost = min(best_boost, (r["wer"], boost))
     boost = best_boost[1]
     biased = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                            lm_word_bonus=bonus, hotwords=tuple(hot),
-                                            hotword_boost_per_token=boost), RT, lm=lm)
+                                            lm_word_bonus=bonus, hotword_boost_per_token=boost), RT, lm=lm,
+                                  extra_hotwords=hot)
     configs = {"greedy": greedy, "beam4": beam, f"beam4+lm(w={w},bonus={bonus})": fused,
                "beam4+lm+hotwords": biased}
     report["hotword_boost_per_token"] = boost
@@ -301,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         two_pass(report, biased, dev, test, first_pass, real, real_audio, say)
     sizes = {p.name: p.stat().st_size for p in sorted(args.model.glob("*")) if p.is_file()}
     report["sizes_bytes"] = sizes
-    report["hotwords"] = hot
+    report["hotwords"] = list(hot)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     say(f"wrote {args.out}")
     return 0

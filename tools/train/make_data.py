@@ -196,6 +196,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
     start = 0
     with open(out / f"{split}.jsonl", "w") as log, tempfile.TemporaryDirectory() as d:
         for i in tqdm(range(first, first + count), desc=split, unit="utt", file=sys.stderr):
+            # seeded by number; train2/train3 seed as "train" does (5), their numbers follow on from it
             rng = np.random.default_rng([seed, i, len(split[:5])])
             engine = engines[int(rng.choice(len(engines), p=share))]
             voice = pools[engine][int(rng.integers(len(pools[engine])))]
