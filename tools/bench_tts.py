@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from assistant.asr.whisper import word_edit_distance  # noqa: E402
 from assistant.config import ModelsConfig, RuntimeConfig, TtsConfig  # noqa: E402
 from assistant.models import ModelRegistry  # noqa: E402
 from assistant.tts.voice import Voice  # noqa: E402
@@ -90,13 +91,8 @@ def _words(text: str) -> list[str]:
 
 def wer(ref: str, hyp: str) -> float:
     """Word error rate with digits spelled out, so "3" and "three" agree."""
-    r, h = _words(ref), _words(hyp)
-    d = np.zeros((len(r) + 1, len(h) + 1), dtype=int)
-    d[:, 0], d[0, :] = range(len(r) + 1), range(len(h) + 1)
-    for i in range(1, len(r) + 1):
-        for j in range(1, len(h) + 1):
-            d[i, j] = min(d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (r[i - 1] != h[j - 1]))
-    return d[len(r), len(h)] / max(1, len(r))
+    r = _words(ref)
+    return word_edit_distance(r, _words(hyp)) / max(1, len(r))
 
 
 def transcriber():
