@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bpe", type=Path, default=None, help="default: bpe.model beside the checkpoint")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "asr" / "home-lstm-en")
     ap.add_argument("--weights-only", type=Path, default=None,
-                    help="also write a weights-only checkpoint here (fp32 model + config, for --resume-from)")
+                    help="also write a weights-only checkpoint here (fp16 model + config, for --resume-from)")
     args = ap.parse_args(argv)
     import sentencepiece as spm
 
@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     (out / "tokens.txt").write_text("".join(f"{p} {i}\n" for i, p in enumerate(pieces)), encoding="utf-8")
     if args.weights_only:
         ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
-        torch.save({k: ck[k] for k in ("config", "model", "step", "history")}, args.weights_only)
+        out_ck = {k: ck[k] for k in ("config", "model", "step", "history", "averaged") if k in ck}
+        out_ck["model"] = {k: v.half() if v.dtype.is_floating_point else v for k, v in ck["model"].items()}
+        torch.save(out_ck, args.weights_only)  # fp16: 4 MB in git; --resume-from loads it into fp32
     for p in sorted(out.glob("*")):
         print(f"{p.name}: {p.stat().st_size} bytes")
     return 0

@@ -132,11 +132,28 @@ def vtlp(x: torch.Tensor, rng: np.random.Generator, max_warp: float) -> torch.Te
     return out
 
 
+def spectral_eq(x: torch.Tensor, rng: np.random.Generator, max_db: float) -> torch.Tensor:
+    """A random smooth equaliser on each utterance's log filterbank: a spectral tilt and three cosine
+    bumps over the mel axis, each up to ``max_db`` dB. Voices of different engines differ in their
+    spectral envelope (and rooms and microphones in theirs): training on many envelopes is meant to
+    make the model care less which one it hears."""
+    b, _, f = x.shape
+    grid = torch.linspace(0.0, 1.0, f)
+    nats = max_db * np.log(10.0) / 10.0  # the features are natural logs of power
+    out = x.clone()
+    for i in range(b):
+        a = rng.uniform(-nats, nats, 4)
+        curve = a[0] * (grid - 0.5) * 2 + sum(a[k] * torch.cos(np.pi * k * grid) for k in (1, 2, 3)) / 2
+        out[i] = x[i] + curve.float()
+    return out
+
+
 MEAN = torch.zeros(80)
 PAD = {"fbank": -15.9, "oww": 0.0}  # fbank: the log floor
 
 
-def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fbank"], warp: float = 0.0):
+def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fbank"], warp: float = 0.0,
+               eq_db: float = 0.0):
     xs = [torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32)) for i in ids]
     ys = [sp.encode(rows[i]["text"]) for i in ids]
     x_lens = torch.tensor([len(x) for x in xs])
@@ -148,6 +165,8 @@ def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fb
     if augment_rng is not None:
         if warp:
             x = vtlp(x, augment_rng, warp)
+        if eq_db:
+            x = spectral_eq(x, augment_rng, eq_db)
         x = spec_augment(x, augment_rng)
     return x, x_lens, y, y_lens
 
@@ -205,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loss", choices=["modified", "regular"], default="modified",
                     help="modified: one symbol per frame, as the greedy search decodes (model.py)")
     ap.add_argument("--vtlp", type=float, default=0.1, help="vocal tract length perturbation: max warp")
+    ap.add_argument("--eq", type=float, default=0.0, help="random spectral equaliser: max dB per component")
+    ap.add_argument("--keep-every", type=int, default=0,
+                    help="also keep the weights every N steps (EXP/step-N.pt), for averaging")
     ap.add_argument("--dropout", type=float, default=None, help="override the model's dropout (e.g. on resume)")
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--ctc-weight", type=float, default=1.0, help="auxiliary CTC loss on the encoder")
@@ -313,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             if e != epoch_no:
                 epoch_batches, epoch_no = batches.epoch(e), e
             ids = train_ids[epoch_batches[k % len(epoch_batches)]]  # the count varies a little per epoch
-            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend], args.vtlp)
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend], args.vtlp, args.eq)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         loss, ctc = model(x, xl, y, yl, modified)
@@ -330,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         if step % args.dev_every == 0:
             history["dev"].append((step, dev_loss()))
             bar.write(f"step {step}: dev loss {history['dev'][-1][1]:.4f} per token")
+        if args.keep_every and step % args.keep_every == 0:
+            torch.save({"config": model.config, "model": model.state_dict(), "step": step},
+                       args.exp / f"step-{step}.pt")
         if time.time() - t_save > args.save_every_s:
             save(args.exp / "last.pt")
             t_save = time.time()

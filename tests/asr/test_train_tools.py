@@ -1,0 +1,54 @@
+"""Training-time helpers of tools/train/ that shape what ships: checkpoint averaging and the spectral
+equaliser augmentation. Runs only where PyTorch is installed (a training-time dependency)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
+from average import average  # noqa: E402
+from model import Transducer  # noqa: E402
+from train import spectral_eq  # noqa: E402
+
+
+def _snapshot(path: Path, seed: int, step: int) -> dict:
+    torch.manual_seed(seed)
+    model = Transducer(20, 16, 2, 16, 16)
+    ck = {"config": model.config, "model": model.state_dict(), "step": step}
+    torch.save(ck, path)
+    return ck
+
+
+def test_average_is_the_mean_of_the_weights_and_loads(tmp_path):
+    a = _snapshot(tmp_path / "a.pt", 0, 100)
+    b = _snapshot(tmp_path / "b.pt", 1, 200)
+    torch.save({**b, "history": {"train": [(1, 2.0)], "dev": []}}, tmp_path / "last.pt")
+    out = average([tmp_path / "a.pt", tmp_path / "b.pt"], history_from=tmp_path / "last.pt")
+    assert out["step"] == 200 and out["history"]["train"] == [(1, 2.0)]
+    for name, value in out["model"].items():
+        if value.dtype.is_floating_point:
+            torch.testing.assert_close(value, (a["model"][name] + b["model"][name]) / 2)
+    Transducer(**out["config"]).load_state_dict(out["model"])
+
+
+def test_average_refuses_different_models(tmp_path):
+    _snapshot(tmp_path / "a.pt", 0, 100)
+    torch.save({"config": Transducer(20, 32, 2, 16, 16).config, "model": {}, "step": 1}, tmp_path / "b.pt")
+    with pytest.raises(SystemExit, match="different model configs"):
+        average([tmp_path / "a.pt", tmp_path / "b.pt"])
+
+
+def test_spectral_eq_adds_one_smooth_bounded_curve_per_utterance():
+    x = torch.randn(3, 7, 80)
+    y = spectral_eq(x, np.random.default_rng(0), 6.0)
+    diff = y - x
+    torch.testing.assert_close(diff, diff[:, :1].expand_as(diff))  # the same curve in every frame
+    bound = 6.0 * np.log(10) / 10 * 2.5  # tilt + three half-amplitude cosines
+    assert float(diff.abs().max()) <= bound
+    assert float((diff[:, 0, 1:] - diff[:, 0, :-1]).abs().max()) < 0.3  # smooth across the mel axis
+    assert not torch.allclose(diff[0], diff[1])  # a new curve for each utterance
