@@ -487,7 +487,7 @@ class TransducerConfig:
     """hypotheses kept per frame by modified beam search (sherpa-onnx's max_active_paths)"""
     blank_penalty: float = 0.0
     """subtracted from the blank logit before search (> 0 emits more tokens)"""
-    lm_weight: float = 0.3
+    lm_weight: float = 0.2
     """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only)"""
     lm_word_bonus: float = 1.0
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
@@ -496,7 +496,7 @@ class TransducerConfig:
     home_hotwords: bool = True
     """the home's floor, area and device names and aliases are hotwords too (beam only); names the
     model's tokens cannot spell are left out"""
-    hotword_boost_per_token: float = 0.5
+    hotword_boost_per_token: float = 0.25
     """natural-log score added per matched token of a hotword (cancelled if the phrase is not completed)"""
     rule1_trailing_silence_s: float = 2.4
     """endpoint after this much trailing silence when nothing was decoded"""
