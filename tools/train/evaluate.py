@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="held-out utterances used (0 = all)")
     ap.add_argument("--prompts", type=int, default=120, help="Asterisk prompts (0 = all 568)")
     ap.add_argument("--dev", type=int, default=150, help="validation utterances for fusion and boost")
+    ap.add_argument("--dev-kokoro", type=int, default=50,
+                    help="and utterances of the held-out Kokoro voice (make_data.py part 4), where made")
     ap.add_argument("--skip-whisper", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args(argv)
@@ -178,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         dev_rows = [json.loads(line) for line in (args.data / "valid.jsonl").read_text().splitlines()]
         dev_rows = dev_rows[:: max(1, len(dev_rows) // args.dev)][: args.dev]
         report["tuning_set"] = "valid"
+        if args.dev_kokoro and (args.data / "valid_kokoro.jsonl").exists():  # a voice of another engine
+            k_rows = [json.loads(line) for line in (args.data / "valid_kokoro.jsonl").read_text().splitlines()]
+            dev_rows += k_rows[: args.dev_kokoro]
+            report["tuning_set"] = f"valid ({args.dev}) + valid_kokoro ({len(k_rows[: args.dev_kokoro])})"
     else:
         dev_all = dev_split(train_rows)[0]
         dev_rows = [train_rows[i] for i in dev_all[:: max(1, len(dev_all) // args.dev)][: args.dev]]
