@@ -487,9 +487,9 @@ class TransducerConfig:
     """hypotheses kept per frame by modified beam search (sherpa-onnx's max_active_paths)"""
     blank_penalty: float = 0.0
     """subtracted from the blank logit before search (> 0 emits more tokens)"""
-    lm_weight: float = 0.2
+    lm_weight: float = 0.5
     """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only)"""
-    lm_word_bonus: float = 1.0
+    lm_word_bonus: float = 2.0
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
     hotwords: tuple[str, ...] = ()
     """phrases to bias towards (device and room names); boosted as they are matched"""
