@@ -235,7 +235,7 @@ def kokoro_pools() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     return {"kokoro": train + ["+".join(p) for p in combinations(train, 2)]}, {"kokoro": [KOKORO_VALID]}
 
 
-def kokoro_synth(cache: Path):
+def kokoro_synth(cache: Path, threads: int = 1):
     """A ``make_split`` synthesiser for the Kokoro voices (kokoro_voice.py), at 16 kHz; ``pitch`` is the
     mixture weight of a two-style voice."""
     from kokoro_voice import RATE as KOKORO_RATE
@@ -243,7 +243,7 @@ def kokoro_synth(cache: Path):
 
     from assistant.audio.resample import resample
 
-    kokoro = Kokoro(cache)
+    kokoro = Kokoro(cache, threads)
 
     def synth(engine: str, voice: str, text: str, rate: float, pitch: float, tmp: Path) -> np.ndarray | None:
         try:
@@ -292,13 +292,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 3 (train3): training utterances of flite, festival and Piper, resampled")
     ap.add_argument("--valid", type=int, default=240,
                     help="validation utterances: held-out voices that are not test voices either")
-    ap.add_argument("--train4", type=int, default=1300,
+    ap.add_argument("--train4", type=int, default=1100,
                     help="part 4 (train4): training utterances of Kokoro's voices (kokoro_voice.py), resampled")
+    ap.add_argument("--train5", type=int, default=1300,
+                    help="part 5 (train5): more of part 4's Kokoro voices (numbered after train4)")
+    ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
     ap.add_argument("--parts", default="1,2,3,v,4",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
-                         "4 = train4 + valid_kokoro (where the Kokoro packages are installed)")
+                         "4 = train4 + valid_kokoro, 5 = train5 (where the Kokoro packages are installed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
@@ -338,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "voices3.json").write_text(json.dumps(natural, indent=1))
         make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
                    first=args.train + args.train2, tract=True, engine_share=NATURAL_SHARE)
-    if 4 in parts:
+    if parts & {4, 5}:
         from kokoro_voice import available
 
         if not available():
@@ -347,11 +350,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             k_train, k_valid = kokoro_pools()
             (args.out / "voices4.json").write_text(json.dumps({"train": k_train, "valid": k_valid}, indent=1))
-            synth = kokoro_synth(args.out / "kokoro")
-            make_split("valid_kokoro", args.valid_kokoro, test_pool, k_valid, args.out, args.seed + 13, babble,
-                       set(seen), synth=synth)
-            make_split("train4", args.train4, seen, k_train, args.out, args.seed, babble, set(seen),
-                       first=args.train + args.train2 + args.train3, tract=True, synth=synth)
+            synth = kokoro_synth(args.out / "kokoro", args.kokoro_threads)
+            first = args.train + args.train2 + args.train3
+            if 4 in parts:
+                make_split("valid_kokoro", args.valid_kokoro, test_pool, k_valid, args.out, args.seed + 13,
+                           babble, set(seen), synth=synth)
+                make_split("train4", args.train4, seen, k_train, args.out, args.seed, babble, set(seen),
+                           first=first, tract=True, synth=synth)
+            if 5 in parts:
+                make_split("train5", args.train5, seen, k_train, args.out, args.seed, babble, set(seen),
+                           first=first + args.train4, tract=True, synth=synth)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
