@@ -335,10 +335,13 @@ class TtsConfig:
     voice_config: Path = Path("")
     """the voice's sidecar JSON; empty means <voice>.json (or that of the voice it was derived from)"""
     speaker_id: int = 0
-    length_scale: float = 1.0
-    """speaking slowness: > 1 slower, < 1 faster"""
-    noise_scale: float = 0.667
-    noise_w: float = 0.8
+    length_scale: float | None = None
+    """speaking slowness: > 1 slower, < 1 faster. Left out, this and the next two are the voice's own
+    (its sidecar's ``inference`` table, as Piper does), else Piper's defaults (1.0, 0.667, 0.8)"""
+    noise_scale: float | None = None
+    """voice variation"""
+    noise_w: float | None = None
+    """phoneme-duration variation"""
     sentence_silence_s: float = 0.2
     """silence appended after each sentence"""
     max_text_chars: int = 5000
@@ -356,9 +359,10 @@ class TtsConfig:
     def __post_init__(self) -> None:
         _check(bool(self.voice), "tts.voice", "must name a model or a file")
         _check(self.speaker_id >= 0, "tts.speaker_id", "must be >= 0")
-        _check(0.1 <= self.length_scale <= 10, "tts.length_scale", f"must be in [0.1, 10], got {self.length_scale}")
-        _check(0 <= self.noise_scale <= 2, "tts.noise_scale", "must be in [0, 2]")
-        _check(0 <= self.noise_w <= 2, "tts.noise_w", "must be in [0, 2]")
+        _check(self.length_scale is None or 0.1 <= self.length_scale <= 10, "tts.length_scale",
+               f"must be in [0.1, 10], got {self.length_scale}")
+        _check(self.noise_scale is None or 0 <= self.noise_scale <= 2, "tts.noise_scale", "must be in [0, 2]")
+        _check(self.noise_w is None or 0 <= self.noise_w <= 2, "tts.noise_w", "must be in [0, 2]")
         _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
         _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")
@@ -487,16 +491,19 @@ class TransducerConfig:
     """hypotheses kept per frame by modified beam search (sherpa-onnx's max_active_paths)"""
     blank_penalty: float = 0.0
     """subtracted from the blank logit before search (> 0 emits more tokens)"""
-    lm_weight: float = 0.5
-    """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only)"""
-    lm_word_bonus: float = 2.0
+    lm_weight: float | None = None
+    """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only).
+    Left out, this, ``lm_word_bonus`` and ``hotword_boost_per_token`` are the model's own: the
+    ``decoding`` table of a shipped model's manifest entry (tuned for it on validation), else
+    ``asr.transducer.GENERIC_DECODING`` (no fusion; sherpa-onnx's hotword score)"""
+    lm_word_bonus: float | None = None
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
     hotwords: tuple[str, ...] = ()
     """phrases to bias towards (device and room names); boosted as they are matched"""
     home_hotwords: bool = True
     """the home's floor, area and device names and aliases are hotwords too (beam only); names the
     model's tokens cannot spell are left out"""
-    hotword_boost_per_token: float = 0.25
+    hotword_boost_per_token: float | None = None
     """natural-log score added per matched token of a hotword (cancelled if the phrase is not completed)"""
     rule1_trailing_silence_s: float = 2.4
     """endpoint after this much trailing silence when nothing was decoded"""
@@ -507,8 +514,9 @@ class TransducerConfig:
 
     def __post_init__(self) -> None:
         _check(1 <= self.beam_size <= 64, "asr.transducer.beam_size", f"must be in [1, 64], not {self.beam_size}")
-        _check(self.lm_weight >= 0, "asr.transducer.lm_weight", "must be >= 0")
-        _check(self.hotword_boost_per_token >= 0, "asr.transducer.hotword_boost_per_token", "must be >= 0")
+        _check(self.lm_weight is None or self.lm_weight >= 0, "asr.transducer.lm_weight", "must be >= 0")
+        _check(self.hotword_boost_per_token is None or self.hotword_boost_per_token >= 0,
+               "asr.transducer.hotword_boost_per_token", "must be >= 0")
         _check(self.rule1_trailing_silence_s > 0, "asr.transducer.rule1_trailing_silence_s", "must be > 0")
         _check(self.rule2_trailing_silence_s > 0, "asr.transducer.rule2_trailing_silence_s", "must be > 0")
         _check(self.rule3_max_utterance_s > 0, "asr.transducer.rule3_max_utterance_s", "must be > 0")

@@ -11,7 +11,9 @@ Three kinds of entry, told apart by their keys:
   toolchain makes it bit-exact.
 * **project** — a small file committed under ``models/`` (neither ``package`` nor ``recipe``).
 
-Every entry carries ``licence``, ``contract`` (the I/O contract the loader checks) and ``source``.
+Every entry carries ``licence``, ``contract`` (the I/O contract the loader checks) and ``source``; an
+entry may carry ``decoding``, the settings tuned for that model that its loader takes where the config
+leaves them out (as a Piper voice's sidecar carries its ``inference`` scales).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from assistant.config import ModelsConfig
 
 REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _FIELDS = {"name", "file", "package", "module", "recipe", "derived_from", "sha256", "licence", "contract",
-           "source", "description"}
+           "source", "description", "decoding"}
 
 
 class ModelError(RuntimeError):
@@ -50,6 +52,9 @@ class ModelEntry:
     recipe: str = ""
     derived_from: tuple[str, ...] = ()
     sha256: str = ""
+    decoding: dict[str, float] = field(default_factory=dict)
+    """the settings its loader takes when the config leaves them out (tuned for this model; e.g. a
+    transducer's fusion weight): a table of numbers whose keys the loader checks"""
 
     @property
     def kind(self) -> str:
@@ -93,7 +98,13 @@ class ModelRegistry:
                     raise ModelError(f"{manifest}: model[{i}]: missing {key}")
             if raw["name"] in entries:
                 raise ModelError(f"{manifest}: duplicate model name {raw['name']!r}")
-            raw = dict(raw, derived_from=tuple(raw.get("derived_from", ())))
+            decoding = raw.get("decoding", {})
+            if not isinstance(decoding, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in decoding.values()
+            ):
+                raise ModelError(f"{manifest}: {raw['name']}: decoding must be a table of numbers")
+            raw = dict(raw, derived_from=tuple(raw.get("derived_from", ())),
+                       decoding={k: float(v) for k, v in decoding.items()})
             entries[raw["name"]] = ModelEntry(**raw)
         for e in entries.values():
             for dep in e.derived_from:

@@ -89,6 +89,8 @@ contract = "x"
         ('[[model]]\nname = "a"\nfile = "a"\nlicence = "MIT"\ncontract = "c"\nrecipe = "m:f"\nderived_from = ["b"]\n',
          "unknown model"),
         ("[[model]\n", "unreadable"),
+        ('[[model]]\nname = "a"\nfile = "a"\nlicence = "MIT"\ncontract = "c"\ndecoding = { w = "high" }\n',
+         "decoding must be a table of numbers"),
     ],
 )
 def test_bad_manifests(tmp_path, body, message):

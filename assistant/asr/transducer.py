@@ -210,6 +210,7 @@ class TransducerModel:
         """``cfg.model`` names a shipped model in ``registry`` (default: the source tree's manifest).
         ``extra_hotwords`` (the home's names) are biased like ``cfg.hotwords``, but a phrase the tokens
         cannot spell is left out rather than an error."""
+        cfg = with_decoding(cfg, registry)
         if cfg.model and not cfg.files_given:
             reg = registry if registry is not None else ModelRegistry.load()
             files = {role: reg.path(f"{cfg.model}/{part}") for role, part in REGISTRY_PARTS.items()}
@@ -309,6 +310,29 @@ class TransducerModel:
 
 REGISTRY_PARTS = {"encoder": "encoder.int8", "decoder": "decoder", "joiner": "joiner", "tokens": "tokens"}
 """a shipped transducer's manifest entries under its name (``[asr.transducer] model``), by role"""
+
+GENERIC_DECODING = {"lm_weight": 0.0, "lm_word_bonus": 0.0, "hotword_boost_per_token": 1.5}
+"""the decoding settings of a transducer that brings none (any model given by its files): no fusion,
+since a fusion weight only means something for the model it was tuned on, and sherpa-onnx's default
+hotword score"""
+
+
+def with_decoding(cfg: TransducerConfig, registry: ModelRegistry | None = None) -> TransducerConfig:
+    """``cfg`` with each decoding setting it leaves out (None) filled in: from the ``decoding`` table of
+    the shipped model's encoder entry in the manifest, else ``GENERIC_DECODING``."""
+    unset = [k for k in GENERIC_DECODING if getattr(cfg, k) is None]
+    if not unset:
+        return cfg
+    own: dict[str, float] = {}
+    if cfg.model and not cfg.files_given:
+        reg = registry if registry is not None else ModelRegistry.load()
+        name = f"{cfg.model}/{REGISTRY_PARTS['encoder']}"
+        own = reg.entry(name).decoding
+        unknown = set(own) - set(GENERIC_DECODING)
+        if unknown:
+            raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} "
+                             f"(known: {', '.join(GENERIC_DECODING)})")
+    return dataclasses.replace(cfg, **{k: own.get(k, GENERIC_DECODING[k]) for k in unset})
 
 
 class AsrStream:

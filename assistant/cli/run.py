@@ -80,17 +80,21 @@ def _load_recognizer(cfg: Config):
     from assistant.models import ModelRegistry
 
     has_transducer = cfg.asr.transducer.configured  # streaming partials, when configured
-    lm = asr_word_lm(cfg, whisper=True, transducer=has_transducer)
     registry = ModelRegistry.load(cfg.models)
+    lm = asr_word_lm(cfg, registry, whisper=True, transducer=has_transducer)
     transducer = load_transducer(cfg, registry, lm) if has_transducer else None
     whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
     return _Recognition(cfg, transducer, whisper, lm)
 
 
-def asr_word_lm(cfg: Config, whisper: bool, transducer: bool):
+def asr_word_lm(cfg: Config, registry, whisper: bool, transducer: bool):
     """The ``[asr] lm``, built once for both recognisers, where one in use weighs it (Whisper's n-best
-    rescoring, the transducer's fusion); else None. ``assistant transcribe`` too."""
-    if not (whisper and cfg.asr.whisper.lm_weight > 0 or transducer and cfg.asr.transducer.lm_weight > 0):
+    rescoring, the transducer's fusion at its configured or its model's own weight); else None.
+    ``assistant transcribe`` too."""
+    from assistant.asr.transducer import with_decoding
+
+    fused = transducer and (with_decoding(cfg.asr.transducer, registry).lm_weight or 0) > 0
+    if not (whisper and cfg.asr.whisper.lm_weight > 0 or fused):
         return None
     from assistant.intent.home import load_home
     from assistant.lm.domain import load_word_lm

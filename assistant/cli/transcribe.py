@@ -93,7 +93,7 @@ def run(args) -> int:
     cfg = dataclasses.replace(cfg, asr=asr)
     registry = ModelRegistry.load(cfg.models)
     use_whisper = engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper"
-    lm = asr_word_lm(cfg, whisper=use_whisper, transducer=streaming)  # ranked and fused as the pipeline does
+    lm = asr_word_lm(cfg, registry, whisper=use_whisper, transducer=streaming)  # ranked and fused as the pipeline does
     transducer = whisper = None
     if streaming:
         transducer = load_transducer(cfg, registry, lm)

@@ -45,6 +45,14 @@ class SynthesisError(ValueError):
     """Text that cannot be spoken (too long, nothing speakable)."""
 
 
+SCALE_KEYS = ("noise_scale", "length_scale", "noise_w")
+"""the model's ``scales`` input, in order"""
+PIPER_INFERENCE = (0.667, 1.0, 0.8)
+"""Piper's defaults, for a sidecar without them"""
+SCALE_RANGES = ((0.0, 2.0), (0.1, 10.0), (0.0, 2.0))
+"""what ``[tts]`` accepts for each"""
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceInfo:
     """What the sidecar says about the voice."""
@@ -57,6 +65,9 @@ class VoiceInfo:
     num_symbols: int
     hop_length: int = 256
     """audio samples per latent frame (Piper's default 256)"""
+    inference: tuple[float, float, float] = PIPER_INFERENCE
+    """the voice's own (noise_scale, length_scale, noise_w): its sidecar's ``inference`` table, each one
+    left out there being Piper's default; ``[tts]`` overrides each"""
 
     @classmethod
     def from_sidecar(cls, path: Path) -> VoiceInfo:
@@ -94,6 +105,16 @@ class VoiceInfo:
             if special not in id_map:
                 raise ModelError(f"voice sidecar {path}: phoneme_id_map lacks {special!r}")
         espeak_voice = need("espeak", "voice") if phoneme_type == "espeak" else ""
+        inference = raw.get("inference", {})
+        if not isinstance(inference, dict):
+            raise ModelError(f"voice sidecar {path}: inference must be a table")
+        scales = []
+        for key, default, (lo, hi) in zip(SCALE_KEYS, PIPER_INFERENCE, SCALE_RANGES, strict=True):
+            v = inference.get(key, default)
+            if not isinstance(v, int | float) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ModelError(f"voice sidecar {path}: inference.{key} must be a number in [{lo}, {hi}], "
+                                 f"got {v!r}")
+            scales.append(float(v))
         return cls(
             rate,
             phoneme_type,
@@ -102,6 +123,7 @@ class VoiceInfo:
             int(raw.get("num_speakers", 1)),
             int(raw.get("num_symbols", 0)),
             int(raw.get("hop_length", 256)),
+            (scales[0], scales[1], scales[2]),
         )
 
 
@@ -183,7 +205,10 @@ class Voice:
                 f"tts.speaker_id: voice {name} has {info.num_speakers} speakers, got {cfg.speaker_id}"
             )
         self._phonemizer = EspeakPhonemizer(info.espeak_voice) if info.phoneme_type == "espeak" else None
-        self._scales = np.array([cfg.noise_scale, cfg.length_scale, cfg.noise_w], dtype=np.float32)
+        chosen = (cfg.noise_scale, cfg.length_scale, cfg.noise_w)
+        self._scales = np.array(
+            [own if set_ is None else set_ for set_, own in zip(chosen, info.inference, strict=True)], np.float32
+        )
         self._silence = np.zeros(int(round(cfg.sentence_silence_s * info.sample_rate)), dtype=np.float32)
 
     @classmethod

@@ -274,3 +274,28 @@ def test_missing_files_and_config_checks(tmp_path, rt):
     with pytest.raises(ConfigError, match="given together"):
         TransducerConfig(encoder=ASR_DATA / "lstm" / "encoder.onnx")
     assert transducer_cfg("lstm", "beam").search is SearchMethod.BEAM
+
+
+def test_decoding_settings_are_the_model_s_own_unless_configured(tmp_path):
+    """A shipped transducer brings the fusion weight, word bonus and hotword boost tuned for it (its
+    manifest entry's ``decoding``); the config overrides each; a model given by its files brings none."""
+    from assistant.asr.transducer import GENERIC_DECODING, with_decoding
+    from assistant.config import ModelsConfig
+    from assistant.models import ModelRegistry
+
+    manifest = tmp_path / "manifest.toml"
+    entry = '[[model]]\nname = "m/encoder.int8"\nfile = "e.onnx"\nlicence = "MIT"\ncontract = "c"\n'
+    manifest.write_text(entry + "decoding = { lm_weight = 0.4, lm_word_bonus = 3 }\n")
+    registry = ModelRegistry.load(ModelsConfig(manifest=manifest))
+    own = with_decoding(TransducerConfig(model="m"), registry)
+    assert (own.lm_weight, own.lm_word_bonus) == (0.4, 3.0)
+    assert own.hotword_boost_per_token == GENERIC_DECODING["hotword_boost_per_token"]  # not in the table
+    assert with_decoding(TransducerConfig(model="m", lm_weight=0.0), registry).lm_weight == 0.0
+
+    files = {k: tmp_path / f"{k}.onnx" for k in ("encoder", "decoder", "joiner", "tokens")}
+    generic = with_decoding(TransducerConfig(model="m", **files), registry)
+    assert {k: getattr(generic, k) for k in GENERIC_DECODING} == GENERIC_DECODING
+
+    manifest.write_text(entry + "decoding = { lm_weigth = 0.4 }\n")
+    with pytest.raises(ModelError, match="unknown decoding settings"):
+        with_decoding(TransducerConfig(model="m"), ModelRegistry.load(ModelsConfig(manifest=manifest)))

@@ -42,6 +42,21 @@ def test_scales_reach_the_model(tmp_path):
     assert np.allclose(a, np.clip(2 * b, -1, 1))
 
 
+def test_the_voice_s_own_scales_unless_configured(tmp_path):
+    """As Piper does: the sidecar's ``inference`` scales are the voice's defaults, ``[tts]`` overrides each
+    (the test voice's output is its input times length_scale)."""
+    voice = tmp_path / "v.onnx"
+    shutil.copy(TINY, voice)
+    sidecar = json.loads(Path(f"{TINY}.json").read_text())
+    Path(f"{voice}.json").write_text(json.dumps(dict(sidecar, inference={"length_scale": 2.0})))
+    own = Voice.load(TtsConfig(voice=str(voice), sentence_silence_s=0), RuntimeConfig())
+    assert own.info.inference == (0.667, 2.0, 0.8)  # what the table leaves out is Piper's default
+    configured = Voice.load(TtsConfig(voice=str(voice), length_scale=1.0, sentence_silence_s=0), RuntimeConfig())
+    normal = Voice.load(TtsConfig(voice=str(TINY), sentence_silence_s=0), RuntimeConfig())
+    a, b, c = (next(v.synthesize("Hi.")).samples for v in (own, configured, normal))
+    assert np.allclose(a, np.clip(2 * c, -1, 1)) and np.array_equal(b, c)
+
+
 def test_empty_and_too_long_text(tiny):
     assert list(tiny.synthesize("")) == []
     assert list(tiny.synthesize("... ?!")) == []
@@ -66,6 +81,8 @@ def test_bad_voice_files_give_model_errors(tmp_path):
         (dict(sidecar, audio={}), "audio.sample_rate"),
         (dict(sidecar, phoneme_type="pinyin"), "not supported"),
         ({k: v for k, v in sidecar.items() if k != "phoneme_id_map"}, "phoneme_id_map"),
+        (dict(sidecar, inference={"noise_scale": "loud"}), "inference.noise_scale"),
+        (dict(sidecar, inference={"length_scale": 0}), "inference.length_scale"),
     ):
         Path(f"{no_sidecar}.json").write_text(json.dumps(broken))
         with pytest.raises(ModelError, match=message):

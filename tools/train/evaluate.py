@@ -202,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4), RT)
     best = (float("inf"), 0.0, 0.0)
     tuning = []
-    for w in (0.1, 0.2, 0.3, 0.5):
-        for bonus in (0.0, 0.5, 1.0, 2.0):
+    # the optimum runs along a diagonal (more weight wants more bonus), so the grid reaches past it both ways
+    for w in (0.1, 0.2, 0.3, 0.5, 0.7):
+        for bonus in (0.5, 1.0, 2.0, 3.0):
             m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
                                                lm_word_bonus=bonus), RT, lm=lm)
             r = run_set(m, dev)
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     # the hotword boost per token, on the same dev set: BPE-80 pieces are short (1.4 letters), so a name is
     # many tokens and icefall's usual 1.5-2 per token (for BPE-500) may be too much here
     best_boost = (float("inf"), 0.0)
-    for boost in (0.25, 0.5, 1.0, 1.5):
+    for boost in (0.0, 0.25, 0.5, 1.0):  # 0: the home's names are not biased at all
         m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
                                            lm_word_bonus=bonus, hotword_boost_per_token=boost), RT, lm=lm,
                                  extra_hotwords=hot)
