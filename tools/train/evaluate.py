@@ -17,7 +17,8 @@ the pipeline builds (``[asr] lm = "domain"``: assistant/lm/domain.py); beam + fu
 the home's names (``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration.
 The fusion weight and word bonus and the hotword boost per token are chosen on 150 utterances of
 make_data.py's validation split (voices in neither training nor test; train.py's training-voice dev split
-where there is none), never on the test set.
+where there is none), never on the test set; they are ``report["decoding"]``, the ``decoding`` table of the
+model's encoder entry in ``models/manifest.toml`` (what the pipeline takes where the config leaves them out).
 
 Two-pass (this model streaming, Whisper final; ``two_pass``): Whisper tiny.en as the pipeline runs it
 (the shipped config: int8, beam 5, prompt, domain LM rescoring) alone and after this model in its
@@ -234,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     configs = {"greedy": greedy, "beam4": beam, f"beam4+lm(w={w},bonus={bonus})": fused,
                "beam4+lm+hotwords": biased}
     report["hotword_boost_per_token"] = boost
+    # what the pipeline takes for this model where the config leaves them out: the manifest entry's table
+    report["decoding"] = {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost}
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
                          "voices": sorted({f"{r['engine']}/{r['voice']}" for r in rows})}
     refs = [t for _, t in test]
@@ -296,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     report["hotwords"] = list(hot)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     say(f"wrote {args.out}")
+    table = ", ".join(f"{k} = {v}" for k, v in report["decoding"].items())
+    say(f"the encoder's entry in models/manifest.toml: decoding = {{ {table} }}")
     return 0
 
 
