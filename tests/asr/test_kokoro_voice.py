@@ -34,3 +34,8 @@ def test_kokoro_says_a_request_in_a_mixed_voice():
     assert 0.8 < len(a) / kokoro_voice.RATE < 4 and np.abs(a).max() > 0.05
     mixed = kokoro.style("jf_alpha+jm_kumo", 0.3)
     np.testing.assert_allclose(mixed, 0.7 * kokoro.styles["jf_alpha"] + 0.3 * kokoro.styles["jm_kumo"])
+    weighted = kokoro.style("jf_alpha:0.2+jf_nezumi:0.2+jm_kumo:0.6", 0.9)  # weights normalised, mix unused
+    np.testing.assert_allclose(weighted, 0.2 * kokoro.styles["jf_alpha"] + 0.2 * kokoro.styles["jf_nezumi"]
+                               + 0.6 * kokoro.styles["jm_kumo"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="non-negative"):
+        kokoro.style("jf_alpha:-1+jm_kumo:0", 0.5)

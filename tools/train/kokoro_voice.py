@@ -71,7 +71,17 @@ class Kokoro:
             self.styles = {k: np.asarray(npz[k], np.float32) for k in npz.files}
 
     def style(self, voice: str, mix: float) -> np.ndarray:
+        """One style ("jf_alpha"), two mixed by ``mix`` ("jf_alpha+jm_kumo"), or a weighted mixture of
+        any number ("jf_alpha:0.2+jm_kumo:0.8"; the weights are normalised, ``mix`` is not used)."""
         names = voice.split("+")
+        if ":" in voice:
+            parts = [n.partition(":") for n in names]
+            w = np.array([float(x) for _, _, x in parts], np.float64)
+            if len(parts) < 2 or not np.all(w >= 0) or w.sum() <= 0:
+                raise ValueError(f"{voice!r}: a weighted mixture needs two or more non-negative weights")
+            w /= w.sum()
+            return sum((wi * self.styles[n] for wi, (n, _, _) in zip(w, parts, strict=True)),
+                       np.zeros_like(self.styles[parts[0][0]])).astype(np.float32)
         if len(names) == 1:
             return self.styles[names[0]]
         a, b = (self.styles[n] for n in names)
