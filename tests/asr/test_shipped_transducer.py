@@ -112,3 +112,13 @@ def test_same_greedy_tokens_as_sherpa_onnx(greedy, name):
     ours = our_pieces(greedy, stream)
     assert ours == expected
     assert len(ours) >= 4
+
+
+def test_the_manifest_carries_the_decoding_settings_evaluate_chose():
+    """The shipped model's ``decoding`` table is what tools/train/evaluate.py chose on the validation
+    voices for this export (results.json), so a new export cannot ship with the last one's settings."""
+    import json
+
+    results = json.loads((Path(__file__).resolve().parents[2] / "tools" / "train" / "results.json").read_text())
+    entry = ModelRegistry.load().entry("asr/home-lstm-en/encoder.int8")
+    assert entry.decoding == results["decoding"]
