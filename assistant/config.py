@@ -326,6 +326,10 @@ class DialogueConfig:
         _check(1 <= self.max_learned <= 100_000, "dialogue.max_learned", "must be in [1, 100000]")
 
 
+PIPER_SCALES = {"noise_scale": (0.0, 2.0), "length_scale": (0.1, 10.0), "noise_w": (0.0, 2.0)}
+"""a Piper voice's ``scales`` input, in order, and the range of each (in ``[tts]`` or the voice's sidecar)"""
+
+
 @dataclass(frozen=True, slots=True)
 class TtsConfig:
     """Speech synthesis with a Piper voice (ONNX + its .onnx.json sidecar)."""
@@ -359,10 +363,9 @@ class TtsConfig:
     def __post_init__(self) -> None:
         _check(bool(self.voice), "tts.voice", "must name a model or a file")
         _check(self.speaker_id >= 0, "tts.speaker_id", "must be >= 0")
-        _check(self.length_scale is None or 0.1 <= self.length_scale <= 10, "tts.length_scale",
-               f"must be in [0.1, 10], got {self.length_scale}")
-        _check(self.noise_scale is None or 0 <= self.noise_scale <= 2, "tts.noise_scale", "must be in [0, 2]")
-        _check(self.noise_w is None or 0 <= self.noise_w <= 2, "tts.noise_w", "must be in [0, 2]")
+        for key, (lo, hi) in PIPER_SCALES.items():
+            v = getattr(self, key)
+            _check(v is None or lo <= v <= hi, f"tts.{key}", f"must be in [{lo:g}, {hi:g}], got {v}")
         _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
         _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.config import RuntimeConfig, TtsConfig
+from assistant.config import PIPER_SCALES, RuntimeConfig, TtsConfig
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
 from assistant.tts.normalize import normalize_for_speech, split_sentences
@@ -45,12 +45,8 @@ class SynthesisError(ValueError):
     """Text that cannot be spoken (too long, nothing speakable)."""
 
 
-SCALE_KEYS = ("noise_scale", "length_scale", "noise_w")
-"""the model's ``scales`` input, in order"""
 PIPER_INFERENCE = (0.667, 1.0, 0.8)
-"""Piper's defaults, for a sidecar without them"""
-SCALE_RANGES = ((0.0, 2.0), (0.1, 10.0), (0.0, 2.0))
-"""what ``[tts]`` accepts for each"""
+"""Piper's defaults for its ``scales`` (``PIPER_SCALES`` order), for a sidecar without them"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +105,10 @@ class VoiceInfo:
         if not isinstance(inference, dict):
             raise ModelError(f"voice sidecar {path}: inference must be a table")
         scales = []
-        for key, default, (lo, hi) in zip(SCALE_KEYS, PIPER_INFERENCE, SCALE_RANGES, strict=True):
+        for (key, (lo, hi)), default in zip(PIPER_SCALES.items(), PIPER_INFERENCE, strict=True):
             v = inference.get(key, default)
             if not isinstance(v, int | float) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ModelError(f"voice sidecar {path}: inference.{key} must be a number in [{lo}, {hi}], "
+                raise ModelError(f"voice sidecar {path}: inference.{key} must be a number in [{lo:g}, {hi:g}], "
                                  f"got {v!r}")
             scales.append(float(v))
         return cls(
@@ -205,7 +201,7 @@ class Voice:
                 f"tts.speaker_id: voice {name} has {info.num_speakers} speakers, got {cfg.speaker_id}"
             )
         self._phonemizer = EspeakPhonemizer(info.espeak_voice) if info.phoneme_type == "espeak" else None
-        chosen = (cfg.noise_scale, cfg.length_scale, cfg.noise_w)
+        chosen = [getattr(cfg, key) for key in PIPER_SCALES]
         self._scales = np.array(
             [own if set_ is None else set_ for set_, own in zip(chosen, info.inference, strict=True)], np.float32
         )

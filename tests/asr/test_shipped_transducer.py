@@ -89,7 +89,7 @@ def test_the_shipped_configuration_as_the_pipeline_loads_it(greedy):
     model = load_transducer(config, registry, asr_word_lm(config, registry, whisper=False, transducer=True))
     # the decoding settings tuned for this model (its manifest entry's) are what the pipeline runs with
     assert model.lm is not None and model.context is not None
-    own = ModelRegistry.load().entry("asr/home-lstm-en/encoder.int8").decoding
+    own = registry.entry("asr/home-lstm-en/encoder.int8").decoding
     assert own["lm_weight"] > 0 and {k: getattr(model.cfg, k) for k in own} == own
     shipped = {name: transcribe(model, name) for name in CLIPS}
     assert shipped["timer_en-us.wav"] == CLIPS["timer_en-us.wav"]

@@ -234,7 +234,6 @@ def main(argv: list[str] | None = None) -> int:
                                   extra_hotwords=hot)
     configs = {"greedy": greedy, "beam4": beam, f"beam4+lm(w={w},bonus={bonus})": fused,
                "beam4+lm+hotwords": biased}
-    report["hotword_boost_per_token"] = boost
     # what the pipeline takes for this model where the config leaves them out: the manifest entry's table
     report["decoding"] = {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost}
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
