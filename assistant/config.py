@@ -578,9 +578,16 @@ class WhisperConfig:
     first_pass_weight: float = 4.0
     """two-pass (a transducer configured): the n-best is re-ranked by ``score - weight * word edit
     distance`` to the streaming first pass's transcript (0 = Whisper alone decides)"""
+    first_pass_candidate: bool = True
+    """two-pass: the first pass's transcript, scored by Whisper on the same audio, joins Whisper's n-best
+    (the second pass rescores the first pass's hypothesis, as two-pass end-to-end recognisers do), so
+    the final can be the first pass's words where Whisper's own beam missed them (tools/train/evaluate.py)"""
+    first_pass_margin: float = 0.5
+    """the candidate joins only if Whisper scores it within this many nats per token of its own best"""
 
     def __post_init__(self) -> None:
         _check(self.first_pass_weight >= 0, "asr.whisper.first_pass_weight", "must be >= 0")
+        _check(self.first_pass_margin >= 0, "asr.whisper.first_pass_margin", "must be >= 0")
         _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], not {self.beam_size}")
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")

@@ -131,6 +131,13 @@ class WhisperTokenizer:
         return raw.decode("utf-8", errors="replace").strip()
 
 
+def whisper_style(text: str) -> str:
+    """A transducer's transcript (lower case, numbers as words, no punctuation) as Whisper writes a
+    sentence: a capital first letter and "I" (the ending is the model's choice: ``WhisperModel.score``)."""
+    text = re.sub(r"\bi\b", "I", " ".join(text.split()))
+    return text[:1].upper() + text[1:]
+
+
 def lm_words(text: str) -> list[str]:
     """A transcript as LM words: its spoken form (lower case, numbers as words, punctuation dropped), as
     the domain LM's text is written: Whisper writes "10 minutes" and "50%"."""
@@ -210,40 +217,87 @@ class WhisperModel:
 
     def transcribe(self, samples: np.ndarray) -> list[Hypothesis]:
         """One utterance -> n-best hypotheses (best first). Longer than 30 s: windows, best paths joined."""
+        return self.nbest(samples)[0]
+
+    def nbest(self, samples: np.ndarray, candidates: tuple[str, ...] = ()) -> tuple[list[Hypothesis], list[Hypothesis]]:
+        """``transcribe``, and ``candidates``: transcripts from elsewhere (the streaming first pass's), each
+        scored by this model on the same audio (``score``) unless the n-best has it already; best first.
+        Audio longer than one window scores no candidates."""
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 1:
             raise ValueError(f"expected mono samples, got shape {samples.shape}")
         if len(samples) <= WINDOW_SAMPLES:
-            return self._window(samples)
+            return self._window(samples, candidates)
         parts = [
-            self._window(samples[i : i + WINDOW_SAMPLES])[0] for i in range(0, len(samples), WINDOW_SAMPLES)
+            self._window(samples[i : i + WINDOW_SAMPLES], ())[0][0] for i in range(0, len(samples), WINDOW_SAMPLES)
         ]
         toks = tuple(t for p in parts for t in p.tokens)
         am = sum(p.am_logprob for p in parts)
-        return [Hypothesis(toks, " ".join(p.text for p in parts if p.text), (), am, 0.0, am)]
+        return [Hypothesis(toks, " ".join(p.text for p in parts if p.text), (), am, 0.0, am)], []
 
-    def _window(self, samples: np.ndarray) -> list[Hypothesis]:
+    def _window(self, samples: np.ndarray, candidates: tuple[str, ...]) -> tuple[list[Hypothesis], list[Hypothesis]]:
         if len(samples) == 0 or float(np.abs(samples).max()) == 0.0:
-            return [Hypothesis((), "", (), 0.0, 0.0, 0.0)]  # digital silence: nothing was said
+            return [Hypothesis((), "", (), 0.0, 0.0, 0.0)], []  # digital silence: nothing was said
         mel = log_mel(samples)
         if self.dynamic_window and self.cfg.window is WhisperWindow.UTTERANCE:
             frames = max(len(samples) + int(self.cfg.window_pad_s * SAMPLE_RATE),
                          int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
             frames = min(mel.shape[1], 2 * (frames // 2 + 1))  # even: the encoder strides by 2
             if frames < mel.shape[1]:
-                hyps = self._decode(mel[:, :frames])
+                hyps, cross = self._decode(mel[:, :frames])
                 if not looped(hyps[0].tokens, len(samples) / SAMPLE_RATE):
-                    return hyps
+                    return self._with_candidates(hyps, cross, candidates)
                 _LOGGER.debug("the utterance window looped (%d tokens): decoding the full window",
                               len(hyps[0].tokens))
-        return self._decode(mel)
+        hyps, cross = self._decode(mel)
+        return self._with_candidates(hyps, cross, candidates)
 
-    def _decode(self, mel: np.ndarray) -> list[Hypothesis]:
+    def _decode(self, mel: np.ndarray) -> tuple[list[Hypothesis], dict]:
         names = [o.name for o in self.encoder.get_outputs()]
         cross = dict(zip(names, self.encoder.run(None, {"mel": np.ascontiguousarray(mel[None])}), strict=True))
         if self.cfg.search is SearchMethod.GREEDY:
-            return [self._greedy(cross)]
-        return self._beam(cross)
+            return [self._greedy(cross)], cross
+        return self._beam(cross), cross
+
+    def _with_candidates(self, hyps: list[Hypothesis], cross: dict,
+                         candidates: tuple[str, ...]) -> tuple[list[Hypothesis], list[Hypothesis]]:
+        known, scored = {h.tokens for h in hyps}, []
+        for text in candidates:
+            if not text.strip():
+                continue
+            h = self.score(cross, text)
+            if h is not None and h.tokens not in known:
+                known.add(h.tokens)
+                scored.append(h)
+        return hyps, sorted(scored, key=lambda h: -h.score)
+
+    def score(self, cross: dict, text: str) -> Hypothesis | None:
+        """``text`` (spoken form, as a transducer writes it) as a hypothesis of this model: written in
+        Whisper's style, ending in "." or "?", whichever the model prefers, and its log probability given
+        the audio (teacher forcing: one decoder step per token, the first steps shared by both endings).
+        None if the model rules it out (a suppressed token)."""
+        tok = self.tokenizer
+        body = tok.encode(" " + whisper_style(text))
+        prompt = self._prompt()
+        logits, kv = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
+        offset, total = len(prompt), 0.0
+        for i, t in enumerate(body):
+            total += float(log_softmax(self._mask(logits, i == 0).astype(np.float64))[0, t])
+            logits, kv = self._step(np.array([[t]], dtype=np.int64), offset, kv, cross)
+            offset += 1
+        best: tuple[float, list[int]] | None = None
+        logp = log_softmax(self._mask(logits, not body).astype(np.float64))[0]
+        for end in (".", "?"):
+            (t,) = tok.encode(end)
+            end_logits, _ = self._step(np.array([[t]], dtype=np.int64), offset, kv, cross)
+            eot = log_softmax(self._mask(end_logits, False).astype(np.float64))[0, tok.eot]
+            lp = total + float(logp[t]) + float(eot)
+            if np.isfinite(lp) and (best is None or lp > best[0]):
+                best = (lp, [*body, t])
+        if best is None:
+            return None
+        lp, tokens = best
+        return Hypothesis(tuple(tokens), tok.decode(tokens), (), lp, 0.0, lp / (len(tokens) + 1))
 
     def _step(self, tokens: np.ndarray, offset: int, kv: tuple[np.ndarray, np.ndarray], cross: dict):
         logits, k, v = self.decoder.run(
@@ -437,12 +491,30 @@ def agree(hyps: list[Hypothesis], first_pass: str, weight: float) -> list[Hypoth
     return sorted(out, key=lambda h: -h.score)
 
 
-def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_pass: str = "") -> list[Hypothesis]:
+def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_pass: str = "",
+           candidates: list[Hypothesis] | tuple[Hypothesis, ...] = ()) -> list[Hypothesis]:
     """The final ranking of Whisper's n-best, as the pipeline and ``assistant transcribe`` make it: domain
     LM rescoring (``rescore``), then agreement with the streaming first pass where there is one (``agree``),
     inside the domain only: the first pass knows nothing else (on read speech it is a guess, and following
-    it made LibriVox 1.4% -> 5.6% in tools/train/evaluate.py)."""
+    it made LibriVox 1.4% -> 5.6% in tools/train/evaluate.py).
+
+    ``candidates`` (the first pass's transcript as Whisper scores it: ``WhisperModel.nbest``) join the
+    n-best inside the domain, as Whisper's own hypotheses tell it (a first pass decoded with the domain LM
+    always sounds like a request), and only where Whisper scores them within ``first_pass_margin`` per
+    token of its best: a first pass that misheard real speech reads as noise to Whisper."""
+    inside = in_domain(hyps, lm, cfg.lm_min_word_logprob)
+    if candidates and hyps and inside:
+        top = max(h.score for h in hyps)
+        hyps = [*hyps, *(c for c in candidates if c.score >= top - cfg.first_pass_margin)]
     hyps = rescore(hyps, lm, cfg.lm_weight, cfg.lm_word_bonus, cfg.lm_min_word_logprob)
-    if cfg.first_pass_weight and first_pass.strip() and in_domain(hyps, lm, cfg.lm_min_word_logprob):
+    if cfg.first_pass_weight and first_pass.strip() and inside:
         hyps = agree(hyps, first_pass, cfg.first_pass_weight)
     return hyps
+
+
+def second_pass(model: WhisperModel, samples: np.ndarray, lm: WordLm | None, first_pass: str = "") -> list[Hypothesis]:
+    """The final pass as the pipeline and ``assistant transcribe`` run it: Whisper's n-best, and the
+    streaming first pass's transcript as a candidate (``first_pass_candidate``), ranked by ``choose``."""
+    cfg = model.cfg
+    own, scored = model.nbest(samples, (first_pass,) if cfg.first_pass_candidate and first_pass.strip() else ())
+    return choose(own, lm, cfg, first_pass, scored)

@@ -155,14 +155,13 @@ class _RecognitionStream:
         return self._asr.feed(frames) if len(frames) else []
 
     def finish(self, utterance) -> TranscriptFinal:
-        from assistant.asr.whisper import choose
+        from assistant.asr.whisper import second_pass
 
         t0 = time.perf_counter()
         # the streaming first pass's best path so far; the stream stays open (an early decode at a pause
         # may be followed by more speech), and what it has not decoded yet is the trailing silence
         first_pass = self._asr.text if self._asr is not None else ""
-        hyps = self.owner.whisper.transcribe(utterance)
-        hyps = choose(hyps, self.owner.lm, self.owner.cfg.asr.whisper, first_pass)
+        hyps = second_pass(self.owner.whisper, utterance, self.owner.lm, first_pass)
         text = hyps[0].text.strip() if hyps else ""
         alternatives = tuple(dict.fromkeys(h.text.strip() for h in hyps[1:] if h.text.strip() != text))
         return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,

@@ -98,7 +98,7 @@ def run(args) -> int:
     if streaming:
         transducer = load_transducer(cfg, registry, lm)
     if use_whisper:
-        from assistant.asr.whisper import WhisperModel, choose
+        from assistant.asr.whisper import WhisperModel, second_pass
 
         whisper = WhisperModel.load(asr.whisper, cfg.runtime, registry)
 
@@ -135,7 +135,7 @@ def run(args) -> int:
             result["words"] = words
         if whisper is not None:
             t0 = time.perf_counter()
-            hyps = choose(whisper.transcribe(audio.samples), lm, asr.whisper, result.get("text", ""))
+            hyps = second_pass(whisper, audio.samples, lm, result.get("text", ""))
             result["decode_s"] = round(time.perf_counter() - t0, 4)
             if transducer is not None:
                 result["streaming_text"] = result["text"]

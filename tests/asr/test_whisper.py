@@ -24,6 +24,8 @@ from assistant.asr.whisper import (
     choose,
     lm_words,
     rescore,
+    second_pass,
+    whisper_style,
     word_edit_distance,
 )
 from assistant.asr.whisper_convert import read_ct2
@@ -359,3 +361,56 @@ def test_the_first_pass_is_followed_only_inside_the_domain():
     ]
     assert choose(reading, lm, cfg, "the quick brown fox jumped")[0].text == " The quick brown fox jumps."
     assert choose(request, lm, dataclasses.replace(cfg, first_pass_weight=0.0), "turn off the bedroom lamp") == request
+
+
+def test_whisper_style():
+    assert whisper_style("  turn on the light  and i will ") == "Turn on the light and I will"
+    assert whisper_style("") == ""
+
+
+@needs_weights
+def test_a_candidate_is_scored_by_teacher_forcing(whisper):
+    """``score`` gives a text the log probability the decoder gives it: Whisper's own greedy transcript,
+    given back in spoken form, scores exactly what the search found; a wrong text far less."""
+    x, _ = librivox(5)[4]
+    (best,), cross = whisper._decode(log_mel(x))
+    assert best.text == "He might even have been made amiable himself."
+    same = whisper.score(cross, " ".join(lm_words(best.text)))
+    assert same.tokens == best.tokens and same.am_logprob == pytest.approx(best.am_logprob, abs=1e-5)
+    wrong = whisper.score(cross, "turn on the kitchen light")
+    assert wrong.text == "Turn on the kitchen light." and wrong.am_logprob < best.am_logprob - 10
+    # nbest: Whisper's own, and the candidates it does not have, by score; empty ones ignored
+    own, scored = whisper.nbest(x, ("he might even have been made amiable himself", " ", "turn on the kitchen light"))
+    assert own == whisper.transcribe(x) and [h.text for h in scored] == ["Turn on the kitchen light."]
+
+
+@needs_weights
+def test_the_first_pass_candidate_can_be_the_final(registry):
+    """Whisper hears "ill disposed" as "old-sposed"; a first pass that heard it right gives the final its
+    words (scored by Whisper, chosen by agreement); without the candidate, Whisper's n-best lacks them.
+    A first pass that misheard ("turn on the kitchen light") is too unlikely to Whisper to join."""
+    cfg = WhisperConfig(search=SearchMethod.GREEDY, nbest=1, first_pass_weight=4.0, first_pass_margin=0.5)
+    x, ref = librivox(2)[1]
+    assert ref == "he was not an ill disposed young man"
+    model = WhisperModel.load(cfg, RuntimeConfig(), registry)
+    assert second_pass(model, x, None, ref)[0].text == "He was not an ill disposed young man."
+    assert second_pass(model, x, None)[0].text == "He was not an old-sposed young man."
+    assert second_pass(model, x, None, "turn on the kitchen light")[0].text == "He was not an old-sposed young man."
+    for other in (dataclasses.replace(cfg, first_pass_candidate=False),
+                  dataclasses.replace(cfg, first_pass_margin=0.0)):
+        alone = WhisperModel.load(other, RuntimeConfig(), registry)
+        assert second_pass(alone, x, None, ref)[0].text == "He was not an old-sposed young man."
+
+
+def test_candidates_join_inside_the_domain_within_the_margin():
+    """choose(): Whisper's own hypotheses decide whether the utterance is a request (the candidate, decoded
+    with the domain LM, always reads like one); inside, a candidate within the margin joins the ranking."""
+    lm = ArpaLm.from_sentences(["turn off the bedroom lamp", "turn on the kitchen light"] * 3, order=3)
+    cfg = WhisperConfig(lm_weight=0.0, first_pass_weight=1.0, lm_min_word_logprob=-2.0, first_pass_margin=0.5)
+    cand = [Hypothesis((1,), "Turn off the bedroom lamp.", (), -4.0, 0.0, -0.6)]
+    request = [Hypothesis((), " Turn of the bedroom lamp.", (), -3.0, 0.0, -0.5)]
+    assert choose(request, lm, cfg, "turn off the bedroom lamp", cand)[0].text == "Turn off the bedroom lamp."
+    far = dataclasses.replace(cfg, first_pass_margin=0.05)
+    assert choose(request, lm, far, "turn off the bedroom lamp", cand)[0].text == " Turn of the bedroom lamp."
+    reading = [Hypothesis((), " The quick brown fox jumps.", (), -3.0, 0.0, -0.5)]
+    assert choose(reading, lm, cfg, "turn off the bedroom lamp", cand) == reading

