@@ -499,13 +499,13 @@ def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_
     it made LibriVox 1.4% -> 5.6% in tools/train/evaluate.py).
 
     ``candidates`` (the first pass's transcript as Whisper scores it: ``WhisperModel.nbest``) join the
-    n-best inside the domain, as Whisper's own hypotheses tell it (a first pass decoded with the domain LM
-    always sounds like a request), and only where Whisper scores them within ``first_pass_margin`` per
-    token of its best: a first pass that misheard real speech reads as noise to Whisper."""
-    inside = in_domain(hyps, lm, cfg.lm_min_word_logprob)
-    if candidates and hyps and inside:
+    n-best only where Whisper scores them within ``first_pass_margin`` per token of its best: a first
+    pass that misheard real speech reads as noise to Whisper, and it stays out, of the ranking and of the
+    domain gate alike (decoded with the domain LM, it always sounds like a request)."""
+    if candidates and hyps:
         top = max(h.score for h in hyps)
         hyps = [*hyps, *(c for c in candidates if c.score >= top - cfg.first_pass_margin)]
+    inside = in_domain(hyps, lm, cfg.lm_min_word_logprob)
     hyps = rescore(hyps, lm, cfg.lm_weight, cfg.lm_word_bonus, cfg.lm_min_word_logprob)
     if cfg.first_pass_weight and first_pass.strip() and inside:
         hyps = agree(hyps, first_pass, cfg.first_pass_weight)

@@ -389,7 +389,8 @@ def test_the_first_pass_candidate_can_be_the_final(registry):
     """Whisper hears "ill disposed" as "old-sposed"; a first pass that heard it right gives the final its
     words (scored by Whisper, chosen by agreement); without the candidate, Whisper's n-best lacks them.
     A first pass that misheard ("turn on the kitchen light") is too unlikely to Whisper to join."""
-    cfg = WhisperConfig(search=SearchMethod.GREEDY, nbest=1, first_pass_weight=4.0, first_pass_margin=0.5)
+    cfg = WhisperConfig(search=SearchMethod.GREEDY, nbest=1, first_pass_weight=4.0, first_pass_candidate=True,
+                        first_pass_margin=0.5)
     x, ref = librivox(2)[1]
     assert ref == "he was not an ill disposed young man"
     model = WhisperModel.load(cfg, RuntimeConfig(), registry)
@@ -402,9 +403,9 @@ def test_the_first_pass_candidate_can_be_the_final(registry):
         assert second_pass(alone, x, None, ref)[0].text == "He was not an old-sposed young man."
 
 
-def test_candidates_join_inside_the_domain_within_the_margin():
-    """choose(): Whisper's own hypotheses decide whether the utterance is a request (the candidate, decoded
-    with the domain LM, always reads like one); inside, a candidate within the margin joins the ranking."""
+def test_candidates_join_within_the_margin():
+    """choose(): a candidate within the margin joins the ranking and the domain gate; one outside, neither
+    (the candidate, decoded with the domain LM, always reads like a request)."""
     lm = ArpaLm.from_sentences(["turn off the bedroom lamp", "turn on the kitchen light"] * 3, order=3)
     cfg = WhisperConfig(lm_weight=0.0, first_pass_weight=1.0, lm_min_word_logprob=-2.0, first_pass_margin=0.5)
     cand = [Hypothesis((1,), "Turn off the bedroom lamp.", (), -4.0, 0.0, -0.6)]
@@ -413,4 +414,5 @@ def test_candidates_join_inside_the_domain_within_the_margin():
     far = dataclasses.replace(cfg, first_pass_margin=0.05)
     assert choose(request, lm, far, "turn off the bedroom lamp", cand)[0].text == " Turn of the bedroom lamp."
     reading = [Hypothesis((), " The quick brown fox jumps.", (), -3.0, 0.0, -0.5)]
-    assert choose(reading, lm, cfg, "turn off the bedroom lamp", cand) == reading
+    assert choose(reading, lm, far, "turn off the bedroom lamp", cand) == reading
+    assert choose(reading, lm, cfg, "turn off the bedroom lamp", cand)[0].text == "Turn off the bedroom lamp."
