@@ -22,9 +22,9 @@ model's encoder entry in ``models/manifest.toml`` (what the pipeline takes where
 
 Two-pass (this model streaming, Whisper final; ``two_pass``): Whisper tiny.en as the pipeline runs it
 (the shipped config: int8, beam 5, prompt, domain LM rescoring) alone and after this model in its
-shipped configuration (the streaming transcript, scored by Whisper, joins its n-best, re-ranked by
-agreement with that transcript), on every set; the end of speech to final
-transcript latency is the stream's ``finish()`` plus Whisper's decode and ranking.
+shipped configuration (Whisper's n-best re-ranked by agreement with the streaming transcript, with and
+without that transcript, scored by Whisper, among the candidates), on every set; the end of speech to
+final transcript latency is the stream's ``finish()`` plus Whisper's decode (with the candidate) and ranking.
 RTF: streaming decode time (features + encoder + search, one ONNX thread) / audio duration.
 """
 
@@ -128,16 +128,16 @@ def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, re
     dev_first = first_pass["valid"]
     dev_nb, _ = nbests([a for a, _ in dev], dev_first)
     dev_refs = [t for _, t in dev]
-    stress = [(read_audio(p).samples, t) for p, t in real_tuning]
-    stress_first = run_set(streaming, stress)["hyps"]
-    stress_nb, _ = nbests([a for a, _ in stress], stress_first)
-    stress_refs = [t for _, t in stress]
+    tune = [(read_audio(p).samples, t) for p, t in real_tuning]
+    tune_first = run_set(streaming, tune)["hyps"]
+    tune_nb, _ = nbests([a for a, _ in tune], tune_first)
+    tune_refs = [t for _, t in tune]
     tuning = []
     for margin in (None, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0):
         for weight in (0.0, 0.5, 1.0, 2.0, 4.0, 8.0):
             r = {"first_pass_margin": margin, "first_pass_weight": weight,
                  "valid_wer": round(wer(dev_refs, finals(dev_nb, dev_first, weight, margin)), 4),
-                 "real_wer": round(wer(stress_refs, finals(stress_nb, stress_first, weight, margin)), 4)}
+                 "real_wer": round(wer(tune_refs, finals(tune_nb, tune_first, weight, margin)), 4)}
             tuning.append(r)
             say(f"two-pass tuning {r}")
     # the final may not be worse than Whisper alone on real speech (the first pass mishears it)
@@ -152,7 +152,7 @@ def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, re
     sets = {"heldout": ([a for a, _ in test], [t for _, t in test], first_pass["heldout"])}
     for name, items in real.items():
         sets[name] = (real_audio[name], [t for _, t in items], first_pass[name])
-    out: dict = {"tuning": tuning, "real_tuning_set": f"{len(stress)} Asterisk prompts (not among those reported)",
+    out: dict = {"tuning": tuning, "real_tuning_set": f"{len(tune)} Asterisk prompts (not among those reported)",
                  "first_pass_weight": weight, "first_pass_candidate": margin is not None,
                  "first_pass_margin": margin, "without_candidate": alone}
     for name, (audio, refs, first) in sets.items():
