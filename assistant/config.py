@@ -575,21 +575,25 @@ class WhisperConfig:
     lm_min_word_logprob: float = -5.0
     """rescore only when some hypothesis is in the LM's domain, scoring at least this per word (natural
     log); the domain LM gives about -2 to requests and -7 to read speech (tools/bench_asr.py)"""
-    first_pass_weight: float = 4.0
+    first_pass_weight: float | None = None
     """two-pass (a transducer configured): the n-best is re-ranked by ``score - weight * word edit
-    distance`` to the streaming first pass's transcript (0 = Whisper alone decides)"""
+    distance`` to the streaming first pass's transcript (0 = Whisper alone decides). Left out, this and
+    ``first_pass_margin`` are the first pass's own: the ``decoding`` table of the shipped transducer's
+    manifest entry (tuned for that model with Whisper tiny.en), else ``asr.transducer.SECOND_PASS_DECODING``"""
     first_pass_candidate: bool = False
     """two-pass: the first pass's transcript, scored by Whisper on the same audio, joins Whisper's n-best
     (the second pass rescores the first pass's hypothesis, as two-pass end-to-end recognisers do), so
     the final can be the first pass's words where Whisper's own beam missed them. Off by default: the
     shipped first pass has heard no real speech (tools/train/evaluate.py: held-out synthetic voices'
     final 40.5% -> 16.2% WER, real Asterisk prompts 10.8% -> 11.1%)"""
-    first_pass_margin: float = 4.0
+    first_pass_margin: float | None = None
     """the candidate joins only if Whisper scores it within this many nats per token of its own best"""
 
     def __post_init__(self) -> None:
-        _check(self.first_pass_weight >= 0, "asr.whisper.first_pass_weight", "must be >= 0")
-        _check(self.first_pass_margin >= 0, "asr.whisper.first_pass_margin", "must be >= 0")
+        _check(self.first_pass_weight is None or self.first_pass_weight >= 0, "asr.whisper.first_pass_weight",
+               "must be >= 0")
+        _check(self.first_pass_margin is None or self.first_pass_margin >= 0, "asr.whisper.first_pass_margin",
+               "must be >= 0")
         _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], not {self.beam_size}")
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")

@@ -317,21 +317,34 @@ since a fusion weight only means something for the model it was tuned on, and sh
 hotword score"""
 
 
+SECOND_PASS_DECODING = {"first_pass_weight": 4.0, "first_pass_margin": 4.0}
+"""Whisper's two-pass settings that depend on the first pass (``[asr.whisper]``: its agreement weight and
+the candidate's margin): a shipped transducer's ``decoding`` table may carry them too, tuned for it by
+tools/train/evaluate.py; ``whisper.with_first_pass`` takes them, else these"""
+
+
+def own_decoding(cfg: TransducerConfig, registry: ModelRegistry | None = None) -> dict[str, float]:
+    """The ``decoding`` table of the shipped model's encoder entry in the manifest; {} for a model given by
+    its files (a fusion weight or a boost only means something for the model it was tuned on)."""
+    if not cfg.model or cfg.files_given:
+        return {}
+    reg = registry if registry is not None else ModelRegistry.load()
+    name = f"{cfg.model}/{REGISTRY_PARTS['encoder']}"
+    own = reg.entry(name).decoding
+    unknown = set(own) - set(GENERIC_DECODING) - set(SECOND_PASS_DECODING)
+    if unknown:
+        raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} "
+                         f"(known: {', '.join([*GENERIC_DECODING, *SECOND_PASS_DECODING])})")
+    return own
+
+
 def with_decoding(cfg: TransducerConfig, registry: ModelRegistry | None = None) -> TransducerConfig:
     """``cfg`` with each decoding setting it leaves out (None) filled in: from the ``decoding`` table of
     the shipped model's encoder entry in the manifest, else ``GENERIC_DECODING``."""
     unset = [k for k in GENERIC_DECODING if getattr(cfg, k) is None]
     if not unset:
         return cfg
-    own: dict[str, float] = {}
-    if cfg.model and not cfg.files_given:
-        reg = registry if registry is not None else ModelRegistry.load()
-        name = f"{cfg.model}/{REGISTRY_PARTS['encoder']}"
-        own = reg.entry(name).decoding
-        unknown = set(own) - set(GENERIC_DECODING)
-        if unknown:
-            raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} "
-                             f"(known: {', '.join(GENERIC_DECODING)})")
+    own = own_decoding(cfg, registry)
     return dataclasses.replace(cfg, **{k: own.get(k, GENERIC_DECODING[k]) for k in unset})
 
 

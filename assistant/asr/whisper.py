@@ -31,7 +31,7 @@ from assistant.asr._whisper_mel_py import HOP
 from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.whisper_mel import log_mel
-from assistant.config import RuntimeConfig, SearchMethod, WhisperConfig, WhisperWindow
+from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig, WhisperWindow
 from assistant.intent.numbers import spoken_form
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
@@ -502,6 +502,7 @@ def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_
     n-best only where Whisper scores them within ``first_pass_margin`` per token of its best: a first
     pass that misheard real speech reads as noise to Whisper, and it stays out, of the ranking and of the
     domain gate alike (decoded with the domain LM, it always sounds like a request)."""
+    cfg = with_first_pass(cfg)
     if candidates and hyps:
         top = max(h.score for h in hyps)
         hyps = [*hyps, *(c for c in candidates if c.score >= top - cfg.first_pass_margin)]
@@ -510,6 +511,19 @@ def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_
     if cfg.first_pass_weight and first_pass.strip() and inside:
         hyps = agree(hyps, first_pass, cfg.first_pass_weight)
     return hyps
+
+
+def with_first_pass(cfg: WhisperConfig, first_pass: TransducerConfig | None = None,
+                    registry: ModelRegistry | None = None) -> WhisperConfig:
+    """``cfg`` with the two-pass settings it leaves out (None) filled in: the streaming first pass's own,
+    from its manifest entry's ``decoding`` table (tuned for that model), else ``SECOND_PASS_DECODING``."""
+    from assistant.asr.transducer import SECOND_PASS_DECODING, own_decoding
+
+    unset = [k for k in SECOND_PASS_DECODING if getattr(cfg, k) is None]
+    if not unset:
+        return cfg
+    own = own_decoding(first_pass, registry) if first_pass is not None and first_pass.configured else {}
+    return dataclasses.replace(cfg, **{k: own.get(k, SECOND_PASS_DECODING[k]) for k in unset})
 
 
 def second_pass(model: WhisperModel, samples: np.ndarray, lm: WordLm | None, first_pass: str = "") -> list[Hypothesis]:

@@ -76,14 +76,16 @@ def _load_listener(cfg: Config):
 
 
 def _load_recognizer(cfg: Config):
-    from assistant.asr.whisper import WhisperModel
+    from assistant.asr.whisper import WhisperModel, with_first_pass
     from assistant.models import ModelRegistry
 
     has_transducer = cfg.asr.transducer.configured  # streaming partials, when configured
     registry = ModelRegistry.load(cfg.models)
     lm = asr_word_lm(cfg, registry, whisper=True, transducer=has_transducer)
     transducer = load_transducer(cfg, registry, lm) if has_transducer else None
-    whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
+    # the two-pass settings tuned for the first pass, where the config leaves them out
+    whisper_cfg = with_first_pass(cfg.asr.whisper, cfg.asr.transducer if has_transducer else None, registry)
+    whisper = WhisperModel.load(whisper_cfg, cfg.runtime, registry)
     return _Recognition(cfg, transducer, whisper, lm)
 
 

@@ -98,9 +98,10 @@ def run(args) -> int:
     if streaming:
         transducer = load_transducer(cfg, registry, lm)
     if use_whisper:
-        from assistant.asr.whisper import WhisperModel, second_pass
+        from assistant.asr.whisper import WhisperModel, second_pass, with_first_pass
 
-        whisper = WhisperModel.load(asr.whisper, cfg.runtime, registry)
+        whisper_cfg = with_first_pass(asr.whisper, asr.transducer if streaming else None, registry)
+        whisper = WhisperModel.load(whisper_cfg, cfg.runtime, registry)
 
     failed = 0
     for path in files:

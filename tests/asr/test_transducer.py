@@ -299,3 +299,28 @@ def test_decoding_settings_are_the_model_s_own_unless_configured(tmp_path):
     manifest.write_text(entry + "decoding = { lm_weigth = 0.4 }\n")
     with pytest.raises(ModelError, match="unknown decoding settings"):
         with_decoding(TransducerConfig(model="m"), ModelRegistry.load(ModelsConfig(manifest=manifest)))
+
+
+def test_two_pass_settings_are_the_first_pass_s_own_unless_configured(tmp_path):
+    """Whisper's agreement weight and the candidate's margin were tuned for a first-pass model: a shipped
+    transducer's ``decoding`` table brings them; the config overrides each; with no first pass, or one
+    given by its files, they are ``SECOND_PASS_DECODING``."""
+    from assistant.asr.transducer import SECOND_PASS_DECODING, with_decoding
+    from assistant.asr.whisper import with_first_pass
+    from assistant.config import ModelsConfig, WhisperConfig
+    from assistant.models import ModelRegistry
+
+    manifest = tmp_path / "manifest.toml"
+    entry = '[[model]]\nname = "m/encoder.int8"\nfile = "e.onnx"\nlicence = "MIT"\ncontract = "c"\n'
+    manifest.write_text(entry + "decoding = { lm_weight = 0.4, first_pass_weight = 8, first_pass_margin = 1.5 }\n")
+    registry = ModelRegistry.load(ModelsConfig(manifest=manifest))
+    first = TransducerConfig(model="m")
+    own = with_first_pass(WhisperConfig(), first, registry)
+    assert (own.first_pass_weight, own.first_pass_margin) == (8.0, 1.5)
+    assert with_first_pass(WhisperConfig(first_pass_weight=0.0), first, registry).first_pass_weight == 0.0
+    assert with_decoding(first, registry).lm_weight == 0.4  # the transducer's own keys are unaffected
+
+    for none in (None, TransducerConfig(model="m", **{k: tmp_path / f"{k}.onnx"
+                                                      for k in ("encoder", "decoder", "joiner", "tokens")})):
+        generic = with_first_pass(WhisperConfig(), none, registry)
+        assert {k: getattr(generic, k) for k in SECOND_PASS_DECODING} == SECOND_PASS_DECODING

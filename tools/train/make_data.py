@@ -74,6 +74,11 @@ KOKORO_VALID = "jf_tebukuro"
 """part 4's held-out Kokoro voice: the validation split ``valid_kokoro``, a validation voice of another
 engine than espeak-ng (``valid`` has espeak-ng only), never trained on and not a test voice"""
 
+RECORDED_SHARE = {"flite": 0.5, "festival": 0.3, "piper": 0.2}
+"""parts 8 and 9: the recorded-voice engines again, as pseudo-speakers (wider pitch and tract ranges)"""
+RECORDED_TRACT = (0.8, 0.8, 1.25)
+"""parts 8 and 9 resample four utterances in five, by 0.8-1.25 (parts 2-7: three in five, 0.85-1.18)"""
+
 WRITTEN = ["utterances.txt", "heldout.txt", "fresh.txt"]
 
 
@@ -133,6 +138,15 @@ def valid_pools() -> dict[str, list[str]]:
     return {"espeak": [f"{lang}+{v}" for lang in TEST_ESPEAK_LANGS for v in extra]}
 
 
+def recorded_pools(train_pools: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Parts 3, 8 and 9: the training voices of the recorded-voice engines, with Debian's ``ked`` voice."""
+    natural = {e: list(v) for e, v in train_pools.items() if e in NATURAL_SHARE}
+    if "festival" in natural:
+        installed = Path("/usr/share/festival/voices")
+        natural["festival"] += [v for v in EXTRA_FESTIVAL if list(installed.glob(f"*/{v}"))]
+    return natural
+
+
 # ------------------------------------------------------------------------------------------------ audio
 
 
@@ -152,12 +166,14 @@ def resample(x: np.ndarray, factor: float) -> np.ndarray:
 
 
 def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray],
-            tract: bool = False) -> tuple[np.ndarray, dict]:
+            tract: bool = False, tract_range: tuple[float, float, float] = (0.6, 0.85, 1.18),
+            ) -> tuple[np.ndarray, dict]:
+    """``tract_range``: (share of utterances resampled, lowest factor, highest factor)."""
     x = _trim(speech)
     x = x / (np.abs(x).max() + 1e-9)
     aug: dict = {}
-    if tract and rng.random() < 0.6:
-        aug["resample"] = round(float(rng.uniform(0.85, 1.18)), 3)
+    if tract and rng.random() < tract_range[0]:
+        aug["resample"] = round(float(rng.uniform(*tract_range[1:])), 3)
         x = resample(x, aug["resample"])
     if rng.random() < 0.5:
         aug["rt60_s"] = round(float(rng.uniform(0.15, 0.7)), 2)
@@ -190,7 +206,8 @@ def features(samples: np.ndarray) -> np.ndarray:
 
 def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[str]], out: Path, seed: int,
                babble: list[np.ndarray], seen: set[str], first: int = 0, tract: bool = False,
-               engine_share: dict[str, float] | None = None, synth=try_synthesize) -> None:
+               engine_share: dict[str, float] | None = None, synth=try_synthesize,
+               tract_range: tuple[float, float, float] = (0.6, 0.85, 1.18)) -> None:
     """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*;
     ``synth(engine, voice, text, rate, pitch, tmp)`` says them (None: skip)."""
     from tqdm import tqdm
@@ -213,7 +230,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
             speech = synth(engine, voice, text, rate, pitch, Path(d))
             if speech is None:
                 continue
-            audio, aug = augment(speech, rng, babble, tract)
+            audio, aug = augment(speech, rng, babble, tract, tract_range)
             name = f"{split}/{i:05d}_{engine}.wav"
             write_audio(out / name, audio, RATE)
             f = features(audio)
@@ -225,6 +242,15 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
                                   "frames": len(f), **aug}) + "\n")
     np.save(out / f"feats_{split}.npy", np.concatenate(feats))
     np.save(out / f"feats_{split}.idx.npy", np.array(index, np.int64))
+
+
+def wide_pitch_synth(engine: str, voice: str, text: str, rate: float, pitch: float, tmp: Path) -> np.ndarray | None:
+    """Parts 8 and 9: ``try_synthesize`` with flite's pitch target over 70-220 Hz (90-180 elsewhere), so the
+    clustergen voices (awb, slt) and kal speak as many more pseudo-speakers; ``rms`` (a test voice) ignores
+    the target."""
+    if engine == "flite":
+        pitch = (70 + 150 * pitch - 90) / 90  # make_wake_corpus maps pitch p to 90 + 90 p Hz
+    return try_synthesize(engine, voice, text, rate, pitch, tmp)
 
 
 def kokoro_pools() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -317,13 +343,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 6 (train6): Kokoro's four training styles in weighted mixtures of all four")
     ap.add_argument("--train7", type=int, default=1200,
                     help="part 7 (train7): as part 6, with 200 other mixtures (numbered after train6)")
+    ap.add_argument("--train8", type=int, default=1500,
+                    help="part 8 (train8): the recorded-voice engines (flite, festival, Piper) as pseudo-speakers: "
+                         "flite's pitch over 70-220 Hz, four in five resampled by 0.8-1.25")
+    ap.add_argument("--train9", type=int, default=1500,
+                    help="part 9 (train9): as part 8 (numbered after train8; make 8 and 9 at once on two cores)")
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
-    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7",
+    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7,8,9",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
-                         "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (where the Kokoro "
-                         "packages are installed)")
+                         "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (4-7 where the Kokoro "
+                         "packages are installed), 8 = train8, 9 = train9")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
@@ -356,10 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     if "v" in parts:  # for choosing checkpoints, fusion weights and boosts: never the test set
         make_split("valid", args.valid, test_pool, valid_pools(), args.out, args.seed + 11, babble, set(seen))
     if 3 in parts:
-        natural = {e: list(v) for e, v in train_pools.items() if e in NATURAL_SHARE}
-        installed = Path("/usr/share/festival/voices")
-        if "festival" in natural:
-            natural["festival"] += [v for v in EXTRA_FESTIVAL if list(installed.glob(f"*/{v}"))]
+        natural = recorded_pools(train_pools)
         (args.out / "voices3.json").write_text(json.dumps(natural, indent=1))
         make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
                    first=args.train + args.train2, tract=True, engine_share=NATURAL_SHARE)
@@ -390,6 +418,14 @@ def main(argv: list[str] | None = None) -> int:
                     make_split(f"train{part}", count, seen, mixtures, args.out, args.seed, babble, set(seen),
                                first=first, tract=True, synth=synth)
                 first += count
+    first = sum((args.train, args.train2, args.train3, args.train4, args.train5, args.train6, args.train7))
+    for part, count in ((8, args.train8), (9, args.train9)):
+        if part in parts:
+            natural = recorded_pools(train_pools)
+            (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))
+            make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen), first=first,
+                       tract=True, engine_share=RECORDED_SHARE, synth=wide_pitch_synth, tract_range=RECORDED_TRACT)
+        first += count
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
