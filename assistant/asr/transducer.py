@@ -265,7 +265,7 @@ class TransducerModel:
                 phrases.append(symbols.encode(phrase))
             except ValueError:
                 _LOGGER.debug("hotword %r left out: the model's tokens cannot spell it", phrase)
-        if phrases:
+        if phrases and cfg.hotword_boost_per_token:  # a boost of 0 (a model's own choice) biases nothing
             context = ContextGraph(
                 phrases, cfg.hotword_boost_per_token, len(symbols), exclude=[symbols.blank_id]
             )

@@ -77,7 +77,8 @@ def test_the_shipped_configuration_as_the_pipeline_loads_it(greedy):
     no more word errors than greedy search on the three clips. The flite rms clip is the hardest held-out
     voice (tools/train/results.json): the device's name comes right ("bedroom lamp", one of the home's
     names)."""
-    from assistant.asr.whisper import word_edit_distance
+    from assistant.asr.transducer import GENERIC_DECODING, SECOND_PASS_DECODING
+    from assistant.asr.whisper import with_first_pass, word_edit_distance
     from assistant.cli.run import asr_word_lm, load_transducer
     from assistant.config import load_config
     from tools.bench_asr import normalize
@@ -88,9 +89,12 @@ def test_the_shipped_configuration_as_the_pipeline_loads_it(greedy):
     registry = ModelRegistry.load()
     model = load_transducer(config, registry, asr_word_lm(config, registry, whisper=False, transducer=True))
     # the decoding settings tuned for this model (its manifest entry's) are what the pipeline runs with
-    assert model.lm is not None and model.context is not None
     own = registry.entry("asr/home-lstm-en/encoder.int8").decoding
-    assert own["lm_weight"] > 0 and {k: getattr(model.cfg, k) for k in own} == own
+    assert own["lm_weight"] > 0 and {k: getattr(model.cfg, k) for k in GENERIC_DECODING} == \
+        {k: own[k] for k in GENERIC_DECODING}
+    assert model.lm is not None and (model.context is not None) == (own["hotword_boost_per_token"] > 0)
+    whisper = with_first_pass(config.asr.whisper, t, registry)  # and Whisper's two-pass settings
+    assert {k: getattr(whisper, k) for k in SECOND_PASS_DECODING} == {k: own[k] for k in SECOND_PASS_DECODING}
     shipped = {name: transcribe(model, name) for name in CLIPS}
     assert shipped["timer_en-us.wav"] == CLIPS["timer_en-us.wav"]
     assert shipped["weather_en-gb-x-rp.wav"] == CLIPS["weather_en-gb-x-rp.wav"]
