@@ -4,11 +4,13 @@ front ends and checkpoints compare on the same utterances.
 
     python tools/train/greedy_eval.py CKPT [CKPT ...] [--data var/asr-data] [--split test] [--limit 160]
         [--max-symbols 1]
+    python tools/train/greedy_eval.py CKPT ... --split valid,valid_kokoro --limit 240,100   # how a sitting
+        # chooses what ships: WER pooled over both validation splits' words, and each split's
 
 Greedy search as icefall's, with up to ``--max-symbols`` tokens per encoder frame (default 1, as our
 engine and sherpa-onnx decode; the 12.5 Hz oww front end and models trained with the regular transducer
 loss need more). Reports WER overall, on clean
-utterances (no noise below 20 dB, no room, no telephone band), and per engine.
+utterances (no noise below 20 dB, no room, no telephone band), per split (several given) and per engine.
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ def greedy(model: Transducer, x: torch.Tensor, max_symbols: int) -> list[int]:
     return out
 
 
+def clean(split: str, row: dict) -> bool:
+    """No noise below 20 dB SNR, no room, no telephone band."""
+    return row.get("snr_db", 99) >= 20 and not row.get("rt60_s") and not row.get("telephone")
+
+
+def wer_of(refs: list[str], hyps: list[str], picked: list[tuple[str, dict]], keep) -> float:
+    """WER over the utterances whose (split, row) ``keep`` accepts."""
+    ks = [k for k, (split, row) in enumerate(picked) if keep(split, row)]
+    return round(wer([refs[k] for k in ks], [hyps[k] for k in ks]), 4)
+
+
 def main(argv: list[str] | None = None) -> int:
     import sentencepiece as spm
 
@@ -54,10 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("ckpts", nargs="+", type=Path)
     ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
     ap.add_argument("--bpe", type=Path, default=ROOT / "var" / "asr-exp" / "bpe.model")
-    ap.add_argument("--split", default="test", help="test (the held-out voices) or valid (for choosing)")
-    ap.add_argument("--limit", type=int, default=160)
+    ap.add_argument("--split", default="test",
+                    help="test (the held-out voices), valid (for choosing), or several, comma-separated "
+                         "(valid,valid_kokoro): WER pooled over all their words, and each split's")
+    ap.add_argument("--limit", default="160", help="utterances of each split (one number, or one per split)")
     ap.add_argument("--max-symbols", type=int, default=1)
     args = ap.parse_args(argv)
+    splits = args.split.split(",")
+    limits = [int(n) for n in args.limit.split(",")]
+    if len(limits) not in (1, len(splits)):
+        ap.error(f"--limit: one number, or one per split ({len(splits)})")
+    limits = limits * len(splits) if len(limits) == 1 else limits
     torch.set_num_threads(1)
     sp = spm.SentencePieceProcessor(model_file=str(args.bpe))
     for path in args.ckpts:
@@ -66,22 +86,21 @@ def main(argv: list[str] | None = None) -> int:
         model.load_state_dict(ck["model"])
         model.eval()
         frontend = ck["config"].get("frontend", "fbank")
-        rows, feats, idx = load_split(args.data, args.split, frontend)
-        pick = np.arange(len(rows))[:: max(1, len(rows) // args.limit)][: args.limit]
-        refs, hyps = [], []
-        for i in pick:
-            x = torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32))
-            hyps.append(sp.decode(greedy(model, x, args.max_symbols)))
-            refs.append(rows[i]["text"])
-        clean = [k for k, i in enumerate(pick) if rows[i].get("snr_db", 99) >= 20 and not rows[i].get("rt60_s")
-                 and not rows[i].get("telephone")]
-        res = {"ckpt": str(path), "step": ck.get("step"), "frontend": frontend, "utterances": len(pick),
-               "wer": round(wer(refs, hyps), 4),
-               "wer_clean": round(wer([refs[k] for k in clean], [hyps[k] for k in clean]), 4),
-               "clean": len(clean)}
-        for eng in sorted({rows[i]["engine"] for i in pick}):
-            ks = [k for k, i in enumerate(pick) if rows[i]["engine"] == eng]
-            res[f"wer_{eng}"] = round(wer([refs[k] for k in ks], [hyps[k] for k in ks]), 4)
+        refs, hyps, picked = [], [], []  # picked: (split, row) of each utterance
+        for split, limit in zip(splits, limits, strict=True):
+            rows, feats, idx = load_split(args.data, split, frontend)
+            for i in np.arange(len(rows))[:: max(1, len(rows) // limit)][:limit]:
+                x = torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32))
+                hyps.append(sp.decode(greedy(model, x, args.max_symbols)))
+                refs.append(rows[i]["text"])
+                picked.append((split, rows[i]))
+        res = {"ckpt": str(path), "step": ck.get("step"), "frontend": frontend, "utterances": len(picked),
+               "wer": round(wer(refs, hyps), 4), "wer_clean": wer_of(refs, hyps, picked, clean),
+               "clean": sum(clean(*p) for p in picked)}
+        if len(splits) > 1:
+            res.update({f"wer_{s}": wer_of(refs, hyps, picked, lambda split, _, s=s: split == s) for s in splits})
+        for eng in sorted({row["engine"] for _, row in picked}):
+            res[f"wer_{eng}"] = wer_of(refs, hyps, picked, lambda _, row, eng=eng: row["engine"] == eng)
         print(json.dumps(res), flush=True)
         for r, h in list(zip(refs, hyps, strict=True))[:4]:
             print(f"   ref: {r}\n   hyp: {h}", file=sys.stderr)
