@@ -78,8 +78,11 @@ engine than espeak-ng (``valid`` has espeak-ng only), never trained on and not a
 
 RECORDED_SHARE = {"flite": 0.5, "festival": 0.3, "piper": 0.2}
 """parts 8 and 9: the recorded-voice engines again, as pseudo-speakers (wider pitch and tract ranges)"""
+TRACT = (0.6, 0.85, 1.18)
+"""parts 2-7 resample (``augment``'s ``tract``: share of utterances, lowest factor, highest) three utterances
+in five, by 0.85-1.18"""
 RECORDED_TRACT = (0.8, 0.8, 1.25)
-"""parts 8 and 9 resample four utterances in five, by 0.8-1.25 (parts 2-7: three in five, 0.85-1.18)"""
+"""parts 8 and 9 resample four utterances in five, by 0.8-1.25"""
 
 WRITTEN = ["utterances.txt", "heldout.txt", "fresh.txt"]
 
@@ -168,14 +171,13 @@ def resample(x: np.ndarray, factor: float) -> np.ndarray:
 
 
 def augment(speech: np.ndarray, rng: np.random.Generator, babble: list[np.ndarray],
-            tract: bool = False, tract_range: tuple[float, float, float] = (0.6, 0.85, 1.18),
-            ) -> tuple[np.ndarray, dict]:
-    """``tract_range``: (share of utterances resampled, lowest factor, highest factor)."""
+            tract: tuple[float, float, float] | None = None) -> tuple[np.ndarray, dict]:
+    """``tract``: (share of utterances resampled, lowest factor, highest factor); None: none are."""
     x = _trim(speech)
     x = x / (np.abs(x).max() + 1e-9)
     aug: dict = {}
-    if tract and rng.random() < tract_range[0]:
-        aug["resample"] = round(float(rng.uniform(*tract_range[1:])), 3)
+    if tract and rng.random() < tract[0]:
+        aug["resample"] = round(float(rng.uniform(*tract[1:])), 3)
         x = resample(x, aug["resample"])
     if rng.random() < 0.5:
         aug["rt60_s"] = round(float(rng.uniform(0.15, 0.7)), 2)
@@ -207,9 +209,9 @@ def features(samples: np.ndarray) -> np.ndarray:
 
 
 def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[str]], out: Path, seed: int,
-               babble: list[np.ndarray], seen: set[str], first: int = 0, tract: bool = False,
-               engine_share: dict[str, float] | None = None, synth=try_synthesize,
-               tract_range: tuple[float, float, float] = (0.6, 0.85, 1.18)) -> None:
+               babble: list[np.ndarray], seen: set[str], first: int = 0,
+               tract: tuple[float, float, float] | None = None,
+               engine_share: dict[str, float] | None = None, synth=try_synthesize) -> None:
     """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*;
     ``synth(engine, voice, text, rate, pitch, tmp)`` says them (None: skip)."""
     from tqdm import tqdm
@@ -232,7 +234,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
             speech = synth(engine, voice, text, rate, pitch, Path(d))
             if speech is None:
                 continue
-            audio, aug = augment(speech, rng, babble, tract, tract_range)
+            audio, aug = augment(speech, rng, babble, tract)
             name = f"{split}/{i:05d}_{engine}.wav"
             write_audio(out / name, audio, RATE)
             f = features(audio)
@@ -378,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     babble = make_babble(train_pools, GENERAL, args.seed)
     # test: half seen texts, half unseen
     test_pool = [seen[i] for i in rng.permutation(len(seen))[: len(unseen)]] + unseen
+    counts = [args.train, args.train2, args.train3, args.train4, args.train5, args.train6, args.train7,
+              args.train8, args.train9]
+    first_of = {part: sum(counts[: part - 1]) for part in range(1, len(counts) + 1)}  # numbered on from part 1
     if 1 in parts:
         make_split("test", args.test, test_pool, test_pools, args.out, args.seed + 7, babble, set(seen))
         make_split("train", args.train, seen, train_pools, args.out, args.seed, babble, set(seen))
@@ -385,14 +390,14 @@ def main(argv: list[str] | None = None) -> int:
         more_pools, _ = voice_pools(engines, all_variants=True)
         (args.out / "voices2.json").write_text(json.dumps(more_pools, indent=1))
         make_split("train2", args.train2, seen, more_pools, args.out, args.seed, babble, set(seen),
-                   first=args.train, tract=True)
+                   first=first_of[2], tract=TRACT)
     if "v" in parts:  # for choosing checkpoints, fusion weights and boosts: never the test set
         make_split("valid", args.valid, test_pool, valid_pools(), args.out, args.seed + 11, babble, set(seen))
     if 3 in parts:
         natural = recorded_pools(train_pools)
         (args.out / "voices3.json").write_text(json.dumps(natural, indent=1))
         make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
-                   first=args.train + args.train2, tract=True, engine_share=NATURAL_SHARE)
+                   first=first_of[3], tract=TRACT, engine_share=NATURAL_SHARE)
     if parts & {4, 5, 6, 7}:
         from kokoro_voice import available
 
@@ -403,31 +408,26 @@ def main(argv: list[str] | None = None) -> int:
             k_train, k_valid = kokoro_pools()
             (args.out / "voices4.json").write_text(json.dumps({"train": k_train, "valid": k_valid}, indent=1))
             synth = kokoro_synth(args.kokoro_threads)
-            first = args.train + args.train2 + args.train3
             if 4 in parts:
                 make_split("valid_kokoro", args.valid_kokoro, test_pool, k_valid, args.out, args.seed + 13,
                            babble, set(seen), synth=synth)
                 make_split("train4", args.train4, seen, k_train, args.out, args.seed, babble, set(seen),
-                           first=first, tract=True, synth=synth)
+                           first=first_of[4], tract=TRACT, synth=synth)
             if 5 in parts:
                 make_split("train5", args.train5, seen, k_train, args.out, args.seed, babble, set(seen),
-                           first=first + args.train4, tract=True, synth=synth)
-            first += args.train4 + args.train5
+                           first=first_of[5], tract=TRACT, synth=synth)
             for part, count in ((6, args.train6), (7, args.train7)):
                 if part in parts:  # each part its own 200 mixtures
                     mixtures = kokoro_mixtures(200, args.seed, part)
                     (args.out / f"voices{part}.json").write_text(json.dumps(mixtures, indent=1))
                     make_split(f"train{part}", count, seen, mixtures, args.out, args.seed, babble, set(seen),
-                               first=first, tract=True, synth=synth)
-                first += count
-    first = sum((args.train, args.train2, args.train3, args.train4, args.train5, args.train6, args.train7))
+                               first=first_of[part], tract=TRACT, synth=synth)
     for part, count in ((8, args.train8), (9, args.train9)):
         if part in parts:
             natural = recorded_pools(train_pools)
             (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))
-            make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen), first=first,
-                       tract=True, engine_share=RECORDED_SHARE, synth=wide_pitch_synth, tract_range=RECORDED_TRACT)
-        first += count
+            make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen),
+                       first=first_of[part], tract=RECORDED_TRACT, engine_share=RECORDED_SHARE, synth=wide_pitch_synth)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
