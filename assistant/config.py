@@ -588,12 +588,18 @@ class WhisperConfig:
     final 41.2% -> 19.4% WER, real Asterisk prompts 10.8% -> 11.7%, cards 9.5% -> 23.8%)"""
     first_pass_margin: float | None = None
     """the candidate joins only if Whisper scores it within this many nats per token of its own best"""
+    first_pass_candidate_weight: float | None = None
+    """the agreement weight (as ``first_pass_weight``) when ``first_pass_candidate`` is on: with the first
+    pass's own words among the hypotheses, the best weight differs (tools/train/evaluate.py tunes both);
+    left out, the first pass's own as ``first_pass_weight``"""
 
     def __post_init__(self) -> None:
         _check(self.first_pass_weight is None or self.first_pass_weight >= 0, "asr.whisper.first_pass_weight",
                "must be >= 0")
         _check(self.first_pass_margin is None or self.first_pass_margin >= 0, "asr.whisper.first_pass_margin",
                "must be >= 0")
+        _check(self.first_pass_candidate_weight is None or self.first_pass_candidate_weight >= 0,
+               "asr.whisper.first_pass_candidate_weight", "must be >= 0")
         _check(1 <= self.beam_size <= 32, "asr.whisper.beam_size", f"must be in [1, 32], not {self.beam_size}")
         _check(1 <= self.nbest <= self.beam_size, "asr.whisper.nbest", "must be in [1, beam_size]")
         _check(1 <= self.max_tokens <= 440, "asr.whisper.max_tokens", "must be in [1, 440]")

@@ -317,10 +317,10 @@ since a fusion weight only means something for the model it was tuned on, and sh
 hotword score"""
 
 
-SECOND_PASS_DECODING = {"first_pass_weight": 4.0, "first_pass_margin": 4.0}
-"""Whisper's two-pass settings that depend on the first pass (``[asr.whisper]``: its agreement weight and
-the candidate's margin): a shipped transducer's ``decoding`` table may carry them too, tuned for it by
-tools/train/evaluate.py; ``whisper.with_first_pass`` takes them, else these"""
+SECOND_PASS_DECODING = {"first_pass_weight": 4.0, "first_pass_margin": 4.0, "first_pass_candidate_weight": 4.0}
+"""Whisper's two-pass settings that depend on the first pass (``[asr.whisper]``: its agreement weight,
+and the candidate's margin and agreement weight): a shipped transducer's ``decoding`` table may carry them
+too, tuned for it by tools/train/evaluate.py; ``whisper.with_first_pass`` takes them, else these"""
 
 
 def own_decoding(cfg: TransducerConfig, registry: ModelRegistry | None = None) -> dict[str, float]:

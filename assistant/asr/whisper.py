@@ -501,15 +501,17 @@ def choose(hyps: list[Hypothesis], lm: WordLm | None, cfg: WhisperConfig, first_
     ``candidates`` (the first pass's transcript as Whisper scores it: ``WhisperModel.nbest``) join the
     n-best only where Whisper scores them within ``first_pass_margin`` per token of its best: a first
     pass that misheard real speech reads as noise to Whisper, and it stays out, of the ranking and of the
-    domain gate alike (decoded with the domain LM, it always sounds like a request)."""
+    domain gate alike (decoded with the domain LM, it always sounds like a request). With
+    ``first_pass_candidate`` on, agreement weighs ``first_pass_candidate_weight``, else ``first_pass_weight``."""
     cfg = with_first_pass(cfg)
     if candidates and hyps:
         top = max(h.score for h in hyps)
         hyps = [*hyps, *(c for c in candidates if c.score >= top - cfg.first_pass_margin)]
     inside = in_domain(hyps, lm, cfg.lm_min_word_logprob)
     hyps = rescore(hyps, lm, cfg.lm_weight, cfg.lm_word_bonus, cfg.lm_min_word_logprob)
-    if cfg.first_pass_weight and first_pass.strip() and inside:
-        hyps = agree(hyps, first_pass, cfg.first_pass_weight)
+    weight = cfg.first_pass_candidate_weight if cfg.first_pass_candidate else cfg.first_pass_weight
+    if weight and first_pass.strip() and inside:
+        hyps = agree(hyps, first_pass, weight)
     return hyps
 
 

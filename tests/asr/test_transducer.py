@@ -312,12 +312,15 @@ def test_two_pass_settings_are_the_first_pass_s_own_unless_configured(tmp_path):
 
     manifest = tmp_path / "manifest.toml"
     entry = '[[model]]\nname = "m/encoder.int8"\nfile = "e.onnx"\nlicence = "MIT"\ncontract = "c"\n'
-    manifest.write_text(entry + "decoding = { lm_weight = 0.4, first_pass_weight = 8, first_pass_margin = 1.5 }\n")
+    manifest.write_text(entry + "decoding = { lm_weight = 0.4, first_pass_weight = 8, first_pass_margin = 1.5, "
+                                "first_pass_candidate_weight = 2 }\n")
     registry = ModelRegistry.load(ModelsConfig(manifest=manifest))
     first = TransducerConfig(model="m")
     own = with_first_pass(WhisperConfig(), first, registry)
-    assert (own.first_pass_weight, own.first_pass_margin) == (8.0, 1.5)
+    assert (own.first_pass_weight, own.first_pass_margin, own.first_pass_candidate_weight) == (8.0, 1.5, 2.0)
     assert with_first_pass(WhisperConfig(first_pass_weight=0.0), first, registry).first_pass_weight == 0.0
+    configured = with_first_pass(WhisperConfig(first_pass_candidate_weight=3.0), first, registry)
+    assert (configured.first_pass_weight, configured.first_pass_candidate_weight) == (8.0, 3.0)
     assert with_decoding(first, registry).lm_weight == 0.4  # the transducer's own keys are unaffected
 
     for none in (None, TransducerConfig(model="m", **{k: tmp_path / f"{k}.onnx"

@@ -389,8 +389,8 @@ def test_the_first_pass_candidate_can_be_the_final(registry):
     """Whisper hears "ill disposed" as "old-sposed"; a first pass that heard it right gives the final its
     words (scored by Whisper, chosen by agreement); without the candidate, Whisper's n-best lacks them.
     A first pass that misheard ("turn on the kitchen light") is too unlikely to Whisper to join."""
-    cfg = WhisperConfig(search=SearchMethod.GREEDY, nbest=1, first_pass_weight=4.0, first_pass_candidate=True,
-                        first_pass_margin=0.5)
+    cfg = WhisperConfig(search=SearchMethod.GREEDY, nbest=1, first_pass_candidate_weight=4.0,
+                        first_pass_candidate=True, first_pass_margin=0.5)
     x, ref = librivox(2)[1]
     assert ref == "he was not an ill disposed young man"
     model = WhisperModel.load(cfg, RuntimeConfig(), registry)
@@ -416,3 +416,17 @@ def test_candidates_join_within_the_margin():
     reading = [Hypothesis((), " The quick brown fox jumps.", (), -3.0, 0.0, -0.5)]
     assert choose(reading, lm, far, "turn off the bedroom lamp", cand) == reading
     assert choose(reading, lm, cfg, "turn off the bedroom lamp", cand)[0].text == "Turn off the bedroom lamp."
+
+def test_the_candidate_mode_agrees_by_its_own_weight():
+    """choose(): with ``first_pass_candidate`` on, agreement weighs ``first_pass_candidate_weight`` (tuned
+    for that mode), not ``first_pass_weight``."""
+    lm = ArpaLm.from_sentences(["turn off the bedroom lamp", "turn on the kitchen light"] * 3, order=3)
+    cfg = WhisperConfig(lm_weight=0.0, lm_min_word_logprob=-2.0, first_pass_candidate=True, first_pass_margin=0.5,
+                        first_pass_weight=0.0, first_pass_candidate_weight=1.0)
+    nbest = [Hypothesis((), " Turn of the bedroom lamp.", (), -3.0, 0.0, -0.5),
+             Hypothesis((1,), " Turn off the bedroom lamp.", (), -3.5, 0.0, -0.55)]
+    assert choose(nbest, lm, cfg, "turn off the bedroom lamp")[0].text == " Turn off the bedroom lamp."
+    own_off = dataclasses.replace(cfg, first_pass_candidate_weight=0.0)
+    assert choose(nbest, lm, own_off, "turn off the bedroom lamp")[0].text == " Turn of the bedroom lamp."
+    mode_off = dataclasses.replace(cfg, first_pass_candidate=False)  # first_pass_weight 0: Whisper alone
+    assert choose(nbest, lm, mode_off, "turn off the bedroom lamp")[0].text == " Turn of the bedroom lamp."

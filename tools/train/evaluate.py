@@ -93,10 +93,11 @@ def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, re
     """Whisper tiny.en as the pipeline runs it (the shipped config: beam 5, prompt, domain LM rescoring)
     alone, and as the final pass after this model: its n-best re-ranked by agreement with the streaming
     transcript (``[asr.whisper] first_pass_weight``), and with that transcript, scored by Whisper, as a
-    candidate too (``first_pass_candidate``, within ``first_pass_margin``). The weight is chosen on the
-    validation split without the candidate (the shipped default), then the margin at that weight, under
-    one constraint: on 60 real Asterisk prompts that are not among those reported (the first pass
-    mishears real speech), the final may not be worse than Whisper alone. Both go into the model's
+    candidate too (``first_pass_candidate``, within ``first_pass_margin``, agreeing by its own
+    ``first_pass_candidate_weight``). Each mode's settings are chosen on the validation split: the weight
+    without the candidate (the shipped default), then the margin and weight with it, under one
+    constraint: on 60 real Asterisk prompts that are not among those reported (the first pass mishears
+    real speech), the final may not be worse than Whisper alone. All three go into the model's
     ``decoding`` table. End of speech to final transcript per file (the stream's ``finish()`` + Whisper
     with the candidate + ranking); partials while speaking."""
     from assistant.asr.whisper import WhisperModel, choose
@@ -124,7 +125,8 @@ def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, re
 
     def finals(nb, first, weight, margin=None):
         """final texts: agreement ``weight``; the candidate within ``margin`` (None: no candidate)"""
-        c = dataclasses.replace(wcfg, first_pass_weight=weight, first_pass_margin=margin or 0.0)
+        c = dataclasses.replace(wcfg, first_pass_weight=weight, first_pass_margin=margin or 0.0,
+                                first_pass_candidate=margin is not None, first_pass_candidate_weight=weight)
         return [choose(o, dlm, c, f, s if margin is not None else ())[0].text
                 for o, s, f in zip(*nb, first, strict=True)]
 
@@ -149,24 +151,27 @@ def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, re
     alone = min((r for r in allowed if r["first_pass_margin"] is None),
                 key=lambda r: (r["valid_wer"], r["first_pass_weight"]))
     weight = alone["first_pass_weight"]
-    with_candidate = [r for r in allowed if r["first_pass_margin"] is not None and r["first_pass_weight"] == weight]
+    with_candidate = [r for r in allowed if r["first_pass_margin"] is not None]
     # none allowed: a margin of 0 (the candidate joins only where Whisper scores it above its own best)
-    margin = min(with_candidate, key=lambda r: (r["valid_wer"], r["first_pass_margin"]))["first_pass_margin"] \
-        if with_candidate else 0.0
-    report["decoding"].update(first_pass_weight=weight, first_pass_margin=margin)
+    best = min(with_candidate, key=lambda r: (r["valid_wer"], r["first_pass_margin"], r["first_pass_weight"])) \
+        if with_candidate else {"first_pass_margin": 0.0, "first_pass_weight": weight}
+    margin, c_weight = best["first_pass_margin"], best["first_pass_weight"]
+    report["decoding"].update(first_pass_weight=weight, first_pass_margin=margin,
+                              first_pass_candidate_weight=c_weight)
 
     sets = {"heldout": ([a for a, _ in test], [t for _, t in test], first_pass["heldout"])}
     for name, items in real.items():
         sets[name] = (real_audio[name], [t for _, t in items], first_pass[name])
     out: dict = {"tuning": tuning, "real_tuning_set": f"{len(tune)} Asterisk prompts (not among those reported)",
-                 "first_pass_weight": weight, "first_pass_margin": margin}
+                 "first_pass_weight": weight, "first_pass_margin": margin,
+                 "first_pass_candidate_weight": c_weight}
     for name, (audio, refs, first) in sets.items():
         nb, secs = nbests(audio, first)
         fin = [decode(streaming, a)[2] for a in audio[:60]]  # the stream's finish(): what it adds after speech
         row = {"utterances": len(audio),
                "wer_whisper_alone": round(wer(refs, finals(nb, first, 0.0)), 4),
                "wer_two_pass_final": round(wer(refs, finals(nb, first, weight)), 4),
-               "wer_two_pass_with_candidate": round(wer(refs, finals(nb, first, weight, margin)), 4),
+               "wer_two_pass_with_candidate": round(wer(refs, finals(nb, first, c_weight, margin)), 4),
                "wer_streaming_first_pass": round(wer(refs, first), 4),
                "end_of_speech_to_final_s": {
                    "median": round(float(np.median(secs) + np.median(fin)), 3),
