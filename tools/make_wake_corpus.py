@@ -254,6 +254,17 @@ def try_synthesize(engine: str, voice: str, text: str, rate: float, pitch: float
     return speech
 
 
+def reseed_piper(seed: int) -> None:
+    """Piper's VITS sampler draws its noise from onnxruntime's generator, seeded when the session is made
+    (``onnxruntime.set_seed`` later has no effect on it: measured): seed it and make the session anew, so
+    the utterances that follow come out the same in every run."""
+    global _PIPER
+    import onnxruntime
+
+    onnxruntime.set_seed(seed)
+    _PIPER = None
+
+
 def _piper(text: str, rate: float, variety: float) -> np.ndarray:
     global _PIPER
     import importlib.util

@@ -53,6 +53,7 @@ from make_wake_corpus import (  # noqa: E402
     _trim,
     available_engines,
     noise,
+    reseed_piper,
     room,
     synthesize,
     try_synthesize,
@@ -181,12 +182,15 @@ def change_voice(speech: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     24 unseen texts of flite's training voices (the eighth sitting's model, greedy): 17.8% unchanged,
     18.7-22.4% changed (formants 0.82-1.22, pitch 80-260 Hz), so the changed voices stay intelligible."""
     import parselmouth
-    from parselmouth.praat import call
+    from parselmouth.praat import call, run
 
     lo, hi = VOICE_CHANGE["f0_hz"]
     vc = {"formant": round(float(rng.uniform(*VOICE_CHANGE["formant"])), 3),
           "f0_hz": round(float(np.exp(rng.uniform(np.log(lo), np.log(hi)))), 1),
           "f0_range": round(float(rng.uniform(*VOICE_CHANGE["f0_range"])), 3)}
+    # Praat's overlap-add draws random numbers (unvoiced stretches): seeded from ``rng``, or no two runs
+    # give the same audio (measured: a frame more or less, and every later draw of the utterance moves)
+    run(f"random_initializeWithSeedUnsafelyButPredictably ({int(rng.integers(2**31))})")
     try:
         sound = parselmouth.Sound(speech.astype(np.float64), RATE)
         changed = call(sound, "Change gender", 60, 400, vc["formant"], vc["f0_hz"], vc["f0_range"], 1.0)
@@ -243,6 +247,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
     (parts 10 and 11: ``change_voice``) turns the voice into another before ``augment``."""
     from tqdm import tqdm
 
+    reseed_piper(int(np.random.default_rng([seed, first, len(split[:5])]).integers(2**31)))  # made the same each run
     engines = [e for e in pools if pools[e]]
     share = np.array([(engine_share or ENGINE_SHARE).get(e, 0.1 if engine_share is None else 0.0)
                       for e in engines])
