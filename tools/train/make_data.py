@@ -464,24 +464,22 @@ def main(argv: list[str] | None = None) -> int:
                     (args.out / f"voices{part}.json").write_text(json.dumps(mixtures, indent=1))
                     make_split(f"train{part}", count, seen, mixtures, args.out, args.seed, babble, set(seen),
                                first=first_of[part], tract=TRACT, synth=synth)
-    for part, count in ((8, args.train8), (9, args.train9)):
-        if part in parts:
-            natural = recorded_pools(train_pools)
-            (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))
-            make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen),
-                       first=first_of[part], tract=RECORDED_TRACT, engine_share=RECORDED_SHARE, synth=wide_pitch_synth)
     if parts & {10, 11}:
         try:
             import parselmouth  # noqa: F401
         except ImportError:
             print("parts 10 and 11 skipped: praat-parselmouth is not installed", file=sys.stderr)
             parts -= {10, 11}
-    for part, count in ((10, args.train10), (11, args.train11)):
+    # parts 8-11: the recorded-voice engines' training voices as more speakers, two ways
+    wide_pitch = {"tract": RECORDED_TRACT, "synth": wide_pitch_synth}
+    changed = {"voice_change": change_voice}
+    for part, count, how in ((8, args.train8, wide_pitch), (9, args.train9, wide_pitch),
+                             (10, args.train10, changed), (11, args.train11, changed)):
         if part in parts:
             natural = recorded_pools(train_pools)
             (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))
             make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen),
-                       first=first_of[part], engine_share=RECORDED_SHARE, voice_change=change_voice)
+                       first=first_of[part], engine_share=RECORDED_SHARE, **how)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
