@@ -17,8 +17,9 @@ Parts 4 and 5 add Kokoro-82M speaking English (kokoro_voice.py: four of the five
 Parts 6 and 7 mix all four styles with random weights, 200 mixtures each (the seventh sitting's data).
 Parts 8 and 9 are the recorded-voice engines again (flite, festival, Piper) as more speakers: flite's
 pitch target over 70-220 Hz, four utterances in five resampled by 0.8-1.25 (the eighth sitting's data).
-Parts 10 and 11 are those voices once more, each utterance through Praat's "Change gender" (PyPI's
-``praat-parselmouth``): formants, pitch median and pitch range drawn apart (the ninth sitting's data).
+Parts 10-13 are those voices once more, each utterance through Praat's "Change gender" (PyPI's
+``praat-parselmouth``): formants, pitch median and pitch range drawn apart (parts 10 and 11: the ninth
+sitting's data; 12 and 13: the tenth's).
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
@@ -87,7 +88,7 @@ in five, by 0.85-1.18"""
 RECORDED_TRACT = (0.8, 0.8, 1.25)
 """parts 8 and 9 resample four utterances in five, by 0.8-1.25"""
 VOICE_CHANGE = {"formant": (0.8, 1.22), "f0_hz": (75.0, 260.0), "f0_range": (0.6, 1.6)}
-"""parts 10 and 11: Praat's "Change gender" on every utterance: formant shift ratio (uniform), new pitch
+"""parts 10-13: Praat's "Change gender" on every utterance: formant shift ratio (uniform), new pitch
 median (log-uniform, Hz), pitch range factor (uniform); the duration stays (the synthesiser's rate varies)"""
 
 WRITTEN = ["utterances.txt", "heldout.txt", "fresh.txt"]
@@ -244,7 +245,7 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
                voice_change=None) -> None:
     """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*;
     ``synth(engine, voice, text, rate, pitch, tmp)`` says them (None: skip); ``voice_change(speech, rng)``
-    (parts 10 and 11: ``change_voice``) turns the voice into another before ``augment``."""
+    (parts 10-13: ``change_voice``) turns the voice into another before ``augment``."""
     from tqdm import tqdm
 
     reseed_piper(int(np.random.default_rng([seed, first, len(split[:5])]).integers(2**31)))  # made the same each run
@@ -393,13 +394,17 @@ def main(argv: list[str] | None = None) -> int:
                          "Change gender (formants 0.8-1.22, pitch 75-260 Hz, pitch range 0.6-1.6)")
     ap.add_argument("--train11", type=int, default=2000,
                     help="part 11 (train11): as part 10 (numbered after train10; make 10 and 11 at once)")
+    ap.add_argument("--train12", type=int, default=2000,
+                    help="part 12 (train12): as part 10, more of its voices (numbered after train11)")
+    ap.add_argument("--train13", type=int, default=2000,
+                    help="part 13 (train13): as part 10 (numbered after train12; make 12 and 13 at once)")
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
-    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7,8,9,10,11",
+    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7,8,9,10,11,12,13",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
                          "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (4-7 where the Kokoro "
-                         "packages are installed), 8 = train8, 9 = train9, 10 = train10, 11 = train11 (10 and 11 "
+                         "packages are installed), 8 = train8, 9 = train9, 10-13 = train10-train13 (10-13 "
                          "where praat-parselmouth is installed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -423,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     # test: half seen texts, half unseen
     test_pool = [seen[i] for i in rng.permutation(len(seen))[: len(unseen)]] + unseen
     counts = [args.train, args.train2, args.train3, args.train4, args.train5, args.train6, args.train7,
-              args.train8, args.train9, args.train10, args.train11]
+              args.train8, args.train9, args.train10, args.train11, args.train12, args.train13]
     first_of = {part: sum(counts[: part - 1]) for part in range(1, len(counts) + 1)}  # numbered on from part 1
     if 1 in parts:
         make_split("test", args.test, test_pool, test_pools, args.out, args.seed + 7, babble, set(seen))
@@ -464,17 +469,18 @@ def main(argv: list[str] | None = None) -> int:
                     (args.out / f"voices{part}.json").write_text(json.dumps(mixtures, indent=1))
                     make_split(f"train{part}", count, seen, mixtures, args.out, args.seed, babble, set(seen),
                                first=first_of[part], tract=TRACT, synth=synth)
-    if parts & {10, 11}:
+    if parts & {10, 11, 12, 13}:
         try:
             import parselmouth  # noqa: F401
         except ImportError:
-            print("parts 10 and 11 skipped: praat-parselmouth is not installed", file=sys.stderr)
-            parts -= {10, 11}
-    # parts 8-11: the recorded-voice engines' training voices as more speakers, two ways
+            print("parts 10-13 skipped: praat-parselmouth is not installed", file=sys.stderr)
+            parts -= {10, 11, 12, 13}
+    # parts 8-13: the recorded-voice engines' training voices as more speakers, two ways
     wide_pitch = {"tract": RECORDED_TRACT, "synth": wide_pitch_synth}
     changed = {"voice_change": change_voice}
     for part, count, how in ((8, args.train8, wide_pitch), (9, args.train9, wide_pitch),
-                             (10, args.train10, changed), (11, args.train11, changed)):
+                             (10, args.train10, changed), (11, args.train11, changed),
+                             (12, args.train12, changed), (13, args.train13, changed)):
         if part in parts:
             natural = recorded_pools(train_pools)
             (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))

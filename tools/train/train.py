@@ -53,14 +53,14 @@ def load_split(data: Path, split: str, frontend: str = "fbank"):
 
 
 def load_training(data: Path, frontend: str = "fbank"):
-    """The ``train`` split, then ``train2`` to ``train11`` (make_data.py's parts 2-11) where
+    """The ``train`` split, then ``train2`` to ``train13`` (make_data.py's parts 2-13) where
     they have been made: one list of rows, the features of all in memory, one index."""
     rows, feats, idx = load_split(data, "train", frontend)
     if frontend != "fbank":
         return rows, feats, idx
     feats, idx = [np.asarray(feats)], [idx]
     offset = len(feats[0])
-    for split in (f"train{part}" for part in range(2, 12)):
+    for split in (f"train{part}" for part in range(2, 14)):
         if not (data / f"feats_{split}.idx.npy").exists():
             continue
         r, f, i = load_split(data, split, frontend)
