@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--ctc-weight", type=float, default=1.0, help="auxiliary CTC loss on the encoder")
     ap.add_argument("--warmup", type=int, default=150)
-    ap.add_argument("--schedule-from", type=int, default=0, help="step at which the lr schedule starts")
+    ap.add_argument("--schedule-from", type=int, default=None,
+                    help="step at which the lr schedule starts (default: with --resume, the resumed run's; else 0)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--stage1-steps", type=int, default=500,
                     help="first steps: only clean utterances (SNR >= 20 dB or no noise, no room, no telephone "
@@ -271,11 +272,17 @@ def main(argv: list[str] | None = None) -> int:
             opt.load_state_dict(ck["optimizer"])
         step, history = ck["step"], ck.get("history", history)
         sitting = len(history.get("sittings", []))
+        if args.schedule_from is None and args.resume and not args.resume_from:  # the same run: its schedule
+            saved = str(ck.get("args", {}).get("schedule_from", "0"))
+            args.schedule_from = int(saved) if saved.isdigit() else 0
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     else:
         sample = np.asarray(feats[:: max(1, len(feats) // 200000)], np.float32)
         model.encoder.mean.copy_(torch.from_numpy(sample.mean(0)))
         model.encoder.inv_std.copy_(torch.from_numpy(1.0 / (sample.std(0) + 1e-3)))
+    if args.schedule_from is None:
+        args.schedule_from = 0
+    print(f"lr schedule from step {args.schedule_from} to {args.max_steps}", file=sys.stderr)
     if args.dropout is not None:
         model.config["dropout"] = args.dropout
         model.encoder.drop.p = args.dropout
