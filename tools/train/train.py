@@ -53,16 +53,15 @@ def load_split(data: Path, split: str, frontend: str = "fbank"):
 
 
 def load_training(data: Path, frontend: str = "fbank"):
-    """The ``train`` split, then ``train2`` to ``train13`` (make_data.py's parts 2-13) where
-    they have been made: one list of rows, the features of all in memory, one index."""
+    """The ``train`` split, then every later part make_data.py has made (``train2``, ``train3``, ...), in
+    part order: one list of rows, the features of all in memory, one index."""
     rows, feats, idx = load_split(data, "train", frontend)
     if frontend != "fbank":
         return rows, feats, idx
     feats, idx = [np.asarray(feats)], [idx]
     offset = len(feats[0])
-    for split in (f"train{part}" for part in range(2, 14)):
-        if not (data / f"feats_{split}.idx.npy").exists():
-            continue
+    made = [p.name[len("feats_train"):-len(".idx.npy")] for p in data.glob("feats_train*.idx.npy")]
+    for split in (f"train{part}" for part in sorted(int(n) for n in made if n.isdigit())):
         r, f, i = load_split(data, split, frontend)
         i = i.copy()
         i[:, 0] += offset
