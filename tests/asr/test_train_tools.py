@@ -1,5 +1,5 @@
-"""Training-time helpers of tools/train/ that shape what ships: checkpoint averaging and the spectral
-equaliser augmentation. Runs only where PyTorch is installed (a training-time dependency)."""
+"""Training-time helpers of tools/train/ that shape what ships: checkpoint averaging, the spectral
+equaliser augmentation and the longer lead-in. Runs only where PyTorch is installed (a training-time dependency)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
 from average import average  # noqa: E402
 from model import Transducer  # noqa: E402
-from train import spectral_eq  # noqa: E402
+from train import BACKGROUND_FRAMES, lead_in, make_batch, spectral_eq  # noqa: E402
 
 
 def _snapshot(path: Path, seed: int, step: int) -> dict:
@@ -52,3 +52,33 @@ def test_spectral_eq_adds_one_smooth_bounded_curve_per_utterance():
     assert float(diff.abs().max()) <= bound
     assert float((diff[:, 0, 1:] - diff[:, 0, :-1]).abs().max()) < 0.3  # smooth across the mel axis
     assert not torch.allclose(diff[0], diff[1])  # a new curve for each utterance
+
+
+def test_lead_in_puts_the_utterances_own_background_before_it():
+    x = torch.arange(40 * 80, dtype=torch.float32).reshape(40, 80)
+    y = lead_in(x, np.random.default_rng(0), 25)
+    assert y.shape == (65, 80)
+    torch.testing.assert_close(y[25:], x)  # the utterance itself, untouched
+    first = {tuple(row.tolist()) for row in x[:BACKGROUND_FRAMES]}
+    assert all(tuple(row.tolist()) in first for row in y[:25])  # only background frames before it
+    assert len({tuple(row.tolist()) for row in y[:25]}) > 1  # drawn, not one frame repeated
+    assert lead_in(x, np.random.default_rng(0), 0) is x
+    short = x[:3]
+    assert lead_in(short, np.random.default_rng(0), 5).shape == (8, 80)  # fewer frames than the background
+
+
+class _Pieces:
+    def encode(self, text):
+        return [3 + ord(ch) % 5 for ch in text]
+
+
+def test_make_batch_lengthens_only_the_share_asked_and_only_when_augmenting():
+    lens = [30, 50, 40, 20]
+    feats = np.random.default_rng(1).standard_normal((sum(lens), 80)).astype(np.float16)
+    idx = np.array([(sum(lens[:k]), n) for k, n in enumerate(lens)])
+    rows = [{"text": "ab"}] * 4
+    args = ([0, 1, 2, 3], rows, feats, idx, _Pieces())
+    assert make_batch(*args, lead=(1.0, 0.5))[1].tolist() == lens  # no augment_rng: as it is
+    x_lens = make_batch(*args, np.random.default_rng(2), lead=(1.0, 0.5))[1].tolist()
+    assert all(n <= x_lens[k] <= n + 50 for k, n in enumerate(lens)) and x_lens != lens
+    assert make_batch(*args, np.random.default_rng(2), lead=(0.0, 0.5))[1].tolist() == lens

@@ -7,6 +7,10 @@ front ends and checkpoints compare on the same utterances.
     python tools/train/greedy_eval.py CKPT ... --split valid,valid_kokoro --limit 240,100   # how a sitting
         # chooses what ships: WER pooled over both validation splits' words, and each split's
 
+``--lead S`` puts S seconds more of each utterance's own background before it (``train.lead_in``; the same
+frames for every checkpoint): how a later start of the speech, as after a pause or an early endpointer,
+moves the WER.
+
 Greedy search as icefall's, with up to ``--max-symbols`` tokens per encoder frame (default 1, as our
 engine and sherpa-onnx decode; the 12.5 Hz oww front end and models trained with the regular transducer
 loss need more). Reports WER overall, on clean
@@ -29,7 +33,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 from bench_asr import wer  # noqa: E402
 from model import CONTEXT_SIZE, Transducer  # noqa: E402
-from train import load_split  # noqa: E402
+from train import lead_in, load_split  # noqa: E402
 
 
 @torch.no_grad()
@@ -72,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(valid,valid_kokoro): WER pooled over all their words, and each split's")
     ap.add_argument("--limit", default="160", help="utterances of each split (one number, or one per split)")
     ap.add_argument("--max-symbols", type=int, default=1)
+    ap.add_argument("--lead", type=float, default=0.0,
+                    help="seconds more of each utterance's own background before it (train.lead_in; the same "
+                         "frames for every checkpoint): how much a later start of the speech costs")
     args = ap.parse_args(argv)
     splits = args.split.split(",")
     limits = [int(n) for n in args.limit.split(",")]
@@ -91,10 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             rows, feats, idx = load_split(args.data, split, frontend)
             for i in np.arange(len(rows))[:: max(1, len(rows) // limit)][:limit]:
                 x = torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32))
+                x = lead_in(x, np.random.default_rng([7, int(i), len(split)]), round(args.lead * 100))
                 hyps.append(sp.decode(greedy(model, x, args.max_symbols)))
                 refs.append(rows[i]["text"])
                 picked.append((split, rows[i]))
-        res = {"ckpt": str(path), "step": ck.get("step"), "frontend": frontend, "utterances": len(picked),
+        res = {"ckpt": str(path), "step": ck.get("step"), "frontend": frontend, "lead_s": args.lead,
+               "utterances": len(picked),
                "wer": round(wer(refs, hyps), 4), "wer_clean": wer_of(refs, hyps, picked, clean),
                "clean": sum(clean(*p) for p in picked)}
         if len(splits) > 1:

@@ -149,11 +149,30 @@ def spectral_eq(x: torch.Tensor, rng: np.random.Generator, max_db: float) -> tor
 
 MEAN = torch.zeros(80)
 PAD = {"fbank": -15.9, "oww": 0.0}  # fbank: the log floor
+BACKGROUND_FRAMES = 8
+"""the first frames of every utterance: background only (make_data.py pads 0.1-0.4 s before the speech)"""
+
+
+def lead_in(x: torch.Tensor, rng: np.random.Generator, frames: int) -> torch.Tensor:
+    """``frames`` more frames of the utterance's own background before it: frames drawn at random from its
+    first ``BACKGROUND_FRAMES`` (the noise, or the silence, it was recorded in). The corpus starts every
+    utterance 0.1-0.4 s before the speech; in use the speech may start later (a pause after the wake word,
+    the endpointer opening on noise), and the ninth sitting's model, measured, reads worse the later it
+    starts (HISTORY.md, eleventh sitting)."""
+    if frames <= 0:
+        return x
+    pick = rng.integers(0, min(BACKGROUND_FRAMES, len(x)), frames)
+    return torch.cat([x[torch.from_numpy(pick)], x])
 
 
 def make_batch(ids, rows, feats, idx, sp, augment_rng=None, pad: float = PAD["fbank"], warp: float = 0.0,
-               eq_db: float = 0.0):
+               eq_db: float = 0.0, lead: tuple[float, float] = (0.0, 0.0)):
+    """``lead``: (share of utterances, most seconds) given a longer lead-in of their own background
+    (``lead_in``, uniform up to the most; augmenting only)."""
     xs = [torch.from_numpy(np.asarray(feats[idx[i, 0] : idx[i, 0] + idx[i, 1]], np.float32)) for i in ids]
+    if augment_rng is not None and lead[0] > 0:
+        xs = [lead_in(x, augment_rng, int(augment_rng.uniform(0, lead[1]) * 100))
+              if augment_rng.random() < lead[0] else x for x in xs]
     ys = [sp.encode(rows[i]["text"]) for i in ids]
     x_lens = torch.tensor([len(x) for x in xs])
     y_lens = torch.tensor([len(y) for y in ys])
@@ -224,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="modified: one symbol per frame, as the greedy search decodes (model.py)")
     ap.add_argument("--vtlp", type=float, default=0.1, help="vocal tract length perturbation: max warp")
     ap.add_argument("--eq", type=float, default=0.0, help="random spectral equaliser: max dB per component")
+    ap.add_argument("--lead", type=float, nargs=2, default=(0.0, 0.0), metavar=("SHARE", "SECONDS"),
+                    help="give SHARE of the utterances up to SECONDS more of their own background before "
+                         "the speech (lead_in; measured in HISTORY.md's eleventh sitting)")
     ap.add_argument("--keep-every", type=int, default=0,
                     help="also keep the weights every N steps (EXP/step-N.pt), for averaging")
     ap.add_argument("--dropout", type=float, default=None, help="override the model's dropout (e.g. on resume)")
@@ -341,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             if e != epoch_no:
                 epoch_batches, epoch_no = batches.epoch(e), e
             ids = train_ids[epoch_batches[k % len(epoch_batches)]]  # the count varies a little per epoch
-            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend], args.vtlp, args.eq)
+            x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend], args.vtlp, args.eq,
+                                          tuple(args.lead))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         loss, ctc = model(x, xl, y, yl, modified)
