@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
 from average import average  # noqa: E402
 from model import Transducer  # noqa: E402
-from train import BACKGROUND_FRAMES, lead_in, make_batch, spectral_eq  # noqa: E402
+from train import BACKGROUND_FRAMES, RUN_ARGS, given_options, keep_run_args, lead_in, make_batch, spectral_eq  # noqa: E402
 
 
 def _snapshot(path: Path, seed: int, step: int) -> dict:
@@ -82,3 +82,28 @@ def test_make_batch_lengthens_only_the_share_asked_and_only_when_augmenting():
     x_lens = make_batch(*args, np.random.default_rng(2), lead=(1.0, 0.5))[1].tolist()
     assert all(n <= x_lens[k] <= n + 50 for k, n in enumerate(lens)) and x_lens != lens
     assert make_batch(*args, np.random.default_rng(2), lead=(0.0, 0.5))[1].tolist() == lens
+
+
+def test_resume_keeps_the_runs_settings_unless_given_again():
+    import argparse
+
+    saved = {"max_steps": "102000", "schedule_from": "92000", "lr": "0.0005", "lead": "(0.5, 2.0)",
+             "loss": "modified", "dropout": "None", "threads": "2", "minutes": "200.0"}
+    args = argparse.Namespace(max_steps=8000, schedule_from=None, lr=1.5e-3, lead=(0.0, 0.0), loss="modified",
+                              dropout=None, threads=1, minutes=55.0, warmup=150)
+    kept = keep_run_args(args, saved, given={"lr"})
+    assert (args.max_steps, args.schedule_from, args.lead) == (102000, 92000, (0.5, 2.0))
+    assert args.lr == 1.5e-3  # given again on the command line: this sitting's
+    assert (args.threads, args.minutes, args.warmup) == (1, 55.0, 150)  # the sitting's own, or not saved
+    assert kept == {"max_steps": 102000, "schedule_from": 92000, "lead": (0.5, 2.0)}
+    assert {"max_steps", "lr", "lead", "schedule_from"} <= set(RUN_ARGS)
+
+
+def test_given_options_are_the_ones_on_the_command_line():
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    for name in ("--max-steps", "--lr", "--lead"):
+        ap.add_argument(name)
+    ap.add_argument("--resume", action="store_true")
+    assert given_options(ap, ["--resume", "--max-steps=9", "--lead", "0.5", "2"]) == {"resume", "max_steps", "lead"}

@@ -223,6 +223,39 @@ def plot(history: dict, path: Path) -> None:
     plt.close(fig)
 
 
+RUN_ARGS = ("max_steps", "schedule_from", "lr", "warmup", "loss", "ctc_weight", "vtlp", "eq", "lead", "dropout",
+            "max_frames", "keep_every", "dev_every", "seed")
+"""what ``--resume`` takes from the run it continues, unless given again: its schedule and its training
+(``--minutes`` and ``--threads`` are the sitting's own). Before, a resumed run fell back to the defaults
+(``--max-steps 8000``, ``--lr 1.5e-3``) when they were not all passed again."""
+
+
+def given_options(ap: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
+    """The ``dest`` of every option on the command line (``--name value`` or ``--name=value``)."""
+    flags = {a.split("=")[0] for a in (sys.argv[1:] if argv is None else argv) if a.startswith("--")}
+    return {a.dest for a in ap._actions if flags & set(a.option_strings)}
+
+
+def keep_run_args(args: argparse.Namespace, saved: dict, given: set[str]) -> dict:
+    """Set ``RUN_ARGS`` not in ``given`` to the saved run's values (saved as strings); returns those set."""
+    import ast
+
+    kept = {}
+    for name in RUN_ARGS:
+        if name in given or name not in saved:
+            continue
+        try:
+            value = ast.literal_eval(saved[name])
+        except (ValueError, SyntaxError):  # a bare string ("modified")
+            value = saved[name]
+        if isinstance(value, list | tuple):
+            value = tuple(value)
+        if value != getattr(args, name):
+            kept[name] = value
+        setattr(args, name, value)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
@@ -293,9 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             opt.load_state_dict(ck["optimizer"])
         step, history = ck["step"], ck.get("history", history)
         sitting = len(history.get("sittings", []))
-        if args.schedule_from is None and args.resume and not args.resume_from:  # the same run: its schedule
-            saved = str(ck.get("args", {}).get("schedule_from", "0"))
-            args.schedule_from = int(saved) if saved.isdigit() else 0
+        if args.resume and not args.resume_from:  # the same run: its settings, unless given again
+            kept = keep_run_args(args, ck.get("args", {}), given_options(ap, argv))
+            if kept:
+                print("from the run: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in kept.items()),
+                      file=sys.stderr)
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
     else:
         sample = np.asarray(feats[:: max(1, len(feats) // 200000)], np.float32)
