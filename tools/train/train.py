@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
                 epoch_batches, epoch_no = batches.epoch(e), e
             ids = train_ids[epoch_batches[k % len(epoch_batches)]]  # the count varies a little per epoch
             x, xl, y, yl = make_batch(ids, rows, feats, idx, sp, aug_rng, PAD[args.frontend], args.vtlp, args.eq,
-                                          tuple(args.lead))
+                                      tuple(args.lead))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         loss, ctc = model(x, xl, y, yl, modified)
