@@ -411,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
         history["train"].append((step, float(per_tok.detach())))
         bar.update(1)
-        bar.set_postfix(loss=f"{float(per_tok.detach()):.3f}", ctc=f"{float(ctc.detach().sum() / yl.sum()):.3f}", epoch=e,
-                        lr=f"{lr_at(step, args):.1e}")
+        bar.set_postfix(loss=f"{float(per_tok.detach()):.3f}", ctc=f"{float(ctc.detach().sum() / yl.sum()):.3f}",
+                        epoch=e, lr=f"{lr_at(step, args):.1e}")
         if step % args.dev_every == 0:
             history["dev"].append((step, dev_loss()))
             bar.write(f"step {step}: dev loss {history['dev'][-1][1]:.4f} per token")
