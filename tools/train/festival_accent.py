@@ -15,8 +15,9 @@ WER and the shipped transducer at 16-69% (32 words a voice): hard voices, as the
     apt-get install festival festvox-kallpc16k festvox-italp16k festvox-itapc16k festvox-czech-dita \\
         festvox-czech-krb festvox-czech-machac festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
 
-Licences: the Czech voices GPL-2.0+/GPL-3.0+, the Italian GPL-2.0+, the Finnish LGPL (the audio they make
-is not covered; none of it ships).
+Licences (Debian's copyright files): Czech dita, krb, machac GPL-3.0-or-later, ph GPL-2.0-or-later; the
+Italian voices GPL-2.0-or-later; the Finnish LGPL (version 2 or later). The audio they make is not covered;
+none of it ships.
 """
 
 from __future__ import annotations
