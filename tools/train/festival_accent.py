@@ -10,7 +10,7 @@ sharing its time, ``hh`` is dropped for Italian), and the voice's own diphones s
 with the contour raised for a woman's or the child's voice (``VOICES``). The result is English with an
 accent, from a recorded voice unlike any other here; a diphone the voice lacks is said as its silence
 (festival's ``default_diphone``). Whisper tiny.en read six unseen home requests in each voice at 22-97%
-WER and the shipped transducer at 16-69% (32 words a voice): hard voices, as the held-out flite ``rms`` is.
+WER and the eleventh sitting's transducer at 16-69% (32 words a voice): hard voices, as the held-out flite ``rms`` is.
 
     apt-get install festival festvox-kallpc16k festvox-italp16k festvox-itapc16k festvox-czech-dita \\
         festvox-czech-krb festvox-czech-machac festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
@@ -130,9 +130,8 @@ def script(voice: str, text: str, rate: float, pitch: float, out: Path) -> str:
 
 def synthesize(voice: str, text: str, rate: float = 1.0, pitch: float = 0.5, *, tmp: Path,
                sample_rate: int = 16000) -> np.ndarray:
-    """``text`` said by ``voice`` as float32 samples at ``sample_rate``; ``subprocess`` and ``OSError``
-    errors pass through, as do ``AudioError`` (unreadable output) and ``OSError`` (a voice that said
-    nothing)."""
+    """``text`` said by ``voice`` as float32 samples at ``sample_rate``. Raises ``ValueError`` (no words;
+    ``AudioError``: unreadable output), ``OSError`` (nothing said) or ``subprocess``'s errors."""
     from assistant.audio.io import read_audio
 
     out = tmp / "accent.wav"

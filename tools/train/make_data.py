@@ -348,11 +348,9 @@ def accent_synth(engine: str, voice: str, text: str, rate: float, pitch: float, 
     English (festival_accent.py)."""
     import festival_accent
 
-    from assistant.audio.io import AudioError
-
     try:
         return festival_accent.synthesize(voice, text, rate, pitch, tmp=tmp, sample_rate=RATE)
-    except (ValueError, OSError, AudioError, subprocess.SubprocessError) as e:
+    except (ValueError, OSError, subprocess.SubprocessError) as e:  # ValueError: AudioError too
         print(f"skip festival/{voice} {text!r}: {e}", file=sys.stderr)
         return None
 
@@ -521,12 +519,11 @@ def main(argv: list[str] | None = None) -> int:
                   "not installed", file=sys.stderr)
         else:
             accent = {"festival": [v for v in voices if v != festival_accent.VALID]}
-            (args.out / "voices14.json").write_text(json.dumps(
-                {"train": accent, "valid": {"festival": [festival_accent.VALID]}}, indent=1))
+            held_out = {"festival": [festival_accent.VALID]}
+            (args.out / "voices14.json").write_text(json.dumps({"train": accent, "valid": held_out}, indent=1))
             if 14 in parts:
-                make_split("valid_festival", args.valid_festival, test_pool,
-                           {"festival": [festival_accent.VALID]}, args.out, args.seed + 17, babble, set(seen),
-                           synth=accent_synth)
+                make_split("valid_festival", args.valid_festival, test_pool, held_out, args.out, args.seed + 17,
+                           babble, set(seen), synth=accent_synth)
             for part, count in ((14, args.train14), (15, args.train15)):
                 if part in parts:
                     make_split(f"train{part}", count, seen, accent, args.out, args.seed, babble, set(seen),
