@@ -2,22 +2,26 @@
 
 Debian carries festival diphone voices recorded by Italian (``festvox-italp16k``, ``festvox-itapc16k``),
 Czech (``festvox-czech-dita``, ``-krb``, ``-machac``, ``-ph``) and Finnish (``festvox-suopuhe-lj``, ``-mv``)
-speakers: eight people's voices, a child's among them, where the English festival and flite voices are
-five. They have no English front end, so English is said in two steps inside one festival process:
-``kal_diphone`` (the US voice) turns the text into phones with durations and an F0 contour, each of its
-phones is mapped to the nearest phone of the voice's language (``TABLES``: a diphthong becomes two phones
-sharing its time, ``hh`` is dropped for Italian), and the voice's own diphones say them to that timing,
-with the contour raised for a woman's or the child's voice (``VOICES``). The result is English with an
-accent, from a recorded voice unlike any other here; a diphone the voice lacks is said as its silence
-(festival's ``default_diphone``). Whisper tiny.en read six unseen home requests in each voice at 22-97%
-WER and the eleventh sitting's transducer at 16-69% (32 words a voice): hard voices, as the held-out flite ``rms`` is.
+speakers, and a Hindi one (``festvox-hi-nsk``; part 16): nine people's voices, a child's among them, where
+the English festival and flite voices are five. They have no English front end, so English is said in two
+steps inside one festival process: ``kal_diphone`` (the US voice) turns the text into phones with durations
+and an F0 contour, each of its phones is mapped to the nearest phone of the voice's language (``TABLES``: a
+diphthong becomes two phones sharing its time, ``hh`` is dropped for Italian), and the voice's own diphones
+say them to that timing, with the contour raised for a woman's or the child's voice (``VOICES``). The result
+is English with an accent, from a recorded voice unlike any other here; a diphone the voice lacks is said as
+its silence (festival's ``default_diphone``). Whisper tiny.en read six unseen home requests in each voice at
+22-97% WER and the eleventh sitting's transducer at 16-69% (32 words a voice): hard voices, as the held-out
+flite ``rms`` is. The Hindi voice (mapped onto IIT Madras's phone set: retroflex t and d, dental th, w said
+as v) Whisper read without error in four requests, and the twelfth sitting's transducer got one of the four
+right.
 
     apt-get install festival festvox-kallpc16k festvox-italp16k festvox-itapc16k festvox-czech-dita \\
-        festvox-czech-krb festvox-czech-machac festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv
+        festvox-czech-krb festvox-czech-machac festvox-czech-ph festvox-suopuhe-lj festvox-suopuhe-mv \\
+        festvox-hi-nsk
 
 Licences (Debian's copyright files): Czech dita, krb, machac GPL-3.0-or-later, ph GPL-2.0-or-later; the
-Italian voices GPL-2.0-or-later; the Finnish LGPL (version 2 or later). The audio they make is not covered;
-none of it ships.
+Italian voices GPL-2.0-or-later; the Finnish LGPL (version 2 or later); the Hindi GPL-2.0-or-later. The
+audio they make is not covered; none of it ships.
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ VOICES = {
     "czech_ph": ("cs", 1.0),
     "suo_fi_lj_diphone": ("fi", 1.8),
     "hy_fi_mv_diphone": ("fi", 1.0),
+    "hindi_NSK_diphone": ("hi", 1.0),
 }
+HINDI = "hindi_NSK_diphone"
+"""part 16's voice alone (make_data.py); ``festvox-mr-nsk`` and ``festvox-te-nsk`` carry the same recordings"""
 VALID = "czech_ph"
 """held out of training: the validation split ``valid_festival``, a voice of a recorded-voice engine"""
 
@@ -57,6 +64,12 @@ TABLES = {
     "fi": {**_COMMON, "ae": "e", "ao": "o", "ay": "a i", "ch": "t S", "eh": "e", "ey": "e i", "hh": "h", "hv": "h",
            "ih": "i", "iy": "i:", "jh": "d S", "ng": "N", "ow": "o u", "oy": "o i", "sh": "S", "th": "T",
            "uw": "u:", "w": "w", "y": "j", "z": "s", "zh": "S"},
+    # IIT Madras's Hindi set: T D retroflex (Indian English t d), th dh dental, tth aspirated; no z, no ng
+    "hi": {**_COMMON, "d": "D", "t": "T", "th": "tth", "dh": "dh", "dx": "D", "z": "j", "w": "v", "uh": "uh",
+           "ae": "eh", "ao": "oo", "aw": "aw", "ay": "ay", "ax": "a", "er": "a r", "axr": "a r", "el": "a l",
+           "em": "a m", "en": "a n", "ch": "ch", "eh": "eh", "ey": "eh", "hh": "h", "hv": "h", "ih": "ih",
+           "iy": "iy", "jh": "j", "ng": "n g", "ow": "oh", "oy": "oo ih", "sh": "sh", "uw": "uw", "y": "y",
+           "zh": "zh", "pau": "pau", "h#": "pau", "brth": "pau"},
 }
 """kal_diphone's phones (US radio set) -> the voice language's: "" drops the phone, two split its time"""
 

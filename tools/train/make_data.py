@@ -22,7 +22,8 @@ Parts 10-13 are those voices once more, each utterance through Praat's "Change g
 sitting's data; 12 and 13: the tenth's). Part 14 is festival's diphone voices of other languages (Italian,
 Czech, Finnish) speaking English through kal_diphone's phones and prosody (festival_accent.py): new
 recorded speakers, one of them (``czech_ph``) held out as the validation split ``valid_festival``; part 15
-is 2,000 more of them.
+is 2,000 more of them. Part 16 is festival's Hindi diphone voice (``hindi_NSK_diphone``) speaking English
+the same way: English with an Indian accent, from a speaker heard nowhere else.
 
 Split by voice: the test voices are never heard in training: every espeak-ng voice of the languages
 ``en-us`` and ``en-gb-x-rp`` and every ``+f3`` variant (the rig's voices, tools/hil), and flite ``rms``.
@@ -418,17 +419,19 @@ def main(argv: list[str] | None = None) -> int:
                          "English (festival_accent.py), resampled")
     ap.add_argument("--train15", type=int, default=2000,
                     help="part 15 (train15): as part 14 (numbered after train14)")
+    ap.add_argument("--train16", type=int, default=1500,
+                    help="part 16 (train16): festival's Hindi diphone voice speaking English (festival_accent.py)")
     ap.add_argument("--valid-festival", type=int, default=100,
                     help="part 14's validation utterances (valid_festival): the held-out voice czech_ph")
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
-    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7,8,9,10,11,12,13,14,15",
+    ap.add_argument("--parts", default="1,2,3,v,4,5,6,7,8,9,10,11,12,13,14,15,16",
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
                          "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (4-7 where the Kokoro "
                          "packages are installed), 8 = train8, 9 = train9, 10-13 = train10-train13 (10-13 "
-                         "where praat-parselmouth is installed), 14 = train14 + valid_festival, 15 = train15 (14 "
-                         "and 15 where the festival voices are installed)")
+                         "where praat-parselmouth is installed), 14 = train14 + valid_festival, 15 = train15, 16 = "
+                         "train16 (14-16 where the festival voices are installed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
@@ -452,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     test_pool = [seen[i] for i in rng.permutation(len(seen))[: len(unseen)]] + unseen
     counts = [args.train, args.train2, args.train3, args.train4, args.train5, args.train6, args.train7,
               args.train8, args.train9, args.train10, args.train11, args.train12, args.train13, args.train14,
-              args.train15]
+              args.train15, args.train16]
     first_of = {part: sum(counts[: part - 1]) for part in range(1, len(counts) + 1)}  # numbered on from part 1
     if 1 in parts:
         make_split("test", args.test, test_pool, test_pools, args.out, args.seed + 7, babble, set(seen))
@@ -510,24 +513,29 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))
             make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen),
                        first=first_of[part], engine_share=RECORDED_SHARE, **how)
-    if parts & {14, 15}:
+    if parts & {14, 15, 16}:
         import festival_accent
 
         voices = festival_accent.available()
-        if festival_accent.VALID not in voices or len(voices) < 2:
+        accent = {"festival": [v for v in voices if v not in (festival_accent.VALID, festival_accent.HINDI)]}
+        held_out = {"festival": [festival_accent.VALID]}
+        hindi = {"festival": [v for v in voices if v == festival_accent.HINDI]}
+        if parts & {14, 15} and (festival_accent.VALID not in voices or not accent["festival"]):
             print("parts 14 and 15 skipped: festival's kal_diphone and the festvox voices of festival_accent.py are "
                   "not installed", file=sys.stderr)
-        else:
-            accent = {"festival": [v for v in voices if v != festival_accent.VALID]}
-            held_out = {"festival": [festival_accent.VALID]}
+            parts -= {14, 15}
+        if 16 in parts and not hindi["festival"]:
+            print("part 16 skipped: festival's kal_diphone or festvox-hi-nsk is not installed", file=sys.stderr)
+            parts -= {16}
+        if parts & {14, 15}:
             (args.out / "voices14.json").write_text(json.dumps({"train": accent, "valid": held_out}, indent=1))
-            if 14 in parts:
-                make_split("valid_festival", args.valid_festival, test_pool, held_out, args.out, args.seed + 17,
-                           babble, set(seen), synth=accent_synth)
-            for part, count in ((14, args.train14), (15, args.train15)):
-                if part in parts:
-                    make_split(f"train{part}", count, seen, accent, args.out, args.seed, babble, set(seen),
-                               first=first_of[part], tract=TRACT, synth=accent_synth)
+        if 14 in parts:
+            make_split("valid_festival", args.valid_festival, test_pool, held_out, args.out, args.seed + 17,
+                       babble, set(seen), synth=accent_synth)
+        for part, count, pool in ((14, args.train14, accent), (15, args.train15, accent), (16, args.train16, hindi)):
+            if part in parts:
+                make_split(f"train{part}", count, seen, pool, args.out, args.seed, babble, set(seen),
+                           first=first_of[part], tract=TRACT, synth=accent_synth)
     n_real = real_eval(args.out)
     print(f"done in {time.time() - t0:.0f} s; {n_real} real recordings listed for evaluation", file=sys.stderr)
     return 0
