@@ -390,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 2 (train2): training utterances with every espeak-ng variant and resampling")
     ap.add_argument("--train3", type=int, default=4000,
                     help="part 3 (train3): training utterances of flite, festival and Piper, resampled")
-    ap.add_argument("--valid", type=int, default=240,
-                    help="validation utterances: held-out voices that are not test voices either")
+    ap.add_argument("--valid", type=int, default=600,
+                    help="validation utterances: held-out voices that are not test voices either (seeded by "
+                         "number: the first 240 are those the sittings up to the fourteenth chose by)")
     ap.add_argument("--train4", type=int, default=1100,
                     help="part 4 (train4): training utterances of Kokoro's voices (kokoro_voice.py), resampled")
     ap.add_argument("--train5", type=int, default=1300,
@@ -421,8 +422,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="part 15 (train15): as part 14 (numbered after train14)")
     ap.add_argument("--train16", type=int, default=1500,
                     help="part 16 (train16): festival's Hindi diphone voice speaking English (festival_accent.py)")
-    ap.add_argument("--valid-festival", type=int, default=100,
-                    help="part 14's validation utterances (valid_festival): the held-out voice czech_ph")
+    ap.add_argument("--valid-festival", type=int, default=400,
+                    help="part 14's validation utterances (valid_festival): the held-out voice czech_ph (the "
+                         "first 100: those of the twelfth to fourteenth sittings)")
     ap.add_argument("--kokoro-threads", type=int, default=1, help="onnxruntime threads for Kokoro (RTF 0.75 on one)")
     ap.add_argument("--valid-kokoro", type=int, default=100,
                     help="part 4's validation utterances (valid_kokoro): the held-out Kokoro voice")
@@ -430,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="which parts to make: 1 = test + train, 2 = train2, 3 = train3, v = valid, "
                          "4 = train4 + valid_kokoro, 5 = train5, 6 = train6, 7 = train7 (4-7 where the Kokoro "
                          "packages are installed), 8 = train8, 9 = train9, 10-13 = train10-train13 (10-13 "
-                         "where praat-parselmouth is installed), 14 = train14 + valid_festival, 15 = train15, 16 = "
-                         "train16 (14-16 where the festival voices are installed)")
+                         "where praat-parselmouth is installed), 14 = train14 + valid_festival, vf = valid_festival "
+                         "alone, 15 = train15, 16 = train16 (14-16 and vf where the festival voices are installed)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = {int(p) if p.isdigit() else p for p in args.parts.split(",")}
@@ -513,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / f"voices{part}.json").write_text(json.dumps(natural, indent=1))
             make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen),
                        first=first_of[part], engine_share=RECORDED_SHARE, **how)
-    if parts & {14, 15, 16}:
+    if parts & {14, 15, 16, "vf"}:
         import festival_accent
 
         voices = festival_accent.available()
@@ -529,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             parts -= {16}
         if parts & {14, 15}:
             (args.out / "voices14.json").write_text(json.dumps({"train": accent, "valid": held_out}, indent=1))
-        if 14 in parts:
+        if parts & {14, "vf"} and festival_accent.VALID in voices:  # utterances seeded by number: more keep the first
             make_split("valid_festival", args.valid_festival, test_pool, held_out, args.out, args.seed + 17,
                        babble, set(seen), synth=accent_synth)
         for part, count, pool in ((14, args.train14, accent), (15, args.train15, accent), (16, args.train16, hindi)):
