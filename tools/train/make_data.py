@@ -521,17 +521,17 @@ def main(argv: list[str] | None = None) -> int:
         voices = festival_accent.available()
         accent = {"festival": [v for v in voices if v not in (festival_accent.VALID, festival_accent.HINDI)]}
         held_out = {"festival": [festival_accent.VALID]}
-        hindi = {"festival": [v for v in voices if v == festival_accent.HINDI]}
-        if parts & {14, 15} and (festival_accent.VALID not in voices or not accent["festival"]):
-            print("parts 14 and 15 skipped: festival's kal_diphone and the festvox voices of festival_accent.py are "
-                  "not installed", file=sys.stderr)
-            parts -= {14, 15}
-        if 16 in parts and not hindi["festival"]:
+        hindi = {"festival": [festival_accent.HINDI]}
+        if parts & {14, 15, "vf"} and (festival_accent.VALID not in voices or not accent["festival"]):
+            print("parts 14, 15 and vf skipped: festival's kal_diphone and the festvox voices of festival_accent.py "
+                  "are not installed", file=sys.stderr)
+            parts -= {14, 15, "vf"}
+        if 16 in parts and festival_accent.HINDI not in voices:
             print("part 16 skipped: festival's kal_diphone or festvox-hi-nsk is not installed", file=sys.stderr)
             parts -= {16}
         if parts & {14, 15}:
             (args.out / "voices14.json").write_text(json.dumps({"train": accent, "valid": held_out}, indent=1))
-        if parts & {14, "vf"} and festival_accent.VALID in voices:  # utterances seeded by number: more keep the first
+        if parts & {14, "vf"}:  # utterances seeded by number: a larger count keeps the first ones
             make_split("valid_festival", args.valid_festival, test_pool, held_out, args.out, args.seed + 17,
                        babble, set(seen), synth=accent_synth)
         for part, count, pool in ((14, args.train14, accent), (15, args.train15, accent), (16, args.train16, hindi)):
