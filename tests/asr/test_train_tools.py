@@ -43,6 +43,31 @@ def test_average_refuses_different_models(tmp_path):
         average([tmp_path / "a.pt", tmp_path / "b.pt"])
 
 
+def test_grown_model_starts_as_the_model_and_streams_chunk_by_chunk():
+    """train.py --grow: residual LSTM layers on top, zero at the start; chunked = whole utterance"""
+    torch.manual_seed(0)
+    base = Transducer(20, 16, 2, 16, 16).eval()
+    grown = Transducer(**base.config, residual_layers=2).eval()
+    missing, unexpected = grown.load_state_dict(base.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("encoder.res_") for k in missing)
+    assert grown.config["residual_layers"] == 2 and grown.encoder.state_layers == 4
+    x = torch.randn(1, 131, 80)
+    with torch.no_grad():
+        same = grown.encoder(x, *grown.encoder.init_state(1))[0]
+        assert torch.equal(same, base.encoder(x, *base.encoder.init_state(1))[0])
+        for p in grown.encoder.res_out.parameters():  # as after training: the new layers now count
+            p.normal_(0, 0.3)
+        whole, h_end, _ = grown.encoder(x, *grown.encoder.init_state(1))
+        assert h_end.shape == (4, 1, 16) and not torch.allclose(whole, same)
+        h, c = grown.encoder.init_state(1)
+        parts = []
+        for start in range(0, 131 - 3, 32):  # the export's chunks: 32 frames + 3 of right context
+            out, h, c = grown.encoder(x[:, start : start + 35], h, c)
+            parts.append(out)
+        torch.testing.assert_close(torch.cat(parts, 1), whole)  # 4 chunks of 8 frames: all 32 of them
+        torch.testing.assert_close(h, h_end)
+
+
 def test_spectral_eq_adds_one_smooth_bounded_curve_per_utterance():
     x = torch.randn(3, 7, 80)
     y = spectral_eq(x, np.random.default_rng(0), 6.0)

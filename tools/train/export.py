@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cfg = model.config
     enc = model.encoder
-    layers, d = cfg["num_layers"], cfg["d_model"]
+    layers, d = enc.state_layers, cfg["d_model"]
     t = DECODE_CHUNK_LEN + RECEPTIVE_EXTRA
     export(
         enc,

@@ -7,6 +7,11 @@ run gives with ``T = decode_chunk_len + 3`` frames per chunk, so training on who
 the streaming model. Decoder: icefall's stateless decoder (embedding of the last ``context_size`` tokens,
 grouped conv, projection; negative ids embed to zero). Joiner: ``Linear(tanh(enc + dec))``.
 
+``residual_layers`` grows a trained model (``train.py --grow N``): N more LSTM layers on top of the stack,
+each adding ``Linear(LSTM(x))`` to its input with the Linear zero at the start, so the grown model begins
+exactly as the one it grew from. Their states follow the stack's in ``h`` and ``c`` (the contract's
+``num_encoder_layers`` counts them), so the export and both engines need nothing new.
+
 Training adds an auxiliary CTC loss on the encoder output (``ctc_head``, not exported): without it the
 first run stayed a pure language model (the same text for every input) after 1,300 steps.
 
@@ -36,9 +41,10 @@ frozen 96-dim speech embedding at 12.5 a second (tools/train/oww_features.py; a 
 
 class Encoder(nn.Module):
     def __init__(self, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256, dropout: float = 0.1,
-                 frontend: str = "fbank"):
+                 frontend: str = "fbank", residual_layers: int = 0):
         super().__init__()
         self.d_model, self.num_layers, self.frontend = d_model, num_layers, frontend
+        self.residual_layers = residual_layers
         dim = FRONTEND_DIMS[frontend]
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("inv_std", torch.ones(dim))
@@ -53,6 +59,15 @@ class Encoder(nn.Module):
             for name, p in self.lstm.named_parameters():
                 if name.startswith("bias_ih"):
                     p[d_model : 2 * d_model] = 1.0
+        # LSTM layers added on top of the stack to grow a trained model (train.py --grow): each adds
+        # Linear(LSTM(out)) to its input, the Linear zero at the start, so the grown model begins as the model
+        self.res_lstm = nn.ModuleList(nn.LSTM(d_model, d_model) for _ in range(residual_layers))
+        self.res_out = nn.ModuleList(nn.Linear(d_model, d_model) for _ in range(residual_layers))
+        for lstm, lin in zip(self.res_lstm, self.res_out, strict=True):
+            with torch.no_grad():
+                lstm.bias_ih_l0[d_model : 2 * d_model] = 1.0
+                lin.weight.zero_()
+                lin.bias.zero_()
         self.drop = nn.Dropout(dropout)
         self.proj = nn.Linear(d_model, joiner_dim)
 
@@ -69,11 +84,25 @@ class Encoder(nn.Module):
     def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
         x = (x - self.mean) * self.inv_std
         e = self.drop(self.norm(self.subsample(x))).permute(1, 0, 2)  # (T', N, d)
-        out, (next_h, next_c) = self.lstm(e, (h, c))
+        n = self.num_layers
+        out, (next_h, next_c) = self.lstm(e, (h[:n], c[:n]))
+        hs, cs = [next_h], [next_c]
+        for i, (lstm, lin) in enumerate(zip(self.res_lstm, self.res_out, strict=True)):
+            r, (hi, ci) = lstm(out, (h[n + i : n + i + 1], c[n + i : n + i + 1]))
+            out = out + lin(self.drop(r))
+            hs.append(hi)
+            cs.append(ci)
+        if self.residual_layers:
+            next_h, next_c = torch.cat(hs), torch.cat(cs)
         return self.proj(self.drop(out.permute(1, 0, 2))), next_h, next_c
 
+    @property
+    def state_layers(self) -> int:
+        """the layers of the h and c states (the sherpa-onnx contract's num_encoder_layers)"""
+        return self.num_layers + self.residual_layers
+
     def init_state(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        z = torch.zeros(self.num_layers, n, self.d_model)
+        z = torch.zeros(self.state_layers, n, self.d_model)
         return z, z.clone()
 
 
@@ -107,11 +136,13 @@ class Joiner(nn.Module):
 
 class Transducer(nn.Module):
     def __init__(self, vocab_size: int, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256,
-                 decoder_dim: int = 256, dropout: float = 0.1, frontend: str = "fbank"):
+                 decoder_dim: int = 256, dropout: float = 0.1, frontend: str = "fbank", residual_layers: int = 0):
         super().__init__()
         self.config = dict(vocab_size=vocab_size, d_model=d_model, num_layers=num_layers,
                            joiner_dim=joiner_dim, decoder_dim=decoder_dim, dropout=dropout, frontend=frontend)
-        self.encoder = Encoder(d_model, num_layers, joiner_dim, dropout, frontend)
+        if residual_layers:
+            self.config["residual_layers"] = residual_layers
+        self.encoder = Encoder(d_model, num_layers, joiner_dim, dropout, frontend, residual_layers)
         self.decoder = Decoder(vocab_size, decoder_dim, joiner_dim)
         self.joiner = Joiner(vocab_size, joiner_dim)
         self.ctc_head = nn.Linear(joiner_dim, vocab_size)  # training only: CTC on the encoder speeds alignment

@@ -264,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=8000, help="steps of the whole run (lr schedule)")
     ap.add_argument("--resume", action="store_true", help="continue from EXP/last.pt")
     ap.add_argument("--resume-from", type=Path, help="continue from this checkpoint (full or weights-only)")
+    ap.add_argument("--grow", type=int, default=0, metavar="N",
+                    help="with --resume-from: add N residual LSTM layers on top of the encoder, their output "
+                         "projection zero, so the grown model starts as the checkpoint's (a new optimiser)")
     ap.add_argument("--vocab", type=int, default=80)
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--layers", type=int, default=3)
@@ -319,11 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     ckpt_path = args.resume_from or (args.exp / "last.pt" if args.resume else None)
     if ckpt_path is not None:
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        model = Transducer(**ck["config"])
-        model.load_state_dict(ck["model"])
+        config = dict(ck["config"])
+        if args.grow:
+            if not args.resume_from:
+                ap.error("--grow needs --resume-from (it starts a new run from a trained model)")
+            config["residual_layers"] = config.get("residual_layers", 0) + args.grow
+        model = Transducer(**config)
+        missing, unexpected = model.load_state_dict(ck["model"], strict=not args.grow)
+        if unexpected or any(not k.startswith("encoder.res_") for k in missing):
+            sys.exit(f"{ckpt_path}: weights do not fit the model: missing {missing}, unexpected {unexpected}")
         opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-        if "optimizer" in ck:
+        if "optimizer" in ck and not args.grow:
             opt.load_state_dict(ck["optimizer"])
+        if args.grow:
+            print(f"grown by {args.grow} residual LSTM layer(s): "
+                  f"{sum(p.numel() for p in model.parameters())} parameters", file=sys.stderr)
         step, history = ck["step"], ck.get("history", history)
         sitting = len(history.get("sittings", []))
         if args.resume and not args.resume_from:  # the same run: its settings, unless given again
