@@ -4,8 +4,9 @@ front ends and checkpoints compare on the same utterances.
 
     python tools/train/greedy_eval.py CKPT [CKPT ...] [--data var/asr-data] [--split test] [--limit 160]
         [--max-symbols 1]
-    python tools/train/greedy_eval.py CKPT ... --split valid,valid_kokoro --limit 240,100   # how a sitting
-        # chooses what ships: WER pooled over both validation splits' words, and each split's
+    python tools/train/greedy_eval.py CKPT ... --split valid,valid_kokoro,valid_festival --limit 600,100,400
+        # how a sitting chooses what ships (from the fifteenth): WER pooled over the validation splits'
+        # words, and each split's
 
 ``--lead S`` puts S seconds more of each utterance's own background before it (``train.lead_in``; the same
 frames for every checkpoint): how a later start of the speech, as after a pause or an early endpointer,
