@@ -39,6 +39,14 @@ FRONTEND_DIMS = {"fbank": NUM_MEL_BINS, "oww": 96}
 frozen 96-dim speech embedding at 12.5 a second (tools/train/oww_features.py; a comparison, not exported)"""
 
 
+def forget_bias_one(lstm: nn.LSTM) -> None:
+    """Forget-gate bias 1 (PyTorch's gate order i, f, g, o): gradients reach further back early in training."""
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                p[lstm.hidden_size : 2 * lstm.hidden_size] = 1.0
+
+
 class Encoder(nn.Module):
     def __init__(self, d_model: int = 256, num_layers: int = 3, joiner_dim: int = 256, dropout: float = 0.1,
                  frontend: str = "fbank", residual_layers: int = 0):
@@ -55,19 +63,15 @@ class Encoder(nn.Module):
             self.inp = nn.Linear(dim, d_model)
         self.norm = nn.LayerNorm(d_model)  # keeps the LSTM's inputs in range (without it: saturated gates)
         self.lstm = nn.LSTM(d_model, d_model, num_layers=num_layers, dropout=dropout)
-        with torch.no_grad():  # forget-gate bias 1: gradients reach further back early in training
-            for name, p in self.lstm.named_parameters():
-                if name.startswith("bias_ih"):
-                    p[d_model : 2 * d_model] = 1.0
+        forget_bias_one(self.lstm)
         # LSTM layers added on top of the stack to grow a trained model (train.py --grow): each adds
         # Linear(LSTM(out)) to its input, the Linear zero at the start, so the grown model begins as the model
         self.res_lstm = nn.ModuleList(nn.LSTM(d_model, d_model) for _ in range(residual_layers))
         self.res_out = nn.ModuleList(nn.Linear(d_model, d_model) for _ in range(residual_layers))
         for lstm, lin in zip(self.res_lstm, self.res_out, strict=True):
-            with torch.no_grad():
-                lstm.bias_ih_l0[d_model : 2 * d_model] = 1.0
-                lin.weight.zero_()
-                lin.bias.zero_()
+            forget_bias_one(lstm)
+            nn.init.zeros_(lin.weight)
+            nn.init.zeros_(lin.bias)
         self.drop = nn.Dropout(dropout)
         self.proj = nn.Linear(d_model, joiner_dim)
 

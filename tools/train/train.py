@@ -302,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     args.max_frames = args.max_frames or (6000 if args.frontend == "fbank" else 750)
+    if args.grow and not args.resume_from:
+        ap.error("--grow needs --resume-from (it starts a new run from a trained model)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     import sentencepiece as spm
@@ -324,8 +326,6 @@ def main(argv: list[str] | None = None) -> int:
         ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         config = dict(ck["config"])
         if args.grow:
-            if not args.resume_from:
-                ap.error("--grow needs --resume-from (it starts a new run from a trained model)")
             config["residual_layers"] = config.get("residual_layers", 0) + args.grow
         model = Transducer(**config)
         missing, unexpected = model.load_state_dict(ck["model"], strict=not args.grow)
