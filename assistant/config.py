@@ -494,10 +494,15 @@ class TransducerConfig:
     """hypotheses kept per frame by modified beam search (sherpa-onnx's max_active_paths)"""
     blank_penalty: float = 0.0
     """subtracted from the blank logit before search (> 0 emits more tokens)"""
+    temperature: float | None = None
+    """beam search's softmax temperature (icefall's ``modified_beam_search(temperature=)``): the joiner's
+    logits are divided by it before the log-softmax, so > 1 lets beam search weigh the alternatives a
+    confident model would otherwise shut out; greedy search is unaffected. Left out, the model's own
+    (as ``lm_weight``), else 1"""
     lm_weight: float | None = None
     """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only).
-    Left out, this, ``lm_word_bonus`` and ``hotword_boost_per_token`` are the model's own: the
-    ``decoding`` table of a shipped model's manifest entry (tuned for it on validation), else
+    Left out, this, ``lm_word_bonus``, ``hotword_boost_per_token`` and ``temperature`` are the model's own:
+    the ``decoding`` table of a shipped model's manifest entry (tuned for it on validation), else
     ``asr.transducer.GENERIC_DECODING`` (no fusion; sherpa-onnx's hotword score)"""
     lm_word_bonus: float | None = None
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
@@ -517,6 +522,8 @@ class TransducerConfig:
 
     def __post_init__(self) -> None:
         _check(1 <= self.beam_size <= 64, "asr.transducer.beam_size", f"must be in [1, 64], not {self.beam_size}")
+        _check(self.temperature is None or 0 < self.temperature <= 10, "asr.transducer.temperature",
+               f"must be in (0, 10], not {self.temperature}")
         _check(self.lm_weight is None or self.lm_weight >= 0, "asr.transducer.lm_weight", "must be >= 0")
         _check(self.hotword_boost_per_token is None or self.hotword_boost_per_token >= 0,
                "asr.transducer.hotword_boost_per_token", "must be >= 0")
@@ -585,7 +592,7 @@ class WhisperConfig:
     (the second pass rescores the first pass's hypothesis, as two-pass end-to-end recognisers do), so
     the final can be the first pass's words where Whisper's own beam missed them. Off by default: the
     shipped first pass has heard no real speech (tools/train/evaluate.py: held-out synthetic voices'
-    final 41.2% -> 19.5% WER, real Asterisk prompts 10.8% -> 11.1%, cards 9.5% -> 23.8%)"""
+    final 41.6% -> 19.3% WER, real Asterisk prompts 10.2% -> 10.2%, cards 9.5% -> 23.8%)"""
     first_pass_margin: float | None = None
     """the candidate joins only if Whisper scores it within this many nats per token of its own best"""
     first_pass_candidate_weight: float | None = None

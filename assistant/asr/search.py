@@ -159,8 +159,10 @@ class BeamSearch:
         lm_weight: float = 0.0,
         lm_word_bonus: float = 0.0,
         context: ContextGraph | None = None,
+        temperature: float | None = 1.0,
     ) -> None:
         self.symbols = symbols
+        self.temperature = 1.0 if temperature is None else float(temperature)
         self.context_size = context_size
         self.beam_size = beam_size
         self.blank_penalty = blank_penalty
@@ -249,6 +251,8 @@ class BeamSearch:
         logits = self._joined(t, decode, join)
         if self.blank_penalty:
             logits[:, self.symbols.blank_id] -= self.blank_penalty
+        if self.temperature != 1.0:
+            logits = logits / np.float32(self.temperature)
         am = log_softmax(logits)  # float32, as sherpa-onnx
         base = np.array([hy.score for hy in hyps])
         total = am + base[:, None]

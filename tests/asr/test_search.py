@@ -191,3 +191,25 @@ def test_hypotheses_with_the_same_tokens_merge(symbols):
     hyps = run(symbols, frames)
     texts = [h.text for h in hyps]
     assert len(texts) == len(set(texts)) and hyps[0].text == "on"
+
+
+def test_temperature_divides_the_joiner_logits(symbols, lm):
+    """Temperature T searches exactly as the joiner's logits divided by T would at temperature 1."""
+    frames = confusable(symbols) * np.float32(1.7)  # log-probs scaled: still logits, now sharper
+    warm = run(symbols, frames, lm=lm, lm_weight=0.3, temperature=2.5)
+    search = BeamSearch(symbols, context_size=2, beam_size=4, blank_penalty=0.0, lm=lm, lm_weight=0.3)
+    search.step(frames, decode=lambda ctx: np.zeros((len(ctx), 1), np.float32),
+                join=lambda enc, dec: enc / np.float32(2.5))
+    scaled = search.finalize()
+    assert [h.tokens for h in warm] == [h.tokens for h in scaled]
+    assert [h.score for h in warm] == pytest.approx([h.score for h in scaled], abs=1e-4)
+    cold = run(symbols, frames, lm=lm, lm_weight=0.3)
+    assert [h.score for h in cold] != pytest.approx([h.score for h in warm], abs=1e-3)
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0, 11.0])
+def test_temperature_out_of_range_is_a_config_error(temperature):
+    from assistant.config import ConfigError, TransducerConfig
+
+    with pytest.raises(ConfigError, match="temperature"):
+        TransducerConfig(temperature=temperature)

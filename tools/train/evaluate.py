@@ -12,12 +12,14 @@ Sets:
 * ``real``: recorded human speech, never trained on: pocketsphinx LibriVox (5) and cards (5), and
   ``--prompts`` Asterisk prompts (evenly spaced, 8 kHz resampled to 16 kHz).
 
-Decoding configurations: greedy; modified beam search (beam 4); beam + shallow fusion with the domain LM
-the pipeline builds (``[asr] lm = "domain"``: assistant/lm/domain.py); beam + fusion + hotword biasing of
-the home's names (``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration.
-The fusion weight and word bonus and the hotword boost per token are chosen on 150 utterances of
-make_data.py's validation split (voices in neither training nor test; train.py's training-voice dev split
-where there is none), never on the test set; they and the two-pass weight and margin (below) are
+Decoding configurations: greedy; modified beam search (beam 4) as sherpa-onnx searches, and at the
+model's softmax temperature; beam + shallow fusion with the domain LM the pipeline builds (``[asr] lm =
+"domain"``: assistant/lm/domain.py); beam + fusion + hotword biasing of the home's names
+(``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration. The temperature
+(on beam search alone, then again with the fusion chosen), the fusion weight and word bonus and the
+hotword boost per token are chosen on make_data.py's validation voices (``--dev`` 150 of ``valid``,
+``--dev-kokoro`` 50, ``--dev-festival`` 100; train.py's training-voice dev split where there are none),
+never on the test set; they and the two-pass weight and margin (below) are
 ``report["decoding"]``, the ``decoding`` table of the model's encoder entry in ``models/manifest.toml``
 (what the pipeline takes where the config leaves them out).
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -47,7 +50,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(HERE))
 from bench_asr import asterisk, cards, librivox, wer  # noqa: E402
-from train import dev_split  # noqa: E402
 
 from assistant.asr.transducer import TransducerModel  # noqa: E402
 from assistant.audio.io import read_audio  # noqa: E402
@@ -86,6 +88,70 @@ def run_set(model: TransducerModel, items: list[tuple[np.ndarray, str]]) -> dict
         dur += len(samples) / 16000
     refs = [r for _, r in items]
     return {"wer": round(wer(refs, hyps), 4), "rtf": round(t_dec / dur, 4), "hyps": hyps}
+
+
+def tuning_rows(data: Path, dev: int, dev_kokoro: int, dev_festival: int) -> tuple[list[dict], str]:
+    """The utterances decoding settings are chosen on, and their description: ``dev`` evenly spaced of
+    make_data.py's ``valid``, the first ``dev_kokoro`` of ``valid_kokoro`` and ``dev_festival`` evenly
+    spaced of ``valid_festival`` (voices in neither training nor test), where made; else train.py's
+    training-voice dev split."""
+    def split(name: str) -> list[dict]:
+        path = data / f"{name}.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    if not (data / "valid.jsonl").exists():
+        from train import dev_split  # torch: only here
+
+        train_rows = [r for name in ("train", "train2", "train3") for r in split(name)]
+        dev_all = dev_split(train_rows)[0]
+        return [train_rows[i] for i in dev_all[:: max(1, len(dev_all) // dev)][:dev]], "training-voice dev"
+    rows = split("valid")
+    rows = rows[:: max(1, len(rows) // dev)][:dev]
+    said = f"valid ({len(rows)})"
+    kokoro = split("valid_kokoro")[:dev_kokoro]  # a voice of another engine
+    festival = split("valid_festival")  # a recorded voice's, accented
+    festival = festival[:: max(1, len(festival) // max(1, dev_festival))][:dev_festival]
+    for name, more in (("valid_kokoro", kokoro), ("valid_festival", festival)):
+        if more:
+            rows += more
+            said += f" + {name} ({len(more)})"
+    return rows, said
+
+
+def beam_model(model: Path, lm, hot: tuple[str, ...], **kw) -> TransducerModel:
+    """Modified beam search (beam 4) with the domain LM and, where the boost is > 0, the home's names."""
+    return TransducerModel.load(model_cfg(model, search=SearchMethod.BEAM, beam_size=4, **kw), RT, lm=lm,
+                                extra_hotwords=hot if kw.get("hotword_boost_per_token") else ())
+
+
+def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say) -> tuple[dict, list[dict]]:
+    """The model's own decoding settings (its manifest entry's ``decoding``, less the two-pass ones), chosen
+    on ``dev``: the softmax temperature of beam search alone, then the fusion weight and word bonus at it, the
+    temperature again with that fusion, then the hotword boost. Returns them and every setting tried."""
+    tuning: list[dict] = []
+
+    def dev_wer(**kw) -> float:
+        """WER on the tuning set, each setting decoded once"""
+        done = next((x["dev_wer"] for x in tuning if x == {**kw, "dev_wer": x["dev_wer"]}), None)
+        if done is not None:
+            return done
+        r = run_set(beam_model(model, lm, hot, **kw), dev)
+        tuning.append({**kw, "dev_wer": r["wer"]})
+        say(f"dev beam {kw}: WER {r['wer']:.4f}")
+        return r["wer"]
+
+    # icefall's modified_beam_search(temperature=); sherpa-onnx searches at 1
+    temps = (1.0, 1.25, 1.5, 2.0)
+    t = min(temps, key=lambda x: (dev_wer(temperature=x, lm_weight=0.0), x))
+    # the optimum runs along a diagonal (more weight wants more bonus), so the grid reaches past it both ways
+    grid = [(w, b) for w in (0.1, 0.2, 0.3, 0.5, 0.7) for b in (0.5, 1.0, 2.0, 3.0)]
+    w, bonus = min(grid, key=lambda g: (dev_wer(temperature=t, lm_weight=g[0], lm_word_bonus=g[1]), g))
+    t = min(temps, key=lambda x: (dev_wer(temperature=x, lm_weight=w, lm_word_bonus=bonus), x))
+    # the hotword boost per token: BPE-80 pieces are short (1.4 letters), so a name is many tokens and
+    # icefall's usual 1.5-2 per token (for BPE-500) may be too much here; 0: the names are not biased at all
+    boost = min((0.0, 0.25, 0.5, 1.0), key=lambda x: (dev_wer(temperature=t, lm_weight=w, lm_word_bonus=bonus,
+                                                              hotword_boost_per_token=x), x))
+    return {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost, "temperature": t}, tuning
 
 
 def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, real, real_audio, real_tuning,
@@ -197,8 +263,20 @@ def machine(load_start: float, say) -> dict:
     if busy:
         say(f"warning: the machine was busy (load {load_start:.1f} at the start, {load_end:.1f} at the end, "
             f"{os.cpu_count()} CPUs): the RTFs are high by the share other work took")
-    return {"cpus": os.cpu_count(), "load_1min_start": round(load_start, 2), "load_1min_end": round(load_end, 2),
-            "busy": busy}
+    return {"cpus": os.cpu_count(), **cpu(), "load_1min_start": round(load_start, 2),
+            "load_1min_end": round(load_end, 2), "busy": busy}
+
+
+def cpu() -> dict:
+    """The CPU's model and the vector extensions onnxruntime's int8 kernels choose by: the same int8 model
+    can give a few different tokens on AVX2 and on AVX-512 VNNI machines, and runs at another speed."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    return {"cpu_model": model, "isa": sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"})}
 
 
 BUSY_LOAD = 1.5
@@ -215,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev", type=int, default=150, help="validation utterances for fusion and boost")
     ap.add_argument("--dev-kokoro", type=int, default=50,
                     help="and utterances of the held-out Kokoro voice (make_data.py part 4), where made")
+    ap.add_argument("--dev-festival", type=int, default=100,
+                    help="and utterances of the held-out festival voice czech_ph (every 4th of valid_festival's 400)")
     ap.add_argument("--skip-whisper", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args(argv)
@@ -227,22 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = rows[: args.limit]
     test = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in rows]
     seen = np.array([r["seen"] for r in rows])
-    # dev: training voices (the train.py dev split), to choose the fusion weight
-    train_rows = [json.loads(line) for split in ("train", "train2", "train3")
-                  if (args.data / f"{split}.jsonl").exists()
-                  for line in (args.data / f"{split}.jsonl").read_text().splitlines()]
-    if (args.data / "valid.jsonl").exists():  # held-out voices that are not test voices (make_data.py)
-        dev_rows = [json.loads(line) for line in (args.data / "valid.jsonl").read_text().splitlines()]
-        dev_rows = dev_rows[:: max(1, len(dev_rows) // args.dev)][: args.dev]
-        report["tuning_set"] = "valid"
-        if args.dev_kokoro and (args.data / "valid_kokoro.jsonl").exists():  # a voice of another engine
-            k_rows = [json.loads(line) for line in (args.data / "valid_kokoro.jsonl").read_text().splitlines()]
-            dev_rows += k_rows[: args.dev_kokoro]
-            report["tuning_set"] = f"valid ({args.dev}) + valid_kokoro ({len(k_rows[: args.dev_kokoro])})"
-    else:
-        dev_all = dev_split(train_rows)[0]
-        dev_rows = [train_rows[i] for i in dev_all[:: max(1, len(dev_all) // args.dev)][: args.dev]]
-        report["tuning_set"] = "training-voice dev"
+    dev_rows, report["tuning_set"] = tuning_rows(args.data, args.dev, args.dev_kokoro, args.dev_festival)
     dev = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in dev_rows]
 
     # the word LM and the hotwords as the pipeline builds them: [asr] lm = "domain", the home's names
@@ -255,41 +320,18 @@ def main(argv: list[str] | None = None) -> int:
     hot = tuple(home.names())  # as home_hotwords: the engine leaves out what its tokens cannot spell
     greedy = TransducerModel.load(model_cfg(args.model), RT)
     beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4), RT)
-    best = (float("inf"), 0.0, 0.0)
-    tuning = []
-    # the optimum runs along a diagonal (more weight wants more bonus), so the grid reaches past it both ways
-    for w in (0.1, 0.2, 0.3, 0.5, 0.7):
-        for bonus in (0.5, 1.0, 2.0, 3.0):
-            m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                               lm_word_bonus=bonus), RT, lm=lm)
-            r = run_set(m, dev)
-            tuning.append({"lm_weight": w, "lm_word_bonus": bonus, "dev_wer": r["wer"]})
-            say(f"dev fusion w={w} bonus={bonus}: WER {r['wer']:.4f}")
-            best = min(best, (r["wer"], w, bonus))
+    own, tuning = tune_decoding(args.model, dev, lm, hot, say)
+    temperature, w, bonus, boost = (own[k] for k in ("temperature", "lm_weight", "lm_word_bonus",
+                                                      "hotword_boost_per_token"))
+    beam_cfg = functools.partial(beam_model, args.model, lm, hot)
+    fused = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus)
     report["fusion_tuning_dev"] = tuning
-    _, w, bonus = best
-    fused = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                           lm_word_bonus=bonus), RT, lm=lm)
-    # the hotword boost per token, on the same dev set: BPE-80 pieces are short (1.4 letters), so a name is
-    # many tokens and icefall's usual 1.5-2 per token (for BPE-500) may be too much here
-    best_boost = (float("inf"), 0.0)
-    for boost in (0.0, 0.25, 0.5, 1.0):  # 0: the home's names are not biased at all
-        m = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                           lm_word_bonus=bonus, hotword_boost_per_token=boost), RT, lm=lm,
-                                 extra_hotwords=hot)
-        r = run_set(m, dev)
-        tuning.append({"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost,
-                       "dev_wer": r["wer"]})
-        say(f"dev hotwords boost={boost}: WER {r['wer']:.4f}")
-        best_boost = min(best_boost, (r["wer"], boost))
-    boost = best_boost[1]
-    biased = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4, lm_weight=w,
-                                            lm_word_bonus=bonus, hotword_boost_per_token=boost), RT, lm=lm,
-                                  extra_hotwords=hot)
-    configs = {"greedy": greedy, "beam4": beam, f"beam4+lm(w={w},bonus={bonus})": fused,
-               "beam4+lm+hotwords": biased}
+    biased = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus, hotword_boost_per_token=boost)
+    configs = {"greedy": greedy, "beam4": beam, f"beam4(T={temperature})": beam_cfg(temperature=temperature,
+                                                                                    lm_weight=0.0),
+               f"beam4+lm(T={temperature},w={w},bonus={bonus})": fused, "beam4+lm+hotwords": biased}
     # what the pipeline takes for this model where the config leaves them out: the manifest entry's table
-    report["decoding"] = {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost}
+    report["decoding"] = own
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
                          "voices": sorted({f"{r['engine']}/{r['voice']}" for r in rows})}
     refs = [t for _, t in test]

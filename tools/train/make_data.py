@@ -249,8 +249,12 @@ def make_split(split: str, count: int, pool: list[str], pools: dict[str, list[st
                voice_change=None) -> None:
     """``count`` utterances numbered from ``first`` (each seeded by its number) into OUT/{split}*;
     ``synth(engine, voice, text, rate, pitch, tmp)`` says them (None: skip); ``voice_change(speech, rng)``
-    (parts 10-13: ``change_voice``) turns the voice into another before ``augment``."""
+    (parts 10-13: ``change_voice``) turns the voice into another before ``augment``. A count of 0 makes
+    nothing (``--train 0 --train4 0``: the evaluation splits alone)."""
     from tqdm import tqdm
+
+    if count <= 0:
+        return
 
     reseed_piper(int(np.random.default_rng([seed, first, len(split[:5])]).integers(2**31)))  # made the same each run
     engines = [e for e in pools if pools[e]]
