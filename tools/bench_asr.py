@@ -304,6 +304,7 @@ def bench_transducer(args, report: dict) -> None:
                 tokens=d / "tokens.txt",
                 search=SearchMethod(search),
                 blank_penalty=args.blank_penalty,
+                **({"beam_size": args.beam} if args.beam else {}),
             )
             ours = TransducerModel.load(cfg, RuntimeConfig(num_threads=args.threads))
             rec = sherpa_onnx.OnlineRecognizer.from_transducer(
@@ -315,6 +316,7 @@ def bench_transducer(args, report: dict) -> None:
                 sample_rate=16000,
                 feature_dim=80,
                 decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
+                max_active_paths=cfg.beam_size,  # the same beam: sherpa-onnx's default is 4
                 blank_penalty=args.blank_penalty,
                 provider="cpu",
             )
@@ -344,6 +346,7 @@ def bench_transducer(args, report: dict) -> None:
                 "bench": "transducer",
                 "contract": contract,
                 "search": search,
+                "beam_size": cfg.beam_size if search == "beam" else 1,
                 "audio_s": round(total_s, 1),
                 "blank_penalty": args.blank_penalty,
                 "tokens_per_s": round(tokens_per_s, 1),
@@ -465,6 +468,8 @@ def main() -> None:
     )
     ap.add_argument("--search", nargs="+", choices=["greedy", "beam"], default=["greedy", "beam"],
                     help="Whisper search methods")
+    ap.add_argument("--beam", type=int, default=0,
+                    help="transducer beam size, both engines (default: the pipeline's, [asr.transducer] beam_size)")
     ap.add_argument("--window", nargs="+", choices=["utterance", "full"], default=["utterance", "full"],
                     help="Whisper encoder windows")
     ap.add_argument("--window-pad", type=float, default=1.0, help="utterance window padding, seconds")

@@ -10,8 +10,9 @@ import numpy as np
 
 
 def sherpa_tokens(model_dir: Path, samples: np.ndarray, search: str = "greedy", encoder: str = "encoder.onnx",
-                  blank_penalty: float = 0.0) -> list[str]:
-    """sherpa-onnx's pieces for the whole of ``samples`` (16 kHz float32)."""
+                  blank_penalty: float = 0.0, beam_size: int = 4) -> list[str]:
+    """sherpa-onnx's pieces for the whole of ``samples`` (16 kHz float32); ``beam_size`` is its
+    ``max_active_paths`` (modified beam search)."""
     import sherpa_onnx
 
     rec = sherpa_onnx.OnlineRecognizer.from_transducer(
@@ -25,6 +26,7 @@ def sherpa_tokens(model_dir: Path, samples: np.ndarray, search: str = "greedy", 
         provider="cpu",
         decoding_method="greedy_search" if search == "greedy" else "modified_beam_search",
         blank_penalty=blank_penalty,
+        max_active_paths=beam_size,
     )
     s = rec.create_stream()
     s.accept_waveform(16000, samples)

@@ -35,10 +35,11 @@ def features(model: TransducerModel, samples: np.ndarray) -> np.ndarray:
 
 
 def sherpa_tokens(
-    contract: str, search: str, samples: np.ndarray, encoder: str = "encoder.onnx", blank_penalty: float = 0.0
+    contract: str, search: str, samples: np.ndarray, encoder: str = "encoder.onnx", blank_penalty: float = 0.0,
+    beam_size: int = 4,
 ) -> list[str]:
     pytest.importorskip("sherpa_onnx")
-    return sherpa.sherpa_tokens(ASR_DATA / contract, samples, search, encoder, blank_penalty)
+    return sherpa.sherpa_tokens(ASR_DATA / contract, samples, search, encoder, blank_penalty, beam_size)
 
 
 def parity_audio() -> list[tuple[str, np.ndarray]]:
@@ -58,7 +59,8 @@ def parity_audio() -> list[tuple[str, np.ndarray]]:
 def test_same_tokens_as_sherpa_onnx(rt, contract, search, blank_penalty):
     model = TransducerModel.load(transducer_cfg(contract, search, blank_penalty=blank_penalty), rt)
     for name, samples in parity_audio():
-        expected = sherpa_tokens(contract, search, samples, blank_penalty=blank_penalty)
+        expected = sherpa_tokens(contract, search, samples, blank_penalty=blank_penalty,
+                                 beam_size=model.cfg.beam_size)  # the same beam (ours: 16, sherpa's default 4)
         stream = model.stream()
         stream.feed(features(model, samples))  # sherpa decodes only whole chunks: compare before finish()
         assert our_pieces(model, stream) == expected, name
@@ -68,11 +70,13 @@ def test_same_tokens_as_sherpa_onnx(rt, contract, search, blank_penalty):
 
 @pytest.mark.parametrize("contract", CONTRACTS)
 def test_int8_encoder_as_published_models_ship(rt, contract, command_samples):
-    model = TransducerModel.load(transducer_cfg(contract, "beam", encoder="encoder.int8.onnx"), rt)
+    # sherpa-onnx's default beam (4): at 16 a near tie of the int8 scores flips at token 43 with the
+    # numpy fbank twin's features (the native front end agrees at 16 too)
+    model = TransducerModel.load(transducer_cfg(contract, "beam", encoder="encoder.int8.onnx", beam_size=4), rt)
     stream = model.stream()
     stream.feed(features(model, command_samples))
     assert our_pieces(model, stream) == sherpa_tokens(
-        contract, "beam", command_samples, encoder="encoder.int8.onnx"
+        contract, "beam", command_samples, encoder="encoder.int8.onnx", beam_size=4
     )
 
 

@@ -9,7 +9,8 @@ A MODEL is an export's folder (encoder.int8.onnx, decoder.onnx, joiner.onnx, tok
 of train.py, exported first to a temporary folder with export.py. For each, the decoding settings are
 chosen as evaluate.py chooses them for the manifest (``tune_decoding``: temperature, fusion with the domain
 LM, hotword boost, on evaluate.py's tuning set of the validation voices), then our engine decodes the
-validation splits greedy and in that configuration (beam 4 + fusion + the home's names): WER per split and
+validation splits greedy and in that configuration (beam search at the pipeline's beam size + fusion + the
+home's names): WER per split and
 pooled over the words of all. The tuning set is part of the pool, so the figure favours each model alike;
 it ranks candidates, it does not report. Never the test set.
 """
@@ -27,7 +28,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 from bench_asr import wer  # noqa: E402
-from evaluate import RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows  # noqa: E402
+from evaluate import BEAM, RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows  # noqa: E402
 
 from assistant.asr.transducer import TransducerModel  # noqa: E402
 from assistant.audio.io import read_audio  # noqa: E402
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
     ap.add_argument("--split", default="valid,valid_kokoro,valid_festival")
     ap.add_argument("--limit", default="600,100,400", help="utterances of each split (one number, or one per split)")
+    ap.add_argument("--beam", type=int, default=BEAM, help="beam size (default: the pipeline's)")
     ap.add_argument("--bpe", type=Path, default=HERE / "bpe.model", help="for checkpoints: their BPE model")
     args = ap.parse_args(argv)
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
@@ -79,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
             d = exported(model, args.bpe, Path(tmp))
-            own, _ = tune_decoding(d, dev, lm, hot, say)
+            own, _ = tune_decoding(d, dev, lm, hot, say, args.beam)
             row: dict = {"model": str(model), "decoding": own}
-            configs = {"greedy": TransducerModel.load(model_cfg(d), RT), "shipped": beam_model(d, lm, hot, **own)}
+            configs = {"greedy": TransducerModel.load(model_cfg(d), RT),
+                       "shipped": beam_model(d, lm, hot, args.beam, **own)}
             for name, m in configs.items():
                 refs, hyps = [], []
                 for split, items in sets.items():

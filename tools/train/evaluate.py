@@ -12,10 +12,11 @@ Sets:
 * ``real``: recorded human speech, never trained on: pocketsphinx LibriVox (5) and cards (5), and
   ``--prompts`` Asterisk prompts (evenly spaced, 8 kHz resampled to 16 kHz).
 
-Decoding configurations: greedy; modified beam search (beam 4) as sherpa-onnx searches, and at the
-model's softmax temperature; beam + shallow fusion with the domain LM the pipeline builds (``[asr] lm =
-"domain"``: assistant/lm/domain.py); beam + fusion + hotword biasing of the home's names
-(``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration. The temperature
+Decoding configurations: greedy; modified beam search (``--beam``, the pipeline's beam size by default)
+as sherpa-onnx searches, and at the model's softmax temperature; beam + shallow fusion with the domain LM
+the pipeline builds (``[asr] lm = "domain"``: assistant/lm/domain.py); beam + fusion + hotword biasing of
+the home's names (``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration. The
+temperature
 (on beam search alone, then again with the fusion chosen), the fusion weight and word bonus and the
 hotword boost per token are chosen on make_data.py's validation voices (``--dev`` 150 of ``valid``,
 ``--dev-kokoro`` 50, ``--dev-festival`` 100; train.py's training-voice dev split where there are none),
@@ -118,13 +119,18 @@ def tuning_rows(data: Path, dev: int, dev_kokoro: int, dev_festival: int) -> tup
     return rows, said
 
 
-def beam_model(model: Path, lm, hot: tuple[str, ...], **kw) -> TransducerModel:
-    """Modified beam search (beam 4) with the domain LM and, where the boost is > 0, the home's names."""
-    return TransducerModel.load(model_cfg(model, search=SearchMethod.BEAM, beam_size=4, **kw), RT, lm=lm,
+BEAM = TransducerConfig().beam_size
+"""the pipeline's beam size ([asr.transducer] beam_size): what the model's decoding settings are chosen at"""
+
+
+def beam_model(model: Path, lm, hot: tuple[str, ...], beam_size: int = BEAM, **kw) -> TransducerModel:
+    """Modified beam search with the domain LM and, where the boost is > 0, the home's names."""
+    return TransducerModel.load(model_cfg(model, search=SearchMethod.BEAM, beam_size=beam_size, **kw), RT, lm=lm,
                                 extra_hotwords=hot if kw.get("hotword_boost_per_token") else ())
 
 
-def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say) -> tuple[dict, list[dict]]:
+def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say, beam_size: int = BEAM
+                  ) -> tuple[dict, list[dict]]:
     """The model's own decoding settings (its manifest entry's ``decoding``, less the two-pass ones), chosen
     on ``dev``: the softmax temperature of beam search alone, then the fusion weight and word bonus at it, the
     temperature again with that fusion, then the hotword boost. Returns them and every setting tried."""
@@ -135,7 +141,7 @@ def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say) -> tupl
         done = next((x["dev_wer"] for x in tuning if x == {**kw, "dev_wer": x["dev_wer"]}), None)
         if done is not None:
             return done
-        r = run_set(beam_model(model, lm, hot, **kw), dev)
+        r = run_set(beam_model(model, lm, hot, beam_size, **kw), dev)
         tuning.append({**kw, "dev_wer": r["wer"]})
         say(f"dev beam {kw}: WER {r['wer']:.4f}")
         return r["wer"]
@@ -149,8 +155,9 @@ def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say) -> tupl
     t = min(temps, key=lambda x: (dev_wer(temperature=x, lm_weight=w, lm_word_bonus=bonus), x))
     # the hotword boost per token: BPE-80 pieces are short (1.4 letters), so a name is many tokens and
     # icefall's usual 1.5-2 per token (for BPE-500) may be too much here; 0: the names are not biased at all
-    boost = min((0.0, 0.25, 0.5, 1.0), key=lambda x: (dev_wer(temperature=t, lm_weight=w, lm_word_bonus=bonus,
-                                                              hotword_boost_per_token=x), x))
+    fused = {"temperature": t, "lm_weight": w, "lm_word_bonus": bonus}  # a boost of 0: decoded already
+    boosts = {x: {"hotword_boost_per_token": x} if x else {} for x in (0.0, 0.25, 0.5, 1.0)}
+    boost = min(boosts, key=lambda x: (dev_wer(**fused, **boosts[x]), x))
     return {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost, "temperature": t}, tuning
 
 
@@ -295,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="and utterances of the held-out Kokoro voice (make_data.py part 4), where made")
     ap.add_argument("--dev-festival", type=int, default=100,
                     help="and utterances of the held-out festival voice czech_ph (every 4th of valid_festival's 400)")
+    ap.add_argument("--beam", type=int, default=BEAM, help="beam size (default: the pipeline's)")
     ap.add_argument("--skip-whisper", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args(argv)
@@ -319,17 +327,18 @@ def main(argv: list[str] | None = None) -> int:
     lm = load_word_lm("domain", home)
     hot = tuple(home.names())  # as home_hotwords: the engine leaves out what its tokens cannot spell
     greedy = TransducerModel.load(model_cfg(args.model), RT)
-    beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=4), RT)
-    own, tuning = tune_decoding(args.model, dev, lm, hot, say)
+    beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=args.beam), RT)
+    own, tuning = tune_decoding(args.model, dev, lm, hot, say, args.beam)
     temperature, w, bonus, boost = (own[k] for k in ("temperature", "lm_weight", "lm_word_bonus",
                                                       "hotword_boost_per_token"))
-    beam_cfg = functools.partial(beam_model, args.model, lm, hot)
+    beam_cfg = functools.partial(beam_model, args.model, lm, hot, args.beam)
     fused = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus)
     report["fusion_tuning_dev"] = tuning
     biased = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus, hotword_boost_per_token=boost)
-    configs = {"greedy": greedy, "beam4": beam, f"beam4(T={temperature})": beam_cfg(temperature=temperature,
-                                                                                    lm_weight=0.0),
-               f"beam4+lm(T={temperature},w={w},bonus={bonus})": fused, "beam4+lm+hotwords": biased}
+    configs = {"greedy": greedy, "beam": beam, f"beam(T={temperature})": beam_cfg(temperature=temperature,
+                                                                                 lm_weight=0.0),
+               f"beam+lm(T={temperature},w={w},bonus={bonus})": fused, "beam+lm+hotwords": biased}
+    report["beam_size"] = args.beam
     # what the pipeline takes for this model where the config leaves them out: the manifest entry's table
     report["decoding"] = own
     report["heldout"] = {"utterances": len(test), "audio_s": round(sum(len(a) for a, _ in test) / 16000, 1),
@@ -339,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, m in configs.items():
         r = run_set(m, test)
         hyps = r.pop("hyps")
-        if name == "beam4+lm+hotwords":
+        if name == "beam+lm+hotwords":
             first_pass["heldout"] = hyps
         for key, want in (("wer_seen_text", True), ("wer_unseen_text", False)):
             pick = [i for i, s in enumerate(seen) if s == want]
@@ -379,10 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         audio = real_audio[set_name]
         refs_r = [t for _, t in items]
         row: dict = {"utterances": len(items), "audio_s": round(sum(len(a) for a in audio) / 16000, 1)}
-        for name in ("greedy", "beam4", "beam4+lm+hotwords"):
+        for name in ("greedy", "beam", "beam+lm+hotwords"):
             r = run_set(configs[name], list(zip(audio, refs_r, strict=True)))
             row[f"wer_transducer_{name}"], row[f"rtf_transducer_{name}"] = r["wer"], r["rtf"]
-            if name == "beam4+lm+hotwords":
+            if name == "beam+lm+hotwords":
                 first_pass[set_name] = r["hyps"]
         report["real"][set_name] = row
 
