@@ -594,7 +594,7 @@ class WhisperConfig:
     (the second pass rescores the first pass's hypothesis, as two-pass end-to-end recognisers do), so
     the final can be the first pass's words where Whisper's own beam missed them. Off by default: the
     shipped first pass has heard no real speech (tools/train/evaluate.py: held-out synthetic voices'
-    final 41.6% -> 17.4% WER, real Asterisk prompts 10.2% -> 10.2%, cards 9.5% -> 23.8%)"""
+    final 41.4% -> 16.1% WER, real Asterisk prompts 10.2% -> 10.2%, cards 9.5% -> 23.8%)"""
     first_pass_margin: float | None = None
     """the candidate joins only if Whisper scores it within this many nats per token of its own best"""
     first_pass_candidate_weight: float | None = None

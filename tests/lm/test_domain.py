@@ -58,7 +58,7 @@ def test_rescoring_moves_the_domain_sentence_up(lm):
 
 def test_load_word_lm(home, tmp_path):
     assert load_word_lm("", home) is None
-    assert load_word_lm("domain", home).order == 3
+    assert load_word_lm("domain", home).order == 5
     with pytest.raises(ModelError):
         load_word_lm(str(tmp_path / "missing.lm"), home)
     (tmp_path / "broken.arpa").write_text("\\data\\\nngram 1=5\n")
