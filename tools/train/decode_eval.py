@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         path = args.data / f"{split}.jsonl"
         if not path.exists():
             ap.error(f"{path}: no such split (tools/train/make_data.py makes it)")
-        rows = [json.loads(line) for line in path.read_text().splitlines()][:n]
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        rows = rows[:: max(1, len(rows) // n)][:n]  # evenly spaced, as greedy_eval.py picks them
         sets[split] = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in rows]
     dev_rows, tuning_set = tuning_rows(args.data, 150, 50, 100)
     dev = [(read_audio(args.data / r["file"]).samples, r["text"]) for r in dev_rows]

@@ -16,9 +16,8 @@ Decoding configurations: greedy; modified beam search (``--beam``, the pipeline'
 as sherpa-onnx searches, and at the model's softmax temperature; beam + shallow fusion with the domain LM
 the pipeline builds (``[asr] lm = "domain"``: assistant/lm/domain.py); beam + fusion + hotword biasing of
 the home's names (``home_hotwords``, assistant/data/home.toml): the shipped streaming configuration. The
-temperature
-(on beam search alone, then again with the fusion chosen), the fusion weight and word bonus and the
-hotword boost per token are chosen on make_data.py's validation voices (``--dev`` 150 of ``valid``,
+temperature (on beam search alone, then again with the fusion chosen), the fusion weight and word bonus
+and the hotword boost per token are chosen on make_data.py's validation voices (``--dev`` 150 of ``valid``,
 ``--dev-kokoro`` 50, ``--dev-festival`` 100; train.py's training-voice dev split where there are none),
 never on the test set; they and the two-pass weight and margin (below) are
 ``report["decoding"]``, the ``decoding`` table of the model's encoder entry in ``models/manifest.toml``
@@ -135,16 +134,16 @@ def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say, beam_si
     on ``dev``: the softmax temperature of beam search alone, then the fusion weight and word bonus at it, the
     temperature again with that fusion, then the hotword boost. Returns them and every setting tried."""
     tuning: list[dict] = []
+    tried: dict[tuple, float] = {}
 
     def dev_wer(**kw) -> float:
         """WER on the tuning set, each setting decoded once"""
-        done = next((x["dev_wer"] for x in tuning if x == {**kw, "dev_wer": x["dev_wer"]}), None)
-        if done is not None:
-            return done
-        r = run_set(beam_model(model, lm, hot, beam_size, **kw), dev)
-        tuning.append({**kw, "dev_wer": r["wer"]})
-        say(f"dev beam {kw}: WER {r['wer']:.4f}")
-        return r["wer"]
+        key = tuple(sorted(kw.items()))
+        if key not in tried:
+            tried[key] = run_set(beam_model(model, lm, hot, beam_size, **kw), dev)["wer"]
+            tuning.append({**kw, "dev_wer": tried[key]})
+            say(f"dev beam {kw}: WER {tried[key]:.4f}")
+        return tried[key]
 
     # icefall's modified_beam_search(temperature=); sherpa-onnx searches at 1
     temps = (1.0, 1.25, 1.5, 2.0)
@@ -327,11 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     lm = load_word_lm("domain", home)
     hot = tuple(home.names())  # as home_hotwords: the engine leaves out what its tokens cannot spell
     greedy = TransducerModel.load(model_cfg(args.model), RT)
-    beam = TransducerModel.load(model_cfg(args.model, search=SearchMethod.BEAM, beam_size=args.beam), RT)
     own, tuning = tune_decoding(args.model, dev, lm, hot, say, args.beam)
     temperature, w, bonus, boost = (own[k] for k in ("temperature", "lm_weight", "lm_word_bonus",
                                                       "hotword_boost_per_token"))
     beam_cfg = functools.partial(beam_model, args.model, lm, hot, args.beam)
+    beam = beam_cfg(temperature=1.0, lm_weight=0.0)  # as sherpa-onnx searches
     fused = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus)
     report["fusion_tuning_dev"] = tuning
     biased = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus, hotword_boost_per_token=boost)
