@@ -91,8 +91,8 @@ def _load_recognizer(cfg: Config):
 
 def asr_word_lm(cfg: Config, registry, whisper: bool, transducer: bool):
     """The ``[asr] lm``, built once for both recognisers, where one in use weighs it (Whisper's n-best
-    rescoring, the transducer's fusion at its configured or its model's own weight); else None.
-    ``assistant transcribe`` too."""
+    rescoring, the transducer's fusion at its configured or its model's own weight); else None. The
+    domain LM's image is kept in the models cache (``domain_lm``). ``assistant transcribe`` too."""
     from assistant.asr.transducer import with_decoding
 
     fused = transducer and (with_decoding(cfg.asr.transducer, registry).lm_weight or 0) > 0
@@ -100,8 +100,9 @@ def asr_word_lm(cfg: Config, registry, whisper: bool, transducer: bool):
         return None
     from assistant.intent.home import load_home
     from assistant.lm.domain import load_word_lm
+    from assistant.models import default_cache_dir
 
-    return load_word_lm(cfg.asr.lm, load_home(cfg.home))
+    return load_word_lm(cfg.asr.lm, load_home(cfg.home), default_cache_dir(cfg.models.cache_dir))
 
 
 def load_transducer(cfg: Config, registry, lm=None):

@@ -3,23 +3,29 @@
 ``domain_sentences(home)`` expands the intent parser's own templates (assistant/intent/parser.py) with the
 home's names, colours, numbers, durations, foods and list items, and adds general short requests a home
 assistant hears (so the model does not turn everything into a command). ``domain_lm(home)`` estimates a
-5-gram (modified Kneser-Ney, assistant/lm/estimate.py) from them and builds the hash LM in memory:
-about 4,800 sentences and 1.1 MB (0.34 MB as a 3-gram), in about 0.4 s here, so it is made at start from
-the configured home and never goes stale when the home file changes. Whisper's n-best is rescored with it
+5-gram (modified Kneser-Ney, assistant/lm/estimate.py) from them and builds the hash LM: about 4,800
+sentences and 1.1 MB (0.34 MB as a 3-gram), in about 0.5 s here, so it is made from the configured home
+and never goes stale when the home file changes; the pipeline keeps the built image in the models cache,
+keyed by what it is made from, and maps it at the next start. Whisper's n-best is rescored with it
 (``[asr] lm = "domain"``); ``tools/train/make_data.py`` uses the same text for the transducer.
 Sentences are in spoken form (``assistant.intent.numbers.spoken_form``), as Whisper's are scored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from assistant.intent.home import Home
 from assistant.intent.numbers import number_to_words, spoken_form
 from assistant.intent.parser import _TEMPLATES, COLORS, FOODS
+from assistant.models import ModelError
 
 __all__ = ["GENERAL", "domain_lm", "domain_sentences", "expand", "home_names", "load_word_lm"]
 
@@ -219,29 +225,90 @@ class NumberClassLm:
         return self.lm.score(" ".join(self.classed(sentence.split())), bos, eos)
 
 
-def domain_lm(home: Home, order: int = 5, seed: int = 0) -> NumberClassLm:
-    """The domain's n-gram LM, numbers as one class, built in memory. Order 5: fused with the shipped
-    streaming transducer (beam 16, its settings tuned for order 3), the pooled validation voices read at
-    12.4% WER with a 2-gram, 11.1% with a 3-gram, 10.3% with a 4-gram and 9.9% with a 5-gram
-    (tools/train/README.md)."""
+def domain_lm(home: Home, order: int = 5, seed: int = 0, cache_dir: Path | None = None) -> NumberClassLm:
+    """The domain's n-gram LM, numbers as one class. Order 5: fused with the shipped streaming transducer
+    (beam 16, its settings tuned for order 3), the pooled validation voices read at 12.4% WER with a
+    2-gram, 11.1% with a 3-gram, 10.3% with a 4-gram and 9.9% with a 5-gram (tools/train/README.md).
+
+    Built in memory; with ``cache_dir``, the built image is kept there (``domain-lm/KEY.lm``, written
+    atomically) and memory-mapped at the next start instead of built again (about 0.5 s here, most of it
+    expanding the templates). KEY (``cache_key``) hashes everything the image is made from: the home's
+    names, the order and seed, and the source of the modules that make the text and the image, so a new
+    home or a new release builds anew and the cache never goes stale. A cache that cannot be read or
+    written is rebuilt or skipped with a warning: it never stops a start."""
+    from assistant.lm.ngram import NgramModel
+
+    path = cache_dir / "domain-lm" / f"{cache_key(home, order, seed)}.lm" if cache_dir is not None else None
+    if path is not None and path.exists():
+        try:
+            lm = NgramModel.load(path)
+            _LOGGER.info("domain LM: %d-gram from the cache %s", lm.order, path)
+            return NumberClassLm(lm)
+        except ModelError as e:
+            _LOGGER.warning("domain LM cache unreadable, building anew: %s", e)
+    image = _build_image(home, order, seed)
+    if path is not None:
+        _store(path, image)
+    return NumberClassLm(NgramModel.from_bytes(image))
+
+
+def _build_image(home: Home, order: int, seed: int) -> bytes:
     from assistant.lm.build import build_image
     from assistant.lm.estimate import estimate
-    from assistant.lm.ngram import NgramModel
 
     sentences = domain_sentences(home, seed)
     classed = [NumberClassLm.classed(s.split()) for s in sentences]
     image, _ = build_image(estimate(classed, order, warn_fallback=False))
     _LOGGER.info("domain LM: %d sentences, %d-gram, %.2f MB", len(sentences), order, len(image) / 1e6)
-    return NumberClassLm(NgramModel.from_bytes(image))
+    return image
 
 
-def load_word_lm(spec: str, home: Home):
-    """``[asr] lm``: "domain" (``domain_lm(home)``), or a path to an ARPA file or a built LM
-    (``NgramModel.load``; ModelError if missing or corrupt), or "" (None)."""
+# the modules whose code decides the domain text and the image built from it
+_SOURCES = ("assistant.lm.domain", "assistant.intent.parser", "assistant.intent.numbers", "assistant.lm.estimate",
+            "assistant.lm.build", "assistant.lm._ngram_py")
+
+
+def cache_key(home: Home, order: int, seed: int) -> str:
+    """A name for the image of ``domain_lm(home, order, seed)``: 20 hex digits of a sha256 over the home's
+    names, the order, the seed and the source files of ``_SOURCES``."""
+    import importlib.util
+    import json
+
+    h = hashlib.sha256(json.dumps([home_names(home), order, seed], sort_keys=True).encode())
+    for name in _SOURCES:
+        origin = importlib.util.find_spec(name).origin
+        h.update(Path(origin).read_bytes() if origin else name.encode())
+    return h.hexdigest()[:20]
+
+
+def _store(path: Path, image: bytes) -> None:
+    """Write the image atomically (a temporary file beside it, then a rename) and remove the images of
+    other keys; a failure (read-only or full disk) is logged and the LM is used from memory."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(image)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        for old in path.parent.glob("*.lm"):
+            if old != path:
+                old.unlink(missing_ok=True)  # a process still mapping it keeps its pages
+    except OSError as e:
+        _LOGGER.warning("domain LM not cached in %s: %s", path.parent, e)
+
+
+def load_word_lm(spec: str, home: Home, cache_dir: Path | None = None):
+    """``[asr] lm``: "domain" (``domain_lm(home, cache_dir=cache_dir)``), or a path to an ARPA file or a
+    built LM (``NgramModel.load``; ModelError if missing or corrupt), or "" (None)."""
     from assistant.lm.ngram import NgramModel
 
     if spec in ("", "."):
         return None
     if spec == "domain":
-        return domain_lm(home)
+        return domain_lm(home, cache_dir=cache_dir)
     return NgramModel.load(spec)

@@ -85,3 +85,31 @@ def test_numbers_are_one_class_so_the_recogniser_hears_which(lm):
     hyps = [Hypothesis((), " Set a timer for five minutes.", 0, -4.0),
             Hypothesis((), " Set a timer for 10 minutes.", 0, -4.1)]
     assert rescore(hyps, lm, 0.5, 0.5, min_word_logprob=-5.0)[0].text == hyps[0].text
+
+
+def test_the_built_image_is_cached_by_what_it_is_made_from(home, tmp_path):
+    """The first start builds and stores the image; the next maps it (the same scores); another home
+    builds its own and replaces it; a corrupt or unwritable cache is rebuilt or skipped, never fatal."""
+    from assistant.lm.domain import cache_key
+
+    built = domain_lm(home, cache_dir=tmp_path)
+    files = list((tmp_path / "domain-lm").glob("*.lm"))
+    assert [f.name for f in files] == [f"{cache_key(home, 5, 0)}.lm"]
+    cached = domain_lm(home, cache_dir=tmp_path)
+    assert cached.lm.path == files[0]  # mapped from the file, not built
+    for s in ("what is the date today", "set a timer for five minutes", "turn on the kitchen lights"):
+        assert cached.score(s) == pytest.approx(built.score(s), abs=1e-6)
+
+    assert cache_key(home, 4, 0) != cache_key(home, 5, 0) != cache_key(home, 5, 1)
+    custom = parse_home({"area": [{"name": "Conservatory"}]})
+    assert cache_key(custom, 5, 0) != cache_key(home, 5, 0)
+    assert "conservatory" in domain_lm(custom, cache_dir=tmp_path)
+    assert [f.name for f in (tmp_path / "domain-lm").glob("*.lm")] == [f"{cache_key(custom, 5, 0)}.lm"]
+
+    path = tmp_path / "domain-lm" / f"{cache_key(custom, 5, 0)}.lm"
+    path.write_bytes(path.read_bytes()[:100])  # truncated: rebuilt and written again
+    assert "conservatory" in domain_lm(custom, cache_dir=tmp_path)
+    assert domain_lm(custom, cache_dir=tmp_path).lm.path == path
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert "conservatory" in domain_lm(custom, cache_dir=blocked)  # cannot be written: used from memory
