@@ -503,11 +503,16 @@ class TransducerConfig:
     (as ``lm_weight``), else 1"""
     lm_weight: float | None = None
     """shallow fusion: weight on the word LM's natural-log score, added at word boundaries (beam only).
-    Left out, this, ``lm_word_bonus``, ``hotword_boost_per_token`` and ``temperature`` are the model's own:
-    the ``decoding`` table of a shipped model's manifest entry (tuned for it on validation), else
-    ``asr.transducer.GENERIC_DECODING`` (no fusion; sherpa-onnx's hotword score)"""
+    Left out, this, ``lm_word_bonus``, ``ilm_weight``, ``hotword_boost_per_token`` and ``temperature`` are
+    the model's own: the ``decoding`` table of a shipped model's manifest entry (tuned for it on
+    validation), else ``asr.transducer.GENERIC_DECODING`` (no fusion; sherpa-onnx's hotword score)"""
     lm_word_bonus: float | None = None
     """added per completed word when lm_weight > 0 (offsets the LM's per-word cost)"""
+    ilm_weight: float | None = None
+    """internal LM subtraction (icefall's ILME): this times the prediction network's own log-probability
+    of each emitted token (the joiner on a zero encoder frame) is taken off its score (beam only), so an
+    external LM fused in is not stacked on the training text's statistics. Left out, the model's own
+    (as ``lm_weight``), else 0"""
     hotwords: tuple[str, ...] = ()
     """phrases to bias towards (device and room names); boosted as they are matched"""
     home_hotwords: bool = True
@@ -527,6 +532,8 @@ class TransducerConfig:
         _check(self.temperature is None or 0 < self.temperature <= 10, "asr.transducer.temperature",
                f"must be in (0, 10], not {self.temperature}")
         _check(self.lm_weight is None or self.lm_weight >= 0, "asr.transducer.lm_weight", "must be >= 0")
+        _check(self.ilm_weight is None or 0 <= self.ilm_weight <= 2, "asr.transducer.ilm_weight",
+               f"must be in [0, 2], not {self.ilm_weight}")
         _check(self.hotword_boost_per_token is None or self.hotword_boost_per_token >= 0,
                "asr.transducer.hotword_boost_per_token", "must be >= 0")
         _check(self.rule1_trailing_silence_s > 0, "asr.transducer.rule1_trailing_silence_s", "must be > 0")

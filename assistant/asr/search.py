@@ -160,6 +160,7 @@ class BeamSearch:
         lm_word_bonus: float = 0.0,
         context: ContextGraph | None = None,
         temperature: float | None = 1.0,
+        ilm_weight: float = 0.0,
     ) -> None:
         self.symbols = symbols
         self.temperature = 1.0 if temperature is None else float(temperature)
@@ -169,6 +170,7 @@ class BeamSearch:
         self.lm = lm if lm is not None and lm_weight > 0 else None
         self.lm_weight = lm_weight
         self.lm_word_bonus = lm_word_bonus
+        self.ilm_weight = float(ilm_weight)
         self.context = context
         v = len(symbols)
         self._word_start = np.array([symbols.starts_word(i) for i in range(v)])
@@ -177,6 +179,8 @@ class BeamSearch:
         if symbols.unk_id >= 0:
             self._emits[symbols.unk_id] = False
         self._dec_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._ilm_cache: dict[tuple[int, ...], np.ndarray] = {}
+        """decoder context -> ilm_weight x the internal LM's log-probabilities of the next token (blank 0)"""
         self._lm_cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
         """ys -> (natural-log LM score of its pending word, the LM state after it)"""
         start = (-1,) * (context_size - 1) + (symbols.blank_id,)
@@ -246,6 +250,27 @@ class BeamSearch:
                 self._dec_cache[k] = row
         return np.stack([self._dec_cache[k] for k in keys])
 
+    def _ilm_penalty(self, decode: DecodeFn, join: JoinFn) -> np.ndarray:
+        """(H, V): ``ilm_weight`` x each hypothesis's internal LM log-probability of each next token.
+
+        The internal LM (icefall's ILME) is what the prediction network alone predicts: the joiner on a
+        zero encoder frame, softmax over the non-blank tokens. Subtracting it from the transducer's scores
+        leaves (about) the acoustic evidence, so the external LM's fusion does not add to the training
+        text's own statistics twice. Cached per decoder context.
+        """
+        keys = [h.ys[-self.context_size :] for h in self.hyps]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._ilm_cache))
+        if missing:
+            dec = self._decoder_out_for(missing, decode)
+            logits = join(np.zeros_like(dec), dec).astype(np.float32)
+            logits[:, ~self._emits] = -np.inf
+            ilm = np.where(self._emits[None, :], log_softmax(logits), 0.0) * self.ilm_weight
+            if len(self._ilm_cache) > 4096:
+                self._ilm_cache.clear()
+            for k, row in zip(missing, ilm, strict=True):
+                self._ilm_cache[k] = row
+        return np.stack([self._ilm_cache[k] for k in keys])
+
     def _frame(self, t: int, decode: DecodeFn, join: JoinFn) -> None:
         hyps = self.hyps
         logits = self._joined(t, decode, join)
@@ -259,6 +284,8 @@ class BeamSearch:
         lm_bonus, lm_next = self._pending_lm()
         if self.lm is not None:
             total += lm_bonus[:, None] * self._word_start[None, :]
+        if self.ilm_weight:
+            total -= self._ilm_penalty(decode, join)
         if self.context is not None:
             nodes = np.array([hy.node for hy in hyps])
             bias, bias_next = self.context.deltas(nodes)

@@ -311,10 +311,12 @@ class TransducerModel:
 REGISTRY_PARTS = {"encoder": "encoder.int8", "decoder": "decoder", "joiner": "joiner", "tokens": "tokens"}
 """a shipped transducer's manifest entries under its name (``[asr.transducer] model``), by role"""
 
-GENERIC_DECODING = {"lm_weight": 0.0, "lm_word_bonus": 0.0, "hotword_boost_per_token": 1.5, "temperature": 1.0}
+GENERIC_DECODING = {"lm_weight": 0.0, "lm_word_bonus": 0.0, "hotword_boost_per_token": 1.5, "temperature": 1.0,
+                    "ilm_weight": 0.0}
 """the decoding settings of a transducer that brings none (any model given by its files): no fusion,
 since a fusion weight only means something for the model it was tuned on, sherpa-onnx's default
-hotword score, and the model's own probabilities (temperature 1, as sherpa-onnx searches)"""
+hotword score, and the model's own probabilities (temperature 1, as sherpa-onnx searches; no internal LM
+subtraction)"""
 
 
 SECOND_PASS_DECODING = {"first_pass_weight": 4.0, "first_pass_margin": 4.0, "first_pass_candidate_weight": 4.0}
@@ -382,6 +384,7 @@ class AsrStream:
                 cfg.lm_word_bonus,
                 m.context,
                 cfg.temperature,
+                cfg.ilm_weight or 0.0,
             )
 
     @property

@@ -48,11 +48,13 @@ def test_the_shipped_model_scored_greedy_and_as_shipped(data, capsys):
     if not MODEL.joinpath("encoder.int8.onnx").exists():
         pytest.skip("the shipped transducer is not here")
     assert decode_eval.main([str(MODEL), "--data", str(data), "--split", "valid,valid_festival",
-                             "--limit", "3,2"]) == 0
+                             "--limit", "3,2", "--ilm-weights", "0,0.1"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["model"] == str(MODEL)
-    assert set(row["decoding"]) == {"lm_weight", "lm_word_bonus", "hotword_boost_per_token", "temperature"}
+    assert set(row["decoding"]) == {"lm_weight", "lm_word_bonus", "hotword_boost_per_token", "temperature",
+                                    "ilm_weight"}
     assert row["decoding"]["temperature"] in (1.0, 1.25, 1.5, 2.0)
+    assert row["decoding"]["ilm_weight"] in (0.0, 0.1)
     for name in ("greedy", "shipped"):  # pooled over the words: valid has 16 (6 + 5 + 5), its first two 11
         assert row[name] == pytest.approx((16 * row[f"{name}_valid"] + 11 * row[f"{name}_valid_festival"]) / 27,
                                           abs=1e-3)

@@ -213,3 +213,57 @@ def test_temperature_out_of_range_is_a_config_error(temperature):
 
     with pytest.raises(ConfigError, match="temperature"):
         TransducerConfig(temperature=temperature)
+
+
+def _prior_run(symbols, frames, prior: dict[str, dict[str, float]], **kw) -> list:
+    """Beam search where the prediction network has a prior: after the piece ``prev``, logit + ``prior[prev]``
+    on the pieces named (the joiner adds the encoder frame's logits and the decoder output)."""
+    index = {p: i for i, p in enumerate(symbols.pieces)}
+    rows = {index[prev]: np.zeros(len(symbols), np.float32) for prev in prior}
+    for prev, boosts in prior.items():
+        for piece, x in boosts.items():
+            rows[index[prev]][index[piece]] = x
+
+    def decode(ctx: np.ndarray) -> np.ndarray:
+        return np.stack([rows.get(int(c[-1]), np.zeros(len(symbols), np.float32)) for c in ctx])
+
+    search = BeamSearch(symbols, context_size=2, beam_size=4, blank_penalty=0.0, **kw)
+    search.step(frames, decode=decode, join=lambda enc, dec: enc + dec)
+    return search.finalize()
+
+
+def test_internal_lm_subtraction_takes_the_prediction_networks_prior_back_off(symbols):
+    """The acoustics say "kitchen" (0.5 against 0.4); a prediction network that learnt "the garage" from
+    its training text outvotes them; subtracting its own estimate (ILME) gives the acoustics back."""
+    frames = confusable(symbols)
+    index = {p: i for i, p in enumerate(symbols.pieces)}
+    g, k = index["▁garage"], index["▁kitchen"]
+    frames[6, g], frames[6, k] = frames[6, k], frames[6, g]  # now kitchen 0.5, garage 0.4
+    prior = {"▁the": {"▁garage": 3.0}}
+    assert run(symbols, frames)[0].text == "turn on the kitchen light"
+    assert _prior_run(symbols, frames, prior)[0].text == "turn on the garage light"
+    assert _prior_run(symbols, frames, prior, ilm_weight=1.0)[0].text == "turn on the kitchen light"
+    assert [h.tokens for h in _prior_run(symbols, frames, prior, ilm_weight=0.0)] == \
+        [h.tokens for h in _prior_run(symbols, frames, prior)]
+
+
+def test_internal_lm_of_a_flat_prediction_network_is_a_per_token_bonus(symbols, lm):
+    """With a decoder that predicts nothing, the internal LM is uniform over the tokens that can be
+    emitted: subtracting it adds exactly weight x log(number of them) per emitted token, blank nothing."""
+    frames = confusable(symbols)
+    plain = _prior_run(symbols, frames, {}, lm=lm, lm_weight=0.3)
+    ilm = _prior_run(symbols, frames, {}, lm=lm, lm_weight=0.3, ilm_weight=0.4)
+    emittable = len(symbols) - 1 - (1 if symbols.unk_id >= 0 else 0)
+    by_tokens = {h.tokens: h.score for h in plain}
+    shared = [h for h in ilm if h.tokens in by_tokens]
+    assert shared
+    for h in shared:
+        assert h.score - by_tokens[h.tokens] == pytest.approx(0.4 * np.log(emittable) * len(h.tokens), abs=1e-3)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 2.5])
+def test_ilm_weight_out_of_range_is_a_config_error(weight):
+    from assistant.config import ConfigError, TransducerConfig
+
+    with pytest.raises(ConfigError, match="ilm_weight"):
+        TransducerConfig(ilm_weight=weight)

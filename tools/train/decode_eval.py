@@ -28,7 +28,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 from bench_asr import wer  # noqa: E402
-from evaluate import BEAM, RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows  # noqa: E402
+from evaluate import BEAM, ILM_WEIGHTS, RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows  # noqa: E402
 
 from assistant.asr.transducer import TransducerModel  # noqa: E402
 from assistant.audio.io import read_audio  # noqa: E402
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", default="600,100,400", help="utterances of each split (one number, or one per split)")
     ap.add_argument("--beam", type=int, default=BEAM, help="beam size (default: the pipeline's)")
     ap.add_argument("--bpe", type=Path, default=HERE / "bpe.model", help="for checkpoints: their BPE model")
+    ap.add_argument("--ilm-weights", type=lambda s: tuple(float(x) for x in s.split(",")), default=ILM_WEIGHTS,
+                    help="internal LM subtraction weights tune_decoding chooses from (default: evaluate.py's, 0 alone)")
     args = ap.parse_args(argv)
     say = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     splits = args.split.split(",")
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:
             d = exported(model, args.bpe, Path(tmp))
-            own, _ = tune_decoding(d, dev, lm, hot, say, args.beam)
+            own, _ = tune_decoding(d, dev, lm, hot, say, args.beam, args.ilm_weights)
             row: dict = {"model": str(model), "decoding": own}
             configs = {"greedy": TransducerModel.load(model_cfg(d), RT),
                        "shipped": beam_model(d, lm, hot, args.beam, **own)}

@@ -19,7 +19,8 @@ the home's names (``home_hotwords``, assistant/data/home.toml): the shipped stre
 temperature (on beam search alone, then again with the fusion chosen), the fusion weight and word bonus
 and the hotword boost per token are chosen on make_data.py's validation voices (``--dev`` 150 of ``valid``,
 ``--dev-kokoro`` 50, ``--dev-festival`` 100; train.py's training-voice dev split where there are none),
-never on the test set; they and the two-pass weight and margin (below) are
+or given (``--decoding``, chosen on the pooled validation voices with decode_eval.py), never on the test
+set; they, the internal LM subtraction (``ilm_weight``) and the two-pass weight and margin (below) are
 ``report["decoding"]``, the ``decoding`` table of the model's encoder entry in ``models/manifest.toml``
 (what the pipeline takes where the config leaves them out).
 
@@ -128,11 +129,19 @@ def beam_model(model: Path, lm, hot: tuple[str, ...], beam_size: int = BEAM, **k
                                 extra_hotwords=hot if kw.get("hotword_boost_per_token") else ())
 
 
-def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say, beam_size: int = BEAM
-                  ) -> tuple[dict, list[dict]]:
+ILM_WEIGHTS = (0.0,)
+"""the internal LM subtraction weights tune_decoding tries: none by default. Choosing among 0, 0.1, 0.2, 0.3
+and 0.5 there (and the fusion again with it) read worse on the pooled validation voices than not (10.15%
+against 10.04%): 300 tuning utterances are too few for a fourth setting. decode_eval.py --ilm-weights
+tries others; the shipped weight was chosen on the pooled voices (tools/train/README.md)"""
+
+
+def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say, beam_size: int = BEAM,
+                  ilm_weights: tuple[float, ...] = ILM_WEIGHTS) -> tuple[dict, list[dict]]:
     """The model's own decoding settings (its manifest entry's ``decoding``, less the two-pass ones), chosen
     on ``dev``: the softmax temperature of beam search alone, then the fusion weight and word bonus at it, the
-    temperature again with that fusion, then the hotword boost. Returns them and every setting tried."""
+    temperature again with that fusion, the internal LM subtraction with it (and where one is chosen, the
+    fusion again with that), then the hotword boost. Returns them and every setting tried."""
     tuning: list[dict] = []
     tried: dict[tuple, float] = {}
 
@@ -152,12 +161,20 @@ def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say, beam_si
     grid = [(w, b) for w in (0.1, 0.2, 0.3, 0.5, 0.7) for b in (0.5, 1.0, 2.0, 3.0)]
     w, bonus = min(grid, key=lambda g: (dev_wer(temperature=t, lm_weight=g[0], lm_word_bonus=g[1]), g))
     t = min(temps, key=lambda x: (dev_wer(temperature=x, lm_weight=w, lm_word_bonus=bonus), x))
+    # icefall's ILME: the prediction network's own LM taken off, so the domain LM is not stacked on the
+    # training text's statistics; a weight of 0 is left out of the settings (decoded already)
+    ilms = {x: {"ilm_weight": x} if x else {} for x in ilm_weights}
+    ilm = min(ilms, key=lambda x: (dev_wer(temperature=t, lm_weight=w, lm_word_bonus=bonus, **ilms[x]), x))
+    if ilm:  # taking the internal LM off moves the fusion's optimum
+        w, bonus = min(grid, key=lambda g: (dev_wer(temperature=t, lm_weight=g[0], lm_word_bonus=g[1],
+                                                    **ilms[ilm]), g))
     # the hotword boost per token: BPE-80 pieces are short (1.4 letters), so a name is many tokens and
     # icefall's usual 1.5-2 per token (for BPE-500) may be too much here; 0: the names are not biased at all
-    fused = {"temperature": t, "lm_weight": w, "lm_word_bonus": bonus}  # a boost of 0: decoded already
+    fused = {"temperature": t, "lm_weight": w, "lm_word_bonus": bonus, **ilms[ilm]}  # a boost of 0: decoded
     boosts = {x: {"hotword_boost_per_token": x} if x else {} for x in (0.0, 0.25, 0.5, 1.0)}
     boost = min(boosts, key=lambda x: (dev_wer(**fused, **boosts[x]), x))
-    return {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost, "temperature": t}, tuning
+    return {"lm_weight": w, "lm_word_bonus": bonus, "hotword_boost_per_token": boost, "temperature": t,
+            "ilm_weight": ilm}, tuning
 
 
 def two_pass(report: dict, streaming: TransducerModel, dev, test, first_pass, real, real_audio, real_tuning,
@@ -302,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-festival", type=int, default=100,
                     help="and utterances of the held-out festival voice czech_ph (every 4th of valid_festival's 400)")
     ap.add_argument("--beam", type=int, default=BEAM, help="beam size (default: the pipeline's)")
+    ap.add_argument("--decoding", type=json.loads, default=None,
+                    help="the streaming settings as JSON (temperature, lm_weight, lm_word_bonus, ilm_weight, "
+                         "hotword_boost_per_token), chosen elsewhere on validation (decode_eval.py's pooled "
+                         "voices): taken as they are, not tuned here")
     ap.add_argument("--skip-whisper", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args(argv)
@@ -326,17 +347,27 @@ def main(argv: list[str] | None = None) -> int:
     lm = load_word_lm("domain", home)
     hot = tuple(home.names())  # as home_hotwords: the engine leaves out what its tokens cannot spell
     greedy = TransducerModel.load(model_cfg(args.model), RT)
-    own, tuning = tune_decoding(args.model, dev, lm, hot, say, args.beam)
-    temperature, w, bonus, boost = (own[k] for k in ("temperature", "lm_weight", "lm_word_bonus",
-                                                      "hotword_boost_per_token"))
+    if args.decoding is None:
+        own, tuning = tune_decoding(args.model, dev, lm, hot, say, args.beam)
+        report["decoding_chosen_on"] = report["tuning_set"]
+    else:
+        keys = {"temperature", "lm_weight", "lm_word_bonus", "ilm_weight", "hotword_boost_per_token"}
+        if set(args.decoding) != keys:
+            ap.error(f"--decoding: give exactly {sorted(keys)}, not {sorted(args.decoding)}")
+        own, tuning = dict(args.decoding), []
+        report["decoding_chosen_on"] = "given (--decoding): chosen on the pooled validation voices (decode_eval.py)"
+    temperature, w, bonus, boost, ilm = (own[k] for k in ("temperature", "lm_weight", "lm_word_bonus",
+                                                           "hotword_boost_per_token", "ilm_weight"))
     beam_cfg = functools.partial(beam_model, args.model, lm, hot, args.beam)
     beam = beam_cfg(temperature=1.0, lm_weight=0.0)  # as sherpa-onnx searches
-    fused = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus)
+    fused = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus, ilm_weight=ilm)
     report["fusion_tuning_dev"] = tuning
-    biased = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus, hotword_boost_per_token=boost)
+    biased = beam_cfg(temperature=temperature, lm_weight=w, lm_word_bonus=bonus, ilm_weight=ilm,
+                      hotword_boost_per_token=boost)
+    fused_name = f"beam+lm(T={temperature},w={w},bonus={bonus}" + (f",ilm={ilm})" if ilm else ")")
     configs = {"greedy": greedy, "beam": beam, f"beam(T={temperature})": beam_cfg(temperature=temperature,
                                                                                  lm_weight=0.0),
-               f"beam+lm(T={temperature},w={w},bonus={bonus})": fused, "beam+lm+hotwords": biased}
+               fused_name: fused, "beam+lm+hotwords": biased}
     report["beam_size"] = args.beam
     # what the pipeline takes for this model where the config leaves them out: the manifest entry's table
     report["decoding"] = own
