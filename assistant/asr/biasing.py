@@ -18,6 +18,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+FULL_TABLE_ENTRIES = 1 << 19
+"""the most node x token entries kept as whole tables (6 MB); a larger graph computes each step's rows"""
+
 
 class ContextGraph:
     def __init__(
@@ -75,6 +78,10 @@ class ContextGraph:
                     nxt = 0
                 self._next[s, j] = nxt
                 self._gain[s, j] = gain
+        # every node's whole row, where that is small (n x V <= FULL_TABLE_ENTRIES): a step gathers its rows
+        self._full: tuple[np.ndarray, np.ndarray] | None = None
+        if n * vocab_size <= FULL_TABLE_ENTRIES:
+            self._full = self._deltas(np.arange(n, dtype=np.int64))
 
     def _goto(self, s: int, t: int) -> int:
         while s and t not in self._children[s]:
@@ -84,6 +91,11 @@ class ContextGraph:
     def deltas(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``nodes (H,)`` -> ``(score change (H, V) float32, next node (H, V) int64)``."""
         nodes = np.asarray(nodes, dtype=np.int64)
+        if self._full is not None:
+            return self._full[0][nodes], self._full[1][nodes]
+        return self._deltas(nodes)
+
+    def _deltas(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = len(nodes)
         delta = np.repeat(-self.node_score[nodes][:, None], self.vocab_size, axis=1)
         nxt = np.zeros((h, self.vocab_size), dtype=np.int64)

@@ -20,7 +20,7 @@ import dataclasses
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +194,10 @@ class TransducerModel:
     """seconds between encoder output frames"""
     lm: WordLm | None = None
     context: ContextGraph | None = None
+    decoder_outputs: dict[tuple[int, ...], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    """the decoder's output per context, shared by the model's beam-search streams (the decoder is stateless,
+    so a context always gives the same output; bounded by ``search.DECODER_CACHE_SIZE``): a later request
+    reruns the decoder only for contexts no earlier one reached"""
 
     feature_config = FrontendConfig(high_freq_hz=-400.0)
     """the fbank the icefall recipes train on (lhotse defaults): what ``feed`` expects"""
@@ -385,6 +389,7 @@ class AsrStream:
                 m.context,
                 cfg.temperature,
                 cfg.ilm_weight or 0.0,
+                m.decoder_outputs,
             )
 
     @property

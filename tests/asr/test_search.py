@@ -185,12 +185,45 @@ def test_failure_links_continue_inside_another_phrase(symbols):
     assert total == pytest.approx(3.0) and node[0] == 0  # exactly the boost of "on the garage"
 
 
+def test_whole_tables_give_what_each_step_computes(symbols, monkeypatch):
+    """A small graph keeps every node's row; a large one (here: the limit set to 0) computes a step's rows:
+    both give the same score changes and next nodes."""
+    import assistant.asr.biasing as biasing
+
+    phrases = [symbols.encode(p) for p in ("turn on the kitchen", "on the garage", "kitchen light")]
+    small = ContextGraph(phrases, boost=1.5, vocab_size=len(symbols), exclude=[0])
+    monkeypatch.setattr(biasing, "FULL_TABLE_ENTRIES", 0)
+    large = ContextGraph(phrases, boost=1.5, vocab_size=len(symbols), exclude=[0])
+    assert small._full is not None and large._full is None
+    nodes = np.arange(small.num_nodes)[::-1]
+    for a, b in zip(small.deltas(nodes), large.deltas(nodes), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_hypotheses_with_the_same_tokens_merge(symbols):
     b = {}
     frames = script(symbols, [{"▁on": 0.45}, {"▁on": 0.45}, b])
     hyps = run(symbols, frames)
-    texts = [h.text for h in hyps]
-    assert len(texts) == len(set(texts)) and hyps[0].text == "on"
+    tokens = [h.tokens for h in hyps]
+    assert len(tokens) == len(set(tokens)) and hyps[0].text == "on"
+    assert sum(h.tokens == tuple(symbols.encode("on")) for h in hyps) == 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_top_k_is_a_full_sorts_head_with_equal_scores_by_index(seed):
+    """The beam's top-k (bounded by the row maxima where there are k rows) is what sorting the whole table
+    gives: best first, equal scores (ties, -inf) in index order."""
+    from assistant.asr.search import top_k
+
+    rng = np.random.default_rng(seed)
+    for _ in range(500):
+        table = np.round(rng.normal(size=(int(rng.integers(1, 20)), int(rng.integers(2, 140)))),
+                         int(rng.integers(0, 3)))  # rounded: many equal scores
+        if rng.random() < 0.3:
+            table[rng.random(table.shape) < 0.3] = -np.inf
+        k = min(int(rng.integers(1, 20)), table.size)
+        flat = table.reshape(-1)
+        assert top_k(table, k).tolist() == np.lexsort((np.arange(flat.size), -flat))[:k].tolist()
 
 
 def test_temperature_divides_the_joiner_logits(symbols, lm):
