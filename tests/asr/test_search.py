@@ -300,3 +300,16 @@ def test_ilm_weight_out_of_range_is_a_config_error(weight):
 
     with pytest.raises(ConfigError, match="ilm_weight"):
         TransducerConfig(ilm_weight=weight)
+
+
+def test_a_full_lm_cache_is_cleared_before_the_frame_reads_it(symbols, lm):
+    """The pending words' LM cache is bounded; reaching the bound mid-utterance starts it again without
+    losing what the frame reads (it was cleared between filling and reading: a KeyError)."""
+    frames = confusable(symbols)
+    plain = run(symbols, frames, lm=lm, lm_weight=0.3)
+    search = BeamSearch(symbols, context_size=2, beam_size=4, blank_penalty=0.0, lm=lm, lm_weight=0.3)
+    decode, join = (lambda ctx: np.zeros((len(ctx), 1), np.float32)), (lambda enc, dec: enc.copy())
+    search.step(frames[:5], decode=decode, join=join)
+    search._lm_cache.update({(-9, i): (0.0, None) for i in range(5000)})  # past the bound
+    search.step(frames[5:], decode=decode, join=join)
+    assert [h.tokens for h in search.finalize()] == [h.tokens for h in plain]
