@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -285,16 +283,10 @@ def _store(path: Path, image: bytes) -> None:
     """Write the image atomically (a temporary file beside it, then a rename) and remove the images of
     other keys; a failure (read-only or full disk) is logged and the LM is used from memory."""
     try:
+        from assistant.lm.build import write_lm
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(image)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        write_lm(image, path)
         for old in path.parent.glob("*.lm"):
             if old != path:
                 old.unlink(missing_ok=True)  # a process still mapping it keeps its pages
