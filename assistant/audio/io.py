@@ -7,13 +7,13 @@ WAV, mono or multichannel. Everything that can go wrong becomes an ``AudioError`
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from assistant.atomic import write_atomic
 from assistant.audio.resample import resample
 
 
@@ -79,18 +79,8 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, 
     if not np.isfinite(samples).all():
         raise AudioError(f"{path}: refusing to write NaN or infinite samples")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            sf.write(f, np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype, format="WAV")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda f: sf.write(f, np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype,
+                                                 format="WAV"))
 
 
 def pcm16_to_float(pcm: bytes) -> np.ndarray:
@@ -102,12 +92,6 @@ def pcm16_to_float(pcm: bytes) -> np.ndarray:
 
 def float_to_pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _reason(e: Exception) -> str:

@@ -12,15 +12,14 @@ order's n-grams in a sorted linear-probing table. All of it is vectorized with n
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from assistant.atomic import write_atomic
 from assistant.lm.arpa import BOS, EOS, UNK, ArpaModel
 from assistant.models import ModelError
 
@@ -455,15 +454,5 @@ def build_image(
 
 
 def write_lm(image: bytes, path: Path | str) -> None:
-    """Write a built image atomically: a temporary file of its own beside it (two writers do not share
-    one), fsync, rename; on failure the temporary file is removed and the OSError raised."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(image)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Write a built image atomically (``assistant.atomic``)."""
+    write_atomic(path, image)

@@ -14,10 +14,11 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+
+from assistant.atomic import write_atomic
 
 __all__ = ["StateError", "StateStore"]
 
@@ -78,21 +79,12 @@ class StateStore:
         with self._lock:
             try:
                 self.dir.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.dir)
             except OSError as e:
                 raise StateError(f"cannot write state in {self.dir}: {e}") from None
             try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(payload)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-                _fsync_dir(self.dir)
+                write_atomic(path, payload, private=True)  # the user's state: the owner's alone
             except OSError as e:
                 raise StateError(f"cannot write {path}: {e}") from None
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
 
     def _set_aside(self, path: Path, why: str, default: Any) -> Any:
         aside = path.with_name(path.name + ".corrupt")
@@ -106,13 +98,3 @@ class StateStore:
         return default
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):  # some filesystems cannot fsync a directory; the rename is atomic
-            os.fsync(fd)
-    finally:
-        os.close(fd)
