@@ -215,12 +215,12 @@ def test_crash_during_a_state_write_loses_nothing_and_corrupts_nothing(conv, mon
 
 
 def test_a_disk_that_cannot_be_written_still_gets_an_answer(conv, monkeypatch):
-    import assistant.skills.state as state_module
+    import assistant.atomic as atomic  # the state's writes go through it
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(state_module.tempfile, "mkstemp", full_disk)
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", full_disk)
     t = conv.say("what time is it")
     assert t.text.startswith("It's ") and "couldn't save" in t.text
     t = conv.say("set a timer for five minutes")
