@@ -50,6 +50,14 @@ def fsync_dir(directory: Path) -> None:
 
 
 def _umask() -> int:
+    """The process's umask, read from /proc where it can be (setting it to read it, the fallback, would
+    briefly give any other thread's new files a umask of 0)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -18,6 +18,12 @@ def test_a_write_replaces_the_file_with_the_usual_or_the_owners_permissions(tmp_
     mask = os.umask(0o022)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    old_mask = os.umask(0o027)
+    try:
+        write_atomic(path, b"group")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    finally:
+        os.umask(old_mask)
     write_atomic(path, lambda f: f.write(b"private"), private=True)
     assert path.read_bytes() == b"private" and stat.S_IMODE(path.stat().st_mode) == 0o600
 
