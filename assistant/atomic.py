@@ -27,7 +27,7 @@ def write_atomic(path: str | os.PathLike, content: bytes | Callable[[BinaryIO], 
             f.flush()
             os.fsync(f.fileno())
         if not private:  # mkstemp made it 0600
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -49,7 +49,7 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask, read from /proc where it can be (setting it to read it, the fallback, would
     briefly give any other thread's new files a umask of 0)."""
     try:

@@ -28,6 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.atomic import current_umask
 from assistant.config import ModelsConfig
 
 REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -178,9 +179,7 @@ class ModelRegistry:
         logging.getLogger().addFilter(quiet)  # onnxruntime's quantizer logs a page per tensor on the root logger
         try:
             recipe(inputs, Path(tmp))
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)  # mkstemp made it 0600; derived models are readable like any file
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp made it 0600; derived models are readable like any file
             os.replace(tmp, out)
         finally:
             logging.getLogger().removeFilter(quiet)

@@ -65,15 +65,11 @@ def load_mel_graph(path: Path, cache_dir: Path | None = None) -> MelGraph:
         pass  # not there yet, or unreadable: parse the graph and write it again
     graph = read_mel_graph(path)
     try:
-        import os
-        import tempfile
+        from assistant.atomic import write_atomic
 
         cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".npz")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, window=graph.window, hop=graph.hop, mel_matrix=graph.mel_matrix, amin=graph.amin,
-                     top_db=graph.top_db)
-        os.replace(tmp, cached)
+        write_atomic(cached, lambda f: np.savez(f, window=graph.window, hop=graph.hop, mel_matrix=graph.mel_matrix,
+                                                amin=graph.amin, top_db=graph.top_db))
     except OSError:  # a read-only cache only costs the import next time
         pass
     return graph
