@@ -134,7 +134,7 @@ def top_k(table: np.ndarray, k: int) -> np.ndarray:
 
     Each row's best entry is a candidate, so where there are at least ``k`` rows the ``k``-th best of the
     row maxima bounds the ``k``-th best entry from below, and only the entries at or above it (a few dozen
-    of thousands) are sorted. A full ``argpartition`` of the table took a sixth of a frame's time."""
+    of thousands) are sorted. A full ``argpartition`` of the table took about a tenth of a frame's time."""
     flat = table.reshape(-1)
     h = table.shape[0]
     if k <= h:
@@ -207,8 +207,9 @@ class BeamSearch:
         self._ilm_cache: dict[tuple[int, ...], np.ndarray] = {}
         """decoder context -> ilm_weight x the internal LM's log-probabilities of the next token (blank 0)"""
         self._lm_cache: dict[tuple[int, ...], tuple[float, np.ndarray]] = {}
-        self._word_ids: dict[tuple[int, ...], int] = {}
         """ys -> (natural-log LM score of its pending word, the LM state after it)"""
+        self._word_ids: dict[tuple[int, ...], int] = {}
+        """a word's pieces -> the LM's id of that word"""
         start = (-1,) * (context_size - 1) + (symbols.blank_id,)
         lm_state = self.lm.begin_state().reshape(-1) if self.lm is not None else None
         self.hyps: list[_Hyp] = [_Hyp(start, (), 0.0, 0.0, 0.0, lm_state, (), 0, 0)]

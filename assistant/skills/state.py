@@ -96,5 +96,3 @@ class StateStore:
         _LOGGER.warning("state: %s", message)
         self.problems.append(message)
         return default
-
-

@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(HERE))
 from bench_asr import asterisk, cards, librivox, wer  # noqa: E402
 
-from assistant.asr.transducer import TransducerModel  # noqa: E402
+from assistant.asr.transducer import GENERIC_DECODING, TransducerModel  # noqa: E402
 from assistant.audio.io import read_audio  # noqa: E402
 from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig  # noqa: E402
 from assistant.frontend.fbank import Fbank  # noqa: E402
@@ -133,7 +133,7 @@ ILM_WEIGHTS = (0.0,)
 """the internal LM subtraction weights tune_decoding tries: none by default. Choosing among 0, 0.1, 0.2, 0.3
 and 0.5 there (and the fusion again with it) read worse on the pooled validation voices than not (10.15%
 against 10.04%): 300 tuning utterances are too few for a fourth setting. decode_eval.py --ilm-weights
-tries others; the shipped weight was chosen on the pooled voices (tools/train/README.md)"""
+tries others; a weight chosen on the pooled voices did not hold on a fresh sample (tools/train/README.md)"""
 
 
 def tune_decoding(model: Path, dev: list, lm, hot: tuple[str, ...], say, beam_size: int = BEAM,
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         own, tuning = tune_decoding(args.model, dev, lm, hot, say, args.beam)
         report["decoding_chosen_on"] = report["tuning_set"]
     else:
-        keys = {"temperature", "lm_weight", "lm_word_bonus", "ilm_weight", "hotword_boost_per_token"}
+        keys = set(GENERIC_DECODING)  # the streaming settings a model brings
         if set(args.decoding) != keys:
             ap.error(f"--decoding: give exactly {sorted(keys)}, not {sorted(args.decoding)}")
         own, tuning = dict(args.decoding), []
