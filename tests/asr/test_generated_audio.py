@@ -74,13 +74,12 @@ def test_the_homes_names_as_hotwords_leave_out_what_the_tokens_cannot_spell(rt):
 
 @pytest.mark.parametrize("search", ["greedy", "beam"])
 def test_same_result_as_sherpa_onnx(rt, search):
+    from tests.asr.sherpa import decode_as_sherpa
     from tests.asr.test_transducer import sherpa_tokens
 
     audio = say(["turn", "on", "the", AMBIGUOUS, "light", "please"])
     model = TransducerModel.load(transducer_cfg("tones", search), rt)
-    stream = model.stream()
-    stream.feed(Fbank(model.feature_config).compute(audio))
-    ours = [model.symbols.pieces[t].replace("\u2581", " ") for t in stream._best_tokens()]
+    ours = decode_as_sherpa(model, Fbank(model.feature_config).compute(audio))
     assert ours == sherpa_tokens("tones", search, audio, beam_size=model.cfg.beam_size)
     assert len(ours) >= 5
 

@@ -19,7 +19,7 @@ from assistant.frontend.fbank import Fbank
 from assistant.models import ModelError
 from tests.asr import sherpa
 from tests.asr.conftest import ASR_DATA, CONTRACTS, copy_model, transducer_cfg
-from tests.asr.sherpa import our_pieces
+from tests.asr.sherpa import decode_as_sherpa
 from tests.conftest import librivox_wavs
 
 
@@ -61,9 +61,7 @@ def test_same_tokens_as_sherpa_onnx(rt, contract, search, blank_penalty):
     for name, samples in parity_audio():
         expected = sherpa_tokens(contract, search, samples, blank_penalty=blank_penalty,
                                  beam_size=model.cfg.beam_size)  # the same beam (ours: 16, sherpa's default 4)
-        stream = model.stream()
-        stream.feed(features(model, samples))  # sherpa decodes only whole chunks: compare before finish()
-        assert our_pieces(model, stream) == expected, name
+        assert decode_as_sherpa(model, features(model, samples)) == expected, name
         if blank_penalty:
             assert len(expected) > 10  # the comparison covered real emissions
 
@@ -73,9 +71,7 @@ def test_int8_encoder_as_published_models_ship(rt, contract, command_samples):
     # sherpa-onnx's default beam (4): at 16 a near tie of the int8 scores flips at token 43 with the
     # numpy fbank twin's features (the native front end agrees at 16 too)
     model = TransducerModel.load(transducer_cfg(contract, "beam", encoder="encoder.int8.onnx", beam_size=4), rt)
-    stream = model.stream()
-    stream.feed(features(model, command_samples))
-    assert our_pieces(model, stream) == sherpa_tokens(
+    assert decode_as_sherpa(model, features(model, command_samples)) == sherpa_tokens(
         contract, "beam", command_samples, encoder="encoder.int8.onnx", beam_size=4
     )
 

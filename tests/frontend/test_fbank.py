@@ -8,36 +8,17 @@ import pytest
 from assistant import _accel
 from assistant.config import FrontendConfig, WindowType
 from assistant.frontend.fbank import Fbank
+from tests.asr.sherpa import kaldi_fbank
 from tests.conftest import feed_in_chunks
 
-knf = pytest.importorskip("kaldi_native_fbank")
-
-
-def reference(samples: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
-    o = knf.FbankOptions()
-    o.frame_opts.samp_freq = 16000
-    o.frame_opts.dither = 0.0
-    o.frame_opts.snip_edges = cfg.snip_edges
-    o.frame_opts.frame_length_ms = cfg.frame_length_ms
-    o.frame_opts.frame_shift_ms = cfg.frame_shift_ms
-    o.frame_opts.window_type = cfg.window.value
-    o.frame_opts.preemph_coeff = cfg.preemphasis
-    o.frame_opts.remove_dc_offset = cfg.remove_dc_offset
-    o.mel_opts.num_bins = cfg.num_mel_bins
-    o.mel_opts.low_freq = cfg.low_freq_hz
-    o.mel_opts.high_freq = cfg.high_freq_hz
-    o.use_energy = cfg.use_energy
-    f = knf.OnlineFbank(o)
-    f.accept_waveform(16000, samples.tolist())
-    f.input_finished()
-    return np.stack([f.get_frame(i) for i in range(f.num_frames_ready)])
+pytest.importorskip("kaldi_native_fbank")
 
 
 @pytest.mark.parametrize("chunk", [1, 160, 1000, None])
 def test_matches_kaldi_native_fbank_on_real_speech(impl, speech, chunk):
     x = speech[: 16000 * 2] if chunk == 1 else speech  # chunk 1 is a Python loop: keep it to 2 s
     cfg = FrontendConfig()
-    ref = reference(x, cfg)
+    ref = kaldi_fbank(x, cfg)
     fb = Fbank(cfg, impl=impl)
     got = fb.compute(x) if chunk is None else feed_in_chunks(fb, x, chunk)
     assert got.shape == ref.shape
@@ -55,7 +36,7 @@ def test_matches_kaldi_native_fbank_on_real_speech(impl, speech, chunk):
 )
 def test_other_options_match_reference(impl, speech, cfg):
     x = speech[:24000]
-    ref = reference(x, cfg)
+    ref = kaldi_fbank(x, cfg)
     got = feed_in_chunks(Fbank(cfg, impl=impl), x, 777)
     assert got.shape == ref.shape
     assert np.abs(got - ref).max() < 1e-3
@@ -87,7 +68,7 @@ def test_short_and_empty_input(impl):
     # shorter than one frame: Kaldi mirrors; one frame for 100 samples (centred at 80)
     x = np.random.default_rng(0).uniform(-0.5, 0.5, 100).astype(np.float32)
     out = np.concatenate([fb.feed(x), fb.finish()])
-    ref = reference(x, FrontendConfig())
+    ref = kaldi_fbank(x, FrontendConfig())
     assert out.shape == ref.shape == (1, 80)
     assert np.abs(out - ref).max() < 1e-3
 

@@ -323,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the streaming settings as JSON (temperature, lm_weight, lm_word_bonus, ilm_weight, "
                          "hotword_boost_per_token), chosen elsewhere on validation (decode_eval.py's pooled "
                          "voices): taken as they are, not tuned here")
+    ap.add_argument("--parity-files", type=int, default=320,
+                    help="held-out files decoded by sherpa-onnx too (greedy token parity)")
     ap.add_argument("--skip-whisper", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     args = ap.parse_args(argv)
@@ -393,21 +395,24 @@ def main(argv: list[str] | None = None) -> int:
         say(f"heldout {name}: WER {r['wer']:.4f} (seen {r['wer_seen_text']:.4f}, unseen {r['wer_unseen_text']:.4f})"
             f" RTF {r['rtf']:.4f} {by_engine}")
 
-    # sherpa-onnx parity (greedy, int8 encoder) on held-out files
+    # sherpa-onnx parity (greedy, int8 encoder) on held-out files, over the chunks it decodes: from our
+    # front end's frames, and from its own (kaldi-native-fbank's), which tells the engines from the front ends
     try:
+        import kaldi_native_fbank  # noqa: F401
         import sherpa_onnx  # noqa: F401  (the reference must be there)
 
-        from tests.asr.sherpa import our_pieces, sherpa_tokens
+        from tests.asr.sherpa import decode_as_sherpa, kaldi_fbank, sherpa_tokens
 
-        same = 0
-        n_par = min(100, len(test))
+        same = same_frames = 0
+        n_par = min(args.parity_files, len(test))
         for samples, _ in test[:n_par]:
             theirs = sherpa_tokens(args.model, samples, encoder="encoder.int8.onnx")
-            st = greedy.stream()
-            st.feed(Fbank(greedy.feature_config).compute(samples))  # whole chunks only, as sherpa decodes
-            same += our_pieces(greedy, st) == theirs
-        report["sherpa_parity"] = {"files": n_par, "identical_greedy_tokens": same}
-        say(f"sherpa-onnx parity: {same}/{n_par} identical greedy token sequences")
+            same += decode_as_sherpa(greedy, Fbank(greedy.feature_config).compute(samples)) == theirs
+            same_frames += decode_as_sherpa(greedy, kaldi_fbank(samples, greedy.feature_config)) == theirs
+        report["sherpa_parity"] = {"files": n_par, "identical_greedy_tokens": same,
+                                   "identical_given_sherpa_onnx_frames": same_frames}
+        say(f"sherpa-onnx parity: {same}/{n_par} identical greedy token sequences; "
+            f"{same_frames}/{n_par} from its own front end's frames")
     except ImportError:
         report["sherpa_parity"] = "sherpa-onnx not installed"
 
