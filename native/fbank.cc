@@ -6,10 +6,18 @@
 #include <cmath>
 #include <stdexcept>
 
+// The frames must round as kaldi-native-fbank's do (fft.cc): no fused multiply-adds.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 namespace assistant::frontend {
 namespace {
 
-double MelScale(double freq_hz) { return 1127.0 * std::log(1.0 + freq_hz / 700.0); }
+// kaldi-native-fbank's mel scale, in float as it computes it (so the filters' weights are its own)
+float MelScale(float freq_hz) { return 1127.0f * std::log(1.0f + freq_hz / 700.0f); }
 
 int NextPowerOfTwo(int n) {
   int p = 1;
@@ -47,23 +55,27 @@ Fbank::Fbank(const FbankOptions& opts)
     window_[i] = static_cast<float>(w);
   }
 
+  // The mel filters in float, as kaldi-native-fbank's MelBanks computes them.
   const int num_fft_bins = padded_length_ / 2;
-  const double bin_width = static_cast<double>(opts.sample_rate) / padded_length_;
-  const double mel_low = MelScale(opts.low_freq_hz), mel_high = MelScale(high);
-  const double delta = (mel_high - mel_low) / (opts.num_mel_bins + 1);
+  const float nyquist_f = 0.5f * static_cast<float>(opts.sample_rate);
+  const float high_f = opts.high_freq_hz > 0 ? opts.high_freq_hz : nyquist_f + opts.high_freq_hz;
+  const float bin_width = static_cast<float>(opts.sample_rate) / static_cast<float>(padded_length_);
+  const float mel_low = MelScale(opts.low_freq_hz), mel_high = MelScale(high_f);
+  const float delta = (mel_high - mel_low) / static_cast<float>(opts.num_mel_bins + 1);
   mel_offset_.assign(opts.num_mel_bins, 0);
   mel_weights_.assign(opts.num_mel_bins, {});
   for (int b = 0; b < opts.num_mel_bins; ++b) {
-    const double left = mel_low + b * delta, center = mel_low + (b + 1) * delta, right = mel_low + (b + 2) * delta;
+    const float left = mel_low + static_cast<float>(b) * delta, center = mel_low + static_cast<float>(b + 1) * delta,
+                right = mel_low + static_cast<float>(b + 2) * delta;
     int first = -1;
     std::vector<float> weights;
     for (int i = 0; i < num_fft_bins; ++i) {
-      const double mel = MelScale(bin_width * i);
+      const float mel = MelScale(bin_width * static_cast<float>(i));
       if (mel > left && mel < right) {
-        const double w = mel <= center ? (mel - left) / (center - left) : (right - mel) / (right - center);
+        const float w = mel <= center ? (mel - left) / (center - left) : (right - mel) / (right - center);
         if (first < 0) first = i;
         weights.resize(i - first + 1, 0.0f);
-        weights[i - first] = static_cast<float>(w);
+        weights[i - first] = w;
       }
     }
     mel_offset_[b] = first < 0 ? 0 : first;
@@ -146,16 +158,16 @@ void Fbank::ComputeFrame(int64_t frame, float* out) {
     }
   }
   if (opts_.remove_dc_offset) {
-    double sum = 0.0;
+    float sum = 0.0f;  // in float, in order, as kaldi-native-fbank sums
     for (int i = 0; i < frame_length_; ++i) sum += x[i];
-    const float mean = static_cast<float>(sum / frame_length_);
+    const float mean = sum / static_cast<float>(frame_length_);
     for (int i = 0; i < frame_length_; ++i) x[i] -= mean;
   }
   float log_energy = 0.0f;
   if (opts_.use_energy) {
-    double e = 0.0;
-    for (int i = 0; i < frame_length_; ++i) e += static_cast<double>(x[i]) * x[i];
-    log_energy = static_cast<float>(std::log(std::max(e, static_cast<double>(FLT_EPSILON))));
+    float e = 0.0f;
+    for (int i = 0; i < frame_length_; ++i) e += x[i] * x[i];
+    log_energy = std::log(std::max(e, FLT_EPSILON));
     if (opts_.energy_floor > 0) log_energy = std::max(log_energy, std::log(opts_.energy_floor));
   }
   if (opts_.preemphasis != 0.0f) {

@@ -31,4 +31,35 @@ class RealFft {
   std::vector<unsigned> bitrev_;
 };
 
+// The real FFT that kaldi-native-fbank (sherpa-onnx's front end) computes, operation for operation, so
+// the fbank's frames equal sherpa-onnx's bit for bit: KISS FFT (radix 4, then 2) on the n/2 complex points,
+// then kiss_fftr's split into the real spectrum, in float, with the sums regrouped exactly as
+// kaldi-native-fbank's x86-64 wheel (1.23, built with reassociation allowed) evaluates them: measured
+// against its Rfft on every bin (tests/frontend/test_fbank.py). Its sources compile with floating-point
+// contraction off (no fused multiply-adds), so the result is the same on ARM as on x86.
+class KaldiRealFft {
+ public:
+  // n must be a power of two, >= 4.
+  explicit KaldiRealFft(std::size_t n);
+
+  std::size_t size() const { return n_; }
+
+  // Writes |X[k]|^2 for k = 0 .. n/2 - 1, as RealFft does; `scratch` must hold n floats.
+  void PowerSpectrum(const float* in, float* power_out, float* scratch) const;
+
+ private:
+  struct Cpx {
+    float r, i;
+  };
+  void Work(Cpx* out, const Cpx* f, std::size_t fstride, const int* factors) const;
+  void Butterfly4(Cpx* out, std::size_t fstride, std::size_t m) const;
+  void Butterfly2(Cpx* out, std::size_t fstride, std::size_t m) const;
+
+  std::size_t n_;
+  std::size_t ncfft_;
+  std::vector<int> factors_;       // (radix, remaining length) pairs, as kiss_fft's kf_factor
+  std::vector<Cpx> twiddles_;      // e^{-2πi k / ncfft}
+  std::vector<Cpx> super_twiddles_;  // kiss_fftr's: e^{-iπ((k + 1) / ncfft + 1/2)}, k < ncfft / 2
+};
+
 }  // namespace assistant::frontend

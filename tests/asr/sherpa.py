@@ -39,12 +39,12 @@ def sherpa_tokens(model_dir: Path, samples: np.ndarray, search: str = "greedy", 
     return list(rec.get_result_all(s).tokens)
 
 
-def kaldi_fbank(samples: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
-    """kaldi-native-fbank's frames for the whole of ``samples`` (16 kHz): sherpa-onnx's front end."""
+def kaldi_fbank(samples: np.ndarray, cfg: FrontendConfig, sample_rate: int = 16000) -> np.ndarray:
+    """kaldi-native-fbank's frames for the whole of ``samples``: sherpa-onnx's front end."""
     import kaldi_native_fbank as knf
 
     o = knf.FbankOptions()
-    o.frame_opts.samp_freq = 16000
+    o.frame_opts.samp_freq = sample_rate
     o.frame_opts.dither = 0.0
     o.frame_opts.snip_edges = cfg.snip_edges
     o.frame_opts.frame_length_ms = cfg.frame_length_ms
@@ -57,7 +57,7 @@ def kaldi_fbank(samples: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     o.mel_opts.high_freq = cfg.high_freq_hz
     o.use_energy = cfg.use_energy
     f = knf.OnlineFbank(o)
-    f.accept_waveform(16000, samples.tolist())
+    f.accept_waveform(sample_rate, samples.tolist())
     f.input_finished()
     return np.stack([f.get_frame(i) for i in range(f.num_frames_ready)]).astype(np.float32)
 
