@@ -1,9 +1,11 @@
 """Numpy twin of ``native/fbank.cc``: Kaldi-compatible log-mel filterbank, streaming.
 
-It is the pure-Python fallback and the test oracle for the native code. The arithmetic follows Kaldi's
-``ComputeFbankFeats`` (and kaldi-native-fbank): per frame remove the DC offset, pre-emphasise, window,
-zero-pad to a power of two, power spectrum, triangular mel filters on the 1127·ln(1 + f/700) scale,
-natural log floored at float32 epsilon.
+It is the pure-Python fallback and the test oracle for the native code. The arithmetic is Kaldi's
+``ComputeFbankFeats`` as kaldi-native-fbank (sherpa-onnx's front end) does it, in float, operation for
+operation, so its frames equal kaldi-native-fbank's and the native code's bit for bit: per frame remove the
+DC offset, pre-emphasise, window, zero-pad to a power of two, power spectrum (KISS FFT, ``_fft_py.py``),
+triangular mel filters on the 1127·ln(1 + f/700) scale, natural log floored at float32 epsilon. The
+price of exactness: a 10 ms feed costs about 3x what numpy's own FFT made it (``tools/bench_frontend.py``).
 
 Streaming (``snip_edges = false``): frame ``i`` is centred at ``i*shift + shift/2``; samples before 0
 are mirrored. A frame is emitted as soon as all its samples have arrived; ``finish()`` emits the frames
@@ -18,12 +20,15 @@ import math
 import numpy as np
 
 from assistant.config import FrontendConfig, WindowType
+from assistant.frontend._fft_py import KaldiRealFftPy, logf
 
 _FLOAT_EPS = float(np.finfo(np.float32).eps)
 
 
-def mel_scale(freq_hz: np.ndarray | float) -> np.ndarray | float:
-    return 1127.0 * np.log(1.0 + np.asarray(freq_hz) / 700.0)
+def mel_scale(freq_hz: np.ndarray | float) -> np.ndarray:
+    """kaldi-native-fbank's mel scale, in float as it computes it: 1127·logf(1 + f/700)"""
+    f = np.asarray(freq_hz, dtype=np.float32)
+    return np.float32(1127.0) * logf(np.float32(1.0) + f / np.float32(700.0))
 
 
 class FbankGeometry:
@@ -36,8 +41,12 @@ class FbankGeometry:
         self.frame_shift = int(round(sample_rate * cfg.frame_shift_ms / 1000))
         self.padded_length = 1 << (self.frame_length - 1).bit_length()
         self.num_bins = cfg.num_mel_bins
-        self.window = self._make_window(cfg.window, self.frame_length)
-        self.mel_filters = self._make_mel_filters()  # (num_bins, padded/2) float32, dense
+        self.window = self._make_window(cfg.window, self.frame_length).astype(np.float32)
+        # per bin: the FFT bins it covers (from mel_first) and their weights, zero-padded to one length
+        self.mel_first, self.mel_weights = self._make_mel_filters()
+        self.mel_index = np.minimum(self.mel_first[:, None] + np.arange(self.mel_weights.shape[1]),
+                                    self.padded_length // 2 - 1)
+        self.fft = KaldiRealFftPy(self.padded_length)
 
     @staticmethod
     def _make_window(kind: WindowType, n: int) -> np.ndarray:
@@ -53,8 +62,10 @@ class FbankGeometry:
             w = np.ones(n)
         return w
 
-    def _make_mel_filters(self) -> np.ndarray:
+    def _make_mel_filters(self) -> tuple[np.ndarray, np.ndarray]:
+        """kaldi-native-fbank's MelBanks in float, as the native code builds them."""
         cfg = self.cfg
+        f32 = np.float32
         num_fft_bins = self.padded_length // 2
         nyquist = 0.5 * self.sample_rate
         high = cfg.high_freq_hz if cfg.high_freq_hz > 0 else nyquist + cfg.high_freq_hz
@@ -63,18 +74,25 @@ class FbankGeometry:
                 f"frontend: need 0 <= low_freq_hz < high_freq_hz <= Nyquist ({nyquist} Hz), "
                 f"got low {cfg.low_freq_hz}, high {high}"
             )
-        fft_bin_width = self.sample_rate / self.padded_length
-        mel_low, mel_high = mel_scale(cfg.low_freq_hz), mel_scale(high)
-        delta = (mel_high - mel_low) / (self.num_bins + 1)
-        mel = mel_scale(fft_bin_width * np.arange(num_fft_bins))
-        filters = np.zeros((self.num_bins, num_fft_bins), dtype=np.float64)
-        for b in range(self.num_bins):
-            left, center, right = mel_low + b * delta, mel_low + (b + 1) * delta, mel_low + (b + 2) * delta
-            inside = (mel > left) & (mel < right)
-            up = (mel - left) / (center - left)
-            down = (right - mel) / (right - center)
-            filters[b] = np.where(inside, np.where(mel <= center, up, down), 0.0)
-        return filters.astype(np.float32)
+        high_f = f32(cfg.high_freq_hz)
+        if cfg.high_freq_hz <= 0:
+            high_f = f32(0.5) * f32(self.sample_rate) + high_f
+        bin_width = f32(self.sample_rate) / f32(self.padded_length)
+        mel_low, mel_high = mel_scale(f32(cfg.low_freq_hz)), mel_scale(high_f)
+        delta = (mel_high - mel_low) / f32(self.num_bins + 1)
+        mel = mel_scale(bin_width * np.arange(num_fft_bins, dtype=f32))
+        b = np.arange(self.num_bins, dtype=f32)[:, None]
+        left, center, right = mel_low + b * delta, mel_low + (b + f32(1)) * delta, mel_low + (b + f32(2)) * delta
+        inside = (mel > left) & (mel < right)
+        weights = np.where(mel <= center, (mel - left) / (center - left), (right - mel) / (right - center))
+        weights = np.where(inside, weights, f32(0))
+        first = np.where(inside.any(axis=1), inside.argmax(axis=1), 0)
+        last = np.where(inside.any(axis=1), num_fft_bins - 1 - inside[:, ::-1].argmax(axis=1), -1)
+        width = max(int((last - first).max()) + 1, 1)
+        packed = np.zeros((self.num_bins, width), dtype=f32)
+        for i in range(self.num_bins):
+            packed[i, : last[i] - first[i] + 1] = weights[i, first[i] : last[i] + 1]
+        return first, packed
 
     @property
     def num_columns(self) -> int:
@@ -141,7 +159,7 @@ class FbankPy:
         starts = np.fromiter((g.first_sample(f) for f in frames), dtype=np.int64, count=len(frames))
         idx = starts[:, None] + np.arange(g.frame_length)[None, :]
         idx = self._mirror(idx)
-        windows = self._buffer[idx - self._offset].astype(np.float64)
+        windows = self._buffer[idx - self._offset]
         out = compute_frames(g, windows)
         self._next_frame = total
         self._trim()
@@ -167,26 +185,31 @@ class FbankPy:
 
 
 def compute_frames(g: FbankGeometry, windows: np.ndarray) -> np.ndarray:
-    """(n, frame_length) raw float64 samples -> (n, num_columns) float32 log-mel."""
+    """(n, frame_length) float32 samples -> (n, num_columns) float32 log-mel, every step in float as
+    ``native/fbank.cc`` (and kaldi-native-fbank) does it. Sums run in order (``cumsum``), as the C loops
+    add, rather than numpy's pairwise ``sum``."""
     cfg = g.cfg
-    x = windows.copy()
+    f32 = np.float32
+    x = np.array(windows, dtype=f32)
     if cfg.remove_dc_offset:
-        x -= x.mean(axis=1, keepdims=True)
+        x -= np.cumsum(x, axis=1)[:, -1:] / f32(g.frame_length)
     log_energy = None
     if cfg.use_energy:
-        log_energy = np.log(np.maximum((x * x).sum(axis=1), _FLOAT_EPS))
+        log_energy = logf(np.maximum(np.cumsum(x * x, axis=1)[:, -1], f32(_FLOAT_EPS)))
         if cfg.energy_floor > 0:
-            log_energy = np.maximum(log_energy, math.log(cfg.energy_floor))
+            log_energy = np.maximum(log_energy, logf(f32(cfg.energy_floor)))
     if cfg.preemphasis != 0:
-        x[:, 1:] -= cfg.preemphasis * x[:, :-1].copy()
-        x[:, 0] -= cfg.preemphasis * x[:, 0]
+        c = f32(cfg.preemphasis)
+        x[:, 1:] -= c * x[:, :-1]
+        x[:, 0] -= c * x[:, 0]
     x *= g.window
-    spectrum = np.fft.rfft(x, n=g.padded_length, axis=1)
-    power = spectrum.real**2 + spectrum.imag**2
-    mel = power[:, : g.padded_length // 2] @ g.mel_filters.T.astype(np.float64)
-    out = np.log(np.maximum(mel, _FLOAT_EPS)).astype(np.float32)
+    padded = np.zeros((x.shape[0], g.padded_length), dtype=f32)
+    padded[:, : g.frame_length] = x
+    power = g.fft.power(padded)
+    mel = np.cumsum(power[:, g.mel_index] * g.mel_weights, axis=2)[:, :, -1]
+    out = logf(np.maximum(mel, f32(_FLOAT_EPS)))
     if log_energy is not None:
-        out = np.concatenate([log_energy[:, None].astype(np.float32), out], axis=1)
+        out = np.concatenate([log_energy[:, None], out], axis=1)
     return out
 
 

@@ -111,7 +111,7 @@ def test_the_shipped_configuration_as_the_pipeline_loads_it(greedy):
 def test_same_greedy_tokens_as_sherpa_onnx(greedy, name, front_end):
     """Our front end's frames, and sherpa-onnx's own (kaldi-native-fbank): given the same frames the two
     engines agree token for token (measured: 320 of 320 held-out files); the native front end is
-    sherpa-onnx's bit for bit, the numpy twin within 1e-3 (tests/frontend)."""
+    sherpa-onnx's bit for bit, and so is its numpy twin (tests/frontend)."""
     pytest.importorskip("sherpa_onnx")
     samples = read_audio(HELDOUT / name).samples
     expected = sherpa_tokens(MODEL, samples, encoder="encoder.int8.onnx")

@@ -1,5 +1,5 @@
-"""Fbank against kaldi-native-fbank (sherpa-onnx's front end) on real speech: the native front end equals it
-bit for bit, the numpy twin to 1e-3; chunk invariance; reset; bad input."""
+"""Fbank against kaldi-native-fbank (sherpa-onnx's front end) on real speech: the native front end and its
+numpy twin both equal it bit for bit; the twin's FFT and log alone; chunk invariance; reset; bad input."""
 
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ pytest.importorskip("kaldi_native_fbank")
 
 
 def assert_matches(got: np.ndarray, ref: np.ndarray, impl: str) -> None:
-    assert got.shape == ref.shape
-    if impl == "native":  # the same operations in the same order (native/fft.h: KaldiRealFft)
-        np.testing.assert_array_equal(got, ref)
-    else:
-        assert np.abs(got - ref).max() < 1e-3
+    """Both implementations do kaldi-native-fbank's float operations in its order (native/fft.h:
+    KaldiRealFft, assistant/frontend/_fft_py.py), so equality is exact; ``impl`` names the failing one."""
+    assert got.shape == ref.shape, impl
+    np.testing.assert_array_equal(got, ref, err_msg=impl)
 
 
 @pytest.mark.parametrize("chunk", [1, 160, 1000, None])
@@ -62,7 +61,46 @@ def test_native_equals_numpy_twin(speech):
     cfg = FrontendConfig()
     a = Fbank(cfg, impl="native").compute(speech)
     b = Fbank(cfg, impl="python").compute(speech)
-    assert np.abs(a - b).max() < 1e-3
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n", [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048])
+def test_twin_fft_equals_kaldi_native_fbank_rfft(n):
+    """Every bin of the twin's power spectrum equals kaldi-native-fbank's own real FFT, squared in float
+    (radix 4 only, or with a radix-2 stage: n/2 a power of four or not)."""
+    import kaldi_native_fbank as knf
+
+    from assistant.frontend._fft_py import KaldiRealFftPy
+
+    x = np.random.default_rng(n).standard_normal((8, n)).astype(np.float32)
+    rfft = knf.Rfft(n)
+    ref = []
+    for row in x:
+        y = np.asarray(rfft.compute(row.tolist()), dtype=np.float32)  # re0, re(n/2), re1, im1, ...
+        re = np.concatenate([y[:1], y[2::2]])
+        im = np.concatenate([np.zeros(1, np.float32), y[3::2]])
+        ref.append(re * re + im * im)
+    np.testing.assert_array_equal(KaldiRealFftPy(n).power(x), np.array(ref))
+
+
+def test_twin_logf_is_the_c_librarys():
+    """The twin's logf (glibc's algorithm) against the C library's own, on a million floats across the
+    range the front end logs: float32 epsilon (its floor) to 1e30."""
+    import ctypes
+    import ctypes.util
+
+    from assistant.frontend._fft_py import logf
+
+    name = ctypes.util.find_library("m")
+    libm = ctypes.CDLL(name) if name else None
+    if libm is None or not hasattr(libm, "logf"):
+        pytest.skip("no C math library to compare with")
+    libm.logf.restype, libm.logf.argtypes = ctypes.c_float, [ctypes.c_float]
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.uniform(np.log(np.finfo(np.float32).eps), np.log(1e30), 1_000_000)).astype(np.float32)
+    x = np.concatenate([x, np.float32([1.0, 2.0, 0.5, np.finfo(np.float32).eps])])
+    ref = np.fromiter(map(libm.logf, x.tolist()), dtype=np.float32, count=x.size)
+    np.testing.assert_array_equal(logf(x), ref)
 
 
 def test_reset_equals_fresh_stream(impl, speech):
