@@ -663,6 +663,12 @@ class Config:
     def __post_init__(self) -> None:  # cross-section checks
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000
         _check(frame_len == int(frame_len), "frontend.frame_length_ms", "must be a whole number of samples")
+        nyquist = self.audio.sample_rate / 2
+        f = self.frontend
+        high = f.high_freq_hz if f.high_freq_hz > 0 else nyquist + f.high_freq_hz
+        _check(f.low_freq_hz < high <= nyquist, "frontend.high_freq_hz",
+               f"the mel filters must lie below Nyquist ({nyquist:g} Hz) and above low_freq_hz "
+               f"({f.low_freq_hz:g} Hz); got {high:g} Hz")
         _check(self.pipeline.turn_timeout_s > self.intent.skill_timeout_s, "pipeline.turn_timeout_s",
                "must exceed intent.skill_timeout_s (a slow skill is answered by its own apology first)")
 

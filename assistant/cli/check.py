@@ -20,7 +20,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     cfg = load_config(args.config)
-    Fbank(cfg.frontend, cfg.audio.sample_rate)  # geometry checks (filters inside Nyquist, ...)
+    try:
+        Fbank(cfg.frontend, cfg.audio.sample_rate)  # the front end's own checks, beside the config's
+    except ValueError as e:
+        raise JobError(f"frontend: {e}") from None
     registry = ModelRegistry.load(cfg.models)
     problems = []
     from assistant.intent.home import load_home
