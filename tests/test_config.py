@@ -45,7 +45,7 @@ def test_default_toml_comments_every_key():
         ("[runtime]\nproviders = 'CPU'", r"runtime\.providers: must be an array"),
         ("frontend = 3", r"frontend: must be a table"),
         ("[frontend]\nsnip_edges = 1", r"frontend\.snip_edges: must be true or false"),
-        ("[frontend]\nhigh_freq_hz = 9000.0", r"frontend\.high_freq_hz: the mel filters must lie below Nyquist \(8000 Hz\)"),
+        ("[frontend]\nhigh_freq_hz = 9000.0", r"frontend\.high_freq_hz: the mel filters must lie below Nyquist \(8000"),
         ("[frontend]\nlow_freq_hz = 7000.0\nhigh_freq_hz = -1500.0", r"frontend\.high_freq_hz: .*got 6500 Hz"),
     ],
 )
