@@ -3,9 +3,10 @@
 // Per frame: remove DC offset, pre-emphasise, window (povey by default), zero-pad to a power of two,
 // power spectrum, sparse triangular mel filters (1127·ln(1 + f/700) scale), natural log floored at
 // FLT_EPSILON. Every step is kaldi-native-fbank's (sherpa-onnx's front end) in float, in its order, with
-// its FFT (fft.h: KaldiRealFft), so the frames equal its frames bit for bit (tests/frontend/test_fbank.py). Streaming (snip_edges = false): frame i is centred at i·shift + shift/2, samples before 0
-// are mirrored; a frame is emitted once all its samples have arrived and Finish() emits the frames that
-// reach past the end (mirrored there), so output never depends on chunking.
+// its FFT (fft.h: KaldiRealFft), so the frames equal its frames bit for bit (tests/frontend/test_fbank.py).
+// Streaming (snip_edges = false): frame i is centred at i·shift + shift/2, samples before 0 are mirrored;
+// a frame is emitted once all its samples have arrived and Finish() emits the frames that reach past the
+// end (mirrored there), so output never depends on chunking.
 //
 // Memory: the retained sample buffer holds at most one frame length plus the last chunk; the filters are
 // stored sparsely (offset + weights per bin, about 2·padded/2 floats in all). No allocation per frame.

@@ -1,6 +1,7 @@
-// native/fft.h — real FFT of a power-of-two length, for the fbank front end.
+// native/fft.h — real FFTs of a power-of-two length: RealFft (the wake word's mel step, native/wake_mel.h)
+// and KaldiRealFft (the fbank front end, below).
 //
-// A real sequence of length N is packed into N/2 complex points, transformed with an iterative radix-2
+// RealFft: a real sequence of length N is packed into N/2 complex points, transformed with an iterative radix-2
 // FFT, then unpacked into the N/2 + 1 bins of the real spectrum. Cost: (N/4)·log2(N/2) butterflies + N/2
 // unpack steps; no allocation per call. Real and imaginary parts are kept in separate arrays and each
 // stage has its own contiguous twiddle table, so the butterfly loops vectorise (SSE/NEON) unchanged.

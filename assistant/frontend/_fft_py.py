@@ -27,7 +27,7 @@ __all__ = ["KaldiRealFftPy", "logf"]
 # log1p, in double, rounded to float once. It is not always the correctly rounded log (it differs from it
 # on 1 value in 1,100 to 4,900 here), so the twin computes it as the C library does. Its builds with fused
 # multiply-adds round the double once less, which can change the float only where the double lies within
-# an ulp of a float's midpoint (about 1 value in 2^28).
+# an ulp of a float's midpoint.
 _LOGF_TABLE = np.array([float.fromhex(h) for h in [  # (invc, logc) pairs
     "0x1.661ec79f8f3bep+0", "-0x1.57bf7808caadep-2", "0x1.571ed4aaf883dp+0", "-0x1.2bef0a7c06ddbp-2",
     "0x1.49539f0f010b0p+0", "-0x1.01eae7f513a67p-2", "0x1.3c995b0b80385p+0", "-0x1.b31d8a68224e9p-3",
