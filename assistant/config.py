@@ -402,8 +402,6 @@ class PipelineConfig:
 
     input: InputKind = InputKind.MICROPHONE
     """where live audio comes from: the microphone, or clients of the Wyoming endpoint (a test rig)"""
-    follow_up_s: float = 5.0
-    """after a reply, listen this long for a follow-up without the wake word (0 = off)"""
     barge_in: bool = True
     """the wake word while thinking or speaking stops the reply and listens"""
     turn_timeout_s: float = 8.0
@@ -419,8 +417,6 @@ class PipelineConfig:
     utterance is then the same audio, dropped when speech resumed. The reply comes that much sooner."""
 
     def __post_init__(self) -> None:
-        _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",
-               f"must be in [0, 60], got {self.follow_up_s}")
         _check(0 < self.turn_timeout_s <= 600, "pipeline.turn_timeout_s",
                f"must be in (0, 600], got {self.turn_timeout_s}")
         _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")
@@ -458,8 +454,14 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return False
 class AsrEngine(str, enum.Enum):
+    """What ``assistant.asr.recognizer.Recognizer`` runs (the device, ``transcribe`` and the evaluations)."""
+
     WHISPER = "whisper"
+    """Whisper alone, on the whole utterance"""
     TRANSDUCER = "transducer"
+    """the streaming transducer alone"""
+    TWO_PASS = "two-pass"
+    """transducer partials while the request is spoken, Whisper's final ranked with the first pass"""
 
 
 class WhisperWindow(str, enum.Enum):
@@ -627,9 +629,9 @@ class WhisperConfig:
 
 @dataclass(frozen=True, slots=True)
 class AsrConfig:
-    """Speech recognition: the accurate Whisper recogniser (default) or a streaming transducer."""
+    """Speech recognition (``assistant/asr/recognizer.py``): streaming transducer, Whisper, or both."""
 
-    engine: AsrEngine = AsrEngine.WHISPER
+    engine: AsrEngine = AsrEngine.TWO_PASS
     lm: str = "domain"
     """the word LM both recognisers use where their lm_weight > 0 (Whisper's n-best rescoring, the
     transducer's fusion): "domain" (built at start from the intent templates and the home's names:
@@ -638,8 +640,8 @@ class AsrConfig:
     whisper: WhisperConfig = field(default_factory=WhisperConfig)
 
     def __post_init__(self) -> None:
-        _check(self.engine is not AsrEngine.TRANSDUCER or self.transducer.configured,
-               "asr.transducer.model", "engine = 'transducer' needs a transducer (model, or the four files)")
+        _check(self.engine is AsrEngine.WHISPER or self.transducer.configured, "asr.transducer.model",
+               f"engine = '{self.engine.value}' needs a transducer model ([asr.transducer] model, or the four files)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -740,12 +742,20 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported config type {tp!r}")  # a bug in a *Config definition
 
 
+MOVED_KEYS = {
+    "pipeline.follow_up_s": "dialogue.follow_up_s (the one follow-up window)",
+}
+"""keys that moved: a config that still sets one gets an error that says where it went"""
+
+
 def _build(cls: type, table: dict[str, Any], path: str = "") -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     kwargs = {}
     for key, value in table.items():
         dotted = f"{path}.{key}" if path else key
+        if key not in names and dotted in MOVED_KEYS:
+            raise ConfigError(f"{dotted}: moved to {MOVED_KEYS[dotted]}")
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
             hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(names)})"

@@ -10,7 +10,7 @@
                                                                  └─► AudioSink + reply listeners (Wyoming)
 
 States: IDLE (waiting for the wake word) ─wake─► LISTENING ─speech ended─► THINKING ─first audio─►
-SPEAKING ─reply done─► LISTENING for ``follow_up_s`` without the wake word (then IDLE). The wake word while
+SPEAKING ─reply done─► LISTENING for the answer's ``follow_up_s`` without the wake word (then IDLE). The wake word while
 THINKING or SPEAKING stops the reply and listens (barge-in). Announcements (a timer ringing) are spoken
 when the assistant is IDLE. Every step is a typed event (``assistant.events``) fanned out to subscribers:
 the log, ``--events`` JSON lines, Wyoming clients.
@@ -38,7 +38,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -62,7 +62,7 @@ from assistant.events import (
     WakeDetected,
     to_dict,
 )
-from assistant.stages import Dialogue, Listener, RecognitionStream, Recognizer, Speaker, Turn
+from assistant.stages import Answer, DialogueStage, ListenerStage, RecognitionStream, RecognizerStage, SpeakerStage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -338,12 +338,12 @@ class _Step:
 class _ListeningWorker:
     """Listening and streaming recognition; every method runs on the one listening thread, in order."""
 
-    def __init__(self, listener: Listener | None, recognizer: Recognizer | None,
+    def __init__(self, listener: ListenerStage | None, recognizer: RecognizerStage | None,
                  early_decode: bool = False) -> None:
         self.listener = listener
         self.recognizer = recognizer
         self._stream: RecognitionStream | None = None
-        self._early = early_decode and hasattr(listener, "settled_utterance")
+        self._early = early_decode
         self._settled_mark: int | None = None
 
     def step(self, samples: np.ndarray) -> _Step:
@@ -357,8 +357,8 @@ class _ListeningWorker:
             out.append(event)
             if isinstance(event, SpeechStarted) and self.recognizer is not None:
                 self._stream = self.recognizer.stream()
-                heard = self.listener.open_audio() if hasattr(self.listener, "open_audio") else None
-                if heard is not None and len(heard):  # the pre-roll too, as the final pass will hear it
+                heard = self.listener.open_audio()
+                if len(heard):  # the pre-roll too, as the final pass will hear it
                     out.extend(self._stream.feed(heard))
                     fed = True
             elif isinstance(event, SpeechEnded):
@@ -406,10 +406,10 @@ class Assistant:
         cfg: PipelineConfig,
         *,
         sample_rate: int,
-        listener: Listener | None = None,
-        recognizer: Recognizer | None = None,
-        dialogue: Dialogue | None = None,
-        speaker: Speaker | None = None,
+        listener: ListenerStage | None = None,
+        recognizer: RecognizerStage | None = None,
+        dialogue: DialogueStage | None = None,
+        speaker: SpeakerStage | None = None,
         sink: AudioSink | None = None,
         pacing: Pacing = Pacing.REALTIME,
     ) -> None:
@@ -542,7 +542,7 @@ class Assistant:
             producer = threading.Thread(target=self._produce, args=(source, live, reopen),
                                         name="audio-source", daemon=True)
             producer.start()
-        if callable(getattr(self.dialogue, "ringing", None)):
+        if self.dialogue is not None:
             tasks.append(asyncio.create_task(self._ring_loop(), name="ringing"))
         if watchdog is not None and watchdog_interval_s:
             tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
@@ -563,7 +563,7 @@ class Assistant:
             for task in [*tasks, done_wait, stop_wait]:
                 task.cancel()
             await asyncio.gather(*tasks, done_wait, stop_wait, return_exceptions=True)
-            if self.sink is not None and hasattr(self.sink, "stop"):
+            if self.sink is not None:
                 with contextlib.suppress(Exception):
                     self.sink.stop()
             for ex in self._executors:
@@ -859,13 +859,11 @@ class Assistant:
             self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
             self._end_turn(follow_up=False)
             return
-        respond = (self.dialogue.respond(text, alternatives=alternatives) if alternatives
-                   else self.dialogue.respond(text))
         try:
-            turn: Turn = await asyncio.wait_for(respond, self.cfg.turn_timeout_s)
-            reply = turn.text
-            follow_up_s = getattr(turn, "follow_up_s", None)
-            for event in turn.events:
+            answer: Answer = await asyncio.wait_for(self.dialogue.respond(text, alternatives=alternatives),
+                                                    self.cfg.turn_timeout_s)
+            reply, follow_up_s = answer.text, answer.follow_up_s
+            for event in answer.events:
                 self._emit(event)
         except TimeoutError:
             # (no transcript in errors: they reach the journal, and nothing heard goes to disk by default)
@@ -878,11 +876,10 @@ class Assistant:
         spoke = await self._speak(reply) if reply.strip() else False
         self._end_turn(follow_up=spoke, follow_up_s=follow_up_s)
 
-    def _end_turn(self, follow_up: bool, follow_up_s: float | None = None) -> None:
-        """Back to IDLE, or to LISTENING for the follow-up window (the turn's own length if it gave one,
-        else ``pipeline.follow_up_s``)."""
+    def _end_turn(self, follow_up: bool, follow_up_s: float = 0.0) -> None:
+        """Back to IDLE, or to LISTENING for the follow-up window the answer asked for."""
         self._release_gate()
-        window_s = self.cfg.follow_up_s if follow_up_s is None else follow_up_s
+        window_s = follow_up_s
         if follow_up and window_s > 0 and not self._input_ended:
             self._command(self._worker.listen)
             self._set_state(State.LISTENING)
@@ -906,17 +903,15 @@ class Assistant:
     # ------------------------------------------------------------------ speech
 
     async def _speak(self, text: str) -> bool:
-        """Synthesise and play ``text``; True if any audio was played. A speaker with ``stream`` (the
-        split Piper voice) yields each sentence in slices, so the first audio comes after one slice, not
-        one sentence; the next slice is made while the last one plays. One ``speech-synthesized`` event a
-        sentence."""
+        """Synthesise and play ``text``; True if any audio was played. The speaker yields each sentence in
+        slices, so the first audio comes after one slice, not one sentence; the next slice is made while
+        the last one plays. One ``speech-synthesized`` event a sentence."""
         if self.speaker is None:
             self._emit(Error("speech", f"no voice is loaded; a {len(text)}-character reply is not spoken"))
             return False
         loop = asyncio.get_running_loop()
-        make = getattr(self.speaker, "stream", None) or self.speaker.synthesize
         try:
-            chunks: Iterator[Any] = iter(make(text))
+            chunks = self.speaker.stream(text)
         except Exception as e:
             self._emit(Error("speech", f"{type(e).__name__}: {e}"))
             return False
@@ -939,8 +934,8 @@ class Assistant:
                 if self.state != State.SPEAKING:
                     self._set_state(State.SPEAKING)
                 sentence_s += len(samples) / rate
-                if getattr(chunk, "sentence_end", True):
-                    self._emit(SpeechSynthesized(text=getattr(chunk, "text", None) or text,
+                if chunk.sentence_end:
+                    self._emit(SpeechSynthesized(text=chunk.text or text,
                                                  duration_s=sentence_s, sample_rate=rate))
                     sentence_s = 0.0
                 await self._play(samples, rate)
@@ -954,9 +949,9 @@ class Assistant:
         finally:
             if pending is not None:  # barge-in while the next slice was being made: its result goes
                 pending.add_done_callback(lambda f: f.cancelled() or f.exception())
-            if hasattr(chunks, "close"):  # on the synthesis thread, after a slice still being made
-                with contextlib.suppress(RuntimeError):  # the executor is already shut down
-                    self._synth_ex.submit(chunks.close).add_done_callback(lambda f: f.exception())
+            # closed on the synthesis thread, after a slice still being made
+            with contextlib.suppress(RuntimeError):  # the executor is already shut down
+                self._synth_ex.submit(chunks.close).add_done_callback(lambda f: f.cancelled() or f.exception())
             for r in self._reply_listeners:
                 r.reply_ended(interrupted)
         return played
@@ -985,9 +980,9 @@ class Assistant:
         await self._clock.wait_until(self._play_until, on_due=due)
 
     def _stop_sink(self) -> None:
-        """Barge-in: cut the reply now, where the sink can (``stop()``, as DeviceSink has)."""
+        """Barge-in: cut the reply now (a file sink has nothing to cut)."""
         self._play_until = 0.0
-        if self.sink is not None and hasattr(self.sink, "stop"):
+        if self.sink is not None:
             try:
                 self.sink.stop()
             except Exception:
@@ -1010,6 +1005,7 @@ class Assistant:
 
     async def _ring_loop(self) -> None:
         """Poll the dialogue for announcements that came due (timers), for the announce loop."""
+        assert self.dialogue is not None
         while True:
             await asyncio.sleep(RING_POLL_S)
             try:

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import MelImpl, RuntimeConfig, VadConfig, VadEngine, WakeConfig  # noqa: E402
+from assistant.config import EndpointConfig, MelImpl, RuntimeConfig, VadConfig, VadEngine, WakeConfig  # noqa: E402
 from assistant.models import ModelError, ModelRegistry  # noqa: E402
 from assistant.vad.speech_prob import load_speech_prob  # noqa: E402
 from assistant.wake.detector import WakeWordModel  # noqa: E402
@@ -128,7 +128,6 @@ def main() -> int:
     seconds = len(x) / RATE
     print(f"audio: {seconds / 60:.1f} min, chunks of {args.chunk} samples", file=sys.stderr)
 
-    from assistant.config import Config
     from assistant.listener import Listener
 
     silero = load_speech_prob(VadConfig(engine=VadEngine.SILERO), rt, reg)
@@ -154,7 +153,7 @@ def main() -> int:
         results.append(run_oww("openwakeword 0.5.1, no VAD", reg.path("wake/hey_jarvis"), x, args.chunk, 0.0))
     except ImportError as e:
         print(f"openwakeword's pipeline cannot run ({e}); pip install scikit-learn requests", file=sys.stderr)
-    listener = Listener.load(Config(runtime=rt, wake=WakeConfig(threshold=args.threshold)), reg)
+    listener = Listener.load(WakeConfig(threshold=args.threshold), VadConfig(), EndpointConfig(), rt, reg)
     results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.mel.implementation} mel",
                                 listener, x, args.chunk))
     for name, wcfg, vad in variants:

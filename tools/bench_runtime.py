@@ -120,7 +120,7 @@ def bench_end_to_end(num_scenarios: int) -> dict:
         scenarios = [hil.load_scenario(p) for p in paths]
         sock = d / "wyoming.sock"
         (d / "assistant.toml").write_text(
-            f'[pipeline]\ninput = "wyoming"\nfollow_up_s = 0.0\n[wyoming]\nsocket = "{sock}"\n')
+            f'[pipeline]\ninput = "wyoming"\n[wyoming]\nsocket = "{sock}"\n')
         cmd = [sys.executable, "-m", "assistant", "run", "--config", str(d / "assistant.toml")]
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=d,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -180,8 +180,8 @@ def bench_pipeline(turns: int, seconds: float) -> dict:
         speech.append((t + 0.5, t + 1.2))
         segs.append((t + 0.5, t + 1.2, 660))
     listener = ScriptedListener(wakes=wakes, speech=speech)
-    b = Assistant(PipelineConfig(follow_up_s=0.0), sample_rate=16000, pacing=Pacing.STREAM, listener=listener,
-                  recognizer=ToneRecognizer(), dialogue=EchoDialogue(), speaker=ToneVoice(word_s=0.05))
+    b = Assistant(PipelineConfig(), sample_rate=16000, pacing=Pacing.STREAM, listener=listener,
+                  recognizer=ToneRecognizer(), dialogue=EchoDialogue(follow_up_s=0.0), speaker=ToneVoice(word_s=0.05))
     audio = tone_audio(4.0 * turns + 2.0, segs)
     stats_b = asyncio.run(b.run(ArraySource(audio), live=False))
     lat = sorted(stats_b.latencies_s)

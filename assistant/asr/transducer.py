@@ -496,6 +496,16 @@ class AsrStream:
             ]
         return s.finalize()
 
+    def best_words(self) -> tuple[Word, ...]:
+        """Per-word times of the best path so far (what ``text`` reads)."""
+        s = self._search
+        if isinstance(s, GreedySearch):
+            tokens, frames = tuple(s.tokens), tuple(s.frames)
+        else:
+            b = s.best()
+            tokens, frames = b.ys[self.model.context_size :], b.frames
+        return self.words(Hypothesis(tokens, "", frames, 0.0))
+
     def words(self, hyp: Hypothesis) -> tuple[Word, ...]:
         """Per-word times of a hypothesis (start of the first piece, end one frame after the last)."""
         fs = self.model.frame_s

@@ -5,14 +5,15 @@ from assistant.dialogue.manager import DialogueManager, Turn
 __all__ = ["DialogueManager", "Turn", "build_dialogue"]
 
 
-def build_dialogue(cfg, clock=None):  # noqa: ANN001 - thin factory, typed below
-    """The whole understanding side from a ``Config``: home, parser, skills, state, dialogue manager."""
+def build_dialogue(cfg, clock=None, home=None):  # noqa: ANN001 - thin factory, typed below
+    """The whole understanding side from a ``Config``: home (``home`` if already loaded), parser, skills,
+    state, dialogue manager."""
     from assistant.intent.home import load_home
     from assistant.intent.parser import IntentParser
     from assistant.skills import StateStore, build_registry, system_clock
 
     clock = clock or system_clock
-    home = load_home(cfg.home)
+    home = home if home is not None else load_home(cfg.home)
     store = StateStore(cfg.runtime.state_dir)
     parser = IntentParser(cfg.intent, home)
     registry = build_registry(cfg, home, store, clock)
