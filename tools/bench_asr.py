@@ -13,7 +13,7 @@
 
 * ``rescore``: n-best LM rescoring WER on held-out Asterisk prompts (LM from the other half).
 
-    python tools/bench_asr.py [transducer] [whisper] [latency] [rescore] [--prompts N] [--json]
+    python -m tools.bench_asr [transducer] [whisper] [latency] [rescore] [--prompts N] [--json]
 """
 
 from __future__ import annotations
@@ -27,19 +27,18 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from assistant.asr.whisper import word_edit_distance  # noqa: E402
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import (  # noqa: E402
+from assistant.asr.whisper import word_edit_distance
+from assistant.audio.io import read_audio
+from assistant.config import (
     RuntimeConfig,
     SearchMethod,
     TransducerConfig,
     WhisperConfig,
     WhisperWindow,
 )
-from assistant.intent.numbers import number_to_words  # noqa: E402
+from assistant.intent.numbers import number_to_words
+
+REPO = Path(__file__).resolve().parent.parent
 
 PS = Path("/usr/share/pocketsphinx/test/data")
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en")
@@ -133,7 +132,7 @@ def heldout(limit: int) -> list[tuple[Path, str]]:
     +f3, flite rms; rooms, noise, telephone band), every k-th of its test split; empty if not made."""
     index = REPO / "var" / "asr-data" / "test.jsonl"
     if not index.exists():
-        print(f"heldout: {index} not found (python tools/train/make_data.py makes it)", file=sys.stderr)
+        print(f"heldout: {index} not found (python -m tools.train.make_data makes it)", file=sys.stderr)
         return []
     rows = [json.loads(line) for line in index.read_text().splitlines()]
     rows = rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
@@ -245,10 +244,9 @@ def bench_rescore(args, report: dict) -> None:
     """N-best rescoring on held-out Asterisk prompts: the word LM (the ARPA test double until the native
     LM is merged) is estimated from the other half of the prompt transcripts (even lines), then the
     Whisper n-best of the odd-line prompts is rescored; WER with and without."""
-    from arpa_lm import ArpaLm
-
     from assistant.asr.whisper import WhisperModel, lm_words, rescore
     from assistant.models import ModelRegistry
+    from tests.asr.arpa_lm import ArpaLm
 
     prompts = asterisk(0)
     train, test = prompts[0::2], prompts[1::2]
@@ -291,7 +289,7 @@ def bench_transducer(args, report: dict) -> None:
     from assistant.asr.transducer import TransducerModel
     from assistant.frontend.fbank import Fbank
 
-    wavs = [p for p, _ in librivox()] or [ASR_DATA / "command.wav"]
+    wavs = ([] if args.quick else [p for p, _ in librivox()]) or [ASR_DATA / "command.wav"]
     audio = [read_audio(p).samples for p in wavs]
     total_s = sum(len(a) for a in audio) / 16000
     for contract in ("lstm", "zipformer2"):
@@ -356,7 +354,7 @@ def bench_transducer(args, report: dict) -> None:
                 "rtf_ours": round(t_ours / total_s, 4),
             }
             if search == "beam":
-                from arpa_lm import ArpaLm
+                from tests.asr.arpa_lm import ArpaLm
 
                 lm = ArpaLm.from_sentences(ASSISTANT_PHRASES, order=3)
                 fused = TransducerModel.load(
@@ -482,8 +480,12 @@ def main() -> None:
     ap.add_argument("--lm-weight", type=float, nargs="+", default=[0.3], help="rescoring weights to report")
     ap.add_argument("--lm-word-bonus", type=float, default=1.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="seconds: the transducer and latency benches on one command, once (make test runs it)")
     args = ap.parse_args()
-    sys.path.insert(0, str(REPO / "tests" / "asr"))
+    if args.quick:
+        args.benches = [b for b in args.benches if b in ("transducer", "latency")] or ["transducer"]
+        args.repeat, args.prompts, args.heldout = 1, 4, 4
     report: dict = {}
     for b in args.benches:
         {

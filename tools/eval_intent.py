@@ -5,7 +5,7 @@ An utterance counts as right only if the intent and every slot are right (no slo
 extra); for sentences that must get no intent, only None is right. Prints per-intent accuracy and
 every miss.
 
-    python tools/eval_intent.py [FILE] [--home F] [--json]
+    python -m tools.eval_intent [FILE] [--home F] [--json]
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from assistant.config import HomeConfig, IntentConfig  # noqa: E402
-from assistant.intent.home import load_home  # noqa: E402
-from assistant.intent.parser import IntentParser  # noqa: E402
+from assistant.config import HomeConfig, IntentConfig
+from assistant.intent.home import load_home
+from assistant.intent.parser import IntentParser
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "intent" / "data" / "utterances.txt"
 
