@@ -23,7 +23,7 @@ def test_file_run_with_the_real_stages(tmp_path, capsys):
     assert summary["audio_s"] == pytest.approx(read_audio(DEMO_WAV).duration_s, abs=0.02)
     # Reported, not timed here: the speed target is tools/bench_runtime.py's (a shared machine is noisy).
     assert 0.0 < summary["real_time_factor"] < float("inf")
-    from tools.bench_asr import normalize  # the WER normaliser: case, punctuation, digits as words
+    from assistant.text import spoken_words as normalize  # the WER normaliser
 
     assert [normalize(t) for t in summary["transcripts"]] == [normalize("set a timer for five minutes")]
     assert summary["replies"] == ["Timer set for five minutes."]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.asr.whisper import word_edit_distance
+from assistant.asr.corpora import word_edit_distance
 from assistant.config import ModelsConfig, RuntimeConfig, TtsConfig
 from assistant.models import ModelRegistry
 from assistant.tts.voice import Voice, resolve_voice

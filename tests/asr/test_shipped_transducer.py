@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.asr.reference import decode_as_sherpa, kaldi_fbank, our_pieces, sherpa_tokens
 from assistant.asr.transducer import TransducerModel
 from assistant.audio.io import read_audio
 from assistant.config import SearchMethod, TransducerConfig
 from assistant.frontend.fbank import Fbank
 from assistant.models import ModelRegistry
-from tests.asr.sherpa import decode_as_sherpa, kaldi_fbank, our_pieces, sherpa_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "asr" / "home-lstm-en"
@@ -79,10 +79,11 @@ def test_the_shipped_configuration_as_the_pipeline_loads_it(greedy):
     voice (tools/train/results.json): the device's name comes right ("bedroom lamp", one of the home's
     names)."""
     from assistant.app import load_recognizer
+    from assistant.asr.corpora import word_edit_distance
     from assistant.asr.transducer import GENERIC_DECODING, SECOND_PASS_DECODING
-    from assistant.asr.whisper import with_first_pass, word_edit_distance
+    from assistant.asr.whisper import with_first_pass
     from assistant.config import AsrEngine, load_config
-    from tools.bench_asr import normalize
+    from assistant.text import spoken_words as normalize
 
     config = load_config()
     t = config.asr.transducer

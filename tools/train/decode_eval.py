@@ -23,9 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from assistant.asr.corpora import wer
 from assistant.asr.transducer import TransducerModel
 from assistant.audio.io import read_audio
-from tools.bench_asr import wer
 from tools.train.evaluate import BEAM, ILM_WEIGHTS, RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows
 
 HERE = Path(__file__).resolve().parent

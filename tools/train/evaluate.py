@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.asr.corpora import asterisk, cards, librivox, wer
 from assistant.asr.transducer import GENERIC_DECODING, TransducerModel
 from assistant.audio.io import read_audio
 from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig
 from assistant.frontend.fbank import Fbank
-from tools.bench_asr import asterisk, cards, librivox, wer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         import kaldi_native_fbank  # noqa: F401
         import sherpa_onnx  # noqa: F401  (the reference must be there)
 
-        from tests.asr.sherpa import decode_as_sherpa, kaldi_fbank, sherpa_tokens
+        from assistant.asr.reference import decode_as_sherpa, kaldi_fbank, sherpa_tokens
 
         same = same_frames = 0
         n_par = min(args.parity_files, len(test))

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tools.bench_asr import wer
+from assistant.asr.corpora import wer
 from tools.train.model import CONTEXT_SIZE, Transducer
 from tools.train.train import lead_in, load_split
 

@@ -372,7 +372,7 @@ def make_babble(pools: dict[str, list[str]], lines: list[str], seed: int) -> lis
 
 def real_eval(out: Path) -> int:
     """The real recordings with transcripts, for evaluation only (never trained on)."""
-    from tools.bench_asr import asterisk, cards, librivox
+    from assistant.asr.corpora import asterisk, cards, librivox
 
     rows = [("librivox", p, t) for p, t in librivox()] + [("cards", p, t) for p, t in cards()]
     rows += [("asterisk", p, t) for p, t in asterisk(0)]
