@@ -157,7 +157,8 @@ class MelImpl(str, enum.Enum):
     AUTO = "auto"
     """the native kernel if built, else its numpy twin (both read their weights from the ONNX file)"""
     NATIVE = "native"
-    NUMPY = "numpy"
+    PYTHON = "python"
+    """the numpy twin (one vocabulary with every other kernel: ``assistant._accel``)"""
     ONNX = "onnx"
     """run melspectrogram.onnx itself (the reference)"""
 

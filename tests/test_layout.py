@@ -39,3 +39,21 @@ def test_no_checkpoint_is_tracked():
     if tracked.returncode != 0:
         pytest.skip("not a git checkout (an unpacked sdist)")
     assert tracked.stdout.split() == []
+
+
+def test_only_the_switch_imports_the_native_extension():
+    importers = [str(p.relative_to(REPO)) for p in _python_files("assistant")
+                 if re.search(r"from assistant import _native|import assistant\._native|_accel\.native\.",
+                              p.read_text(encoding="utf-8"))]
+    assert importers == ["assistant/_accel.py"]
+
+
+def test_asking_for_a_native_kernel_that_cannot_be_had_is_one_clear_error(monkeypatch):
+    from assistant import _accel
+
+    monkeypatch.setattr(_accel, "native", None)
+    with pytest.raises(_accel.NativeUnavailable, match="native Fbank is not available"):
+        _accel.choose("native", "Fbank")
+    assert _accel.choose(None, "Fbank") == "python"
+    with pytest.raises(ValueError, match="unknown implementation 'numpy'"):
+        _accel.choose("numpy")

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from assistant._accel import NativeUnavailable
     from assistant.audio.io import AudioError
     from assistant.config import ConfigError
     from assistant.models import ModelError
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (JobError, ConfigError, AudioError, ModelError) as e:
+    except (JobError, ConfigError, AudioError, ModelError, NativeUnavailable) as e:
         print(f"assistant {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
