@@ -284,7 +284,7 @@ class FlakySource:
 
 
 def test_live_source_that_disappears_is_reopened(monkeypatch):
-    import assistant.pipeline as pipeline
+    import assistant.pipeline.assistant as pipeline
 
     monkeypatch.setattr(pipeline, "REOPEN_MIN_S", 0.01)
     attempts = []
@@ -374,9 +374,9 @@ def test_an_hour_of_audio_as_fast_as_possible_loses_nothing_and_stays_bounded():
 
 
 def test_timers_ring_while_idle_through_the_dialogues_ringing(monkeypatch):
-    import assistant.pipeline as pipeline
+    import assistant.pipeline.announcements as announcements
 
-    monkeypatch.setattr(pipeline, "RING_POLL_S", 0.01)
+    monkeypatch.setattr(announcements, "RING_POLL_S", 0.01)
 
     class RingingDialogue(EchoDialogue):
         due: list[str] = ["Your five minute timer is done."]

@@ -12,13 +12,14 @@ transducer's own fusion weights, the two-pass settings tuned for it) are resolve
 
 ``[asr] engine`` picks the path:
 
-* ``transducer``: the streaming transducer alone; the final is its best path.
+* ``transducer``: the streaming transducer alone; the final is its best hypothesis.
 * ``whisper``: Whisper alone, on the whole utterance; no partials.
 * ``two-pass`` (default): transducer partials while the request is spoken, then Whisper's n-best ranked
   with the domain LM and agreement with the first pass's text.
 
 The first pass is fed the model's own features (``TransducerModel.feature_config``: what it was trained
-and evaluated on), not ``[frontend]``. At ``finish`` its text is the best path over what it has been fed:
+and evaluated on), not ``[frontend]``. At ``finish`` its text is its best hypothesis over what it has
+decoded, scored as at an utterance's end (the last word and </s> by the LM: ``AsrStream.nbest``):
 on the device the utterance ends in the endpoint's trailing silence, so nothing spoken is left undecoded,
 and ``finish`` can run at a pause and again at the end.
 """
@@ -140,23 +141,26 @@ class RecognizerStream:
         frames = self._fbank.feed(samples)
         return self._first.feed(frames) if len(frames) else []
 
-    @property
-    def first_pass_text(self) -> str:
-        """the streaming first pass's best path so far ("" without one)"""
-        return self._first.text if self._first is not None else ""
+    def _first_pass(self):
+        """the streaming first pass's best hypothesis over what it has decoded, as at an utterance's end
+        (``AsrStream.nbest``), or None without one"""
+        if self._first is None:
+            return None
+        hyps = self._first.nbest()
+        return hyps[0] if hyps else None
 
     def finish(self, utterance: np.ndarray) -> TranscriptFinal:
         owner = self.owner
         t0 = time.perf_counter()
         duration_s = len(utterance) / owner.sample_rate
+        best = self._first_pass()
+        first_pass = best.text if best is not None else ""
         if owner.whisper is None:  # the transducer alone
-            text = self.first_pass_text
-            words = self._first.best_words()
-            return TranscriptFinal(text=text, time_s=duration_s, engine=owner.engine.value, words=words,
+            words = self._first.words(best) if best is not None else ()
+            return TranscriptFinal(text=first_pass, time_s=duration_s, engine=owner.engine.value, words=words,
                                    decode_s=time.perf_counter() - t0)
         from assistant.asr.whisper import second_pass
 
-        first_pass = self.first_pass_text
         hyps = second_pass(owner.whisper, utterance, owner.lm, first_pass)
         text = hyps[0].text.strip() if hyps else ""
         alternatives = tuple(dict.fromkeys(h.text.strip() for h in hyps[1:] if h.text.strip() != text))

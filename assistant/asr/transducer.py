@@ -486,6 +486,12 @@ class AsrStream:
                     self._received += need
                 self._run_chunk()
             self._finished = True
+        return self.nbest()
+
+    def nbest(self) -> list[Hypothesis]:
+        """The n-best list over the frames decoded so far, best first, as at the end of an utterance (the
+        last word and </s> scored by the LM, unfinished hotword matches taken back), without ending the
+        stream: the device's final pass reads it at a pause and again at the end."""
         s = self._search
         if isinstance(s, GreedySearch):
             toks = tuple(s.tokens)
@@ -495,16 +501,6 @@ class AsrStream:
                 )
             ]
         return s.finalize()
-
-    def best_words(self) -> tuple[Word, ...]:
-        """Per-word times of the best path so far (what ``text`` reads)."""
-        s = self._search
-        if isinstance(s, GreedySearch):
-            tokens, frames = tuple(s.tokens), tuple(s.frames)
-        else:
-            b = s.best()
-            tokens, frames = b.ys[self.model.context_size :], b.frames
-        return self.words(Hypothesis(tokens, "", frames, 0.0))
 
     def words(self, hyp: Hypothesis) -> tuple[Word, ...]:
         """Per-word times of a hypothesis (start of the first piece, end one frame after the last)."""
