@@ -283,6 +283,8 @@ class HomeConfig:
     """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml)"""
     backend: str = "local"
     """who keeps device states: "local" (the device itself, persisted under runtime.state_dir)"""
+    area: str = ""
+    """the area this device is in (an area of the home file): "turn on the lights in here"; empty: none"""
 
     def __post_init__(self) -> None:
         _check(self.backend in ("local",), "home.backend", f"must be one of ['local'], got {self.backend!r}")

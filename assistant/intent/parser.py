@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.config import IntentConfig
+from assistant.intent.grammar import HassGrammar, join_codes, recogniser_text
 from assistant.intent.home import Home, normalize_name
 from assistant.intent.numbers import parse_duration, parse_percent
 
@@ -597,6 +598,7 @@ _TIMER_STOP = {
     "hours",
     "in",
 }
+_NOT_TIMER_NAMES = frozenset(("", "every", "all", "each", "any", "this", "that", "these", "those", "one"))
 _VOCAB = {"state": list(_STATES), "domain": list(_DOMAIN_WORDS), "color": list(COLORS)}
 
 
@@ -630,9 +632,12 @@ class IntentParser:
     overlong or meaningless input gives None.
     """
 
-    def __init__(self, cfg: IntentConfig, home: Home) -> None:
+    def __init__(self, cfg: IntentConfig, home: Home, area: str = "") -> None:
         self.cfg = cfg
         self.home = home
+        self.area = area
+        """the device's own area ([home] area): the place of "in here" and of requests that name none"""
+        self.grammar = HassGrammar(home)
         self._slot_parsers: dict[str, Callable[[str], tuple[dict[str, Any], float] | None]] = {
             "name": self._device,
             "area": self._area,
@@ -651,13 +656,25 @@ class IntentParser:
         }
 
     @classmethod
-    def load(cls, cfg: IntentConfig, home: Home) -> IntentParser:
-        return cls(cfg, home)
+    def load(cls, cfg: IntentConfig, home: Home, area: str = "") -> IntentParser:
+        return cls(cfg, home, area)
 
-    def parse(self, text: str) -> Intent | None:
+    def parse(self, text: str, area: str | None = None) -> Intent | None:
+        """The intent of ``text``; ``area`` is where it was said (default: the device's own area)."""
         if len(text) > self.cfg.max_text_chars:
             return None
+        here = self.area if area is None else area
+        heard = recogniser_text(text)
+        if not heard:
+            return None
         norm = normalize_text(text)
+        # Home Assistant's grammar on the text as heard; then with fillers gone and contractions spelled
+        # out; then with numbers in words as digits ("co two" -> "co2"). Our own templates last.
+        for attempt in dict.fromkeys((heard, norm, join_codes(heard))):
+            hit = self.grammar.match(attempt, here) if attempt else None
+            slots = self._tidy(hit.intent, hit.slots) if hit is not None else None
+            if hit is not None and slots is not None:
+                return Intent(hit.intent, slots, attempt)
         if not norm:
             return None
         best = self._best(norm)
@@ -666,6 +683,9 @@ class IntentParser:
         for k, v in best.slots.items():
             if isinstance(v, float) and v == int(v):
                 best.slots[k] = int(v)
+        if best.intent == "HassListAddItem" and best.slots.get("name") == "Shopping List":
+            best.intent = "HassShoppingListAddItem"  # Home Assistant's own shopping list
+            del best.slots["name"]
         return Intent(
             best.intent,
             best.slots,
@@ -674,6 +694,22 @@ class IntentParser:
             best.unknown_slot,
             round(min(best.scores) if best.scores else 1.0, 3),
         )
+
+    def _tidy(self, intent: str, slots: dict[str, Any]) -> dict[str, Any] | None:
+        """Free-text slots as a skill wants them: "the cake" timer is "cake", "some apples" are "apples";
+        a timer's command ("... then turn off the oven") is kept only if it is itself a request. None: the
+        reading is not one (a timer "named" every)."""
+        out = dict(slots)
+        if "Timer" in intent and isinstance(out.get("name"), str):
+            out["name"] = re.sub(r"^(the|my|a|an|our) ", "", out["name"])
+            if out["name"] in _NOT_TIMER_NAMES:
+                return None
+        if isinstance(out.get("item"), str):
+            out["item"] = re.sub(r"^some ", "", out["item"])
+        command = out.get("conversation_command")
+        if isinstance(command, str) and self.parse(command) is None:
+            del out["conversation_command"]
+        return out
 
     def templates(self) -> list[str]:
         return [f"{t.intent}: {t.source}" for t in _COMPILED]
