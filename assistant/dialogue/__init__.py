@@ -14,6 +14,6 @@ def build_dialogue(cfg, clock=None):  # noqa: ANN001 - thin factory, typed below
     clock = clock or system_clock
     home = load_home(cfg.home)
     store = StateStore(cfg.runtime.state_dir)
-    parser = IntentParser(cfg.intent, home)
+    parser = IntentParser(cfg.intent, home, cfg.home.area)
     registry = build_registry(cfg, home, store, clock)
     return DialogueManager(cfg.dialogue, parser, registry, store, clock)

@@ -309,6 +309,10 @@ class DialogueManager:
             return Turn(_not_understood(norm), success=False)
         if intent.name == "HassNevermind":
             return Turn("Okay.", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
+        if intent.name == "AssistantStop":
+            # silence: whatever is being said (a reply, a timer's announcement) stops, nothing new is said
+            st.pending = None
+            return Turn("", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
         if intent.unknown:
             concept = self._concept(intent.unknown)
             if concept is None:

@@ -139,6 +139,7 @@ class GrammarMatch:
     intent: str
     slots: dict[str, Any]
     context: dict[str, Any]
+    response: str = ""
 
 
 class HassGrammar:
@@ -163,7 +164,7 @@ class HassGrammar:
         if result is None:
             return None
         slots = {name: _plain(e.value) for name, e in result.entities.items()}
-        return GrammarMatch(result.intent.name, slots, dict(result.context or {}))
+        return GrammarMatch(result.intent.name, slots, dict(result.context or {}), result.response or "")
 
 
 def _plain(value: Any) -> Any:

@@ -127,6 +127,7 @@ class Home:
     devices: tuple[Device, ...] = ()
     source: str = ""
     _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    _shared: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for kind, items in (("floor", self.floors), ("area", self.areas), ("device", self.devices)):
@@ -135,6 +136,9 @@ class Home:
                 for n in (item.name, *item.aliases):
                     table[normalize_name(n)] = item.name
             self._index[kind] = table
+        seen: set[str] = set()
+        for d in self.devices:
+            (self._shared if d.name in seen else seen).add(d.name)
 
     def names(self) -> list[str]:
         """Every floor, area and device name and alias, lower case, once each (e.g. ASR hotwords)."""
@@ -143,6 +147,22 @@ class Home:
 
     def device(self, name: str) -> Device | None:
         return next((d for d in self.devices if d.name == name), None)
+
+    def devices_named(self, name: str, domain: str = "", device_class: str = "") -> list[Device]:
+        """Every device called ``name`` (several share a name across domains and device classes)."""
+        return [
+            d
+            for d in self.devices
+            if d.name == name
+            and (not domain or d.domain == domain)
+            and (not device_class or d.device_class == device_class)
+        ]
+
+    def key(self, device: Device) -> str:
+        """The device's own key for its saved state: its name, with domain and class where it is shared."""
+        if device.name not in self._shared:
+            return device.name
+        return f"{device.name} ({device.domain}{'/' + device.device_class if device.device_class else ''})"
 
     def area(self, name: str) -> Area | None:
         return next((a for a in self.areas if a.name == name), None)
@@ -155,6 +175,8 @@ class Home:
         device_class: str | None = None,
     ) -> list[Device]:
         floor_areas = {a.name for a in self.areas if a.floor == floor} if floor else None
+        if area is not None and floor is not None:
+            floor_areas = floor_areas & {area} if floor_areas else set()
         return [
             d
             for d in self.devices

@@ -46,6 +46,8 @@ class Intent:
     unknown_slot: str = ""
     """which slot ``unknown`` stands in for ("name", "value", ...)"""
     score: float = 1.0
+    response: str = ""
+    """the answer Home Assistant's grammar names for this sentence (HassRespond: "hello", "creator")"""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"intent": self.name, "slots": dict(self.slots)}
@@ -157,6 +159,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "lights on in <the> {area} -> domain=light",
     ],
     "HassTurnOff": [
+        "<turn> (everything|all) <off> in <the> {area}",
+        "<turn> <off> (everything|all|all the things|every device) in <the> {area}",
+        "<turn> <off> <the> {area} (completely|entirely)",
         "[please] <turn> <off> <the> {name}",
         "<turn> <the> {name} <off>",
         "(shut|power) <off> <the> {name}",
@@ -182,6 +187,22 @@ _TEMPLATES: dict[str, list[str]] = {
         "lights <off> in <the> {area} -> domain=light",
     ],
     "HassLightSet": [
+        "(dim|lower|darken) <the> {name} [a bit|a little|a little bit|slightly|down|some|more] -> brightness_step=-1",
+        "(brighten|raise) <the> {name} [a bit|a little|a little bit|slightly|up|some|more] -> brightness_step=1",
+        "<turn> <the> {name} (down|down a bit|down a little) -> brightness_step=-1",
+        "<turn> <the> {name} (up|up a bit|up a little) -> brightness_step=1",
+        "(make|get) <the> {name} [a bit|a little|slightly] (brighter|lighter) -> brightness_step=1",
+        "(make|get) <the> {name} [a bit|a little|slightly] (dimmer|darker|less bright) -> brightness_step=-1",
+        "(dim|lower|darken) <the> {area} {domain} [a bit|a little|a little bit|slightly|down|some|more] -> brightness_step=-1",  # noqa: E501
+        "(brighten|raise) <the> {area} {domain} [a bit|a little|a little bit|slightly|up|some|more] -> brightness_step=1",  # noqa: E501
+        "(dim|lower|darken) <the> {domain} in <the> {area} [a bit|a little|slightly] -> brightness_step=-1",
+        "(brighten|raise) <the> {domain} in <the> {area} [a bit|a little|slightly] -> brightness_step=1",
+        "(make|get) <the> {area} {domain} [a bit|a little|slightly] (brighter|lighter) -> brightness_step=1",
+        "(make|get) <the> {area} {domain} [a bit|a little|slightly] (dimmer|darker) -> brightness_step=-1",
+        "(make|get) it [a bit|a little|slightly] (brighter|lighter) [in here] -> brightness_step=1 domain=light",
+        "(make|get) it [a bit|a little|slightly] (dimmer|darker) [in here] -> brightness_step=-1 domain=light",
+        "(dim|lower) the (lights|light) [a bit|a little|slightly|in here] -> brightness_step=-1 domain=light",
+        "(brighten|raise) the (lights|light) [a bit|a little|slightly|in here] -> brightness_step=1 domain=light",
         "(set|turn|put|change|make|dim|brighten|bring) <the> {name} [brightness|level] to {brightness}",
         "(set|change|put) [the] (brightness|level) (of|for|on) <the> {name} to {brightness}",
         "(set|change|put) <the> {name} brightness to {brightness}",
@@ -404,6 +425,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "how long (does|do) it take to (steep|brew|boil|cook|bake|make) <the> {food}",
         "(what is|whats) the (steeping|brewing|boiling|cooking|baking) time (for|of) <the> {food}",
         "(cooking|steeping|boiling) time (for|of) <the> {food}",
+    ],
+    "AssistantStop": [
+        "(stop|stop it|stop that|stop talking|stop ringing|be quiet|quiet|shut up|silence|enough|hush)",
     ],
     "HassNevermind": [
         "(never mind|nevermind|never mine|forget it|forget about it|cancel that|no|no thanks|no thank you|nothing|ignore that|ignore me|cancel)",  # noqa: E501
@@ -674,7 +698,7 @@ class IntentParser:
             hit = self.grammar.match(attempt, here) if attempt else None
             slots = self._tidy(hit.intent, hit.slots) if hit is not None else None
             if hit is not None and slots is not None:
-                return Intent(hit.intent, slots, attempt)
+                return Intent(hit.intent, slots, attempt, response=hit.response)
         if not norm:
             return None
         best = self._best(norm)
@@ -686,6 +710,12 @@ class IntentParser:
         if best.intent == "HassListAddItem" and best.slots.get("name") == "Shopping List":
             best.intent = "HassShoppingListAddItem"  # Home Assistant's own shopping list
             del best.slots["name"]
+        if (
+            here
+            and best.intent in ("HassTurnOn", "HassTurnOff", "HassLightSet")
+            and not {"name", "area", "floor"} & set(best.slots)
+        ):
+            best.slots["area"] = here  # "dim the lights": the lights of the room the device is in
         return Intent(
             best.intent,
             best.slots,
@@ -733,7 +763,7 @@ class IntentParser:
     def _resolve(self, t: _Template, m: re.Match[str]) -> _Candidate | None:
         cand = _Candidate(t.intent, num_literals=t.num_literals, template=t.source)
         for key, value in t.fixed:
-            cand.slots[key] = value
+            cand.slots[key] = int(value) if re.fullmatch(r"-?\d+", value) else value
         for slot in t.slots:
             raw = m.group(slot).strip()
             kind = slot.rstrip("2")
@@ -769,7 +799,7 @@ class IntentParser:
         if not re.match(r"^(\[please\] )?(<turn>|\(set)", t.source):
             return False
         return not any(
-            w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down") for w in words
+            w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down", "here") for w in words
         )
 
     # ---------------------------------------------------------------------------- slot parsers
