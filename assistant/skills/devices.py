@@ -221,6 +221,9 @@ class DeviceSkill:
         if not (s.get("area") or s.get("floor") or domain or device_class or domains or s.get("name")):
             return Reply("Which device? Say for example: turn on the kitchen light.", success=False)
         found = self.home.devices_in(s.get("area"), domain or None, s.get("floor"), device_class or None)
+        if not found and domain == "cover" and device_class in _BINARY_WORDS:
+            # "are any windows open": Home Assistant's grammar reads covers; the home may have sensors
+            found = self.home.devices_in(s.get("area"), "binary_sensor", s.get("floor"), device_class)
         if domains:
             found = [d for d in found if d.domain in domains]
         if intent == "HassClimateGetTemperature":
@@ -346,6 +349,9 @@ class DeviceSkill:
 
     def _get_state(self, targets: list[Device], s: dict[str, Any]) -> Reply:
         wanted = s.get("state")
+        if wanted and targets[0].domain == "binary_sensor" and wanted not in ("on", "off"):
+            words = _BINARY_WORDS.get(targets[0].device_class, ("on", "off"))
+            wanted = "on" if wanted == words[0] else "off" if wanted == words[1] else wanted
         if s.get("name") and s["name"] != "all" and len(targets) == 1:
             d = targets[0]
             st = self.backend.state(d)
@@ -362,6 +368,8 @@ class DeviceSkill:
         states = {d: self.backend.state(d) for d in targets}
         where = f" in the {s['area']}" if s.get("area") else f" on the {s['floor']}" if s.get("floor") else ""
         noun = _PLURAL.get(s.get("domain", ""), "devices")
+        if s.get("device_class") in _BINARY_WORDS or s.get("device_class") in ("blind", "curtain", "shade"):
+            noun = _plural_class(s["device_class"])
         if wanted:
             matching = [d for d, st in states.items() if st.get("state") == wanted]
             said = spoken_state(targets[0], {"state": wanted})
@@ -375,6 +383,11 @@ class DeviceSkill:
         return Reply(
             listing[:1].upper() + listing[1:] + ".", data={"states": {d.name: st for d, st in states.items()}}
         )
+
+
+def _plural_class(device_class: str) -> str:
+    word = device_class.replace("_", " ")
+    return word + ("es" if word.endswith(("s", "sh", "ch")) else "s")
 
 
 def _names(devices: list[Device]) -> list[str]:
