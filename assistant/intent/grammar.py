@@ -173,3 +173,96 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip()
     return value
+
+
+# free-text slots (wildcards) filled with what people put there, for sampling sentences
+WILDCARD_VALUES: dict[str, tuple[str, ...]] = {
+    "search_query": ("the beatles", "queen", "bohemian rhapsody", "jazz", "the news", "my favorites",
+                     "classical music", "taylor swift", "a podcast", "the radio"),
+    "message": ("dinner is ready", "time to go", "wake up", "the movie is starting", "come downstairs"),
+    "shopping_list_item": ("milk", "eggs", "bread", "apples", "coffee", "toilet paper", "bananas"),
+    "todo_list_item": ("clean the garage", "call the plumber", "water the plants", "pay the bills"),
+    "timer_name": ("pasta", "pizza", "tea", "laundry", "oven", "eggs"),
+    "timer_command": ("turn off the oven", "turn on the lights"),
+    "zone": ("home", "work", "school"),
+}
+
+
+def sample_sentences(intents: Any, lists: dict[str, Any], rng: Any, n: int) -> list[str]:
+    """``n`` random sentences of the grammar, the home's names in its slots: every data block of every
+    intent in turn, one random path through a random template of it (the domain LM's text, so the
+    recogniser expects what the parser understands). ``rng``: a numpy Generator (deterministic)."""
+    blocks = [(intent, data) for intent in intents.intents.values() for data in intent.data]
+    out: list[str] = []
+    for i in range(n):
+        _, data = blocks[i % len(blocks)]
+        sentences = data.sentences
+        if not sentences:
+            continue
+        sentence = sentences[int(rng.integers(len(sentences)))]
+        try:
+            text = _sample(sentence.expression, intents, data, lists, rng, 0)
+        except LookupError:  # a list this home has nothing in (no floors, say): skipped
+            continue
+        out.append(" ".join(text.split()))
+    return [s for s in out if s]
+
+
+def _sample(expr: Any, intents: Any, data: Any, lists: dict[str, Any], rng: Any, depth: int) -> str:
+    from hassil.expression import Alternative, Group, ListReference, Permutation, RuleReference, TextChunk
+    from hassil.intents import RangeSlotList, TextSlotList
+
+    if depth > 30:
+        raise LookupError("rules nest too deep")
+    if isinstance(expr, TextChunk):
+        return expr.text
+    if isinstance(expr, Alternative):
+        if expr.is_optional and rng.random() < 0.5:
+            return ""
+        return _sample(expr.items[int(rng.integers(len(expr.items)))], intents, data, lists, rng, depth + 1)
+    if isinstance(expr, Permutation):
+        order = rng.permutation(len(expr.items))
+        return " ".join(_sample(expr.items[k], intents, data, lists, rng, depth + 1) for k in order)
+    if isinstance(expr, Group):
+        return "".join(_sample(e, intents, data, lists, rng, depth + 1) for e in expr.items)
+    if isinstance(expr, RuleReference):
+        rule = data.expansion_rules.get(expr.rule_name) or intents.expansion_rules.get(expr.rule_name)
+        if rule is None:
+            raise LookupError(expr.rule_name)
+        return _sample(rule.expression, intents, data, lists, rng, depth + 1)
+    if isinstance(expr, ListReference):
+        name = expr.list_name
+        slot_list = data.slot_lists.get(name) or lists.get(name) or intents.slot_lists.get(name)
+        if isinstance(slot_list, TextSlotList):
+            values = _allowed(slot_list.values, data.requires_context) if name == "name" else slot_list.values
+            if not values:
+                raise LookupError(name)
+            value = values[int(rng.integers(len(values)))]
+            return _sample(value.text_in, intents, data, lists, rng, depth + 1)
+        if isinstance(slot_list, RangeSlotList):
+            steps = max(1, (slot_list.stop - slot_list.start) // max(1, slot_list.step) + 1)
+            number = slot_list.start + slot_list.step * int(rng.integers(steps))
+            return f" {number_to_words(number)} "
+        words = WILDCARD_VALUES.get(name)
+        if not words:
+            raise LookupError(name)
+        return f" {words[int(rng.integers(len(words)))]} "
+    raise LookupError(type(expr).__name__)
+
+
+def _allowed(values: list[Any], required: dict[str, Any]) -> list[Any]:
+    """The names a template may name: those whose domain (and device class) it requires."""
+    out = []
+    for v in values:
+        context = v.context or {}
+        ok = True
+        for key in ("domain", "device_class"):
+            want = required.get(key)
+            if want is None or isinstance(want, dict):
+                continue
+            wanted = want if isinstance(want, list) else [want]
+            if context.get(key) not in wanted:
+                ok = False
+        if ok:
+            out.append(v)
+    return out
