@@ -13,6 +13,7 @@ together, fillers).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -142,21 +143,50 @@ class GrammarMatch:
     response: str = ""
 
 
+# intents that act on devices of some domains only: a reading that names a device of none of them is
+# another reading's ("what is the furnace temperature": a sensor's state, not a thermostat's)
+_INTENT_DOMAINS = {
+    "HassClimateGetTemperature": {"climate"},
+    "HassClimateSetTemperature": {"climate"},
+    "HassVacuumStart": {"vacuum"},
+    "HassVacuumReturnToBase": {"vacuum"},
+    "HassLightSet": {"light"},
+}
+
+
 class HassGrammar:
     """Text -> Home Assistant intent and slots, by hassil over the package's templates and the home."""
 
     def __init__(self, home: Home, language: str = "en", intents: Any = None) -> None:
         self.intents = intents if intents is not None else load_intents(language)
         self.slot_lists = slot_lists(home)
+        self._domains: dict[str, set[str]] = {}
+        for d in home.devices:
+            self._domains.setdefault(d.name, set()).add(d.domain)
+        self._without: dict[str, Any] = {}
 
     def match(self, text: str, area: str = "") -> GrammarMatch | None:
+        hit = self._match(text, area, self.intents)
+        if hit is not None and not self._fits(hit):
+            if hit.intent not in self._without:
+                kept = {k: v for k, v in self.intents.intents.items() if k != hit.intent}
+                self._without[hit.intent] = dataclasses.replace(self.intents, intents=kept)
+            return self._match(text, area, self._without[hit.intent])
+        return hit
+
+    def _fits(self, hit: GrammarMatch) -> bool:
+        wanted = _INTENT_DOMAINS.get(hit.intent)
+        name = hit.slots.get("name")
+        return not (wanted and isinstance(name, str) and name in self._domains and not wanted & self._domains[name])
+
+    def _match(self, text: str, area: str, intents: Any) -> GrammarMatch | None:
         from hassil import recognize_best
 
         context = {"area": area} if area else {}
         try:
             # as Home Assistant's own agent does: most literal text, a device named beats a wildcard
             result = recognize_best(
-                text, self.intents, slot_lists=self.slot_lists, intent_context=context, best_slot_name="name"
+                text, intents, slot_lists=self.slot_lists, intent_context=context, best_slot_name="name"
             )
         except (ValueError, KeyError, IndexError, RecursionError) as e:  # hassil on odd input
             _LOGGER.debug("hassil failed on %r: %s", text, e)
