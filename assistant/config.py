@@ -284,6 +284,8 @@ class HomeConfig:
     """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml)"""
     backend: str = "local"
     """who keeps device states: "local" (the device itself, persisted under runtime.state_dir)"""
+    area: str = ""
+    """the area this device is in (an area of the home file): "turn on the lights in here"; empty: none"""
 
     def __post_init__(self) -> None:
         _check(self.backend in ("local",), "home.backend", f"must be one of ['local'], got {self.backend!r}")
@@ -299,8 +301,13 @@ class IntentConfig:
     """longer requests are refused with a spoken answer instead of parsed"""
     skill_timeout_s: float = 5.0
     """a skill taking longer than this gets a spoken apology"""
+    min_learn_confidence: float = 0.6
+    """a rephrase is learned as a rewrite only if both transcripts were heard at least this surely (0..1):
+    a misheard request is not a way of saying things"""
 
     def __post_init__(self) -> None:
+        _check(0.0 <= self.min_learn_confidence <= 1.0, "intent.min_learn_confidence",
+               f"must be in [0, 1], got {self.min_learn_confidence}")
         _check(0.5 <= self.min_name_similarity <= 1.0, "intent.min_name_similarity",
                f"must be in [0.5, 1.0], got {self.min_name_similarity}")
         _check(10 <= self.max_text_chars <= 100_000, "intent.max_text_chars",

@@ -15,6 +15,6 @@ def build_dialogue(cfg, clock=None, home=None):  # noqa: ANN001 - thin factory, 
     clock = clock or system_clock
     home = home if home is not None else load_home(cfg.home)
     store = StateStore(cfg.runtime.state_dir)
-    parser = IntentParser(cfg.intent, home)
+    parser = IntentParser(cfg.intent, home, cfg.home.area)
     registry = build_registry(cfg, home, store, clock)
     return DialogueManager(cfg.dialogue, parser, registry, store, clock)

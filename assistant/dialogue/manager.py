@@ -112,6 +112,33 @@ _CANNOT = [
     (re.compile(r"^(call|phone|ring|text|message|send|email)\b"), "I can't make calls or send messages."),
     (re.compile(r"^(play|put on)\b"), "I can't play that: this device has no music source."),
 ]
+_DEFINITION = re.compile(r"^(?:(?:so|ok|okay|and)\s+)?(?P<phrase>[a-z][a-z ]{1,40}?)\s+(?:means|is when you)\s+(?P<meaning>.+)$")
+# what a taught concept may stand for: actions (a question or small talk is served, never learned)
+_DEFINABLE = frozenset(
+    {
+        "HassTurnOn",
+        "HassTurnOff",
+        "HassLightSet",
+        "HassSetVolume",
+        "HassSetVolumeRelative",
+        "HassSetPosition",
+        "HassClimateSetTemperature",
+        "HassMediaSearchAndPlay",
+        "HassMediaPause",
+        "HassMediaUnpause",
+        "HassMediaNext",
+        "HassMediaPrevious",
+        "HassVacuumStart",
+        "HassVacuumReturnToBase",
+        "HassStartTimer",
+        "HassCancelAllTimers",
+        "HassShoppingListAddItem",
+        "HassListAddItem",
+        "HassBroadcast",
+    }
+)
+DIM_LEVEL = 30
+"""percent brightness a taught "dim" stands for"""
 _FOLLOW_UP = re.compile(
     r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
     r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$"
@@ -168,6 +195,7 @@ class DialogueManager:
         self.store = store
         self.clock = clock
         self.state = self._load()
+        self._confidence = 1.0
 
     # ------------------------------------------------------------------------------ persistence
 
@@ -219,13 +247,21 @@ class DialogueManager:
     def rewrites(self) -> dict[str, str]:
         return {k: v["to"] for k, v in self.state.rewrites.items()}
 
-    async def respond(self, text: str, woken: bool = True, alternatives: tuple[str, ...] = ()) -> Turn:
+    async def respond(
+        self,
+        text: str,
+        woken: bool = True,
+        alternatives: tuple[str, ...] = (),
+        confidence: float = 1.0,
+    ) -> Turn:
         """Answer one utterance. ``woken=False`` means no wake word: only accepted as a follow-up.
         ``alternatives``: the recogniser's next-best transcripts; when ``text`` has no intent, the first
         of them that has one is acted on (n-best understanding: a misheard verb in the best transcript is
-        often right in the next)."""
+        often right in the next). ``confidence``: how surely the recogniser heard ``text`` (0..1); below
+        ``intent.min_learn_confidence`` nothing is learned from it as a way of phrasing."""
         if not woken and not self.accepts_without_wake():
             return Turn("", success=False)
+        self._confidence = confidence
         turn = await self._respond(text, alternatives)
         st = self.state
         st.follow_up_until = self.clock() + self.cfg.follow_up_s if turn.text else 0.0
@@ -278,9 +314,18 @@ class DialogueManager:
             elif pending["kind"] == "teach":
                 if norm in _NO or norm.startswith(("no ", "nope ", "never mind")):
                     return Turn("Okay, never mind.")
-                return await self._teach(pending, norm)
+                if not self._is_request(norm):
+                    return await self._teach(pending, norm)
+                _LOGGER.info("the answer to a teaching question is a request of its own: served as one")
+                st.last_failure = None  # a new request, not a rephrasing of the one asked about
         elif pending is not None:
             st.pending = None
+
+        defined = _DEFINITION.match(norm)
+        if defined and self.parser.parse(defined.group("phrase")) is None:
+            taught = await self._define(defined.group("phrase"), defined.group("meaning"))
+            if taught is not None:
+                return taught
 
         intent = self.parser.parse(norm)
         if intent is None or (intent.unknown and not self._concept(intent.unknown)):
@@ -290,6 +335,7 @@ class DialogueManager:
                 if better is not None and not better.unknown:
                     _LOGGER.info("applied learned rewrite: %r -> %r", norm, rewritten)
                     intent = better
+        understood_from_alternative = False
         if intent is None:
             for alt in alternatives:
                 alt_norm = normalize_text(alt)
@@ -297,6 +343,7 @@ class DialogueManager:
                 if parsed is not None and not parsed.unknown:
                     _LOGGER.info("understood the recogniser's next-best transcript instead")
                     intent, norm = parsed, alt_norm
+                    understood_from_alternative = True  # the recogniser was unsure: nothing to learn
                     break
         if intent is None:
             follow = await self._follow_up(norm)
@@ -305,10 +352,14 @@ class DialogueManager:
             invoked = self._invocation(norm)
             if invoked is not None:
                 return await self._apply_concept(*invoked)
-            st.last_failure = {"text": norm, "at": now}
+            st.last_failure = {"text": norm, "at": now, "confidence": self._confidence}
             return Turn(_not_understood(norm), success=False)
         if intent.name == "HassNevermind":
             return Turn("Okay.", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
+        if intent.name == "AssistantStop":
+            # silence: whatever is being said (a reply, a timer's announcement) stops, nothing new is said
+            st.pending = None
+            return Turn("", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
         if intent.unknown:
             concept = self._concept(intent.unknown)
             if concept is None:
@@ -329,10 +380,13 @@ class DialogueManager:
                 )
             return await self._apply_concept(intent, concept)
         turn = await self._run(intent)
+        floor = self.parser.cfg.min_learn_confidence
         if (
             turn.success
             and st.last_failure
             and now - float(st.last_failure["at"]) <= self.cfg.rephrase_window_s
+            and min(float(st.last_failure.get("confidence", 1.0)), self._confidence) >= floor
+            and not understood_from_alternative
         ):
             learned = self._learn_rewrite(str(st.last_failure["text"]), norm)
             st.last_failure = None
@@ -413,6 +467,33 @@ class DialogueManager:
 
     # ---------------------------------------------------------------------------------- teaching
 
+    def _is_request(self, norm: str) -> bool:
+        """An answer to "can you teach me?" that is a request of its own ("how long should I steep green
+        tea", "what time is it") rather than a definition: a question, or an intent that is no action."""
+        if _QUESTION.match(norm) and not norm.startswith(("is ", "its ", "it is ")):
+            return True
+        intent = self.parser.parse(norm)
+        return intent is not None and not intent.unknown and intent.name not in _DEFINABLE
+
+    async def _define(self, phrase: str, meaning: str) -> Turn | None:
+        """ "movie mode means turn off the bedroom light and set the tv volume to ten": a concept taught
+        in one sentence. None when the meaning is not something the device can do."""
+        holder = Intent("HassLightSet", {}, phrase, unknown=phrase, unknown_slot="value")
+        concept = self._parse_teaching(_TEACH_LEAD.sub("", meaning, count=1).strip(), holder, "value")
+        if concept is None:
+            return None
+        key = _concept_key(phrase)
+        concept["learned_at"] = self.clock()
+        self.state.concepts[key] = concept
+        self.state.last_learned = f"concept:{key}"
+        self._trim()
+        _LOGGER.info("learned concept %r: %s", key, concept)
+        return Turn(
+            f"Got it, {key} means {_describe_concept(concept)}.",
+            success=True,
+            learned=f"concept: {key}",
+        )
+
     def _concept(self, phrase: str) -> dict[str, Any] | None:
         key = _concept_key(phrase)
         if key in self.state.concepts:
@@ -487,6 +568,10 @@ class DialogueManager:
         if colour:
             rest = re.sub(rf"\b{colour}\b", "", rest).strip()
         level = parse_percent(rest) if rest else None
+        if level is None and not rest and re.search(r"\b(bright|brighter|brightest|full)\b", answer):
+            level = 100  # "bright and cool white": both parts kept
+        elif level is None and not rest and re.search(r"\b(dim|dimmed|low)\b", answer):
+            level = DIM_LEVEL
         is_setting = (colour or level is not None) and (not rest or level is not None)
         if unknown_slot == "value" and is_setting and (level is None or 0 <= level <= 100):
             slots = {"color": colour} if colour else {}
@@ -508,7 +593,7 @@ class DialogueManager:
         intents = []
         for part in parts:
             i = self.parser.parse(part)
-            if i is None or i.unknown or i.name in ("HassNevermind",):
+            if i is None or i.unknown or i.name not in _DEFINABLE:
                 return None
             intents.append({"name": i.name, "slots": dict(i.slots), "text": i.text})
         if intents:

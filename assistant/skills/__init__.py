@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.config import Config
 from assistant.intent.home import Home
 from assistant.skills.clock import ClockSkill
+from assistant.skills.conversation import ConversationSkill
 from assistant.skills.cooking import CookingSkill
 from assistant.skills.devices import DeviceSkill, LocalBackend
 from assistant.skills.lists import ListSkill
@@ -35,7 +36,8 @@ def build_registry(cfg: Config, home: Home, store: StateStore, clock: Clock = sy
         TimerSkill(store, clock),
         ClockSkill(clock),
         DeviceSkill(home, backend),
-        MediaSkill(store),
+        MediaSkill(store, home, backend),
+        ConversationSkill(),
         ListSkill(store),
         WeatherSkill(),
         CookingSkill(offer_timers=cfg.dialogue.latent_goals),
