@@ -7,6 +7,7 @@ hardware (Home Assistant's websocket API, MQTT, Zigbee) is another class with th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from assistant.intent.home import Device, Home
@@ -48,6 +49,18 @@ _PLURAL = {
 }
 
 
+@dataclass(frozen=True)
+class DeviceStateDoc:
+    """One device's entry in devices.json"""
+
+    state: str
+    brightness: float = 0
+    color: str = ""
+
+
+DEVICES_SCHEMA = dict[str, DeviceStateDoc]
+
+
 class DeviceBackend(Protocol):
     def state(self, device: Device) -> dict[str, Any]:
         """``{"state": "on"|"off"|"open"|..., "brightness": 0-100, "color": str}`` (keys as they apply)"""
@@ -64,7 +77,7 @@ class LocalBackend:
     def __init__(self, home: Home, store: StateStore) -> None:
         self.home = home
         self.store = store
-        self._states: dict[str, dict[str, Any]] = store.load("devices", {})
+        self._states: dict[str, dict[str, Any]] = store.load("devices", {}, DEVICES_SCHEMA)
 
     def state(self, device: Device) -> dict[str, Any]:
         saved = self._states.get(device.name)
@@ -78,8 +91,8 @@ class LocalBackend:
 
     def set(self, device: Device, **attributes: Any) -> dict[str, Any]:
         new = self.state(device) | attributes
+        self.store.save("devices", {**self._states, device.name: new})  # StateError: nothing changed
         self._states[device.name] = new
-        self.store.save("devices", self._states)
         return new
 
 

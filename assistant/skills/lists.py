@@ -9,6 +9,8 @@ from assistant.skills.state import StateStore
 __all__ = ["ListSkill"]
 
 MAX_ITEMS = 200
+LISTS_SCHEMA = dict[str, list[str]]
+"""lists.json: list name -> its items"""
 
 
 class ListSkill:
@@ -17,10 +19,7 @@ class ListSkill:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        raw = store.load("lists", {})
-        self.lists: dict[str, list[str]] = {
-            k: [str(i) for i in v] for k, v in raw.items() if isinstance(v, list)
-        }
+        self.lists: dict[str, list[str]] = store.load("lists", {}, LISTS_SCHEMA)
 
     async def handle(self, intent: Intent) -> Reply:
         name = str(intent.slots.get("name") or "Shopping List")
@@ -39,6 +38,7 @@ class ListSkill:
             )
         if len(items) >= MAX_ITEMS:
             return Reply(f"Your {name.lower()} is full.", success=False)
-        self.lists[name] = [*items, item]
-        self.store.save("lists", self.lists)
+        updated = {**self.lists, name: [*items, item]}
+        self.store.save("lists", updated)  # memory changes only once it is saved (StateError otherwise)
+        self.lists = updated
         return Reply(f"Added {item} to your {name.lower()}.", data={"items": self.lists[name]})

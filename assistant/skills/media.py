@@ -7,14 +7,24 @@ so plainly rather than pretending.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from assistant.intent.numbers import number_to_words
 from assistant.intent.parser import Intent
 from assistant.skills.registry import Reply
-from assistant.skills.state import StateStore
+from assistant.skills.state import StateError, StateStore
 
 __all__ = ["MediaSkill"]
+
+
+@dataclass(frozen=True)
+class MediaDoc:
+    """media.json"""
+
+    volume: int = 50
+    status: Literal["idle", "playing", "paused"] = "idle"
+    track: int = 0
 
 
 class MediaSkill:
@@ -25,7 +35,7 @@ class MediaSkill:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        st = store.load("media", {"volume": 50, "status": "idle", "track": 0})
+        st = store.load("media", {"volume": 50, "status": "idle", "track": 0}, MediaDoc)
         self.state: dict[str, Any] = {"volume": 50, "status": "idle", "track": 0} | st
 
     @property
@@ -36,6 +46,14 @@ class MediaSkill:
         self.store.save("media", self.state)
 
     async def handle(self, intent: Intent) -> Reply:
+        before = dict(self.state)
+        try:
+            return self._handle(intent)
+        except StateError:  # not saved: memory as it was, the registry says so
+            self.state = before
+            raise
+
+    def _handle(self, intent: Intent) -> Reply:
         status = self.state["status"]
         match intent.name:
             case "HassSetVolume":
