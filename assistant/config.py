@@ -358,6 +358,11 @@ class TtsConfig:
     """silence appended after each sentence"""
     max_text_chars: int = 5000
     """longer text is refused (SynthesisError) rather than tying up the device"""
+    max_piece_chars: int = 120
+    """a sentence longer than this is made in pieces of at most this many characters (cut at , ; : or
+    between words; ``assistant.tts.normalize.split_speech``), and no piece passes the voice more than
+    ``PHONEMES_PER_CHAR`` times as many phonemes: the voice's memory and time to first audio are bounded
+    whatever the text"""
     stream_chunk_frames: int = 40
     """decode a sentence in slices of this many latent frames (256 samples each for Piper voices) so its
     first audio comes early; 0 decodes whole sentences. Needs the voice's split encoder/decoder."""
@@ -376,6 +381,7 @@ class TtsConfig:
             _check(v is None or lo <= v <= hi, f"tts.{key}", f"must be in [{lo:g}, {hi:g}], got {v}")
         _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
+        _check(10 <= self.max_piece_chars <= 1000, "tts.max_piece_chars", "must be in [10, 1000]")
         _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")
         _check(0 <= self.stream_context_frames <= 1000, "tts.stream_context_frames", "must be in [0, 1000]")
         _check(1 <= self.stream_max_frames <= 100000, "tts.stream_max_frames", "must be in [1, 100000]")
