@@ -7,13 +7,14 @@ __all__ = ["DialogueManager", "Turn", "build_dialogue"]
 
 def build_dialogue(cfg, clock=None):  # noqa: ANN001 - thin factory, typed below
     """The whole understanding side from a ``Config``: home, parser, skills, state, dialogue manager."""
-    from assistant.intent.home import load_home
+    from assistant.home import open_home
     from assistant.intent.parser import IntentParser
     from assistant.skills import StateStore, build_registry, system_clock
 
     clock = clock or system_clock
-    home = load_home(cfg.home)
     store = StateStore(cfg.runtime.state_dir)
+    link = open_home(cfg.home, store)  # the home file, or Home Assistant's / the MQTT broker's devices
+    home = link.home
     parser = IntentParser(cfg.intent, home)
-    registry = build_registry(cfg, home, store, clock)
+    registry = build_registry(cfg, home, store, clock, backend=link.backend)
     return DialogueManager(cfg.dialogue, parser, registry, store, clock)

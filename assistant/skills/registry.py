@@ -18,7 +18,7 @@ from assistant.config import IntentConfig
 from assistant.events import SkillHandled
 from assistant.intent.parser import Intent
 
-__all__ = ["Clock", "Offer", "Reply", "Skill", "SkillRegistry", "system_clock"]
+__all__ = ["Clock", "Offer", "Reply", "Skill", "SkillRegistry", "Unavailable", "system_clock"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +47,11 @@ class Reply:
     offer: Offer | None = None
     data: dict[str, Any] = field(default_factory=dict)
     """what was done, for tests and --json (e.g. {"timer_id": 3})"""
+
+
+class Unavailable(RuntimeError):
+    """Something a skill relies on is away (Home Assistant, an MQTT broker): the message is what the
+    device says ("Home Assistant is not reachable right now."), and the cause goes to the log."""
 
 
 class Skill(Protocol):
@@ -86,6 +91,9 @@ class SkillRegistry:
         except TimeoutError:
             _LOGGER.warning("skill %s timed out on %s", skill.name, intent.name)
             reply = Reply("Sorry, that took too long. Please try again.", success=False)
+        except Unavailable as e:
+            _LOGGER.warning("skill %s on %s: %s", skill.name, intent.name, e)
+            reply = Reply(str(e), success=False)
         except Exception:  # a broken skill must not take the device down; the traceback goes to the log
             _LOGGER.exception("skill %s failed on %s %s", skill.name, intent.name, intent.slots)
             reply = Reply("Sorry, something went wrong while doing that.", success=False)
