@@ -521,7 +521,7 @@ class HomeAssistantBackend:
                 for fut in self._pending.values():
                     if not fut.done():
                         fut.set_exception(_Closed())
-                if was_connected:
+                if was_connected and not self._stopping:
                     _LOGGER.warning("Home Assistant at %s: connection lost; reconnecting", self.cfg.url)
             if self._stopping:
                 return
