@@ -464,6 +464,8 @@ class HomeAssistantBackend:
                                  "service_data": c.data, **target})
 
     async def _request(self, message: dict[str, Any]) -> Any:
+        from websockets.exceptions import WebSocketException
+
         ws = self._ws
         if ws is None:
             raise HomeUnavailable(UNREACHABLE)
@@ -473,7 +475,7 @@ class HomeAssistantBackend:
         try:
             await ws.send(json.dumps({**message, "id": msg_id}))
             return await future
-        except _Closed:
+        except (_Closed, WebSocketException):  # the connection ended under the request
             raise HomeUnavailable(UNREACHABLE) from None
         finally:
             self._pending.pop(msg_id, None)

@@ -118,14 +118,20 @@ def test_a_state_question_reads_the_real_state(home_assistant, tmp_path):
     ha.ensure_running()
     dm = _dialogue(ha, tmp_path)
     ha.call("light", "turn_off", entity_id="light.bed_light")
-    ha.wait_for_state("light.bed_light", "off")
-    time.sleep(0.3)  # the state_changed event reaches the backend
-    assert _say(dm, "is the bed light on").text.startswith("No")
+    assert _eventually(lambda: _say(dm, "is the bed light on").text.startswith("No"))
     ha.call("light", "turn_on", entity_id="light.bed_light", brightness_pct=60)
-    ha.wait_for_state("light.bed_light", "on")
-    time.sleep(0.3)
-    turn = _say(dm, "is the bed light on")
-    assert turn.text.startswith("Yes") and "60 percent" in turn.text, turn.text
+    assert _eventually(lambda: _say(dm, "is the bed light on").text.startswith("Yes"))
+    assert "60 percent" in _say(dm, "is the bed light on").text
+
+
+def _eventually(predicate, timeout_s: float = 5.0) -> bool:
+    """The state_changed event reaches the backend a moment after the REST call returns."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.parametrize(
