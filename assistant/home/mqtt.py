@@ -241,7 +241,8 @@ def commands(entity: MqttEntity, attributes: dict[str, Any]) -> list[tuple[str, 
             out.append((get("command_topic"), get(key, default)))
             state = None
     elif c == "lock" and state in ("locked", "unlocked"):
-        out.append((get("command_topic"), get("payload_lock", "LOCK") if state == "locked" else get("payload_unlock", "UNLOCK")))
+        payload = get("payload_lock", "LOCK") if state == "locked" else get("payload_unlock", "UNLOCK")
+        out.append((get("command_topic"), payload))
         state = None
     elif c == "climate":
         if "temperature" in a and get("temperature_command_topic"):

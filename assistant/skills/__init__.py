@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.config import Config
 from assistant.intent.home import Home
+from assistant.skills.alarms import AlarmSkill
 from assistant.skills.clock import ClockSkill
 from assistant.skills.cooking import CookingSkill
 from assistant.skills.devices import DeviceBackend, DeviceSkill, LocalBackend
@@ -40,6 +41,7 @@ def build_registry(
     backend = backend or LocalBackend(home, store)
     skills = [
         TimerSkill(store, clock),
+        AlarmSkill(store, clock),
         ClockSkill(clock),
         DeviceSkill(home, backend),
         MediaSkill(store),

@@ -260,7 +260,8 @@ def make_broker(directory: Path, users: dict[str, str] | None = None) -> Broker:
     if not MOSQUITTO:
         pytest.skip("no mosquitto (Debian's mosquitto package: tools/system_deps.sh)")
     broker = Broker(directory, free_port())
-    lines = [f"listener {broker.port} 127.0.0.1", f"user {getpass.getuser()}", "persistence true", f"persistence_location {directory}/",
+    lines = [f"listener {broker.port} 127.0.0.1", f"user {getpass.getuser()}", "persistence true",
+             f"persistence_location {directory}/",
              "autosave_interval 1"]
     if users:
         pw = directory / "passwords"
