@@ -246,10 +246,12 @@ class DialogueManager:
         )
 
     def ringing(self) -> list[str]:
-        """Announcements of timers that have ended (each said once)."""
-        timers = self.skills.skill_for("HassStartTimer")
-        due = getattr(timers, "due", None)
-        return [r.text for r in due()] if due else []
+        """Announcements of timers that have ended, alarms that ring and reminders due (each said once)."""
+        out: list[str] = []
+        for intent_name in ("HassStartTimer", "HassSetAlarm"):
+            due = getattr(self.skills.skill_for(intent_name), "due", None)
+            out += [r.text for r in due()] if due else []
+        return out
 
     # ---------------------------------------------------------------------------------- the turn
 

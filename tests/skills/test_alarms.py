@@ -145,3 +145,15 @@ def test_killed_while_saving_keeps_every_alarm_whole(tmp_path):
         assert store.problems == []
         assert all(i["kind"] == "reminder" and i["task"].startswith("task ") for i in skill.items)
         assert len(skill.items) == len(store.load("alarms", {})["items"])
+
+
+def test_the_dialogue_announces_reminders_with_timers(tmp_path, clock):
+    from assistant.config import parse_config
+    from assistant.dialogue import build_dialogue
+
+    dm = build_dialogue(parse_config({"runtime": {"state_dir": str(tmp_path)}}), clock)
+    asyncio.run(dm.respond("set a timer for 5 minutes"))
+    say(dm.skills.skill_for("HassSetReminder"), "HassSetReminder", task="stir the soup", minutes=5)
+    clock.advance(5 * 60)
+    assert dm.ringing() == ["Your five minutes timer is done.", "Reminder: stir the soup."]
+    assert dm.ringing() == []
