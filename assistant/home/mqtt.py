@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import re
@@ -398,12 +399,29 @@ class MqttBackend:
         ca = str(self.cfg.ca_file)
         return ssl.create_default_context(cafile=ca if ca not in ("", ".") else None)
 
+    async def _check_tls(self) -> None:
+        """With mqtts, check the broker's certificate before the MQTT client connects: a clear error, and
+        no socket left open by the client library when the handshake fails."""
+        context = self._tls_context()
+        if context is None:
+            return
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port, ssl=context), self.cfg.timeout_s)
+        except ssl.SSLCertVerificationError as e:
+            raise HomeAuthError(f"home.mqtt.ca_file: the certificate of the broker at {self.cfg.url} is not "
+                                f"trusted ({e.verify_message})") from None
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+
     async def _run(self) -> None:
         from aiomqtt import Client, MqttCodeError, MqttError
 
         backoff = _BACKOFF_START_S
         while not self._stopping:
             try:
+                await self._check_tls()
                 async with Client(self._host, self._port, username=self.cfg.username or None,
                                   password=self._password, logger=_CLIENT_LOGGER, timeout=self.cfg.timeout_s,
                                   tls_context=self._tls_context(), keepalive=30) as client:
@@ -424,6 +442,10 @@ class MqttBackend:
                         "and password_file"))
                 else:
                     self._note_failure(e)
+            except HomeAuthError as e:
+                self._note_failure(e)
+                if self._first_try.is_set():
+                    _LOGGER.error("%s", e)
             except (MqttError, OSError, TimeoutError) as e:
                 self._note_failure(e)
             except asyncio.CancelledError:

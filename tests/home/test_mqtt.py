@@ -266,3 +266,51 @@ def test_json_schema_light_and_refusals():
     assert st == {"state": "on", "brightness": 100}
     with pytest.raises(UnsupportedCommand):
         commands(e, {"state": "locked"})
+
+
+def test_mqtts_with_the_broker_certificate_checked(tmp_path, broker):
+    """TLS: the broker's certificate is checked against ca_file (a CA made here with openssl)."""
+    import shutil
+    import subprocess
+
+    from .conftest import free_port
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl makes the test CA")
+    pytest.importorskip("paho.mqtt")
+
+    def ssl_cmd(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+
+    ssl_cmd("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+            "-subj", "/CN=test CA")
+    ssl_cmd("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=127.0.0.1")
+    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    ssl_cmd("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    tls_port = free_port()
+    conf = broker.config_dir / "mosquitto.conf"
+    conf.write_text(conf.read_text() + f"listener {tls_port} 127.0.0.1\ncafile {tmp_path}/ca.crt\n"
+                    f"certfile {tmp_path}/server.crt\nkeyfile {tmp_path}/server.key\n")
+    (tmp_path / "server.key").chmod(0o644)
+    broker.stop()
+    broker.start()
+    device = FakeDevice(broker)
+    device.announce()
+    try:
+        b = MqttBackend.connect(MqttConfig(url=f"mqtts://127.0.0.1:{tls_port}", ca_file=tmp_path / "ca.crt",
+                                           discovery_wait_s=0.5))
+        try:
+            b.set(b.home.device("Hall Door"), state="locked")
+            assert _wait(lambda: device.got("hall/lock/set") == ["LOCK"])
+        finally:
+            b.close()
+        # a broker whose certificate the CA did not sign is refused
+        ssl_cmd("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "o.key", "-out", "other-ca.crt",
+                "-days", "2", "-subj", "/CN=other CA")
+        with pytest.raises(HomeAuthError, match="ca_file: the certificate of the broker .* is not trusted"):
+            MqttBackend.connect(MqttConfig(url=f"mqtts://127.0.0.1:{tls_port}", ca_file=tmp_path / "other-ca.crt",
+                                           discovery_wait_s=0.5, timeout_s=1.0))
+    finally:
+        device.close()
