@@ -5,8 +5,9 @@
     await assistant.run(source)
 
 One ``ModelRegistry`` (from ``[models]``: the bundled manifest or the one the image installs) resolves
-every model; one home (``[home]``) gives the parser its names, the domain LM its sentences and the first
-pass its hotwords. Each stage is built from its own sections. ``assistant run`` adds only sources, sinks,
+every model; one state directory, locked for this process; one home (``[home]``: the home file, Home
+Assistant's registry or MQTT discovery) gives the parser its names, the domain LM its sentences and the
+first pass its hotwords, and its backend carries out what the skills decide. Each stage is built from its own sections. ``assistant run`` adds only sources, sinks,
 signals and reporting; ``assistant transcribe``, the evaluations and the benchmarks load the same
 ``Recognizer`` through ``load_recognizer``.
 """
@@ -54,13 +55,17 @@ def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Ho
 def load_stages(cfg: Config) -> Stages:
     """Load every stage; a model that does not load raises ``ModelError`` (before READY)."""
     from assistant.dialogue import build_dialogue
+    from assistant.home import open_home
+    from assistant.skills import StateStore
 
     registry = ModelRegistry.load(cfg.models)
-    home = load_home(cfg.home)
+    store = StateStore(cfg.runtime.state_dir)
+    store.lock()  # before anything is read: a second process on this state fails here, touching nothing
+    link = open_home(cfg.home, store)  # the home file, or Home Assistant's / the MQTT broker's devices
     return Stages(
         listener=Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry),
-        recognizer=load_recognizer(cfg, registry, home),
-        dialogue=build_dialogue(cfg, home=home),
+        recognizer=load_recognizer(cfg, registry, link.home),
+        dialogue=build_dialogue(cfg, store=store, link=link),
         speaker=Voice.load(cfg.tts, cfg.runtime, registry),
     )
 

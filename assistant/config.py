@@ -28,7 +28,9 @@ __all__ = [
     "ConfigError",
     "DialogueConfig",
     "FrontendConfig",
+    "HomeAssistantConfig",
     "HomeConfig",
+    "MqttConfig",
     "IntentConfig",
     "LmConfig",
     "ModelsConfig",
@@ -277,18 +279,76 @@ class EndpointConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeAssistantConfig:
+    """A Home Assistant that keeps the home: its registry is the home, its states the devices' states."""
+
+    url: str = "http://127.0.0.1:8123"
+    """Home Assistant's address, http:// or https:// (its WebSocket API is <url>/api/websocket)"""
+    token_file: Path = Path("")
+    """file holding a long-lived access token (a profile's "Long-lived access tokens"); empty: the
+    ASSISTANT_HA_TOKEN environment variable. The token is never logged"""
+    timeout_s: float = 3.0
+    """a service call or a query not answered in this long is a spoken error (below intent.skill_timeout_s)"""
+    reconnect_max_s: float = 30.0
+    """longest wait between reconnection attempts while Home Assistant is away (backoff from 0.5 s)"""
+
+    def __post_init__(self) -> None:
+        _check(self.url.startswith(("http://", "https://")), "home.homeassistant.url",
+               f"must start with http:// or https://, got {self.url!r}")
+        _check(0 < self.timeout_s <= 60, "home.homeassistant.timeout_s", "must be in (0, 60]")
+        _check(0.5 <= self.reconnect_max_s <= 3600, "home.homeassistant.reconnect_max_s", "must be in [0.5, 3600]")
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """An MQTT broker: devices from Home Assistant's MQTT discovery messages, commands published to it."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    """mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS (port defaults 1883 and 8883)"""
+    username: str = ""
+    password_file: Path = Path("")
+    """file holding the password (never logged); empty: no password"""
+    ca_file: Path = Path("")
+    """mqtts: the CA certificate the broker's is checked against; empty: the system's CAs"""
+    discovery_prefix: str = "homeassistant"
+    """devices are described by the retained <prefix>/<component>/<object id>/config messages"""
+    discovery_wait_s: float = 1.0
+    """how long to collect the retained discovery and state messages at start"""
+    timeout_s: float = 3.0
+    """a command the broker has not acknowledged in this long is a spoken error"""
+    reconnect_max_s: float = 30.0
+    """longest wait between reconnection attempts while the broker is away (backoff from 0.5 s)"""
+
+    def __post_init__(self) -> None:
+        _check(self.url.startswith(("mqtt://", "mqtts://")), "home.mqtt.url",
+               f"must start with mqtt:// or mqtts://, got {self.url!r}")
+        _check(bool(self.discovery_prefix) and not any(c in self.discovery_prefix for c in "+#"),
+               "home.mqtt.discovery_prefix", "must be a topic without wildcards")
+        _check(0 < self.discovery_wait_s <= 60, "home.mqtt.discovery_wait_s", "must be in (0, 60]")
+        _check(0 < self.timeout_s <= 60, "home.mqtt.timeout_s", "must be in (0, 60]")
+        _check(0.5 <= self.reconnect_max_s <= 3600, "home.mqtt.reconnect_max_s", "must be in [0.5, 3600]")
+
+
+HOME_BACKENDS = ("local", "homeassistant", "mqtt")
+
+
+@dataclass(frozen=True, slots=True)
 class HomeConfig:
-    """The home: areas, floors and devices, described in their own TOML file."""
+    """The home: areas, floors and devices, and who keeps the devices' states."""
 
     path: Path = Path("")
     """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml)"""
     backend: str = "local"
-    """who keeps device states: "local" (the device itself, persisted under runtime.state_dir)"""
+    """who keeps device states: "local" (the device itself, persisted under runtime.state_dir),
+    "homeassistant" (its registry is the home: [home.homeassistant]) or "mqtt" ([home.mqtt])"""
     area: str = ""
     """the area this device is in (an area of the home file): "turn on the lights in here"; empty: none"""
+    homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
 
     def __post_init__(self) -> None:
-        _check(self.backend in ("local",), "home.backend", f"must be one of ['local'], got {self.backend!r}")
+        _check(self.backend in HOME_BACKENDS, "home.backend",
+               f"must be one of {list(HOME_BACKENDS)}, got {self.backend!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,10 @@ class DialogueStage(Protocol):
         and speaks them when idle."""
         ...
 
+    def announced(self, text: str) -> None:
+        """``text``, one of ``ringing``'s, has been spoken (what rang may now be forgotten)."""
+        ...
+
 
 class SpeechChunk(Protocol):
     samples: Samples

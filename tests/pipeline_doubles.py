@@ -193,6 +193,7 @@ class EchoDialogue:
     hang: bool = False
     fail: bool = False
     handled: list[str] = field(default_factory=list)
+    spoken_announcements: list[str] = field(default_factory=list)
 
     async def respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Turn:
         self.handled.append(text)
@@ -208,6 +209,9 @@ class EchoDialogue:
 
     def ringing(self) -> list[str]:
         return []
+
+    def announced(self, text: str) -> None:
+        self.spoken_announcements.append(text)
 
 
 @dataclass(frozen=True)

@@ -399,6 +399,7 @@ def test_timers_ring_while_idle_through_the_dialogues_ringing(monkeypatch):
 
     a, events = asyncio.run(scenario())
     assert a.speaker.synthesized == ["Your five minute timer is done"]
+    assert a.dialogue.spoken_announcements == ["Your five minute timer is done."]  # it rang: forgettable
     assert [s for s, _ in states(events)] == [State.THINKING, State.SPEAKING, State.IDLE]
 
 

@@ -34,6 +34,7 @@ from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
 from assistant.skills.registry import Clock, SkillRegistry, system_clock
 from assistant.skills.state import StateError, StateStore
+from assistant.skills.alarms import AlarmSkill
 from assistant.skills.timers import TimerSkill
 
 __all__ = ["DialogueManager", "Turn"]
@@ -329,15 +330,17 @@ class DialogueManager:
         )
 
     def ringing(self) -> list[str]:
-        """Announcements of timers that have ended (each handed out once). Call ``announced(text)``
-        once one has been spoken: the timer is forgotten only then."""
-        timers = self.skills.skill_for("HassStartTimer")
-        if not isinstance(timers, TimerSkill):
-            return []
+        """Announcements of timers that have ended, alarms that ring and reminders due (each handed out
+        once). Call ``announced(text)`` once one has been spoken: a timer is forgotten only then."""
         out = []
-        for r in timers.due():
-            self._ringing[r.text] = r.timer_id
-            out.append(r.text)
+        timers = self.skills.skill_for("HassStartTimer")
+        if isinstance(timers, TimerSkill):
+            for r in timers.due():
+                self._ringing[r.text] = r.timer_id
+                out.append(r.text)
+        alarms = self.skills.skill_for("HassSetAlarm")
+        if isinstance(alarms, AlarmSkill):
+            out += [r.text for r in alarms.due()]
         return out
 
     def announced(self, text: str) -> None:

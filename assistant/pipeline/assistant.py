@@ -582,7 +582,8 @@ class Assistant:
                 return
 
     async def _announcement(self, text: str) -> None:
-        await self._reply.speak(text)
+        if await self._reply.speak(text) and self.dialogue is not None:
+            self.dialogue.announced(text)  # a timer is forgotten only once it has rung
         self._end_turn(follow_up=False)
 
     # ------------------------------------------------------------------ events

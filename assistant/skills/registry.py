@@ -19,7 +19,7 @@ from assistant.events import SkillHandled
 from assistant.intent.parser import Intent
 from assistant.skills.state import StateError
 
-__all__ = ["NOT_SAVED_REPLY", "Clock", "Offer", "Reply", "Skill", "SkillRegistry", "system_clock"]
+__all__ = ["NOT_SAVED_REPLY", "Clock", "Offer", "Reply", "Skill", "SkillRegistry", "Unavailable", "system_clock"]
 
 NOT_SAVED_REPLY = "Sorry, I couldn't save that, so nothing was changed."
 """what a skill's turn says when its state could not be written (a full or read-only disk): skills change
@@ -52,6 +52,11 @@ class Reply:
     offer: Offer | None = None
     data: dict[str, Any] = field(default_factory=dict)
     """what was done, for tests and --json (e.g. {"timer_id": 3})"""
+
+
+class Unavailable(RuntimeError):
+    """Something a skill relies on is away (Home Assistant, an MQTT broker): the message is what the
+    device says ("Home Assistant is not reachable right now."), and the cause goes to the log."""
 
 
 class Skill(Protocol):
@@ -94,6 +99,9 @@ class SkillRegistry:
         except StateError as e:  # the skill kept its memory as it was: say so, nothing was done
             _LOGGER.warning("skill %s could not save on %s: %s", skill.name, intent.name, e)
             reply = Reply(NOT_SAVED_REPLY, success=False)
+        except Unavailable as e:
+            _LOGGER.warning("skill %s on %s: %s", skill.name, intent.name, e)
+            reply = Reply(str(e), success=False)
         except Exception:  # a broken skill must not take the device down; the traceback goes to the log
             _LOGGER.exception("skill %s failed on %s", skill.name, intent.name)  # slots are private
             _LOGGER.debug("the failed intent's slots: %s", intent.slots)
