@@ -7,7 +7,9 @@
 # Usage (root; Debian host):  tools/image/build.sh [OUT]        (default OUT: out/image)
 # Environment: SUITE (bookworm), MIRROR (default: the host's Debian apt source), CPUS (cores to use,
 #   default 1: the build is capped so it does not take the machine), SKIP_SMOKE=1, KEEP_ROOT=1 (keep the
-#   unpacked tree), NO_CACHE=1 (compile and derive again even where OUT/cache has the result).
+#   unpacked tree), CACHE (default OUT/cache: the base system, the wheels, the compiled runtime and the
+#   frozen models, each kept under a key of its inputs), NO_CACHE=1 (compile and derive again even where
+#   the cache has them; the base system and the wheels are still reused).
 # Host tools: checked first (tools/image/README.md lists them); nothing is installed here.
 set -euo pipefail
 
@@ -17,7 +19,7 @@ SUITE=${SUITE:-bookworm}
 ARCH=arm64
 QEMU_ARCH=aarch64
 CPUS=${CPUS:-1}
-CACHE=$OUT/cache
+CACHE=$(realpath -m "${CACHE:-$OUT/cache}")
 ROOT=$OUT/rootfs-$ARCH
 LOCK=$REPO/tools/image/requirements.lock
 MODELS_LOCK=$REPO/tools/image/models.lock
@@ -41,7 +43,6 @@ log() {  # a new phase: the previous one's time goes into timings.txt
 }
 
 # ---------------------------------------------------------------- host tools, checked before anything runs
-[ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts): sudo $0 $*"
 missing=()
 for tool in debootstrap:debootstrap chroot:coreutils taskset:util-linux ionice:util-linux mount:mount \
             mountpoint:util-linux tar:tar gzip:gzip git:git python3:python3 sha256sum:coreutils; do
@@ -61,6 +62,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install --no-install-recommends ${missing[*]}
 (a pip is also found in .venv after 'make .venv/.installed', or set PIP=)"
 fi
+[ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts): sudo $0 $*"
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc (a container
 without it cannot run aarch64 programs; run on a VM or a host with binfmt_misc)"
@@ -165,7 +167,7 @@ in_root /opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --
 # The compile under emulation takes minutes: its wheel is kept under OUT/cache, keyed by the sources, the
 # lock and the base system it was built from.
 BUILT=$CACHE/built-$ARCH-$( (cd "$REPO" && git ls-files -z assistant native setup.py pyproject.toml \
-  | xargs -0 sha256sum; cat "$LOCK"; echo "$BASE $BUILD_PACKAGES") | key)
+  | xargs -0 sha256sum; cat "$LOCK"; echo "${BASE##*/} $BUILD_PACKAGES") | key)
 if [ -n "${NO_CACHE:-}" ] || ! ls "$BUILT"/assistant-*.whl >/dev/null 2>&1; then
   log "compile under emulation"
   in_root apt-get update -qq
