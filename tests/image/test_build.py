@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,10 @@ def test_image_builds_small_and_answers_a_spoken_request(first):
     service = json.loads((first / "smoke" / "service.json").read_text())
     assert service["exit"] == 0 and service["stop_s"] < service["stop_limit_s"], service
     assert "Traceback" not in (first / "smoke" / "run.log").read_text()
+    # The reply the image spoke, heard back natively: the words, not only sound.
+    heard = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(first / "smoke" / "reply.wav")],
+                           capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert heard.returncode == 0 and "timer" in heard.stdout.lower() and "five" in heard.stdout.lower(), heard
     pkgs = manifest["debian_packages"]
     assert not {"binutils", "g++", "gcc", "python3-dev", "cpp"} & set(pkgs)
     assert not {"pip", "setuptools", "pybind11", "wheel", "openwakeword"} & set(manifest["python_packages"])

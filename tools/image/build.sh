@@ -204,7 +204,7 @@ install -d -m 0755 "$ROOT/etc/assistant" "$ROOT/opt/assistant/share/hil" "$ROOT/
 install -m 0644 "$REPO/tools/image/assistant.toml" "$ROOT/etc/assistant/assistant.toml"
 install -m 0644 "$REPO/tools/image/smoke.toml" "$ROOT/etc/assistant/smoke.toml"
 cp -r "$REPO/tools/hil/run.py" "$REPO/tools/hil/scenarios" "$ROOT/opt/assistant/share/hil/"
-install -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/assistant/README.md"
+install -D -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/assistant/README.md"
 install -m 0644 "$REPO/tools/systemd/assistant.service" "$ROOT/etc/systemd/system/assistant.service"
 in_root sh -c 'getent passwd assistant >/dev/null || useradd --system --home-dir /var/lib/assistant \
   --no-create-home --shell /usr/sbin/nologin --groups audio assistant'
@@ -239,7 +239,7 @@ find "$ROOT/var/log" -type f -delete
 find "$ROOT/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
 find "$ROOT/usr/share/doc" -mindepth 1 -type d -empty -delete
 rm -rf "$ROOT/usr/share/man/"* "$ROOT/usr/share/info/"* "$ROOT/usr/share/locale/"* "$ROOT/usr/share/lintian"
-install -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/assistant/README.md"
+install -D -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/assistant/README.md"
 find "$ROOT/opt/assistant" -name __pycache__ -type d -prune -exec rm -rf {} +
 # Bytecode with the sources' hashes, not their build-time dates (reproducible; the image is read-only).
 in_root /usr/bin/python3 -m compileall -q -j 1 --invalidation-mode unchecked-hash /opt/assistant/lib >/dev/null

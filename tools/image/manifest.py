@@ -85,11 +85,16 @@ def debian_packages(root: Path) -> dict[str, str]:
 def sizes(root: Path) -> dict[str, list[int]]:
     """part -> [bytes, compressed bytes (zlib level 6 per file: close to gzip of the part)]"""
     totals: dict[str, list[int]] = {}
+    seen: set[tuple[int, int]] = set()  # hard links count once, as in the tarball
     for dirpath, _dirs, names in os.walk(root):
-        for n in names:
+        for n in sorted(names):
             p = Path(dirpath) / n
             if p.is_symlink() or not p.is_file():
                 continue
+            st = p.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
             rel = str(p.relative_to(root))
             part = next(label for label, prefix in PARTS if rel.startswith(prefix))
             size = p.stat().st_size
