@@ -61,6 +61,26 @@ def test_every_pin_has_hashes_and_onnxruntime_is_pinned():
     assert "onnxruntime" in lock  # the image's onnxruntime is a deliberate choice (issue 36, failure 2)
 
 
+def test_project_lock_covers_the_test_extra_and_agrees_with_the_image():
+    """requirements.lock (the project's, any platform) pins every dependency, test extra and build
+    requirement, with the image's versions where both pin a package (the derived models made on a
+    developer's machine are then made by the same onnx and onnxruntime as the image's)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    text = (REPO / "requirements.lock").read_text()
+    versions: dict[str, set[Version]] = {}
+    for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^ \\;]+)", text, re.M):
+        versions.setdefault(_norm(m.group(1)), set()).add(Version(m.group(2)))
+    reqs = project["build-system"]["requires"] + project["project"]["dependencies"]
+    reqs += project["project"]["optional-dependencies"]["test"]
+    for req in map(Requirement, reqs):
+        got = versions.get(_norm(req.name), set())
+        assert any(req.specifier.contains(v, prereleases=True) for v in got), f"{req} not pinned in requirements.lock"
+    image = pins(IMAGE / "requirements.lock")
+    for name, (version, _h) in image.items():
+        assert version in versions.get(name, {version}), f"{name}: image {version}, project {versions[name]}"
+    assert text.count("--hash=sha256:") >= len(versions)
+
+
 def test_models_lock_matches_models_requirements():
     wanted = {}
     for line in (REPO / "models" / "requirements.txt").read_text().splitlines():
