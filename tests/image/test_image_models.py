@@ -130,7 +130,6 @@ def test_image_config_answers_a_spoken_request_with_speech(frozen, tmp_path):
     assert after == cached, "the run built something the image's --warm step did not"
 
 
-@pytest.mark.xfail(reason="issue 31: the voice loads the default manifest, not [models] manifest", strict=False)
 def test_runs_as_installed_with_only_the_frozen_models(frozen, tmp_path):
     """The package as the image installs it: no models/ folder beside it, so every model must come from
     the config's [models] manifest (inside the image this failed with "model manifest not found")."""
