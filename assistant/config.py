@@ -51,6 +51,10 @@ __all__ = [
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.toml")
 
+SAMPLE_RATE = 16000
+"""Hz: the one internal rate (``AudioConfig.sample_rate``): every model here was trained at 16 kHz, so the
+audio edge resamples to it and every stage reads it from here"""
+
 
 class ConfigError(ValueError):
     """A configuration value is missing, unknown or invalid. The message starts with the dotted key."""
@@ -97,7 +101,7 @@ class RuntimeConfig:
 class AudioConfig:
     """The audio edge: devices and the one internal format (float32 mono in [-1, 1] at ``sample_rate``)."""
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     input_device: str = "default"
     output_device: str = "default"
     device_rate: int = 16000
@@ -107,7 +111,8 @@ class AudioConfig:
     """longest audio file accepted, so a bad path cannot fill memory"""
 
     def __post_init__(self) -> None:
-        _check(self.sample_rate == 16000, "audio.sample_rate", f"the models need 16000, got {self.sample_rate}")
+        _check(self.sample_rate == SAMPLE_RATE, "audio.sample_rate",
+               f"the models need {SAMPLE_RATE}, got {self.sample_rate}")
         _check(8000 <= self.device_rate <= 192000, "audio.device_rate",
                f"must be in [8000, 192000], got {self.device_rate}")
         _check(5 <= self.chunk_ms <= 1000, "audio.chunk_ms", f"must be in [5, 1000], got {self.chunk_ms}")

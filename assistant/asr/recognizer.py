@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.config import AsrConfig, AsrEngine, RuntimeConfig, SearchMethod
+from assistant.config import SAMPLE_RATE, AsrConfig, AsrEngine, RuntimeConfig, SearchMethod
 from assistant.events import TranscriptFinal, TranscriptPartial
 from assistant.models import ModelError, ModelRegistry
 
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Recognizer", "RecognizerStream", "load_word_lm", "SAMPLE_RATE"]
 
-SAMPLE_RATE = 16000
-"""the one internal rate (``AudioConfig.sample_rate``): every recogniser is trained at 16 kHz"""
 FEED_S = 0.1
 """``transcribe`` feeds a recording in pieces of this length, as a microphone would"""
 TAIL_S = 0.5

@@ -32,14 +32,13 @@ from assistant.asr.corpora import word_edit_distance
 from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.whisper_mel import log_mel
-from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig, WhisperWindow
+from assistant.config import SAMPLE_RATE, RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig, WhisperWindow
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
 from assistant.text import spoken_words
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from assistant import _accel
-from assistant.config import FrontendConfig
+from assistant.config import SAMPLE_RATE, FrontendConfig
 from assistant.frontend._fbank_py import FbankPy, _check_samples
 
 
 class Fbank:
     """Streaming Kaldi-compatible fbank; ``impl`` is "native", "python" or None (the best available)."""
 
-    def __init__(self, cfg: FrontendConfig, sample_rate: int = 16000, impl: str | None = None) -> None:
+    def __init__(self, cfg: FrontendConfig, sample_rate: int = SAMPLE_RATE, impl: str | None = None) -> None:
         impl = _accel.choose(impl, "Fbank")
         if impl == "native":
             self._impl = _accel.kernel("Fbank")(
