@@ -121,7 +121,8 @@ class AudioConfig:
 
 @dataclass(frozen=True, slots=True)
 class FrontendConfig:
-    """Kaldi-compatible fbank, the features streaming transducers are trained on."""
+    """Kaldi-compatible fbank, the features streaming transducers are trained on: ``assistant features``.
+    The recogniser feeds its transducer the model's own feature config (``TransducerModel.feature_config``)."""
 
     num_mel_bins: int = 80
     frame_length_ms: float = 25.0
