@@ -284,9 +284,9 @@ class FlakySource:
 
 
 def test_live_source_that_disappears_is_reopened(monkeypatch):
-    import assistant.pipeline.assistant as pipeline
+    import assistant.pipeline.sources as sources
 
-    monkeypatch.setattr(pipeline, "REOPEN_MIN_S", 0.01)
+    monkeypatch.setattr(sources, "REOPEN_MIN_S", 0.01)
     attempts = []
 
     def reopen():

@@ -1,10 +1,10 @@
 """The running device: one asyncio loop tying the stages together (``assistant/stages.py`` is its
 contract with them; ``assistant/app.py`` builds it).
 
-Read in this order: ``audio_queue`` (sources to the listening thread), ``clock`` (pacing, stream time),
-``listening`` (the listening thread's work), ``assistant`` (the state machine: turns, follow-ups,
-barge-in, events), and its collaborators ``gate`` (turn taking under stream pacing), ``speech`` (speaking a
-reply) and ``announcements`` (what is said unasked, when idle).
+Read in this order: ``audio_queue`` (sources to the listening thread), ``clock`` (pacing, stream
+time), ``sources`` (audio in), ``listening`` (the listening thread's work), ``assistant`` (the state
+machine: turns, follow-ups, barge-in, events), and its collaborators ``gate`` (turn taking under stream
+pacing), ``speech`` (speaking a reply) and ``announcements`` (what is said unasked, when idle).
 
 ::
 

@@ -38,6 +38,7 @@ from assistant.pipeline.audio_queue import AudioQueue
 from assistant.pipeline.clock import Clock, Pacing, StreamClock, WallClock
 from assistant.pipeline.gate import TurnGate
 from assistant.pipeline.listening import ListeningWorker, Step
+from assistant.pipeline.sources import SourceFeeder, close_in_background, post
 from assistant.pipeline.speech import ReplyListener, ReplyPlayer
 from assistant.stages import Answer, DialogueStage, ListenerStage, RecognitionStream, RecognizerStage, SpeakerStage
 
@@ -45,8 +46,6 @@ _LOGGER = logging.getLogger(__name__)
 
 DROP_REPORT_INTERVAL_S = 1.0
 """at most one AudioDropped event per this much stream time"""
-REOPEN_MIN_S, REOPEN_MAX_S = 0.5, 5.0
-"""wait before reopening a lost live audio source, doubling up to the maximum"""
 
 @dataclass
 class PipelineStats:
@@ -121,7 +120,6 @@ class Assistant:
         self._commands: collections.deque[Callable[[], None]] = collections.deque()
         self._listen_thread: threading.Thread | None = None
         self._halt = threading.Event()
-        self._source: AudioSource | None = None
         self._cancel_follow_up: Callable[[], None] | None = None
         self._idle: asyncio.Event | None = None
         self._input_ended = False
@@ -218,11 +216,13 @@ class Assistant:
         tasks = self._announcer.start()
         done_wait = asyncio.create_task(self._input_done.wait(), name="input-done")
         stop_wait = asyncio.create_task(self._stopped.wait(), name="stop")
-        producer: threading.Thread | None = None
+        feeder: SourceFeeder | None = None
         if source is not None:
-            self._source = source
-            producer = threading.Thread(target=self._produce, args=(source, live, reopen),
-                                        name="audio-source", daemon=True)
+            feeder = SourceFeeder(self._queue, self._halt, live, reopen,
+                                  report=lambda problem: self._post(self._loop, self._emit, Error("audio", problem),
+                                                                    wait=False),
+                                  ended=lambda: self._post(self._loop, self.end_of_input, wait=False))
+            producer = threading.Thread(target=feeder.run, args=(source,), name="audio-source", daemon=True)
             producer.start()
         if watchdog is not None and watchdog_interval_s:
             tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
@@ -237,8 +237,8 @@ class Assistant:
             self._halt.set()
             self._queue.close()
             self._gate.release()
-            if self._source is not None:
-                _close_in_background(self._source)
+            if feeder is not None:
+                close_in_background(feeder.source)
             await self._cancel_turn()
             for task in [*tasks, done_wait, stop_wait]:
                 task.cancel()
@@ -256,52 +256,6 @@ class Assistant:
         ex = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._executors.append(ex)
         return ex
-
-    def _produce(self, source: AudioSource, live: bool,
-                 reopen: Callable[[], AudioSource] | None) -> None:  # source thread
-        """Move audio from ``source`` into the queue. A live source that fails or ends (a microphone
-        unplugged) is reported and, with ``reopen``, opened again until it comes back."""
-        loop, queue = self._loop, self._queue
-        assert loop is not None and queue is not None
-        backoff_s = REOPEN_MIN_S
-        while True:
-            try:
-                for chunk in source.chunks():
-                    if self._halt.is_set():
-                        return
-                    chunk = np.asarray(chunk, dtype=np.float32)
-                    if live:
-                        queue.push(chunk)
-                        backoff_s = REOPEN_MIN_S
-                    else:
-                        while not queue.put(chunk, timeout=0.5):
-                            if self._halt.is_set():
-                                return
-                problem = ""
-            except Exception as e:
-                problem = f"audio source failed: {e}"
-            if self._halt.is_set():
-                return
-            if reopen is None:
-                if problem:
-                    _LOGGER.error("%s", problem)
-                    self._post(loop, self._emit, Error("audio", problem), wait=False)
-                break
-            problem = problem or "audio source ended"
-            _LOGGER.error("%s; reopening", problem)
-            self._post(loop, self._emit, Error("audio", f"{problem}; reopening"), wait=False)
-            _close_in_background(source)
-            while not self._halt.wait(backoff_s):
-                backoff_s = min(2 * backoff_s, REOPEN_MAX_S)
-                try:
-                    source = self._source = reopen()
-                    _LOGGER.warning("audio source is back")
-                    break
-                except Exception as e:
-                    _LOGGER.error("audio source still unavailable: %s", e)
-            else:
-                return
-        self._post(loop, self.end_of_input, wait=False)
 
     async def _watchdog_loop(self, ping: Callable[[], None], interval_s: float) -> None:
         """Ping while the loop runs and the listening thread keeps up with the audio queue."""
@@ -370,23 +324,7 @@ class Assistant:
 
     def _post(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args, wait: bool) -> bool:
         """Run ``fn(*args)`` on the loop; with ``wait``, until it has run. False if the loop is gone."""
-        done = threading.Event() if wait else None
-
-        def call() -> None:
-            try:
-                fn(*args)
-            finally:
-                if done is not None:
-                    done.set()
-
-        try:
-            loop.call_soon_threadsafe(call)
-        except RuntimeError:  # loop closed
-            return False
-        while done is not None and not done.wait(0.5):
-            if self._halt.is_set():
-                return False
-        return True
+        return post(loop, self._halt, fn, *args, wait=wait)
 
     def _run_command(self, command: Callable[[], None]) -> None:
         try:
@@ -621,20 +559,6 @@ class Assistant:
                 callback(event)
             except Exception:
                 _LOGGER.exception("event subscriber failed")
-
-
-def _close_in_background(source: AudioSource, timeout_s: float = 0.5) -> None:
-    """Close a source without risking the stop: a reader blocked in ``read()`` can hold its lock."""
-
-    def close() -> None:
-        try:
-            source.close()
-        except Exception:
-            _LOGGER.debug("closing the audio source failed", exc_info=True)
-
-    t = threading.Thread(target=close, name="close-source", daemon=True)
-    t.start()
-    t.join(timeout_s)
 
 
 class JsonLinesWriter:
