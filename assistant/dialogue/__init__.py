@@ -17,4 +17,7 @@ def build_dialogue(cfg, clock=None):  # noqa: ANN001 - thin factory, typed below
     home = link.home
     parser = IntentParser(cfg.intent, home)
     registry = build_registry(cfg, home, store, clock, backend=link.backend)
-    return DialogueManager(cfg.dialogue, parser, registry, store, clock)
+    requests = cfg.home.homeassistant.requests if cfg.home.backend == "homeassistant" else "device"
+    agent = link.backend if requests != "device" else None  # Home Assistant's conversation agent
+    return DialogueManager(cfg.dialogue, parser, registry, store, clock, agent=agent,
+                           agent_first=requests == "homeassistant")

@@ -370,6 +370,7 @@ class HomeAssistantBackend:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._stopping = False
+        self._conversation_id = ""
         self.connections = 0
         """how many times a connection was made and the home synchronised (tests read it)"""
         self._thread = LoopThread("homeassistant")
@@ -447,6 +448,28 @@ class HomeAssistantBackend:
         except _HaError as e:
             _LOGGER.warning("Home Assistant refused %s on %s: %s", calls, entity_id, e)
             raise HomeUnavailable(f"Home Assistant could not do that: {e.message or e.code}.") from None
+
+    async def converse(self, text: str) -> tuple[str, bool]:
+        """Home Assistant's conversation agent's answer to ``text`` (``conversation/process``), and whether
+        it understood and did it. Awaitable from any event loop; ``HomeUnavailable`` while it is away."""
+        if not self.connected:
+            raise HomeUnavailable(UNREACHABLE)
+        message = {"type": "conversation/process", "text": text, "language": "en"}
+        if self._conversation_id:
+            message["conversation_id"] = self._conversation_id
+        future = self._thread.submit(self._request(message))
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), self.cfg.timeout_s)
+        except TimeoutError:
+            raise HomeUnavailable(TOO_SLOW) from None
+        except _HaError as e:
+            _LOGGER.warning("Home Assistant's conversation agent failed on %r: %s", text, e)
+            raise HomeUnavailable("Home Assistant could not answer that.") from None
+        result = result or {}
+        self._conversation_id = result.get("conversation_id") or ""
+        response = result.get("response") or {}
+        speech = ((response.get("speech") or {}).get("plain") or {}).get("speech") or ""
+        return speech, response.get("response_type") in ("action_done", "query_answer")
 
     def close(self) -> None:
         """Close the connection (cleanly: the WebSocket closing handshake) and stop the thread."""

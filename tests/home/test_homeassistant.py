@@ -353,3 +353,43 @@ def test_urls_and_secrets(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as e:
         read_secret(tmp_path / "missing", "", "home.mqtt.password_file")
     assert "home.mqtt.password_file: cannot read" in str(e.value)
+
+
+def _agent_dialogue(ha, tmp_path, requests: str):
+    from assistant.dialogue import build_dialogue
+
+    token_file = tmp_path / "ha-token"
+    token_file.write_text(ha.token)
+    cfg = parse_config({
+        "runtime": {"state_dir": str(tmp_path / "state")},
+        "home": {"backend": "homeassistant",
+                 "homeassistant": {"url": ha.url, "token_file": str(token_file), "requests": requests}},
+    })
+    dm = build_dialogue(cfg)
+    _OPENED.append(dm)
+    return dm
+
+
+def test_what_the_device_does_not_understand_goes_to_home_assistant(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    ha.call("switch", "turn_off", entity_id="switch.decorative_lights")
+    (tmp_path / "a").mkdir()
+    assert not _say(_dialogue(ha, tmp_path / "a"), "it is party time").success  # "device": not understood
+    (tmp_path / "b").mkdir()
+    dm = _agent_dialogue(ha, tmp_path / "b", "device-then-homeassistant")
+    turn = _say(dm, "it is party time")  # a custom sentence of this Home Assistant (conftest.py)
+    assert (turn.text, turn.success, turn.intent) == ("Let's party", True, None)
+    assert ha.wait_for_state("switch.decorative_lights", "on")["state"] == "on"
+    assert _say(dm, "set a timer for 3 minutes").success  # the device's own skills still come first
+    assert not _say(dm, "blah blah wibble").success  # neither understands: the device's own answer
+
+
+def test_every_request_to_home_assistant(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    ha.call("cover", "open_cover", entity_id="cover.hall_window")
+    dm = _agent_dialogue(ha, tmp_path, "homeassistant")
+    turn = _say(dm, "close the hall window")
+    assert turn.success and turn.intent is None, turn.text
+    assert ha.wait_for_state("cover.hall_window", "closed", timeout_s=20)["state"] in ("closing", "closed")
