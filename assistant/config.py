@@ -159,7 +159,8 @@ class MelImpl(str, enum.Enum):
     AUTO = "auto"
     """the native kernel if built, else its numpy twin (both read their weights from the ONNX file)"""
     NATIVE = "native"
-    NUMPY = "numpy"
+    PYTHON = "python"
+    """the numpy twin (one vocabulary with every other kernel: ``assistant._accel``)"""
     ONNX = "onnx"
     """run melspectrogram.onnx itself (the reference)"""
 
@@ -347,6 +348,8 @@ class HomeConfig:
     backend: str = "local"
     """who keeps device states: "local" (the device itself, persisted under runtime.state_dir),
     "homeassistant" (its registry is the home: [home.homeassistant]) or "mqtt" ([home.mqtt])"""
+    area: str = ""
+    """the area this device is in (an area of the home file): "turn on the lights in here"; empty: none"""
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
 
@@ -365,8 +368,13 @@ class IntentConfig:
     """longer requests are refused with a spoken answer instead of parsed"""
     skill_timeout_s: float = 5.0
     """a skill taking longer than this gets a spoken apology"""
+    min_learn_confidence: float = 0.6
+    """a rephrase is learned as a rewrite only if both transcripts were heard at least this surely (0..1):
+    a misheard request is not a way of saying things"""
 
     def __post_init__(self) -> None:
+        _check(0.0 <= self.min_learn_confidence <= 1.0, "intent.min_learn_confidence",
+               f"must be in [0, 1], got {self.min_learn_confidence}")
         _check(0.5 <= self.min_name_similarity <= 1.0, "intent.min_name_similarity",
                f"must be in [0.5, 1.0], got {self.min_name_similarity}")
         _check(10 <= self.max_text_chars <= 100_000, "intent.max_text_chars",
@@ -417,6 +425,11 @@ class TtsConfig:
     """silence appended after each sentence"""
     max_text_chars: int = 5000
     """longer text is refused (SynthesisError) rather than tying up the device"""
+    max_piece_chars: int = 120
+    """a sentence longer than this is made in pieces of at most this many characters (cut at , ; : or
+    between words; ``assistant.tts.normalize.split_speech``), and no piece passes the voice more than
+    ``PHONEMES_PER_CHAR`` times as many phonemes: the voice's memory and time to first audio are bounded
+    whatever the text"""
     stream_chunk_frames: int = 40
     """decode a sentence in slices of this many latent frames (256 samples each for Piper voices) so its
     first audio comes early; 0 decodes whole sentences. Needs the voice's split encoder/decoder."""
@@ -435,6 +448,7 @@ class TtsConfig:
             _check(v is None or lo <= v <= hi, f"tts.{key}", f"must be in [{lo:g}, {hi:g}], got {v}")
         _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
+        _check(10 <= self.max_piece_chars <= 1000, "tts.max_piece_chars", "must be in [10, 1000]")
         _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")
         _check(0 <= self.stream_context_frames <= 1000, "tts.stream_context_frames", "must be in [0, 1000]")
         _check(1 <= self.stream_max_frames <= 100000, "tts.stream_max_frames", "must be in [1, 100000]")
@@ -469,8 +483,6 @@ class PipelineConfig:
 
     input: InputKind = InputKind.MICROPHONE
     """where live audio comes from: the microphone, or clients of the Wyoming endpoint (a test rig)"""
-    follow_up_s: float = 5.0
-    """after a reply, listen this long for a follow-up without the wake word (0 = off)"""
     barge_in: bool = True
     """the wake word while thinking or speaking stops the reply and listens"""
     turn_timeout_s: float = 8.0
@@ -486,8 +498,6 @@ class PipelineConfig:
     utterance is then the same audio, dropped when speech resumed. The reply comes that much sooner."""
 
     def __post_init__(self) -> None:
-        _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",
-               f"must be in [0, 60], got {self.follow_up_s}")
         _check(0 < self.turn_timeout_s <= 600, "pipeline.turn_timeout_s",
                f"must be in (0, 600], got {self.turn_timeout_s}")
         _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")
@@ -525,8 +535,14 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return False
 class AsrEngine(str, enum.Enum):
+    """What ``assistant.asr.recognizer.Recognizer`` runs (the device, ``transcribe`` and the evaluations)."""
+
     WHISPER = "whisper"
+    """Whisper alone, on the whole utterance"""
     TRANSDUCER = "transducer"
+    """the streaming transducer alone"""
+    TWO_PASS = "two-pass"
+    """transducer partials while the request is spoken, Whisper's final ranked with the first pass"""
 
 
 class WhisperWindow(str, enum.Enum):
@@ -694,9 +710,9 @@ class WhisperConfig:
 
 @dataclass(frozen=True, slots=True)
 class AsrConfig:
-    """Speech recognition: the accurate Whisper recogniser (default) or a streaming transducer."""
+    """Speech recognition (``assistant/asr/recognizer.py``): streaming transducer, Whisper, or both."""
 
-    engine: AsrEngine = AsrEngine.WHISPER
+    engine: AsrEngine = AsrEngine.TWO_PASS
     lm: str = "domain"
     """the word LM both recognisers use where their lm_weight > 0 (Whisper's n-best rescoring, the
     transducer's fusion): "domain" (built at start from the intent templates and the home's names:
@@ -705,8 +721,8 @@ class AsrConfig:
     whisper: WhisperConfig = field(default_factory=WhisperConfig)
 
     def __post_init__(self) -> None:
-        _check(self.engine is not AsrEngine.TRANSDUCER or self.transducer.configured,
-               "asr.transducer.model", "engine = 'transducer' needs a transducer (model, or the four files)")
+        _check(self.engine is AsrEngine.WHISPER or self.transducer.configured, "asr.transducer.model",
+               f"engine = '{self.engine.value}' needs a transducer model ([asr.transducer] model, or the four files)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -807,12 +823,20 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported config type {tp!r}")  # a bug in a *Config definition
 
 
+MOVED_KEYS = {
+    "pipeline.follow_up_s": "dialogue.follow_up_s (the one follow-up window)",
+}
+"""keys that moved: a config that still sets one gets an error that says where it went"""
+
+
 def _build(cls: type, table: dict[str, Any], path: str = "") -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     kwargs = {}
     for key, value in table.items():
         dotted = f"{path}.{key}" if path else key
+        if key not in names and dotted in MOVED_KEYS:
+            raise ConfigError(f"{dotted}: moved to {MOVED_KEYS[dotted]}")
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
             hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(names)})"

@@ -3,7 +3,7 @@
 # tests of assistant/home/mqtt.py start). Idempotent; needs root (as in CI).
 # Without root the tests that need them skip with a reason.
 set -euo pipefail
-pkgs=(pocketsphinx-testdata libportaudio2 espeak-ng sox asterisk-core-sounds-en-wav mosquitto)
+pkgs=(pocketsphinx-testdata libportaudio2 espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en flite mosquitto)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

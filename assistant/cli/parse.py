@@ -1,4 +1,5 @@
-"""assistant parse "TEXT" [--home F] [--json]: the intent and slots the device hears in a sentence."""
+"""assistant parse ["TEXT"] [--home F] [--area A] [--json]: the intent and slots the device hears in a
+sentence; with no text, one sentence per line from standard input (one JSON object per line with --json)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def register(sub) -> None:
         "text", nargs="*", metavar="TEXT", help="the sentence; '-' or nothing reads lines from stdin"
     )
     p.add_argument("--home", metavar="FILE", help="home TOML (default: [home] path of the config)")
+    p.add_argument(
+        "--area", metavar="AREA", help="the area the sentence is said in (default: [home] area of the config)"
+    )
     add_config_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -27,15 +31,19 @@ def run(args) -> int:
 
     cfg = load_config(args.config)
     home_cfg = dataclasses.replace(cfg.home, path=Path(args.home)) if args.home else cfg.home
-    parser = IntentParser(cfg.intent, load_home(home_cfg))
+    if args.area is not None:
+        home_cfg = dataclasses.replace(home_cfg, area=args.area)
+    parser = IntentParser(cfg.intent, load_home(home_cfg), home_cfg.area)
     texts = (
         [" ".join(args.text)]
         if args.text and args.text != ["-"]
-        else [line.rstrip("\n") for line in sys.stdin]
+        else (line.rstrip("\n") for line in sys.stdin)
     )
-    if not texts:
-        raise JobError("no text given")
+    any_text = False
     for text in texts:
+        if not text.strip():
+            continue
+        any_text = True
         intent = parser.parse(text)
         row = {
             "text": text,
@@ -52,4 +60,6 @@ def run(args) -> int:
                 f"  (not understood: {intent.unknown!r})" if intent.unknown else ""
             )
         emit(row, args.json, human)
+    if not any_text:
+        raise JobError("no text given")
     return 0

@@ -26,7 +26,7 @@ import difflib
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from assistant.config import DialogueConfig
 from assistant.events import IntentRecognized
@@ -34,6 +34,8 @@ from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
 from assistant.skills.registry import Clock, SkillRegistry, Unavailable, system_clock
 from assistant.skills.state import StateError, StateStore
+from assistant.skills.alarms import AlarmSkill
+from assistant.skills.timers import TimerSkill
 
 __all__ = ["DialogueManager", "Turn"]
 
@@ -112,6 +114,33 @@ _CANNOT = [
     (re.compile(r"^(call|phone|ring|text|message|send|email)\b"), "I can't make calls or send messages."),
     (re.compile(r"^(play|put on)\b"), "I can't play that: this device has no music source."),
 ]
+_DEFINITION = re.compile(r"^(?:(?:so|ok|okay|and)\s+)?(?P<phrase>[a-z][a-z ]{1,40}?)\s+(?:means|is when you)\s+(?P<meaning>.+)$")
+# what a taught concept may stand for: actions (a question or small talk is served, never learned)
+_DEFINABLE = frozenset(
+    {
+        "HassTurnOn",
+        "HassTurnOff",
+        "HassLightSet",
+        "HassSetVolume",
+        "HassSetVolumeRelative",
+        "HassSetPosition",
+        "HassClimateSetTemperature",
+        "HassMediaSearchAndPlay",
+        "HassMediaPause",
+        "HassMediaUnpause",
+        "HassMediaNext",
+        "HassMediaPrevious",
+        "HassVacuumStart",
+        "HassVacuumReturnToBase",
+        "HassStartTimer",
+        "HassCancelAllTimers",
+        "HassShoppingListAddItem",
+        "HassListAddItem",
+        "HassBroadcast",
+    }
+)
+DIM_LEVEL = 30
+"""percent brightness a taught "dim" stands for"""
 _FOLLOW_UP = re.compile(
     r"^(?:and|also|and also|what about|how about|now|then)\s+(?:in\s+|for\s+)?(?P<what>.+?)"
     r"(?:\s+too|\s+as well)?$|^(?P<what2>.+?)\s+(?:too|as well)$"
@@ -131,6 +160,50 @@ class Turn:
     learned: str = ""
     """what this turn taught the device, if anything ("rewrite: kill -> turn off")"""
     events: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntentDoc:
+    name: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PendingDoc:
+    """A question the device asked and waits for an answer to."""
+
+    kind: Literal["confirm", "teach"]
+    intent: IntentDoc
+    expires_at: float
+    unknown: str = ""
+    unknown_slot: str = ""
+
+
+@dataclass(frozen=True)
+class FailureDoc:
+    text: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RewriteDoc:
+    to: str
+    learned_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class DialogueDoc:
+    """dialogue.json, checked on load (``StateStore.load``): any other shape is set aside"""
+
+    concepts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rewrites: dict[str, RewriteDoc] = field(default_factory=dict)
+    pending: PendingDoc | None = None
+    last_failure: FailureDoc | None = None
+    last_intent: IntentDoc | None = None
+    follow_up_until: float = 0.0
+    last_learned: str = ""
+    counter: int = 0
 
 
 @dataclass
@@ -181,11 +254,14 @@ class DialogueManager:
         """answers what the device does not understand (or, with ``agent_first``, every request)"""
         self.agent_first = agent_first
         self.state = self._load()
+        self._confidence = 1.0
+        self._ringing: dict[str, int] = {}
+        """announcements handed out by ``ringing`` -> their timer's id"""
 
     # ------------------------------------------------------------------------------ persistence
 
     def _load(self) -> _State:
-        raw = self.store.load("dialogue", {})
+        raw = self.store.load("dialogue", {}, DialogueDoc)
         st = _State()
         try:
             st.concepts = {str(k): dict(v) for k, v in raw.get("concepts", {}).items()}
@@ -232,13 +308,21 @@ class DialogueManager:
     def rewrites(self) -> dict[str, str]:
         return {k: v["to"] for k, v in self.state.rewrites.items()}
 
-    async def respond(self, text: str, woken: bool = True, alternatives: tuple[str, ...] = ()) -> Turn:
+    async def respond(
+        self,
+        text: str,
+        woken: bool = True,
+        alternatives: tuple[str, ...] = (),
+        confidence: float = 1.0,
+    ) -> Turn:
         """Answer one utterance. ``woken=False`` means no wake word: only accepted as a follow-up.
         ``alternatives``: the recogniser's next-best transcripts; when ``text`` has no intent, the first
         of them that has one is acted on (n-best understanding: a misheard verb in the best transcript is
-        often right in the next)."""
+        often right in the next). ``confidence``: how surely the recogniser heard ``text`` (0..1); below
+        ``intent.min_learn_confidence`` nothing is learned from it as a way of phrasing."""
         if not woken and not self.accepts_without_wake():
             return Turn("", success=False)
+        self._confidence = confidence
         turn = await self._respond(text, alternatives)
         st = self.state
         st.follow_up_until = self.clock() + self.cfg.follow_up_s if turn.text else 0.0
@@ -259,12 +343,25 @@ class DialogueManager:
         )
 
     def ringing(self) -> list[str]:
-        """Announcements of timers that have ended, alarms that ring and reminders due (each said once)."""
-        out: list[str] = []
-        for intent_name in ("HassStartTimer", "HassSetAlarm"):
-            due = getattr(self.skills.skill_for(intent_name), "due", None)
-            out += [r.text for r in due()] if due else []
+        """Announcements of timers that have ended, alarms that ring and reminders due (each handed out
+        once). Call ``announced(text)`` once one has been spoken: a timer is forgotten only then."""
+        out = []
+        timers = self.skills.skill_for("HassStartTimer")
+        if isinstance(timers, TimerSkill):
+            for r in timers.due():
+                self._ringing[r.text] = r.timer_id
+                out.append(r.text)
+        alarms = self.skills.skill_for("HassSetAlarm")
+        if isinstance(alarms, AlarmSkill):
+            out += [r.text for r in alarms.due()]
         return out
+
+    def announced(self, text: str) -> None:
+        """``text`` (from ``ringing``) has been spoken: its timer has rung and is forgotten."""
+        timer_id = self._ringing.pop(text, None)
+        timers = self.skills.skill_for("HassStartTimer")
+        if timer_id is not None and isinstance(timers, TimerSkill):
+            timers.rang(timer_id)
 
     # ---------------------------------------------------------------------------------- the turn
 
@@ -293,13 +390,22 @@ class DialogueManager:
             elif pending["kind"] == "teach":
                 if norm in _NO or norm.startswith(("no ", "nope ", "never mind")):
                     return Turn("Okay, never mind.")
-                return await self._teach(pending, norm)
+                if not self._is_request(norm):
+                    return await self._teach(pending, norm)
+                _LOGGER.info("the answer to a teaching question is a request of its own: served as one")
+                st.last_failure = None  # a new request, not a rephrasing of the one asked about
         elif pending is not None:
             st.pending = None
 
         if self.agent is not None and self.agent_first:
             answered = await self._ask_agent(norm)
             return answered or Turn("Sorry, I didn't understand that.", success=False)
+
+        defined = _DEFINITION.match(norm)
+        if defined and self.parser.parse(defined.group("phrase")) is None:
+            taught = await self._define(defined.group("phrase"), defined.group("meaning"))
+            if taught is not None:
+                return taught
 
         intent = self.parser.parse(norm)
         if intent is None or (intent.unknown and not self._concept(intent.unknown)):
@@ -309,6 +415,7 @@ class DialogueManager:
                 if better is not None and not better.unknown:
                     _LOGGER.info("applied learned rewrite: %r -> %r", norm, rewritten)
                     intent = better
+        understood_from_alternative = False
         if intent is None:
             for alt in alternatives:
                 alt_norm = normalize_text(alt)
@@ -316,6 +423,7 @@ class DialogueManager:
                 if parsed is not None and not parsed.unknown:
                     _LOGGER.info("understood the recogniser's next-best transcript instead")
                     intent, norm = parsed, alt_norm
+                    understood_from_alternative = True  # the recogniser was unsure: nothing to learn
                     break
         if intent is None:
             follow = await self._follow_up(norm)
@@ -328,10 +436,14 @@ class DialogueManager:
                 answered = await self._ask_agent(norm)
                 if answered is not None and answered.success:
                     return answered
-            st.last_failure = {"text": norm, "at": now}
+            st.last_failure = {"text": norm, "at": now, "confidence": self._confidence}
             return Turn(_not_understood(norm), success=False)
         if intent.name == "HassNevermind":
             return Turn("Okay.", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
+        if intent.name == "AssistantStop":
+            # silence: whatever is being said (a reply, a timer's announcement) stops, nothing new is said
+            st.pending = None
+            return Turn("", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
         if intent.unknown:
             concept = self._concept(intent.unknown)
             if concept is None and self.agent is not None:  # a name the device does not know: the agent may
@@ -356,10 +468,13 @@ class DialogueManager:
                 )
             return await self._apply_concept(intent, concept)
         turn = await self._run(intent)
+        floor = self.parser.cfg.min_learn_confidence
         if (
             turn.success
             and st.last_failure
             and now - float(st.last_failure["at"]) <= self.cfg.rephrase_window_s
+            and min(float(st.last_failure.get("confidence", 1.0)), self._confidence) >= floor
+            and not understood_from_alternative
         ):
             learned = self._learn_rewrite(str(st.last_failure["text"]), norm)
             st.last_failure = None
@@ -449,6 +564,33 @@ class DialogueManager:
 
     # ---------------------------------------------------------------------------------- teaching
 
+    def _is_request(self, norm: str) -> bool:
+        """An answer to "can you teach me?" that is a request of its own ("how long should I steep green
+        tea", "what time is it") rather than a definition: a question, or an intent that is no action."""
+        if _QUESTION.match(norm) and not norm.startswith(("is ", "its ", "it is ")):
+            return True
+        intent = self.parser.parse(norm)
+        return intent is not None and not intent.unknown and intent.name not in _DEFINABLE
+
+    async def _define(self, phrase: str, meaning: str) -> Turn | None:
+        """ "movie mode means turn off the bedroom light and set the tv volume to ten": a concept taught
+        in one sentence. None when the meaning is not something the device can do."""
+        holder = Intent("HassLightSet", {}, phrase, unknown=phrase, unknown_slot="value")
+        concept = self._parse_teaching(_TEACH_LEAD.sub("", meaning, count=1).strip(), holder, "value")
+        if concept is None:
+            return None
+        key = _concept_key(phrase)
+        concept["learned_at"] = self.clock()
+        self.state.concepts[key] = concept
+        self.state.last_learned = f"concept:{key}"
+        self._trim()
+        _LOGGER.info("learned concept %r: %s", key, concept)
+        return Turn(
+            f"Got it, {key} means {_describe_concept(concept)}.",
+            success=True,
+            learned=f"concept: {key}",
+        )
+
     def _concept(self, phrase: str) -> dict[str, Any] | None:
         key = _concept_key(phrase)
         if key in self.state.concepts:
@@ -523,6 +665,10 @@ class DialogueManager:
         if colour:
             rest = re.sub(rf"\b{colour}\b", "", rest).strip()
         level = parse_percent(rest) if rest else None
+        if level is None and not rest and re.search(r"\b(bright|brighter|brightest|full)\b", answer):
+            level = 100  # "bright and cool white": both parts kept
+        elif level is None and not rest and re.search(r"\b(dim|dimmed|low)\b", answer):
+            level = DIM_LEVEL
         is_setting = (colour or level is not None) and (not rest or level is not None)
         if unknown_slot == "value" and is_setting and (level is None or 0 <= level <= 100):
             slots = {"color": colour} if colour else {}
@@ -544,7 +690,7 @@ class DialogueManager:
         intents = []
         for part in parts:
             i = self.parser.parse(part)
-            if i is None or i.unknown or i.name in ("HassNevermind",):
+            if i is None or i.unknown or i.name not in _DEFINABLE:
                 return None
             intents.append({"name": i.name, "slots": dict(i.slots), "text": i.text})
         if intents:

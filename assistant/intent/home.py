@@ -8,13 +8,18 @@ aliases = ["lounge"]            # optional
 
 [[device]]
 name = "Bedroom Lamp"
-area = "Bedroom"                # must name an [[area]]
-domain = "light"                # light switch fan cover lock media_player sensor climate
+area = "Bedroom"                # optional; must name an [[area]] (a phone, a to-do list: none)
+domain = "light"                # one of DOMAINS (Home Assistant's): light switch fan cover ... todo
 aliases = ["bedside lamp"]      # optional
-device_class = ""               # optional (Home Assistant's, e.g. "temperature", "garage")
+device_class = ""               # optional (Home Assistant's, e.g. "temperature", "garage", "battery")
 unit = ""                       # optional, sensors
-state = ""                      # optional initial state
+state = ""                      # optional initial state (Home Assistant's state value: "on", "open")
+attributes = { position = 50 }  # optional: current_temperature, position, volume_level, brightness ...
 ```
+
+Two devices may share a name when their domain or device class differs ("Phone" battery and "Phone"
+charging sensors), as in Home Assistant; within one domain and class a name is used once. A to-do list
+is a device of domain "todo".
 
 Names are matched the way a recogniser writes them: lower case, no punctuation, and with recognition
 errors ("bed room lamp", "kitchen lite") accepted above ``intent.min_name_similarity``.
@@ -34,7 +39,35 @@ from assistant.config import ConfigError, HomeConfig
 __all__ = ["DOMAINS", "Area", "Device", "Floor", "Home", "Match", "load_home", "normalize_name"]
 
 DEFAULT_HOME_PATH = Path(__file__).resolve().parent.parent / "data" / "home.toml"
-DOMAINS = ("light", "switch", "fan", "cover", "lock", "media_player", "sensor", "climate")
+DOMAINS = (
+    "light",
+    "switch",
+    "fan",
+    "cover",
+    "lock",
+    "media_player",
+    "sensor",
+    "climate",
+    "binary_sensor",
+    "vacuum",
+    "valve",
+    "scene",
+    "script",
+    "person",
+    "weather",
+    "todo",
+    "input_boolean",
+    "humidifier",
+    "water_heater",
+    "automation",
+    "button",
+    "camera",
+    "alarm_control_panel",
+    "siren",
+    "device_tracker",
+)
+MAX_DEVICES = 100_000
+"""more devices than this in one home file are refused (memory and parse time are bounded)"""
 DOMAIN_WORDS = {
     "light": ("light", "lights", "lamp", "lamps", "lighting"),
     "switch": ("switch", "switches", "plug", "plugs"),
@@ -66,12 +99,17 @@ class Area:
 @dataclass(frozen=True, slots=True)
 class Device:
     name: str
-    area: str
     domain: str
+    area: str = ""
     aliases: tuple[str, ...] = ()
     device_class: str = ""
     unit: str = ""
     state: str = ""
+    attributes: tuple[tuple[str, Any], ...] = ()
+    """(key, value) pairs, Home Assistant's attribute names (position, current_temperature, ...)"""
+
+    def attribute(self, key: str, default: Any = None) -> Any:
+        return next((v for k, v in self.attributes if k == key), default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +127,7 @@ class Home:
     devices: tuple[Device, ...] = ()
     source: str = ""
     _index: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+    _shared: set[str] = field(default_factory=set, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for kind, items in (("floor", self.floors), ("area", self.areas), ("device", self.devices)):
@@ -97,6 +136,9 @@ class Home:
                 for n in (item.name, *item.aliases):
                     table[normalize_name(n)] = item.name
             self._index[kind] = table
+        seen: set[str] = set()
+        for d in self.devices:
+            (self._shared if d.name in seen else seen).add(d.name)
 
     def names(self) -> list[str]:
         """Every floor, area and device name and alias, lower case, once each (e.g. ASR hotwords)."""
@@ -105,6 +147,22 @@ class Home:
 
     def device(self, name: str) -> Device | None:
         return next((d for d in self.devices if d.name == name), None)
+
+    def devices_named(self, name: str, domain: str = "", device_class: str = "") -> list[Device]:
+        """Every device called ``name`` (several share a name across domains and device classes)."""
+        return [
+            d
+            for d in self.devices
+            if d.name == name
+            and (not domain or d.domain == domain)
+            and (not device_class or d.device_class == device_class)
+        ]
+
+    def key(self, device: Device) -> str:
+        """The device's own key for its saved state: its name, with domain and class where it is shared."""
+        if device.name not in self._shared:
+            return device.name
+        return f"{device.name} ({device.domain}{'/' + device.device_class if device.device_class else ''})"
 
     def area(self, name: str) -> Area | None:
         return next((a for a in self.areas if a.name == name), None)
@@ -117,6 +175,8 @@ class Home:
         device_class: str | None = None,
     ) -> list[Device]:
         floor_areas = {a.name for a in self.areas if a.floor == floor} if floor else None
+        if area is not None and floor is not None:
+            floor_areas = floor_areas & {area} if floor_areas else set()
         return [
             d
             for d in self.devices
@@ -162,13 +222,18 @@ def load_home(cfg: HomeConfig) -> Home:
         raise ConfigError(f"home.path: cannot read {path}: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"home.path: {path} is not valid TOML: {e}") from None
-    return parse_home(table, str(path))
+    home = parse_home(table, str(path))
+    if cfg.area and home.area(cfg.area) is None:
+        raise ConfigError(
+            f"home.area: unknown area {cfg.area!r} (areas: {', '.join(a.name for a in home.areas[:20])})"
+        )
+    return home
 
 
 _KEYS = {
     "floor": {"name", "aliases"},
     "area": {"name", "floor", "aliases"},
-    "device": {"name", "area", "domain", "aliases", "device_class", "unit", "state"},
+    "device": {"name", "area", "domain", "aliases", "device_class", "unit", "state", "attributes"},
 }
 
 
@@ -178,6 +243,7 @@ def parse_home(table: dict[str, Any], source: str = "") -> Home:
         raise ConfigError(f"home: unknown table(s) {sorted(unknown)} (known: floor, area, device)")
     built: dict[str, list[Any]] = {"floor": [], "area": [], "device": []}
     seen_names: dict[str, str] = {}
+    area_names: set[str] = set()
     for kind, cls in (("floor", Floor), ("area", Area), ("device", Device)):
         items = table.get(kind, [])
         if not isinstance(items, list):
@@ -191,8 +257,15 @@ def parse_home(table: dict[str, Any], source: str = "") -> Home:
                 close = difflib.get_close_matches(sorted(bad)[0], _KEYS[kind], n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise ConfigError(f"{key}.{sorted(bad)[0]}: unknown key{hint}")
+            if kind == "device" and i >= MAX_DEVICES:
+                raise ConfigError(f"home.device: more than {MAX_DEVICES} devices")
             for k, v in raw.items():
-                if k == "aliases":
+                if k == "attributes":
+                    if not isinstance(v, dict) or not all(
+                        isinstance(a, (str, int, float, bool)) for a in v.values()
+                    ):
+                        raise ConfigError(f"{key}.attributes: must be a table of strings and numbers")
+                elif k == "aliases":
                     if not (isinstance(v, list) and all(isinstance(a, str) and normalize_name(a) for a in v)):
                         raise ConfigError(f"{key}.aliases: must be an array of non-empty strings")
                 elif not isinstance(v, str):
@@ -200,23 +273,30 @@ def parse_home(table: dict[str, Any], source: str = "") -> Home:
             name = raw.get("name", "")
             if not normalize_name(name):
                 raise ConfigError(f"{key}.name: missing or empty")
-            for n in (name, *raw.get("aliases", [])):
-                norm = normalize_name(n)
-                other = seen_names.get(f"{kind}:{norm}")
+            # a device's name is its own within its domain and device class (Home Assistant's "Phone"
+            # battery and "Phone" charging sensors share one)
+            scope = f"{raw.get('domain', '')}/{raw.get('device_class', '')}" if kind == "device" else ""
+            for n in dict.fromkeys(normalize_name(a) for a in (name, *raw.get("aliases", []))):
+                other = seen_names.get(f"{kind}:{scope}:{n}")
                 if other:
                     raise ConfigError(f"{key}: name {n!r} is already used by {other}")
-                seen_names[f"{kind}:{norm}"] = f"{kind} {name!r}"
+                seen_names[f"{kind}:{scope}:{n}"] = f"{kind} {name!r}"
             if kind == "area" and raw.get("floor") and raw["floor"] not in {f.name for f in built["floor"]}:
                 raise ConfigError(f"{key}.floor: unknown floor {raw['floor']!r}")
             if kind == "device":
-                if raw.get("area", "") not in {a.name for a in built["area"]}:
+                if raw.get("area", "") and raw["area"] not in area_names:
                     raise ConfigError(
                         f"{key}.area: unknown area {raw.get('area', '')!r} "
-                        f"(areas: {', '.join(a.name for a in built['area'])})"
+                        f"(areas: {', '.join(a.name for a in built['area'][:20])})"
                     )
                 if raw.get("domain") not in DOMAINS:
                     raise ConfigError(
                         f"{key}.domain: must be one of {list(DOMAINS)}, got {raw.get('domain')!r}"
                     )
-            built[kind].append(cls(**{k: tuple(v) if k == "aliases" else v for k, v in raw.items()}))
+            if kind == "area":
+                area_names.add(name)
+            fields = {k: tuple(v) if k == "aliases" else v for k, v in raw.items()}
+            if "attributes" in fields:
+                fields["attributes"] = tuple(sorted(raw["attributes"].items()))
+            built[kind].append(cls(**fields))
     return Home(tuple(built["floor"]), tuple(built["area"]), tuple(built["device"]), source)

@@ -21,6 +21,7 @@ __all__ = [
     "parse_number",
     "parse_percent",
     "duration_to_words",
+    "words_to_digits",
 ]
 
 _UNITS = {
@@ -145,6 +146,23 @@ def _digits_after_point(tokens: list[str], i: int) -> tuple[float, int] | None:
         digits += str(_UNITS[tokens[j]])
         j += 1
     return (float("0." + digits), j) if digits else None
+
+
+def words_to_digits(text: str) -> str:
+    """Every number written in words as digits ("co two level" -> "co 2 level", "twenty five percent" ->
+    "25 percent"); homophones ("to", "for") and "oh" stay words. Other words are kept as they are."""
+    tokens = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        got = _number_at(tokens, i, allow_homophones=False) if not _DIGITS.match(tokens[i]) else None
+        if got is None or got[1] <= i:
+            out.append(tokens[i])
+            i += 1
+            continue
+        value, i = got
+        out.append(str(int(value)) if float(value).is_integer() else f"{value:g}")
+    return " ".join(out)
 
 
 def parse_number(text: str, allow_homophones: bool = True) -> float | None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.config import IntentConfig
+from assistant.intent.grammar import HassGrammar, join_codes, recogniser_text
 from assistant.intent.home import Home, normalize_name
 from assistant.intent.numbers import parse_duration, parse_percent
 
@@ -45,6 +46,8 @@ class Intent:
     unknown_slot: str = ""
     """which slot ``unknown`` stands in for ("name", "value", ...)"""
     score: float = 1.0
+    response: str = ""
+    """the answer Home Assistant's grammar names for this sentence (HassRespond: "hello", "creator")"""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"intent": self.name, "slots": dict(self.slots)}
@@ -156,6 +159,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "lights on in <the> {area} -> domain=light",
     ],
     "HassTurnOff": [
+        "<turn> (everything|all) <off> in <the> {area}",
+        "<turn> <off> (everything|all|all the things|every device) in <the> {area}",
+        "<turn> <off> <the> {area} (completely|entirely)",
         "[please] <turn> <off> <the> {name}",
         "<turn> <the> {name} <off>",
         "(shut|power) <off> <the> {name}",
@@ -181,6 +187,22 @@ _TEMPLATES: dict[str, list[str]] = {
         "lights <off> in <the> {area} -> domain=light",
     ],
     "HassLightSet": [
+        "(dim|lower|darken) <the> {name} [a bit|a little|a little bit|slightly|down|some|more] -> brightness_step=-1",
+        "(brighten|raise) <the> {name} [a bit|a little|a little bit|slightly|up|some|more] -> brightness_step=1",
+        "<turn> <the> {name} (down|down a bit|down a little) -> brightness_step=-1",
+        "<turn> <the> {name} (up|up a bit|up a little) -> brightness_step=1",
+        "(make|get) <the> {name} [a bit|a little|slightly] (brighter|lighter) -> brightness_step=1",
+        "(make|get) <the> {name} [a bit|a little|slightly] (dimmer|darker|less bright) -> brightness_step=-1",
+        "(dim|lower|darken) <the> {area} {domain} [a bit|a little|a little bit|slightly|down|some|more] -> brightness_step=-1",  # noqa: E501
+        "(brighten|raise) <the> {area} {domain} [a bit|a little|a little bit|slightly|up|some|more] -> brightness_step=1",  # noqa: E501
+        "(dim|lower|darken) <the> {domain} in <the> {area} [a bit|a little|slightly] -> brightness_step=-1",
+        "(brighten|raise) <the> {domain} in <the> {area} [a bit|a little|slightly] -> brightness_step=1",
+        "(make|get) <the> {area} {domain} [a bit|a little|slightly] (brighter|lighter) -> brightness_step=1",
+        "(make|get) <the> {area} {domain} [a bit|a little|slightly] (dimmer|darker) -> brightness_step=-1",
+        "(make|get) it [a bit|a little|slightly] (brighter|lighter) [in here] -> brightness_step=1 domain=light",
+        "(make|get) it [a bit|a little|slightly] (dimmer|darker) [in here] -> brightness_step=-1 domain=light",
+        "(dim|lower) the (lights|light) [a bit|a little|slightly|in here] -> brightness_step=-1 domain=light",
+        "(brighten|raise) the (lights|light) [a bit|a little|slightly|in here] -> brightness_step=1 domain=light",
         "(set|turn|put|change|make|dim|brighten|bring) <the> {name} [brightness|level] to {brightness}",
         "(set|change|put) [the] (brightness|level) (of|for|on) <the> {name} to {brightness}",
         "(set|change|put) <the> {name} brightness to {brightness}",
@@ -404,6 +426,9 @@ _TEMPLATES: dict[str, list[str]] = {
         "(what is|whats) the (steeping|brewing|boiling|cooking|baking) time (for|of) <the> {food}",
         "(cooking|steeping|boiling) time (for|of) <the> {food}",
     ],
+    "AssistantStop": [
+        "(stop|stop it|stop that|stop talking|stop ringing|be quiet|quiet|shut up|silence|enough|hush)",
+    ],
     "HassNevermind": [
         "(never mind|nevermind|never mine|forget it|forget about it|cancel that|no|no thanks|no thank you|nothing|ignore that|ignore me|cancel)",  # noqa: E501
         "(oh) never mind",
@@ -597,6 +622,7 @@ _TIMER_STOP = {
     "hours",
     "in",
 }
+_NOT_TIMER_NAMES = frozenset(("", "every", "all", "each", "any", "this", "that", "these", "those", "one"))
 _VOCAB = {"state": list(_STATES), "domain": list(_DOMAIN_WORDS), "color": list(COLORS)}
 
 
@@ -630,9 +656,12 @@ class IntentParser:
     overlong or meaningless input gives None.
     """
 
-    def __init__(self, cfg: IntentConfig, home: Home) -> None:
+    def __init__(self, cfg: IntentConfig, home: Home, area: str = "") -> None:
         self.cfg = cfg
         self.home = home
+        self.area = area
+        """the device's own area ([home] area): the place of "in here" and of requests that name none"""
+        self.grammar = HassGrammar(home)
         self._slot_parsers: dict[str, Callable[[str], tuple[dict[str, Any], float] | None]] = {
             "name": self._device,
             "area": self._area,
@@ -651,13 +680,25 @@ class IntentParser:
         }
 
     @classmethod
-    def load(cls, cfg: IntentConfig, home: Home) -> IntentParser:
-        return cls(cfg, home)
+    def load(cls, cfg: IntentConfig, home: Home, area: str = "") -> IntentParser:
+        return cls(cfg, home, area)
 
-    def parse(self, text: str) -> Intent | None:
+    def parse(self, text: str, area: str | None = None) -> Intent | None:
+        """The intent of ``text``; ``area`` is where it was said (default: the device's own area)."""
         if len(text) > self.cfg.max_text_chars:
             return None
+        here = self.area if area is None else area
+        heard = recogniser_text(text)
+        if not heard:
+            return None
         norm = normalize_text(text)
+        # Home Assistant's grammar on the text as heard; then with fillers gone and contractions spelled
+        # out; then with numbers in words as digits ("co two" -> "co2"). Our own templates last.
+        for attempt in dict.fromkeys((heard, norm, join_codes(heard))):
+            hit = self.grammar.match(attempt, here) if attempt else None
+            slots = self._tidy(hit.intent, hit.slots) if hit is not None else None
+            if hit is not None and slots is not None:
+                return Intent(hit.intent, slots, attempt, response=hit.response)
         if not norm:
             return None
         best = self._best(norm)
@@ -666,6 +707,15 @@ class IntentParser:
         for k, v in best.slots.items():
             if isinstance(v, float) and v == int(v):
                 best.slots[k] = int(v)
+        if best.intent == "HassListAddItem" and best.slots.get("name") == "Shopping List":
+            best.intent = "HassShoppingListAddItem"  # Home Assistant's own shopping list
+            del best.slots["name"]
+        if (
+            here
+            and best.intent in ("HassTurnOn", "HassTurnOff", "HassLightSet")
+            and not {"name", "area", "floor"} & set(best.slots)
+        ):
+            best.slots["area"] = here  # "dim the lights": the lights of the room the device is in
         return Intent(
             best.intent,
             best.slots,
@@ -674,6 +724,22 @@ class IntentParser:
             best.unknown_slot,
             round(min(best.scores) if best.scores else 1.0, 3),
         )
+
+    def _tidy(self, intent: str, slots: dict[str, Any]) -> dict[str, Any] | None:
+        """Free-text slots as a skill wants them: "the cake" timer is "cake", "some apples" are "apples";
+        a timer's command ("... then turn off the oven") is kept only if it is itself a request. None: the
+        reading is not one (a timer "named" every)."""
+        out = dict(slots)
+        if "Timer" in intent and isinstance(out.get("name"), str):
+            out["name"] = re.sub(r"^(the|my|a|an|our) ", "", out["name"])
+            if out["name"] in _NOT_TIMER_NAMES:
+                return None
+        if isinstance(out.get("item"), str):
+            out["item"] = re.sub(r"^some ", "", out["item"])
+        command = out.get("conversation_command")
+        if isinstance(command, str) and self.parse(command) is None:
+            del out["conversation_command"]
+        return out
 
     def templates(self) -> list[str]:
         return [f"{t.intent}: {t.source}" for t in _COMPILED]
@@ -697,7 +763,7 @@ class IntentParser:
     def _resolve(self, t: _Template, m: re.Match[str]) -> _Candidate | None:
         cand = _Candidate(t.intent, num_literals=t.num_literals, template=t.source)
         for key, value in t.fixed:
-            cand.slots[key] = value
+            cand.slots[key] = int(value) if re.fullmatch(r"-?\d+", value) else value
         for slot in t.slots:
             raw = m.group(slot).strip()
             kind = slot.rstrip("2")
@@ -733,7 +799,7 @@ class IntentParser:
         if not re.match(r"^(\[please\] )?(<turn>|\(set)", t.source):
             return False
         return not any(
-            w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down") for w in words
+            w in ("timer", "timers", "volume", "music", "it", "me", "you", "up", "down", "here") for w in words
         )
 
     # ---------------------------------------------------------------------------- slot parsers

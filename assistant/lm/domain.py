@@ -1,10 +1,13 @@
 """The assistant's domain as text: what people say to it, for the recognisers' language model.
 
-``domain_sentences(home)`` expands the intent parser's own templates (assistant/intent/parser.py) with the
-home's names, colours, numbers, durations, foods and list items, and adds general short requests a home
+``domain_sentences(home)`` samples Home Assistant's sentence grammar (the parser's first reading,
+assistant/intent/grammar.py) with the home's names in its slots, as Home Assistant's Speech-to-Phrase
+does for its closed-set recogniser, so the recogniser expects what the parser understands; expands the
+parser's own templates (assistant/intent/parser.py, the spoken phrasings the grammar lacks) with the
+home's names, colours, numbers, durations, foods and list items; and adds general short requests a home
 assistant hears (so the model does not turn everything into a command). ``domain_lm(home)`` estimates a
-5-gram (modified Kneser-Ney, assistant/lm/estimate.py) from them and builds the hash LM: about 4,800
-sentences and 1.1 MB (0.34 MB as a 3-gram), in about 0.5 s here, so it is made from the configured home
+5-gram (modified Kneser-Ney, assistant/lm/estimate.py) from them and builds the hash LM: about 6,500
+sentences and 1.5 MB, in about 1 s here, so it is made from the configured home
 and never goes stale when the home file changes; the pipeline keeps the built image in the models cache,
 keyed by what it is made from, and maps it at the next start. Whisper's n-best is rescored with it
 (``[asr] lm = "domain"``); ``tools/train/make_data.py`` uses the same text for the transducer.
@@ -161,13 +164,18 @@ def expand(template: str, rng: np.random.Generator, names: dict[str, list[str]])
     return spoken_form(t)
 
 
-def domain_sentences(home: Home, seed: int = 0, n_template: int = 5000) -> list[str]:
-    """Distinct lower-case sentences, numbers as words: general requests, then ``n_template`` expansions
-    of the parser's templates (taken in turn, so every intent is covered), each sometimes with a
-    politeness prefix or suffix. Deterministic for a seed."""
+def domain_sentences(home: Home, seed: int = 0, n_template: int = 5000, n_grammar: int = 2500) -> list[str]:
+    """Distinct lower-case sentences, numbers as words: general requests, ``n_grammar`` samples of Home
+    Assistant's grammar over the home (every intent's sentence blocks in turn), then ``n_template``
+    expansions of the parser's templates (taken in turn, so every intent is covered), each sometimes with
+    a politeness prefix or suffix. Deterministic for a seed."""
+    from assistant.intent.grammar import load_intents, sample_sentences, slot_lists
+
     rng = np.random.default_rng(seed)
     names = home_names(home)
     out = [spoken_form(g) for g in GENERAL]
+    if n_grammar:
+        out += [spoken_form(s) for s in sample_sentences(load_intents(), slot_lists(home), rng, n_grammar)]
     templates = [t for ts in _TEMPLATES.values() for t in ts]
     prefixes = ["", "", "", "", "please ", "hey jarvis ", "can you ", "could you "]
     suffixes = ["", "", "", "", "", " please", " thanks", " now"]
@@ -262,20 +270,24 @@ def _build_image(home: Home, order: int, seed: int) -> bytes:
 
 
 # the modules whose code decides the domain text and the image built from it
-_SOURCES = ("assistant.lm.domain", "assistant.intent.parser", "assistant.intent.numbers", "assistant.lm.estimate",
-            "assistant.lm.build", "assistant.lm._ngram_py")
+_SOURCES = ("assistant.lm.domain", "assistant.intent.parser", "assistant.intent.grammar", "assistant.intent.numbers",
+            "assistant.lm.estimate", "assistant.lm.build", "assistant.lm._ngram_py")
 
 
 def cache_key(home: Home, order: int, seed: int) -> str:
     """A name for the image of ``domain_lm(home, order, seed)``: 20 hex digits of a sha256 over the home's
     names, the order, the seed and the source files of ``_SOURCES``."""
+    import importlib.metadata
     import importlib.util
     import json
 
-    h = hashlib.sha256(json.dumps([home_names(home), order, seed], sort_keys=True).encode())
+    devices = [[d.name, d.domain, d.device_class] for d in home.devices]  # the grammar picks names by domain
+    h = hashlib.sha256(json.dumps([home_names(home), devices, order, seed], sort_keys=True).encode())
     for name in _SOURCES:
         origin = importlib.util.find_spec(name).origin
         h.update(Path(origin).read_bytes() if origin else name.encode())
+    for package in ("home-assistant-intents", "hassil"):  # the grammar's data and its parser
+        h.update(f"{package}=={importlib.metadata.version(package)}".encode())
     return h.hexdigest()[:20]
 
 

@@ -6,6 +6,7 @@ from assistant.config import Config
 from assistant.intent.home import Home
 from assistant.skills.alarms import AlarmSkill
 from assistant.skills.clock import ClockSkill
+from assistant.skills.conversation import ConversationSkill
 from assistant.skills.cooking import CookingSkill
 from assistant.skills.devices import DeviceBackend, DeviceSkill, LocalBackend
 from assistant.skills.lists import ListSkill
@@ -44,7 +45,8 @@ def build_registry(
         AlarmSkill(store, clock),
         ClockSkill(clock),
         DeviceSkill(home, backend),
-        MediaSkill(store),
+        MediaSkill(store, home, backend),
+        ConversationSkill(),
         ListSkill(store),
         WeatherSkill(),
         CookingSkill(offer_timers=cfg.dialogue.latent_goals),

@@ -114,7 +114,7 @@ class WakeWordModel:
         mel_path = resolve(cfg.melspectrogram, registry)
         impl = cfg.mel
         if impl == MelImpl.AUTO:
-            impl = MelImpl.NATIVE if _accel.native is not None else MelImpl.NUMPY
+            impl = MelImpl(_accel.choose(None, "WakeMel"))
         graph: MelGraph = load_mel_graph(mel_path, registry.cache_dir)
         if impl == MelImpl.ONNX:
             mel = MelOnnx(make_session(mel_path, rt, "wake-word mel", always_on=True), graph)

@@ -1,4 +1,5 @@
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -116,3 +117,22 @@ def test_parse_is_fast_enough(parser):
     for _ in range(20):
         parser.parse("set a timer for five and a half minutes")
     assert (time.perf_counter() - t0) / 20 < 0.05  # generous: ~1 ms here
+
+
+HA_INTENTS = Path(os.environ.get("HA_INTENTS_DIR", REPO.parent / "shared" / "ha-intents"))
+
+
+@pytest.mark.skipif(
+    not (HA_INTENTS / "tests" / "en" / "_fixtures.yaml").is_file(),
+    reason=f"Home Assistant's intents suite not at {HA_INTENTS} (set HA_INTENTS_DIR to a checkout)",
+)
+def test_home_assistant_suite_recogniser_text():
+    """Home Assistant's English test sentences, as a recogniser writes them (numbers as digits and as
+    words), on the suite's own home: intent and every expected slot on at least 99% of them."""
+    ev = _eval_module()
+    result = ev.evaluate_suite(HA_INTENTS, with_reference=False, variants=("digits", "words"))
+    assert result["sentences"] >= 1000 and result["intents"] >= 33
+    for variant in ("digits", "words"):
+        assert result["accuracy"][f"ours/{variant}"] >= 0.99, [
+            m for m in result["misses"] if m["variant"] == variant
+        ]

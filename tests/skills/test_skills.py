@@ -101,6 +101,9 @@ def test_registry_turns_failures_into_answers(caplog):
 def test_every_parsed_intent_has_a_skill(tmp_path, home):
     from assistant.intent.parser import _TEMPLATES
 
+    from assistant.intent.grammar import load_intents
+
     reg = build_registry(Config(), home, StateStore(tmp_path))
-    served = reg.intents | {"HassNevermind"}  # never mind is the dialogue's own
+    served = reg.intents | {"HassNevermind", "AssistantStop"}  # the dialogue's own
     assert set(_TEMPLATES) <= served
+    assert set(load_intents().intents) <= served  # every intent of Home Assistant's grammar
