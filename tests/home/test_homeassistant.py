@@ -130,6 +130,21 @@ def test_a_lock_and_a_cover_through_the_dialogue(home_assistant, tmp_path):
     assert ha.wait_for_state("cover.kitchen_window", "open", timeout_s=20)["state"] in ("opening", "open")
 
 
+def test_climate_and_positions_through_the_dialogue(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    dm = _dialogue(ha, tmp_path)
+    turn = _say(dm, "set the heatpump to 22 degrees")
+    assert turn.success, turn.text
+    assert ha.state("climate.heatpump")["attributes"]["temperature"] == 22
+    turn = _say(dm, "set the big window to 40 percent")  # an alias of the living room window
+    assert turn.success, turn.text
+    deadline = time.monotonic() + 20  # the demo's cover moves 10 % a second
+    while ha.state("cover.living_room_window")["attributes"]["current_position"] != 40:
+        assert time.monotonic() < deadline, ha.state("cover.living_room_window")
+        time.sleep(0.2)
+
+
 def test_a_state_question_reads_the_real_state(home_assistant, tmp_path):
     ha = home_assistant
     ha.ensure_running()
