@@ -297,8 +297,15 @@ class HomeAssistantConfig:
     """a service call or a query not answered in this long is a spoken error (below intent.skill_timeout_s)"""
     reconnect_max_s: float = 30.0
     """longest wait between reconnection attempts while Home Assistant is away (backoff from 0.5 s)"""
+    requests: str = "device"
+    """who answers a request: "device" (this device's parser and skills), "device-then-homeassistant"
+    (what the device does not understand goes to Home Assistant's conversation agent) or
+    "homeassistant" (every request goes to Home Assistant's conversation agent)"""
 
     def __post_init__(self) -> None:
+        _check(self.requests in ("device", "device-then-homeassistant", "homeassistant"),
+               "home.homeassistant.requests",
+               f"must be one of ['device', 'device-then-homeassistant', 'homeassistant'], got {self.requests!r}")
         _check(self.url.startswith(("http://", "https://")), "home.homeassistant.url",
                f"must start with http:// or https://, got {self.url!r}")
         _check(0 < self.timeout_s <= 60, "home.homeassistant.timeout_s", "must be in (0, 60]")

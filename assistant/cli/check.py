@@ -26,9 +26,20 @@ def run(args) -> int:
         raise JobError(f"frontend: {e}") from None
     registry = ModelRegistry.load(cfg.models)
     problems = []
-    from assistant.intent.home import load_home
+    if cfg.home.backend == "local":
+        from assistant.intent.home import load_home
 
-    home = load_home(cfg.home)  # raises ConfigError naming the bad key
+        home = load_home(cfg.home)  # raises ConfigError naming the bad key
+    else:  # a remote home: connect, so a refused token or an unreachable home stops the start here
+        from assistant.home import HomeUnavailable, open_home
+        from assistant.skills.state import StateStore
+
+        try:
+            link = open_home(cfg.home, StateStore(cfg.runtime.state_dir))
+        except HomeUnavailable as e:
+            raise JobError(str(e)) from None
+        home = link.home
+        link.close()
     for name in sorted(registry.entries):
         st = registry.status(name)
         if st.state == "mismatch" or (st.state == "missing" and st.kind != "derived"):

@@ -23,4 +23,7 @@ def build_dialogue(cfg, clock=None, lock_wait_s=0.0, *, store=None, link=None): 
     home = link.home
     parser = IntentParser(cfg.intent, home, cfg.home.area)
     registry = build_registry(cfg, home, store, clock, backend=link.backend)
-    return DialogueManager(cfg.dialogue, parser, registry, store, clock)
+    requests = cfg.home.homeassistant.requests if cfg.home.backend == "homeassistant" else "device"
+    agent = link.backend if requests != "device" else None  # Home Assistant's conversation agent
+    return DialogueManager(cfg.dialogue, parser, registry, store, clock, agent=agent,
+                           agent_first=requests == "homeassistant")

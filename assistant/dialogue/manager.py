@@ -26,13 +26,13 @@ import difflib
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from assistant.config import DialogueConfig
 from assistant.events import IntentRecognized
 from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
-from assistant.skills.registry import Clock, SkillRegistry, system_clock
+from assistant.skills.registry import Clock, SkillRegistry, Unavailable, system_clock
 from assistant.skills.state import StateError, StateStore
 from assistant.skills.alarms import AlarmSkill
 from assistant.skills.timers import TimerSkill
@@ -226,6 +226,14 @@ def _intent_from_dict(d: dict[str, Any]) -> Intent:
     return Intent(str(d["name"]), dict(d.get("slots", {})), str(d.get("text", "")))
 
 
+class ConversationAgent(Protocol):
+    """Another agent that answers requests in text (Home Assistant's conversation agent)."""
+
+    async def converse(self, text: str) -> tuple[str, bool]:
+        """(what to say, whether the request was understood and done); raises ``Unavailable`` when away."""
+        ...
+
+
 class DialogueManager:
     def __init__(
         self,
@@ -234,12 +242,17 @@ class DialogueManager:
         skills: SkillRegistry,
         store: StateStore,
         clock: Clock = system_clock,
+        agent: ConversationAgent | None = None,
+        agent_first: bool = False,
     ) -> None:
         self.cfg = cfg
         self.parser = parser
         self.skills = skills
         self.store = store
         self.clock = clock
+        self.agent = agent
+        """answers what the device does not understand (or, with ``agent_first``, every request)"""
+        self.agent_first = agent_first
         self.state = self._load()
         self._confidence = 1.0
         self._ringing: dict[str, int] = {}
@@ -384,6 +397,10 @@ class DialogueManager:
         elif pending is not None:
             st.pending = None
 
+        if self.agent is not None and self.agent_first:
+            answered = await self._ask_agent(norm)
+            return answered or Turn("Sorry, I didn't understand that.", success=False)
+
         defined = _DEFINITION.match(norm)
         if defined and self.parser.parse(defined.group("phrase")) is None:
             taught = await self._define(defined.group("phrase"), defined.group("meaning"))
@@ -415,6 +432,10 @@ class DialogueManager:
             invoked = self._invocation(norm)
             if invoked is not None:
                 return await self._apply_concept(*invoked)
+            if self.agent is not None:
+                answered = await self._ask_agent(norm)
+                if answered is not None and answered.success:
+                    return answered
             st.last_failure = {"text": norm, "at": now, "confidence": self._confidence}
             return Turn(_not_understood(norm), success=False)
         if intent.name == "HassNevermind":
@@ -425,6 +446,10 @@ class DialogueManager:
             return Turn("", intent, events=(IntentRecognized(intent.name, dict(intent.slots), norm),))
         if intent.unknown:
             concept = self._concept(intent.unknown)
+            if concept is None and self.agent is not None:  # a name the device does not know: the agent may
+                answered = await self._ask_agent(norm)
+                if answered is not None and answered.success:
+                    return answered
             if concept is None:
                 st.pending = {
                     "kind": "teach",
@@ -463,6 +488,15 @@ class DialogueManager:
                     events=turn.events,
                 )
         return turn
+
+    async def _ask_agent(self, norm: str) -> Turn | None:
+        """The other agent's answer; None when it is away (the device then answers on its own)."""
+        try:
+            text, ok = await self.agent.converse(norm)
+        except Unavailable as e:
+            _LOGGER.warning("conversation agent: %s", e)
+            return Turn(str(e), success=False) if self.agent_first else None
+        return Turn(text or ("Done." if ok else "Sorry, I didn't understand that."), success=ok)
 
     async def _run(self, intent: Intent) -> Turn:
         reply, handled = await self.skills.handle(intent)

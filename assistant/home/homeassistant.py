@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.config import ConfigError, HomeAssistantConfig
+from assistant.config import HomeAssistantConfig
 from assistant.home import HomeAuthError, HomeUnavailable, read_secret
 from assistant.home._loop import LoopThread
 from assistant.intent.home import DOMAINS, Device, Home, normalize_name, parse_home
@@ -94,19 +94,6 @@ class ImportedHome:
     """entity id -> why it was not imported (exposed but of a domain the parser does not know, ...)"""
 
 
-def _devices_need_area() -> bool:
-    """Whether this version of the home parser requires every device to name an area.
-
-    Transitional: the parser is gaining devices without an area (a phone, a to-do list); until it has,
-    such entities are left out of the import (and listed in ``skipped``).
-    """
-    try:
-        parse_home({"device": [{"name": "probe", "domain": "light"}]})
-    except ConfigError:
-        return True
-    return False
-
-
 def _strings(values: Any) -> list[str]:
     return [v for v in values or () if isinstance(v, str) and normalize_name(v)]
 
@@ -118,7 +105,6 @@ def import_home(reg: HaRegistry) -> ImportedHome:
     aliases; its area is the entity's own or else its device's. Names must be unique in a home: a name
     met twice gets its area (or its entity id) added, and an alias already taken is dropped.
     """
-    need_area = _devices_need_area()
     taken: dict[str, set[str]] = {"floor": set(), "area": set(), "device": set()}
 
     def claim(kind: str, name: str) -> bool:
@@ -176,9 +162,6 @@ def import_home(reg: HaRegistry) -> ImportedHome:
             continue
         attrs = st.get("attributes") or {}
         area = area_names.get(ent.get("area_id") or device_area.get(ent.get("device_id") or "") or "", "")
-        if need_area and not area:
-            skipped[entity_id] = "no area"
-            continue
         base = attrs.get("friendly_name") or ent.get("name") or ent.get("original_name") or ""
         base = base if normalize_name(base) else object_id.replace("_", " ")
         for name in (base, f"{base} {area}" if area else "", f"{base} {object_id.replace('_', ' ')}"):
@@ -209,8 +192,9 @@ def import_home(reg: HaRegistry) -> ImportedHome:
 
 
 def skill_state(domain: str, ha_state: dict[str, Any]) -> dict[str, Any]:
-    """A Home Assistant state as the device skill reads one: ``state`` plus the attributes, with
-    ``brightness`` in percent (Home Assistant's is 0-255), a cover's ``position`` and ``volume`` (0-100)."""
+    """A Home Assistant state as the device skills read one (``LocalBackend``'s vocabulary): ``state``
+    plus the attributes, with ``brightness`` and ``volume_level`` in percent (Home Assistant's are 0-255
+    and 0-1) and a cover's or valve's ``position``."""
     attrs = dict(ha_state.get("attributes") or {})
     attrs.pop("friendly_name", None)
     out: dict[str, Any] = {**attrs, "state": ha_state.get("state", "unknown")}
@@ -220,7 +204,7 @@ def skill_state(domain: str, ha_state: dict[str, Any]) -> dict[str, Any]:
     if "current_position" in attrs:
         out["position"] = attrs["current_position"]
     if isinstance(attrs.get("volume_level"), int | float):
-        out["volume"] = round(attrs["volume_level"] * 100)
+        out["volume_level"] = round(attrs["volume_level"] * 100)
     return out
 
 
@@ -239,9 +223,10 @@ _HVAC_MODES = ("heat", "cool", "heat_cool", "auto", "dry", "fan_only")
 def service_calls(domain: str, attributes: dict[str, Any]) -> list[ServiceCall]:
     """The service calls that bring an entity of ``domain`` to ``attributes``.
 
-    Attributes are the skill's (``state`` as Home Assistant writes it, ``brightness`` 0-100, ``color``
-    a colour name, ``volume`` 0-100) or Home Assistant's own names (``position``, ``temperature``,
-    ``percentage``, ``volume_level``, ``hvac_mode``, ``humidity``, ``media_content_id``, ``item``).
+    Attributes are the device skills' (``LocalBackend``'s): ``state`` as Home Assistant writes it,
+    ``brightness`` and ``volume_level`` 0-100, ``color`` a colour name, a light's ``temperature`` in
+    kelvin, ``position`` 0-100, a climate's ``temperature``, ``percentage``, ``hvac_mode``, ``humidity``,
+    ``media_title`` (with ``media_class``) to play, a to-do ``item``.
     """
     a = dict(attributes)
     state = a.pop("state", None)
@@ -260,6 +245,8 @@ def service_calls(domain: str, attributes: dict[str, Any]) -> list[ServiceCall]:
                 data["brightness_pct"] = b
         if "color" in a:
             data["color_name"] = a.pop("color")
+        if "temperature" in a:
+            data["color_temp_kelvin"] = a.pop("temperature")
         for key in ("rgb_color", "color_temp_kelvin", "brightness_pct"):
             if key in a:
                 data[key] = a.pop(key)
@@ -270,9 +257,13 @@ def service_calls(domain: str, attributes: dict[str, Any]) -> list[ServiceCall]:
             call("turn_on", **data)
             state = None
     elif domain in ("cover", "valve"):
-        if "position" in a:
-            call(f"set_{domain}_position", position=a.pop("position"))
-        elif state in ("open", "opening"):
+        position = a.pop("position", None)
+        if position == 100 and state in (None, "open") or position == 0 and state in (None, "closed"):
+            state = "open" if position == 100 else "closed"  # fully: the service every cover has
+        elif position is not None:
+            call(f"set_{domain}_position", position=position)
+            state = None
+        if state in ("open", "opening"):
             call(f"open_{domain}")
         elif state in ("closed", "closing"):
             call(f"close_{domain}")
@@ -299,20 +290,20 @@ def service_calls(domain: str, attributes: dict[str, Any]) -> list[ServiceCall]:
         if state in playback:
             call(playback[state])
             state = None
-        volume = a.pop("volume", None)
-        level = a.pop("volume_level", None if volume is None else volume / 100)
-        if level is not None:
-            call("volume_set", volume_level=level)
-        if "media_content_id" in a:
-            call("play_media", media_content_id=a.pop("media_content_id"),
-                 media_content_type=a.pop("media_content_type", "music"))
+        if "media_title" in a:  # "play some jazz on the kitchen speaker": the query as the content id
+            media_class = a.pop("media_class", "") or "music"
+            calls.insert(0, ServiceCall(domain, "play_media", {"media_content_id": a.pop("media_title"),
+                                                                "media_content_type": media_class}))
+            calls[:] = [c for c in calls if c.service != "media_play"]
+        if "volume_level" in a:
+            call("volume_set", volume_level=a.pop("volume_level") / 100)
     elif domain == "vacuum":
         services = {"cleaning": "start", "on": "start", "docked": "return_to_base", "returning": "return_to_base",
                     "off": "return_to_base", "paused": "pause", "idle": "stop"}
         if state in services:
             call(services[state])
             state = None
-    elif domain == "scene" and state in ("on", "activated"):
+    elif domain == "scene" and state in ("on", "activated") or domain == "script" and state in ("on", "running"):
         call("turn_on")
         state = None
     elif domain == "button" and state == "pressed":
@@ -370,6 +361,7 @@ class HomeAssistantBackend:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._stopping = False
+        self._conversation_id = ""
         self.connections = 0
         """how many times a connection was made and the home synchronised (tests read it)"""
         self._thread = LoopThread("homeassistant")
@@ -447,6 +439,28 @@ class HomeAssistantBackend:
         except _HaError as e:
             _LOGGER.warning("Home Assistant refused %s on %s: %s", calls, entity_id, e)
             raise HomeUnavailable(f"Home Assistant could not do that: {e.message or e.code}.") from None
+
+    async def converse(self, text: str) -> tuple[str, bool]:
+        """Home Assistant's conversation agent's answer to ``text`` (``conversation/process``), and whether
+        it understood and did it. Awaitable from any event loop; ``HomeUnavailable`` while it is away."""
+        if not self.connected:
+            raise HomeUnavailable(UNREACHABLE)
+        message = {"type": "conversation/process", "text": text, "language": "en"}
+        if self._conversation_id:
+            message["conversation_id"] = self._conversation_id
+        future = self._thread.submit(self._request(message))
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), self.cfg.timeout_s)
+        except TimeoutError:
+            raise HomeUnavailable(TOO_SLOW) from None
+        except _HaError as e:
+            _LOGGER.warning("Home Assistant's conversation agent failed on %r: %s", text, e)
+            raise HomeUnavailable("Home Assistant could not answer that.") from None
+        result = result or {}
+        self._conversation_id = result.get("conversation_id") or ""
+        response = result.get("response") or {}
+        speech = ((response.get("speech") or {}).get("plain") or {}).get("speech") or ""
+        return speech, response.get("response_type") in ("action_done", "query_answer")
 
     def close(self) -> None:
         """Close the connection (cleanly: the WebSocket closing handshake) and stop the thread."""

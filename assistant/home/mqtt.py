@@ -31,7 +31,7 @@ from typing import Any
 from assistant.config import MqttConfig
 from assistant.home import HomeAuthError, HomeUnavailable, read_secret
 from assistant.home._loop import LoopThread
-from assistant.home.homeassistant import UnsupportedCommand, _devices_need_area
+from assistant.home.homeassistant import UnsupportedCommand
 from assistant.intent.home import DOMAINS, Device, Home, normalize_name, parse_home
 from assistant.skills.state import StateStore
 
@@ -234,9 +234,16 @@ def commands(entity: MqttEntity, attributes: dict[str, Any]) -> list[tuple[str, 
         if c == "fan" and "percentage" in a and get("percentage_command_topic"):
             out.append((get("percentage_command_topic"), str(a.pop("percentage"))))
     elif c == "cover":
-        if "position" in a and get("set_position_topic"):
-            out.append((get("set_position_topic"), str(a.pop("position"))))
-        elif state in ("open", "closed", "stopped"):
+        position = a.pop("position", None)
+        fully = position == 100 and state in (None, "open") or position == 0 and state in (None, "closed")
+        if position is not None and not fully:
+            if not get("set_position_topic"):
+                raise UnsupportedCommand(f"the {entity.name} has no set_position_topic")
+            out.append((get("set_position_topic"), str(position)))
+            state = None
+        elif fully:
+            state = "open" if position == 100 else "closed"
+        if state in ("open", "closed", "stopped"):
             key, default = {"open": ("payload_open", "OPEN"), "closed": ("payload_close", "CLOSE"),
                             "stopped": ("payload_stop", "STOP")}[state]
             out.append((get("command_topic"), get(key, default)))
@@ -261,16 +268,14 @@ def commands(entity: MqttEntity, attributes: dict[str, Any]) -> list[tuple[str, 
 def home_table(entities: list[MqttEntity]) -> tuple[dict[str, Any], dict[str, MqttEntity]]:
     """The home (areas from ``suggested_area``) and device name -> entity; names made unique like
     ``import_home`` does."""
-    need_area = _devices_need_area()
     areas: dict[str, str] = {}
     devices: list[dict[str, Any]] = []
     by_name: dict[str, MqttEntity] = {}
     taken: set[str] = set()
     for e in sorted(entities, key=lambda e: (e.component, e.object_id)):
         domain = e.component
-        if domain not in DOMAINS or (need_area and not e.area):
-            _LOGGER.info("mqtt: %s %s not imported (%s)", e.component, e.object_id,
-                         "no area" if domain in DOMAINS else "a domain the parser does not know")
+        if domain not in DOMAINS:
+            _LOGGER.info("mqtt: %s %s not imported (a domain the parser does not know)", e.component, e.object_id)
             continue
         for name in (e.name, f"{e.name} {e.area}" if e.area else "", f"{e.name} {e.object_id.replace('_', ' ')}"):
             key = normalize_name(name)

@@ -21,15 +21,16 @@ through the announcement path while idle, as it does for timers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.intent.numbers import Duration, duration_to_words
+from assistant.intent.numbers import Duration, duration_to_words, words_to_digits
 from assistant.intent.parser import Intent
 from assistant.skills.registry import Clock, Reply, system_clock
 from assistant.skills.state import StateStore
 
-__all__ = ["AlarmSkill", "Announcement"]
+__all__ = ["AlarmSkill", "Announcement", "parse_clock_time", "parse_days"]
 
 MAX_ITEMS = 50
 SNOOZE_S = 9 * 60
@@ -75,6 +76,56 @@ def _days(value: Any) -> tuple[int, ...] | None:
                 return None
             out.add(_DAY_NAMES.index(part))
     return tuple(sorted(out))
+
+
+_MERIDIEM_WORDS = (
+    (r"\b(a\.? ?m\.?|in the morning|this morning|tomorrow morning)$", "am"),
+    (r"\b(p\.? ?m\.?|in the (afternoon|evening)|this (afternoon|evening)|tonight|at night)$", "pm"),
+)
+
+
+def parse_clock_time(text: str) -> dict[str, Any] | None:
+    """A time on the clock as said: "seven thirty", "six am", "5:30 pm", "half past seven", "quarter to
+    eight in the evening", "noon" -> ``{"hour", "minute"[, "meridiem"]}`` (the slots ``HassSetAlarm`` and
+    ``HassSetReminder`` take), else None. For the parser's ``{time}`` slot."""
+    t = " ".join(text.lower().replace("o'clock", "").replace("oclock", "").split())
+    t = re.sub(r"^(at|for)\s+", "", t)
+    if t in ("noon", "midday", "twelve noon"):
+        return {"hour": 12, "minute": 0, "meridiem": "pm"}
+    if t == "midnight":
+        return {"hour": 0, "minute": 0}
+    meridiem = ""
+    for pattern, value in _MERIDIEM_WORDS:
+        m = re.search(pattern, t)
+        if m:
+            meridiem, t = value, t[: m.start()].strip()
+            break
+    t = words_to_digits(t).replace(" oh ", " 0").replace(":", " ")
+    rel = re.fullmatch(r"(half|quarter|\d+)( minutes?)? (past|after|to|before) (\d+)", t)
+    if rel:
+        minutes = {"half": 30, "quarter": 15}.get(rel.group(1)) or int(rel.group(1))
+        hour = int(rel.group(4))
+        if rel.group(3) in ("to", "before"):
+            hour, minute = (hour - 1) % (12 if meridiem else 24), 60 - minutes
+        else:
+            minute = minutes
+    else:
+        m = re.fullmatch(r"(\d{1,2})(?: (\d{1,2}))?", t)
+        if m is None:
+            return None
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    if not (0 <= minute <= 59 and (1 <= hour <= 12 if meridiem else 0 <= hour <= 23)):
+        return None
+    out: dict[str, Any] = {"hour": hour, "minute": minute}
+    if meridiem:
+        out["meridiem"] = meridiem
+    return out
+
+
+def parse_days(text: str) -> str | None:
+    """ "on weekdays", "every monday and friday", "daily" -> the ``days`` slot as said, else None."""
+    t = re.sub(r"^(on|every|each)\s+", "", text.lower().strip())
+    return t if t and _days(t) else None
 
 
 def _describe_days(days: list[int] | tuple[int, ...]) -> str:

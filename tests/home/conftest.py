@@ -56,6 +56,18 @@ script:
   slow:
     sequence:
       - delay: 4
+conversation:
+  intents:
+    PartyTime:
+      - "it is party time"
+intent_script:
+  PartyTime:
+    speech:
+      text: "Let's party"
+    action:
+      - service: switch.turn_on
+        target:
+          entity_id: switch.decorative_lights
 """
 
 

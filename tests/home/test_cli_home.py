@@ -65,3 +65,18 @@ def test_import_from_mqtt(broker, tmp_path):
         assert {d.name for d in home.devices} >= {"Hall Door", "Kitchen Ceiling Light"}
     finally:
         device.close()
+
+
+def test_check_connects_to_home_assistant(home_assistant, tmp_path):
+    home_assistant.ensure_running()
+    token = tmp_path / "token"
+    config = tmp_path / "assistant.toml"
+    config.write_text(f'[runtime]\nstate_dir = "{tmp_path / "state"}"\n[home]\nbackend = "homeassistant"\n'
+                      f'[home.homeassistant]\nurl = "{home_assistant.url}"\ntoken_file = "{token}"\n')
+    token.write_text(home_assistant.token)
+    run = _run("check", "--config", str(config), "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["home"].startswith("3 areas")
+    token.write_text("not-the-token")
+    run = _run("check", "--config", str(config))
+    assert run.returncode == 1 and "refused the access token" in run.stderr

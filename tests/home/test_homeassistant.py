@@ -90,6 +90,9 @@ def test_import_reads_areas_aliases_and_only_exposed_entities(backend, home_assi
     # the demo's energy sensors and media players are not exposed to Assist: not imported
     assert "sensor.power_consumption" not in ids.values()
     assert "media_player.living_room" not in ids.values()
+    # entities without an area are devices too (the demo's locks and vacuums have none)
+    assert (home.device("Front Door").domain, home.device("Front Door").area) == ("lock", "")
+    assert home.device("0_Ground_floor").domain == "vacuum"
     # and the home is one the parser reads like a file
     assert parse_home(backend.imported.table).device("Kitchen Lights") == kitchen
 
@@ -111,6 +114,35 @@ def test_turn_on_through_the_dialogue_changes_the_real_light(home_assistant, tmp
     turn = _say(dm, "make the kitchen lights red")
     assert turn.success, turn.text
     assert tuple(ha.state("light.kitchen_lights")["attributes"]["rgb_color"]) == (255, 0, 0)
+
+
+def test_a_lock_and_a_cover_through_the_dialogue(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    ha.call("lock", "lock", entity_id="lock.front_door")
+    dm = _dialogue(ha, tmp_path)
+    turn = _say(dm, "unlock the front door")
+    assert turn.success, turn.text
+    assert ha.wait_for_state("lock.front_door", "unlocked")["state"] == "unlocked"
+    assert _eventually(lambda: "unlocked" in _say(dm, "is the front door locked").text)
+    turn = _say(dm, "open the kitchen window")
+    assert turn.success, turn.text
+    assert ha.wait_for_state("cover.kitchen_window", "open", timeout_s=20)["state"] in ("opening", "open")
+
+
+def test_climate_and_positions_through_the_dialogue(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    dm = _dialogue(ha, tmp_path)
+    turn = _say(dm, "set the heatpump to 22 degrees")
+    assert turn.success, turn.text
+    assert ha.state("climate.heatpump")["attributes"]["temperature"] == 22
+    turn = _say(dm, "set the big window to 40 percent")  # an alias of the living room window
+    assert turn.success, turn.text
+    deadline = time.monotonic() + 20  # the demo's cover moves 10 % a second
+    while ha.state("cover.living_room_window")["attributes"]["current_position"] != 40:
+        assert time.monotonic() < deadline, ha.state("cover.living_room_window")
+        time.sleep(0.2)
 
 
 def test_a_state_question_reads_the_real_state(home_assistant, tmp_path):
@@ -144,7 +176,7 @@ def _eventually(predicate, timeout_s: float = 5.0) -> bool:
         ("climate.hvac", "climate", {"hvac_mode": "heat"}, ("state", "heat")),
         ("fan.living_room_fan", "fan", {"percentage": 66}, ("percentage", 66)),
         ("media_player.living_room", "media_player", {"state": "paused"}, ("state", "paused")),
-        ("media_player.living_room", "media_player", {"volume": 30}, ("volume_level", 0.3)),
+        ("media_player.living_room", "media_player", {"volume_level": 30}, ("volume_level", 0.3)),
         ("vacuum.0_ground_floor", "vacuum", {"state": "cleaning"}, ("state", "cleaning")),
         ("switch.ac", "switch", {"state": "on"}, ("state", "on")),
     ],
@@ -307,11 +339,18 @@ def test_import_names_collisions_exposure_and_unknown_domains():
         ("light", {"state": "off", "brightness": 0}, [("turn_off", {})]),
         ("light", {"color": "red", "state": "on"}, [("turn_on", {"color_name": "red"})]),
         ("cover", {"state": "open"}, [("open_cover", {})]),
-        ("cover", {"position": 30}, [("set_cover_position", {"position": 30})]),
+        ("cover", {"position": 30, "state": "open"}, [("set_cover_position", {"position": 30})]),
         ("lock", {"state": "locked"}, [("lock", {})]),
         ("climate", {"temperature": 21.5}, [("set_temperature", {"temperature": 21.5})]),
         ("fan", {"state": "on", "percentage": 50}, [("set_percentage", {"percentage": 50})]),
-        ("media_player", {"volume": 25}, [("volume_set", {"volume_level": 0.25})]),
+        ("media_player", {"volume_level": 25}, [("volume_set", {"volume_level": 0.25})]),
+        ("media_player", {"state": "playing", "media_title": "jazz", "media_class": ""},
+         [("play_media", {"media_content_id": "jazz", "media_content_type": "music"})]),
+        ("cover", {"state": "open", "position": 100}, [("open_cover", {})]),
+        ("cover", {"state": "open", "position": 40}, [("set_cover_position", {"position": 40})]),
+        ("light", {"temperature": 2700, "state": "on"}, [("turn_on", {"color_temp_kelvin": 2700})]),
+        ("script", {"state": "running"}, [("turn_on", {})]),
+        ("vacuum", {"state": "returning"}, [("return_to_base", {})]),
         ("vacuum", {"state": "docked"}, [("return_to_base", {})]),
         ("scene", {"state": "on"}, [("turn_on", {})]),
         ("script", {"state": "on"}, [("turn_on", {})]),
@@ -353,3 +392,43 @@ def test_urls_and_secrets(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as e:
         read_secret(tmp_path / "missing", "", "home.mqtt.password_file")
     assert "home.mqtt.password_file: cannot read" in str(e.value)
+
+
+def _agent_dialogue(ha, tmp_path, requests: str):
+    from assistant.dialogue import build_dialogue
+
+    token_file = tmp_path / "ha-token"
+    token_file.write_text(ha.token)
+    cfg = parse_config({
+        "runtime": {"state_dir": str(tmp_path / "state")},
+        "home": {"backend": "homeassistant",
+                 "homeassistant": {"url": ha.url, "token_file": str(token_file), "requests": requests}},
+    })
+    dm = build_dialogue(cfg)
+    _OPENED.append(dm)
+    return dm
+
+
+def test_what_the_device_does_not_understand_goes_to_home_assistant(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    ha.call("switch", "turn_off", entity_id="switch.decorative_lights")
+    (tmp_path / "a").mkdir()
+    assert not _say(_dialogue(ha, tmp_path / "a"), "it is party time").success  # "device": not understood
+    (tmp_path / "b").mkdir()
+    dm = _agent_dialogue(ha, tmp_path / "b", "device-then-homeassistant")
+    turn = _say(dm, "it is party time")  # a custom sentence of this Home Assistant (conftest.py)
+    assert (turn.text, turn.success, turn.intent) == ("Let's party", True, None)
+    assert ha.wait_for_state("switch.decorative_lights", "on")["state"] == "on"
+    assert _say(dm, "set a timer for 3 minutes").success  # the device's own skills still come first
+    assert not _say(dm, "blah blah wibble").success  # neither understands: the device's own answer
+
+
+def test_every_request_to_home_assistant(home_assistant, tmp_path):
+    ha = home_assistant
+    ha.ensure_running()
+    ha.call("cover", "open_cover", entity_id="cover.hall_window")
+    dm = _agent_dialogue(ha, tmp_path, "homeassistant")
+    turn = _say(dm, "close the hall window")
+    assert turn.success and turn.intent is None, turn.text
+    assert ha.wait_for_state("cover.hall_window", "closed", timeout_s=20)["state"] in ("closing", "closed")

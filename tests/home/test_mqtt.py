@@ -266,6 +266,12 @@ def test_json_schema_light_and_refusals():
     assert st == {"state": "on", "brightness": 100}
     with pytest.raises(UnsupportedCommand):
         commands(e, {"state": "locked"})
+    cover = parse_discovery("homeassistant/cover/c/config", b'{"name": "C", "command_topic": "c/set"}',
+                            "homeassistant")
+    assert commands(cover, {"state": "open", "position": 100}) == [("c/set", "OPEN")]  # as the skill sends it
+    assert commands(cover, {"state": "closed", "position": 0}) == [("c/set", "CLOSE")]
+    with pytest.raises(UnsupportedCommand, match="set_position_topic"):
+        commands(cover, {"state": "open", "position": 40})
 
 
 def test_mqtts_with_the_broker_certificate_checked(tmp_path, broker):

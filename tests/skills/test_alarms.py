@@ -157,3 +157,27 @@ def test_the_dialogue_announces_reminders_with_timers(tmp_path, clock):
     clock.advance(5 * 60)
     assert dm.ringing() == ["Your five minutes timer is done.", "Reminder: stir the soup."]
     assert dm.ringing() == []
+
+
+def test_clock_times_and_days_as_said():
+    from assistant.skills.alarms import parse_clock_time, parse_days
+
+    cases = {
+        "seven thirty": {"hour": 7, "minute": 30},
+        "six am": {"hour": 6, "minute": 0, "meridiem": "am"},
+        "5:30 p.m.": {"hour": 5, "minute": 30, "meridiem": "pm"},
+        "half past seven": {"hour": 7, "minute": 30},
+        "quarter to eight in the evening": {"hour": 7, "minute": 45, "meridiem": "pm"},
+        "seven oh five": {"hour": 7, "minute": 5},
+        "twenty past six in the morning": {"hour": 6, "minute": 20, "meridiem": "am"},
+        "eighteen hundred": None,
+        "five o'clock": {"hour": 5, "minute": 0},
+        "noon": {"hour": 12, "minute": 0, "meridiem": "pm"},
+        "at 21 15": {"hour": 21, "minute": 15},
+        "thirteen pm": None,
+        "the kitchen": None,
+    }
+    assert {t: parse_clock_time(t) for t in cases} == cases
+    assert parse_days("on weekdays") == "weekdays"
+    assert parse_days("every monday and friday") == "monday and friday"
+    assert parse_days("on the moon") is None
