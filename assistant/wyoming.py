@@ -41,6 +41,7 @@ import socket
 import stat
 import struct
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -387,6 +388,7 @@ class _ClientHandler:
         self._reply_rate = 0
         self._reply_open = False
         self._closed = False
+        self._last_sent = time.monotonic()
         self.peer = _peer_description(writer)
 
     async def run(self) -> None:
@@ -399,10 +401,17 @@ class _ClientHandler:
         first = True
         try:
             while not self._closed:
-                timeout = cfg.handshake_timeout_s if first else (cfg.idle_timeout_s or None)
+                if first:
+                    timeout = cfg.handshake_timeout_s
+                elif cfg.idle_timeout_s:  # idle: nothing either way (a reply being sent to it is not idle)
+                    timeout = max(0.0, self._last_sent + cfg.idle_timeout_s - time.monotonic()) or 0.01
+                else:
+                    timeout = None
                 try:
                     event = await read_event(self.reader, timeout, cfg.handshake_timeout_s)
                 except TimeoutError:
+                    if not first and time.monotonic() - self._last_sent < cfg.idle_timeout_s:
+                        continue
                     _LOGGER.info("Wyoming: %s was silent too long; dropping it", self.peer)
                     break
                 except ProtocolError as e:
@@ -465,6 +474,7 @@ class _ClientHandler:
                     event, size = self._outbox.popleft()
                     self._outbox_bytes -= size
                     await async_write_event(event, self.writer)
+                    self._last_sent = time.monotonic()
         except (ConnectionError, RuntimeError, OSError):
             self.close()
 

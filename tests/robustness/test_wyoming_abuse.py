@@ -293,3 +293,35 @@ def test_a_second_instance_leaves_the_live_socket_alone(tmp_path):
         await third.stop()
 
     asyncio.run(scenario())
+
+
+def test_idle_means_nothing_either_way():
+    """A client listening to a long reply is not idle; one with nothing sent either way is dropped."""
+    port = _port()
+
+    async def scenario():
+        a = _assistant(word_s=0.3)
+        server = WyomingServer(WyomingConfig(tcp=f"127.0.0.1:{port}", idle_timeout_s=1.0), a, accept_audio=False)
+        await server.start()
+        run = asyncio.create_task(a.run())
+        listener = AsyncClient.from_uri(f"tcp://127.0.0.1:{port}")
+        await listener.connect()
+        silent = AsyncClient.from_uri(f"tcp://127.0.0.1:{port}")
+        await silent.connect()
+        await silent.write_event(Ping(text="hello").event())
+        # 3 s of reply, longer than the idle timeout, in sentences of 0.6 s (each sent as it plays)
+        await listener.write_event(Synthesize(text="word word. " * 5).event())
+        types = []
+        while "audio-stop" not in types:
+            event = await asyncio.wait_for(listener.read_event(), 5)
+            assert event is not None, "dropped while a reply was being sent to it"
+            types.append(event.type)
+        dropped = await _closed(silent._reader, 5)
+        await silent.disconnect()
+        await listener.disconnect()
+        a.stop()
+        await asyncio.wait_for(run, 10)
+        await server.stop()
+        return dropped
+
+    assert asyncio.run(scenario())
