@@ -224,7 +224,7 @@ def test_the_loopback_peer_s_uid_is_read_from_proc():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        with socket.create_connection(listener.getsockname()) as client:
+        with socket.create_connection(listener.getsockname()):
             conn, peer = listener.accept()
             with conn:
                 assert loopback_peer_uid(peer, conn.getsockname()) == os.geteuid()
