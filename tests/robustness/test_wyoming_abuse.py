@@ -1,7 +1,8 @@
 """The Wyoming endpoint under abuse, on loopback only and bounded in count and time (issue 34): oversized
 declared payloads, malformed headers, 300 idle connections, 100 clients that never read, two audio
 streams at once, a peer outside allow_peers, a second instance on the same socket. A well-behaved
-client keeps being served throughout; the process stays under 400 MB; no traceback reaches the log."""
+client keeps being served throughout; the process's RSS grows by less than 200 MB; no traceback reaches
+the log."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from assistant.pipeline import Assistant, Pacing
 from assistant.wyoming import MAX_HEADER_BYTES, MAX_OUTBOX_BYTES, WyomingServer, loopback_peer_uid
 from tests.pipeline_doubles import EchoDialogue, ScriptedListener, ToneRecognizer, ToneVoice
 
-RSS_LIMIT_MB = 400
+RSS_GROWTH_LIMIT_MB = 200
+"""what the abuse may add to this process's RSS (run alone, the process stays under 200 MB: the issue's
+limit for the service is 400 MB). Growth, not the total: earlier tests in the same process load models"""
 
 
 def _rss_mb() -> float:
@@ -79,6 +82,7 @@ def test_abuse_while_a_good_client_is_served(caplog):
     port = _port()
     cfg = WyomingConfig(tcp=f"127.0.0.1:{port}", max_clients=150, handshake_timeout_s=1.0, idle_timeout_s=30)
     peak = [0.0]
+    base = _rss_mb()
 
     async def scenario():
         a = _assistant(Pacing.STREAM, word_s=0.1)  # replies sent as fast as they are made: outboxes fill
@@ -188,7 +192,7 @@ def test_abuse_while_a_good_client_is_served(caplog):
         await server.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 100))
-    assert peak[0] < RSS_LIMIT_MB, f"RSS peaked at {peak[0]:.0f} MB"
+    assert peak[0] - base < RSS_GROWTH_LIMIT_MB, f"RSS grew from {base:.0f} MB to {peak[0]:.0f} MB"
     dropped = [r.getMessage() for r in caplog.records if "is not reading" in r.getMessage()]
     # the endpoint's log and asyncio's (unhandled task errors) hold no traceback for any client input
     # (the pipeline's own shutdown is not under test here)
@@ -197,7 +201,7 @@ def test_abuse_while_a_good_client_is_served(caplog):
     assert tracebacks == []
     dropped = [r.getMessage() for r in caplog.records if "is not reading" in r.getMessage()]
     assert RECEIVED.get("audio-chunk", 0) > 0 and len(dropped) == 100
-    print(f"peak RSS {peak[0]:.0f} MB; {len(dropped)} non-reading clients dropped "
+    print(f"RSS {base:.0f} MB before, peak {peak[0]:.0f} MB; {len(dropped)} non-reading clients dropped "
           f"(outbox cap {MAX_OUTBOX_BYTES} bytes)")
 
 
