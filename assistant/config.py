@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import math
 import os
 import tomllib
 import types
@@ -521,8 +522,30 @@ class WyomingConfig:
     """must be true for ``tcp`` to name anything but a loopback address"""
     name: str = "assistant"
     """satellite name announced to clients"""
+    allow_peers: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    """addresses or networks TCP clients may connect from (others are refused at once); a loopback peer
+    must also run as this service's user or root (its uid read from /proc/net/tcp), as on the Unix
+    socket"""
+    max_clients: int = 8
+    """clients connected at once; more are refused with an error event"""
+    handshake_timeout_s: float = 10.0
+    """a client that has not sent one whole event this long after connecting is dropped; so is one that
+    takes this long over the rest of an event it has started"""
+    idle_timeout_s: float = 120.0
+    """a client silent this long is dropped (Home Assistant pings every few seconds); 0 = never"""
 
     def __post_init__(self) -> None:
+        import ipaddress
+
+        for peer in self.allow_peers:
+            try:
+                ipaddress.ip_network(peer, strict=False)
+            except ValueError:
+                _check(False, "wyoming.allow_peers", f"{peer!r} is not an address or network")
+        _check(1 <= self.max_clients <= 1024, "wyoming.max_clients", "must be in [1, 1024]")
+        _check(0.1 <= self.handshake_timeout_s <= 3600, "wyoming.handshake_timeout_s", "must be in [0.1, 3600]")
+        _check(self.idle_timeout_s == 0 or 1 <= self.idle_timeout_s <= 86400, "wyoming.idle_timeout_s",
+               "must be 0 (never) or in [1, 86400]")
         if self.tcp:
             host, sep, port = self.tcp.rpartition(":")
             _check(bool(sep) and port.isdigit() and 0 < int(port) < 65536 and bool(host), "wyoming.tcp",
@@ -820,6 +843,7 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return value
     if tp is float:
         _check(isinstance(value, int | float) and not isinstance(value, bool), key, f"must be a number, got {value!r}")
+        _check(math.isfinite(value), key, f"must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         _check(isinstance(value, str), key, f"must be a string, got {type(value).__name__}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +156,16 @@ class AudioDropped:
     total_chunks: int
     """dropped since the start"""
     time_s: float
+
+
+def open_events_file(path: str | os.PathLike) -> TextIO:
+    """Open ``path`` for ``--events`` JSON lines, owner-only (0600, whatever the umask: the events hold
+    transcripts and replies). An existing file is truncated and made owner-only too. ``OSError`` as
+    ``open`` raises it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise

@@ -8,7 +8,9 @@ Three kinds of entry, told apart by their keys:
 * **derived** — made from other entries by ``recipe`` (``"module:function"``, called as
   ``function(inputs: list[Path], output: Path)``), written under ``[models] cache_dir`` by
   ``assistant models prepare``. Recipes are deterministic; ``sha256`` pins the result where the
-  toolchain makes it bit-exact.
+  toolchain makes it bit-exact. Where it does not, ``prepare`` records the sha256 of what it made
+  beside it (``<file>.sha256``): ``status`` then tells a file damaged since (truncated, overwritten)
+  from a good one, and ``prepare`` derives a damaged or unrecorded file again (repairs it).
 * **project** — a small file committed under ``models/`` (neither ``package`` nor ``recipe``).
 
 Every entry carries ``licence``, ``contract`` (the I/O contract the loader checks) and ``source``; an
@@ -28,9 +30,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.atomic import current_umask
+from assistant.atomic import current_umask, write_atomic
 from assistant.config import ModelsConfig
 
+_LOGGER = logging.getLogger(__name__)
 REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 _FIELDS = {"name", "file", "package", "module", "recipe", "derived_from", "sha256", "licence", "contract",
            "source", "description", "decoding"}
@@ -151,7 +154,16 @@ class ModelRegistry:
             hint = "run: assistant models prepare" if e.kind == "derived" else "file not found"
             return ModelStatus(name, e.kind, str(p), "missing", hint)
         if not e.sha256:
-            return ModelStatus(name, e.kind, str(p), "unpinned", "no sha256 in the manifest")
+            recorded = recorded_sha256(p) if e.kind == "derived" else ""
+            if not recorded:
+                return ModelStatus(name, e.kind, str(p), "unpinned", "no sha256 in the manifest")
+            if check_hash:
+                digest = sha256_file(p)
+                if digest != recorded:
+                    return ModelStatus(name, e.kind, str(p), "mismatch",
+                                       f"changed since it was prepared (sha256 {digest}, recorded {recorded}): "
+                                       "run: assistant models prepare")
+            return ModelStatus(name, e.kind, str(p), "ok")
         if check_hash:
             digest = sha256_file(p)
             if digest != e.sha256:
@@ -159,14 +171,31 @@ class ModelRegistry:
         return ModelStatus(name, e.kind, str(p), "ok")
 
     def prepare(self, name: str, force: bool = False) -> Path:
-        """Derive a model (and what it is derived from) into the cache, atomically; returns its path."""
+        """Derive a model (and what it is derived from) into the cache, atomically; returns its path. One
+        already there is kept if it matches its sha256 (the manifest's or the one recorded when it was
+        made) and derived again otherwise (a damaged file is repaired)."""
         e = self.entry(name)
         out = self.location(name)
         if e.kind != "derived":
             return self.path(name, prepare=False)
         if out.exists() and not force:
-            return out
-        inputs = [self.path(dep) for dep in e.derived_from]
+            if self.intact(name):
+                return out
+            if not (e.sha256 or recorded_sha256(out)):  # made before sha256s were recorded: remake it
+                try:
+                    return self._derive(name)
+                except ModelError as err:  # and keep it where that cannot be done here
+                    _LOGGER.warning("%s: kept %s (no sha256 recorded; cannot derive it again: %s)", name, out, err)
+                    return out
+            _LOGGER.warning("%s: %s is damaged (sha256 differs from the one recorded); deriving it again",
+                            name, out)
+        return self._derive(name)
+
+    def _derive(self, name: str) -> Path:
+        e = self.entry(name)
+        out = self.location(name)
+        inputs = [self.prepare(dep) if self.entry(dep).kind == "derived" else self.path(dep)
+                  for dep in e.derived_from]
         module_name, _, func_name = e.recipe.partition(":")
         try:
             recipe = getattr(importlib.import_module(module_name), func_name)
@@ -184,10 +213,37 @@ class ModelRegistry:
         finally:
             logging.getLogger().removeFilter(quiet)
             Path(tmp).unlink(missing_ok=True)
-        if e.sha256 and sha256_file(out) != e.sha256:
+        digest = sha256_file(out)
+        if e.sha256 and digest != e.sha256:
             raise ModelError(f"{name}: derived file {out} does not match the manifest's sha256 "
-                             f"(toolchain differs? got {sha256_file(out)})")
+                             f"(toolchain differs? got {digest})")
+        if not e.sha256:  # unpinned: record what was made, to tell later damage from it
+            try:
+                write_atomic(_record_path(out), f"{digest}\n".encode())
+            except OSError as err:
+                _LOGGER.warning("%s: cannot record its sha256 beside %s: %s", name, out, err)
         return out
+
+    def intact(self, name: str) -> bool:
+        """A derived file that is there and matches the manifest's sha256, or the one ``prepare``
+        recorded when it made it."""
+        e = self.entry(name)
+        out = self.location(name)
+        expected = e.sha256 or recorded_sha256(out)
+        return out.exists() and bool(expected) and sha256_file(out) == expected
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def recorded_sha256(path: Path) -> str:
+    """The sha256 ``prepare`` recorded for a derived file ('' if none or unreadable)."""
+    try:
+        text = _record_path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else ""
 
 
 class _QuantizerChatter(logging.Filter):

@@ -63,7 +63,10 @@ def read_audio(path: str | os.PathLike, sample_rate: int | None = 16000, max_s: 
         raise AudioError(f"{path}: contains NaN or infinite samples")
     samples = np.clip(samples, -1.0, 1.0)
     if sample_rate is not None and rate != sample_rate:
-        samples = resample(samples, rate, sample_rate)
+        try:
+            samples = resample(samples, rate, sample_rate)
+        except ValueError as e:  # a rate the resampler does not take (a 1 Hz file)
+            raise AudioError(f"{path}: {e}") from None
     return AudioFile(
         samples=np.ascontiguousarray(samples, dtype=np.float32),
         sample_rate=sample_rate or rate,

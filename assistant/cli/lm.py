@@ -151,7 +151,7 @@ def run_info(args) -> int:
 
 
 def run_score(args) -> int:
-    from assistant.lm.ngram import NgramModel
+    from assistant.lm.ngram import NgramModel, perplexity
 
     lm = NgramModel.load(args.model, impl=args.impl)
     try:
@@ -192,7 +192,7 @@ def run_score(args) -> int:
     if total_words and not args.json:
         print(
             f"total log10 {total_log10:.4f}, {total_words} words, {total_oov} OOV, "
-            f"perplexity {10 ** (-total_log10 / total_words):.3f}",
+            f"perplexity {perplexity(total_log10, total_words):.3f}",
             file=sys.stderr,
         )
     return 0

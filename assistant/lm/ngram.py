@@ -17,6 +17,7 @@ ids, most recent first, unused columns 0, then the context length), so equal row
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,8 +135,7 @@ class NgramModel:
 
     def perplexity(self, sentence: str) -> float:
         """10 ** (-log10 p / number of words + 1 for </s>), as KenLM."""
-        words = len(_split(sentence)) + 1
-        return float(10.0 ** (-self.score(sentence) / words))
+        return perplexity(self.score(sentence), len(_split(sentence)) + 1)
 
     def __contains__(self, word: str) -> bool:
         return self._impl.index(word) != self.unk_id
@@ -195,3 +195,12 @@ class NgramModel:
             f"NgramModel(order={self.order}, vocab_size={self.vocab_size}, quantization={self.quantization!r}, "
             f"implementation={self.implementation!r})"
         )
+
+
+def perplexity(total_log10: float, words: int) -> float:
+    """10 ** (-total_log10 / words); infinity where that overflows a float (an LM may store log10
+    probabilities far below any real one: -1.28e17 has been seen)."""
+    try:
+        return float(10.0 ** (-total_log10 / words))
+    except OverflowError:
+        return math.inf

@@ -2,9 +2,9 @@
 
 Writes are atomic: the new document goes to a temporary file in the same folder, is flushed and
 fsynced, then renamed over the old one (and the folder fsynced), so a reader sees the old document or
-the new one, never a mix. A document damaged from outside (a bad disk, a hand edit, an older or newer version) is moved aside
-to ``<name>.json.corrupt`` and the skill starts afresh; ``problems`` says so, for the dialogue to tell
-the user. Damaged means: unreadable, not JSON, NaN or Infinity anywhere, nested deeper than
+the new one, never a mix. A document damaged from outside (a bad disk, a hand edit, an older or newer
+version) is moved aside to ``<name>.json.corrupt`` and the skill starts afresh; ``problems`` says
+so, for the dialogue to tell the user. Damaged means: unreadable, not JSON, NaN or Infinity anywhere, nested deeper than
 ``MAX_DEPTH``, or not of the document's schema (a dataclass whose fields' types are checked by
 ``check_schema``). The device never fails to start because of its own state.
 

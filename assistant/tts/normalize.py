@@ -168,7 +168,7 @@ def normalize_for_speech(text: str) -> str:
     t = re.sub(r"(-?\d+(?:\.\d+)?)\s*°\s*F\b", lambda m: f"{_number(m.group(1))} degrees Fahrenheit", t)
     t = re.sub(r"(-?\d+(?:\.\d+)?)\s*°", lambda m: f"{_number(m.group(1))} degrees", t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%", lambda m: f"{_number(m.group(1))} percent", t)
-    t = re.sub(r"\b(\d{1,%d})(st|nd|rd|th)\b" % MAX_WORDED_DIGITS, lambda m: ordinal_words(int(m.group(1))), t)
+    t = re.sub(rf"\b(\d{{1,{MAX_WORDED_DIGITS}}})(st|nd|rd|th)\b", lambda m: ordinal_words(int(m.group(1))), t)
     units = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
     t = re.sub(rf"\b(\d+(?:\.\d+)?)\s?({units})\b(?!')", _unit, t, flags=re.IGNORECASE)
     t = re.sub(r"(?<![\d.])(1[1-9]\d\d|20\d\d)(?![\d.,]\d)", lambda m: _year(int(m.group(1))), t)

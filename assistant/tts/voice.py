@@ -51,7 +51,7 @@ PHONEMES_PER_CHAR = 4
 many phonemes (English text phonemises to about one a character)"""
 MAX_SPOKEN_DIGITS = 100
 """a run of more digits than this is refused (it would take minutes to say, digit by digit)"""
-_DIGIT_RUN = re.compile(r"\d{%d,}" % (MAX_SPOKEN_DIGITS + 1))
+_DIGIT_RUN = re.compile(rf"\d{{{MAX_SPOKEN_DIGITS + 1},}}")
 SPELLED_OUT_FACTOR = 4
 """text whose spoken form (numbers in words) is longer than this many times ``tts.max_text_chars`` is
 refused"""

@@ -13,7 +13,8 @@ from assistant.tts.normalize import split_speech
 from assistant.tts.voice import PHONEMES_PER_CHAR, SynthesisError, Voice
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "models" / "tiny_voice.onnx"
-WORDS = "milk eggs bread butter cheese apples bananas oranges carrots potatoes onions garlic rice".split()
+WORDS = ["milk", "eggs", "bread", "butter", "cheese", "apples", "bananas", "oranges", "carrots", "potatoes",
+         "onions", "garlic", "rice"]
 
 
 class _Recording:
