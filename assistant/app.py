@@ -20,6 +20,7 @@ from assistant.asr.recognizer import Recognizer, load_word_lm
 from assistant.audio.sink import AudioSink
 from assistant.config import Config
 from assistant.dialogue import DialogueManager
+from assistant.events import Error
 from assistant.intent.home import Home, load_home
 from assistant.listener import Listener
 from assistant.models import ModelRegistry, default_cache_dir
@@ -72,7 +73,9 @@ def load_stages(cfg: Config) -> Stages:
 
 def build(cfg: Config, stages: Stages, *, sink: AudioSink | None = None,
           pacing: Pacing = Pacing.REALTIME) -> Assistant:
-    """The device's loop over ``stages``; replies go to ``sink`` (None: only to reply listeners)."""
+    """The device's loop over ``stages``; replies go to ``sink`` (None: only to reply listeners). State
+    documents that loading set aside (damaged) are reported as the first events."""
+    notices = tuple(Error("state", problem) for problem in stages.dialogue.problems)
     return Assistant(cfg.pipeline, sample_rate=cfg.audio.sample_rate, listener=stages.listener,
                      recognizer=stages.recognizer, dialogue=stages.dialogue, speaker=stages.speaker,
-                     sink=sink, pacing=pacing)
+                     sink=sink, pacing=pacing, notices=notices)

@@ -60,6 +60,7 @@ from wyoming.vad import VoiceStarted, VoiceStopped
 from wyoming.wake import Detection
 
 from assistant import __version__
+from assistant.announce import Priority
 from assistant.audio.io import AudioError, float_to_pcm16, pcm16_to_float
 from assistant.audio.resample import Resampler
 from assistant.config import WyomingConfig
@@ -430,11 +431,18 @@ class _ClientHandler:
             self.close()
             _LOGGER.info("Wyoming: client disconnected (%s)", self.peer)
 
+    @property
+    def _source_id(self) -> str:
+        """this client, as the announcement queue knows it"""
+        return f"wyoming:{id(self)}"
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self.server.handlers.discard(self)
+        with contextlib.suppress(RuntimeError):  # what it asked to be said and is still waiting goes with it
+            self.assistant.forget(self._source_id)
         if self.server.audio_owner is self:
             self.server.audio_owner = None
             if self._resampler is not None:  # its half-sent utterance ends here
@@ -521,8 +529,12 @@ class _ClientHandler:
                                    code="protocol").event())
                 return
             try:
-                if text.strip():
-                    (self.assistant.inject_text if is_transcript else self.assistant.announce)(text)
+                if not text.strip():
+                    return
+                if is_transcript:
+                    self.assistant.inject_text(text)
+                elif not self.assistant.announce(text, Priority.CLIENT, source=self._source_id):
+                    self._send(WyError(text="too much speech is waiting; try again later", code="busy").event())
             except RuntimeError as e:  # not running (starting or stopping)
                 self._send(WyError(text=str(e), code="pipeline").event())
         else:

@@ -194,6 +194,8 @@ class EchoDialogue:
     fail: bool = False
     handled: list[str] = field(default_factory=list)
     spoken_announcements: list[str] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
+    """what a real dialogue's state loading set aside (``assistant.app.build`` reports it)"""
 
     async def respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Turn:
         self.handled.append(text)

@@ -1,13 +1,14 @@
-"""Audio sinks: a WAV file (collects everything, written atomically on close), the speaker, or nothing."""
+"""Audio sinks: a WAV file (written as it plays, renamed into place on close), the speaker, or nothing."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from assistant.audio.io import AudioError, write_audio
+from assistant.audio.io import AudioError, open_wav_stream
 from assistant.audio.resample import resample
 
 
@@ -22,28 +23,30 @@ class AudioSink(Protocol):
 
 
 class WavSink:
-    """Collects everything played and writes one WAV at ``sample_rate`` on close."""
+    """Writes everything played to one WAV at ``sample_rate`` as it comes (memory does not grow with the
+    replies), into a temporary file renamed over ``path`` on ``close``. An unwritable place fails here,
+    before any work, as an ``AudioError``."""
 
     def __init__(self, path: str | Path, sample_rate: int = 22050) -> None:
         self.path = Path(path)
         self.sample_rate = sample_rate
-        self._parts: list[np.ndarray] = []
+        self._files = contextlib.ExitStack()
+        self._out = self._files.enter_context(open_wav_stream(self.path, sample_rate))
 
     def play(self, samples: np.ndarray, sample_rate: int) -> None:
         if sample_rate != self.sample_rate:
             samples = resample(samples, sample_rate, self.sample_rate)
-        self._parts.append(np.asarray(samples, dtype=np.float32))
+        self._out.write(np.asarray(samples, dtype=np.float32))
 
     def stop(self) -> None:
         """A file keeps what was played: nothing to cut."""
 
     @property
     def duration_s(self) -> float:
-        return sum(len(p) for p in self._parts) / self.sample_rate
+        return self._out.frames / self.sample_rate
 
     def close(self) -> None:
-        samples = np.concatenate(self._parts) if self._parts else np.zeros(0, np.float32)
-        write_audio(self.path, samples, self.sample_rate)
+        self._files.close()
 
 
 class NullSink:

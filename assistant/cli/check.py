@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assistant import _accel
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
-from assistant.config import DEFAULT_CONFIG_PATH, load_config
+from assistant.config import DEFAULT_CONFIG_PATH, AsrEngine, load_config
 from assistant.frontend.fbank import Fbank
 from assistant.models import ModelError, ModelRegistry
 
@@ -59,7 +59,8 @@ def run(args) -> int:
         lm = Path(cfg.asr.lm)
         if not lm.is_file():
             problems.append(f"asr.lm: LM file not found: {lm}")
-    problems += _transducer_problems(cfg.asr.transducer, registry)
+    if cfg.asr.engine is not AsrEngine.WHISPER:  # the streaming first pass is loaded
+        problems += _transducer_problems(cfg.asr.transducer, registry)
     problems += _configured_model_problems(cfg, registry)
     problems += _state_dir_problems(cfg.runtime.state_dir)
     result = {
@@ -94,13 +95,13 @@ def _transducer_problems(t, registry: ModelRegistry) -> list[str]:
 
 def _configured_models(cfg) -> list[tuple[str, str]]:  # noqa: ANN001 - a Config
     """(dotted config key, model name or path) for every model the config names and the device loads."""
-    from assistant.config import AsrEngine, VadEngine
+    from assistant.config import VadEngine
 
     named = [(f"wake.models[{i}]", m) for i, m in enumerate(cfg.wake.models)]
     named += [("wake.melspectrogram", cfg.wake.melspectrogram), ("wake.embedding", cfg.wake.embedding)]
-    if cfg.vad.engine == VadEngine.SILERO:
+    if cfg.vad.engine in (VadEngine.SILERO, VadEngine.GATED):  # gated: webrtcvad in front of silero
         named.append(("vad.model", cfg.vad.model))
-    if cfg.asr.engine == AsrEngine.WHISPER:
+    if cfg.asr.engine in (AsrEngine.WHISPER, AsrEngine.TWO_PASS):
         w = cfg.asr.whisper
         suffix = ".int8" if w.quantized else ""
         parts = [f"encoder{suffix}", f"decoder{suffix}", "vocabulary", "config"]

@@ -19,7 +19,7 @@ from assistant.audio.sink import DeviceSink, WavSink
 from assistant.audio.source import DeviceSource, FileSource, RawPcmSource
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.config import Config, ConfigError, InputKind, load_config
-from assistant.events import SpeechSynthesized, State, StateChanged, TranscriptFinal
+from assistant.events import SpeechSynthesized, State, StateChanged, TranscriptFinal, open_events_file
 from assistant.pipeline import Assistant, JsonLinesWriter, Pacing
 from assistant.service import Notifier, release_memory, tune_malloc
 
@@ -101,7 +101,7 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
         events_out = sys.stdout
     elif args.events:
         try:
-            events_out = open(args.events, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+            events_out = open_events_file(args.events)  # owner-only: it holds transcripts; closed below
         except OSError as e:
             raise JobError(f"cannot write events to {args.events}: {e}") from None
     if events_out is not None:

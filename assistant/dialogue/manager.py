@@ -32,9 +32,9 @@ from assistant.config import DialogueConfig
 from assistant.events import IntentRecognized
 from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
+from assistant.skills.alarms import AlarmSkill
 from assistant.skills.registry import Clock, SkillRegistry, Unavailable, system_clock
 from assistant.skills.state import StateError, StateStore
-from assistant.skills.alarms import AlarmSkill
 from assistant.skills.timers import TimerSkill
 
 __all__ = ["DialogueManager", "Turn"]
@@ -341,6 +341,11 @@ class DialogueManager:
             turn.learned,
             turn.events,
         )
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """what loading the state found damaged and set aside (each a sentence for the log and events)"""
+        return tuple(self.store.problems)
 
     def ringing(self) -> list[str]:
         """Announcements of timers that have ended, alarms that ring and reminders due (each handed out

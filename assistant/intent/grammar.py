@@ -70,8 +70,8 @@ def load_intents(language: str = "en") -> Any:
 
 def slot_lists(home: Home) -> dict[str, Any]:
     """The home as hassil slot lists: ``name`` (with domain and device class), ``area``, ``floor``."""
-    from hassil.intents import TextSlotList, TextSlotValue
     from hassil.expression import TextChunk
+    from hassil.intents import TextSlotList, TextSlotValue
 
     def text_list(rows: list[tuple[str, str, dict[str, Any] | None]]) -> TextSlotList:
         values = [
@@ -119,7 +119,7 @@ def spell_digits(name: str) -> str:
 
 
 _NOT_CODES = frozenset(
-    "a i am an as at be by do go he if in is it me my no of oh on or to up us we".split()
+    ["a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me", "my", "no", "of", "oh", "on", "or", "to", "up", "us", "we"]
 ) - {"no"}
 
 

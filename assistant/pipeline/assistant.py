@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.announce import Priority
 from assistant.audio.sink import AudioSink
 from assistant.audio.source import AudioSource
 from assistant.config import PipelineConfig
@@ -94,6 +95,7 @@ class Assistant:
         speaker: SpeakerStage | None = None,
         sink: AudioSink | None = None,
         pacing: Pacing = Pacing.REALTIME,
+        notices: tuple[Event, ...] = (),
     ) -> None:
         self.cfg = cfg
         self.sample_rate = sample_rate
@@ -129,6 +131,8 @@ class Assistant:
         self._last_progress = 0.0
         self._step_started: float | None = None
         self._executors: list[ThreadPoolExecutor] = []
+        self._notices = notices
+        """what loading found wrong but could live with (a damaged state document set aside): emitted first"""
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -164,9 +168,15 @@ class Assistant:
         if self._queue is not None:
             self._queue.close()
 
-    def announce(self, text: str) -> None:
-        """Speak ``text`` as soon as the assistant is idle (a timer ringing). Safe from any thread."""
-        self._announcer.put(text)
+    def announce(self, text: str, priority: Priority = Priority.ALARM, source: str = "") -> bool:
+        """Speak ``text`` as soon as the assistant is idle (a timer ringing; ``Priority.CLIENT`` for text a
+        client asked for, from ``source``). Safe from any thread; False (on the loop) when client speech
+        is refused because too much is waiting."""
+        return self._announcer.put(text, priority, source)
+
+    def forget(self, source: str) -> int:
+        """``source`` (a client) has left: what it asked to be said and is still waiting is dropped."""
+        return self._announcer.forget(source)
 
     def inject_text(self, text: str) -> None:
         """Handle ``text`` as if it had been heard (a rig, or Home Assistant). Safe from any thread."""
@@ -226,6 +236,8 @@ class Assistant:
             producer.start()
         if watchdog is not None and watchdog_interval_s:
             tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
+        for notice in self._notices:
+            self._emit(notice)
         if on_ready is not None:
             on_ready()
         t0 = time.perf_counter()

@@ -35,8 +35,8 @@ def _rss_mb() -> float:
 
 
 def _assistant(pacing: Pacing = Pacing.REALTIME, word_s: float = 0.05) -> Assistant:
-    return Assistant(PipelineConfig(follow_up_s=0.0), sample_rate=16000, pacing=pacing,
-                     listener=ScriptedListener(), recognizer=ToneRecognizer(), dialogue=EchoDialogue(),
+    return Assistant(PipelineConfig(), sample_rate=16000, pacing=pacing,
+                     listener=ScriptedListener(), recognizer=ToneRecognizer(), dialogue=EchoDialogue(follow_up_s=0.0),
                      speaker=ToneVoice(word_s=word_s))
 
 

@@ -99,9 +99,8 @@ def test_registry_turns_failures_into_answers(caplog):
 
 
 def test_every_parsed_intent_has_a_skill(tmp_path, home):
-    from assistant.intent.parser import _TEMPLATES
-
     from assistant.intent.grammar import load_intents
+    from assistant.intent.parser import _TEMPLATES
 
     reg = build_registry(Config(), home, StateStore(tmp_path))
     served = reg.intents | {"HassNevermind", "AssistantStop"}  # the dialogue's own
