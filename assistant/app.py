@@ -7,9 +7,10 @@
 One ``ModelRegistry`` (from ``[models]``: the bundled manifest or the one the image installs) resolves
 every model; one state directory, locked for this process; one home (``[home]``: the home file, Home
 Assistant's registry or MQTT discovery) gives the parser its names, the domain LM its sentences and the
-first pass its hotwords, and its backend carries out what the skills decide. Each stage is built from its own sections. ``assistant run`` adds only sources, sinks,
-signals and reporting; ``assistant transcribe``, the evaluations and the benchmarks load the same
-``Recognizer`` through ``load_recognizer``.
+first pass its hotwords, and its backend carries out what the skills decide. Each stage is built from its
+own sections. ``assistant run`` adds only sources, sinks, signals and reporting; ``assistant
+transcribe``, the evaluations and the benchmarks load the same ``Recognizer`` through
+``load_recognizer``.
 """
 
 from __future__ import annotations
