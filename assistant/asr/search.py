@@ -394,35 +394,38 @@ class BeamSearch:
         return int(np.argmax(normed))
 
     def best(self) -> _Hyp:
-        return self.hyps[self._best_index([h.score for h in self.hyps])]
+        hyps = self.hyps  # one snapshot: another thread may advance the search meanwhile
+        return hyps[self._best_index([h.score for h in hyps])]
 
     def finalize(self) -> list[Hypothesis]:
         """The n-best list at the end of the utterance: the last word and </s> scored by the LM,
-        unfinished hotword matches taken back; best first."""
+        unfinished hotword matches taken back; best first. Reads one snapshot of the beam: the device's
+        final pass may call it while the listening thread advances the search."""
+        hyps = list(self.hyps)
         finals: list[tuple[float, Hypothesis]] = []
-        end_lp = np.zeros(len(self.hyps))
+        end_lp = np.zeros(len(hyps))
         if self.lm is not None:
-            states = np.stack([h.lm_state for h in self.hyps])
-            rows = [i for i, h in enumerate(self.hyps) if h.word]
+            states = np.stack([h.lm_state for h in hyps])
+            rows = [i for i, h in enumerate(hyps) if h.word]
             if rows:
-                ids = self.lm.word_ids([self._word_words(self.hyps[i].word) for i in rows])
+                ids = self.lm.word_ids([self._word_words(hyps[i].word) for i in rows])
                 states[rows], lp, _ = self.lm.advance(states[rows], np.asarray(ids, dtype=np.int32))
                 end_lp[rows] += lp * LN10
             eos = self.lm.word_ids(["</s>"])
-            _, lp, _ = self.lm.advance(states, np.repeat(np.asarray(eos, dtype=np.int32), len(self.hyps)))
+            _, lp, _ = self.lm.advance(states, np.repeat(np.asarray(eos, dtype=np.int32), len(hyps)))
             end_lp += lp * LN10
-        unbias = self.context.finish(np.array([h.node for h in self.hyps])) if self.context is not None else 0
+        unbias = self.context.finish(np.array([h.node for h in hyps])) if self.context is not None else 0
         scores = []
-        for i, h in enumerate(self.hyps):
+        for i, h in enumerate(hyps):
             words_added = (1 if h.word else 0) + 1
             score = (
                 h.score + self.lm_weight * end_lp[i] + (self.lm_word_bonus * words_added if self.lm else 0)
             )
             score += float(unbias[i]) if self.context is not None else 0.0
             scores.append(score)
-        order = sorted(range(len(self.hyps)), key=lambda i: -scores[i] / len(self.hyps[i].ys))
+        order = sorted(range(len(hyps)), key=lambda i: -scores[i] / len(hyps[i].ys))
         for i in order:
-            h = self.hyps[i]
+            h = hyps[i]
             toks = h.ys[self.context_size :]
             finals.append(
                 (

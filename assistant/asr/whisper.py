@@ -517,9 +517,26 @@ def with_first_pass(cfg: WhisperConfig, first_pass: TransducerConfig | None = No
     return dataclasses.replace(cfg, **{k: own.get(k, SECOND_PASS_DECODING[k]) for k in unset})
 
 
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Whether ``text`` is Whisper repeating its previous-text prompt rather than hearing speech (on
+    silence or noise it may write the prompt out): two of the prompt's sentences, one after the other. One
+    sentence alone is a request like any other ("turn on the kitchen lights")."""
+    sentences = [" ".join(spoken_words(x)) for x in re.split(r"[.?!]+", prompt)]
+    sentences = [x for x in sentences if x]
+    heard = f" {' '.join(spoken_words(text))} "
+    for first, second in zip(sentences, sentences[1:], strict=False):
+        at = heard.find(f" {first} ")
+        if at >= 0 and f" {second} " in heard[at + len(first) + 1 :]:
+            return True
+    return False
+
+
 def second_pass(model: WhisperModel, samples: np.ndarray, lm: WordLm | None, first_pass: str = "") -> list[Hypothesis]:
-    """The final pass as the pipeline and ``assistant transcribe`` run it: Whisper's n-best, and the
-    streaming first pass's transcript as a candidate (``first_pass_candidate``), ranked by ``choose``."""
+    """The final pass as the pipeline and ``assistant transcribe`` run it: Whisper's n-best (less any that
+    only repeats the prompt: ``echoes_prompt``), and the streaming first pass's transcript as a candidate
+    (``first_pass_candidate``), ranked by ``choose``."""
     cfg = model.cfg
     own, scored = model.nbest(samples, (first_pass,) if cfg.first_pass_candidate and first_pass.strip() else ())
+    if cfg.prompt.strip():
+        own = [h for h in own if not echoes_prompt(h.text, cfg.prompt)]
     return choose(own, lm, cfg, first_pass, scored)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
 import pytest
 
 from assistant.cli import main
@@ -70,3 +71,32 @@ def test_two_pass_whisper_final(registry, tmp_path, capsys):
         str(COMMAND_WAV),
     )
     assert row["text"].lower().startswith("turn on the kitchen light") and "streaming_text" in row
+
+
+def test_a_long_file_is_cut_into_its_requests(tmp_path, capsys):
+    """Several requests in one file (longer than [endpoint] max_utterance_s): one result each, in order,
+    as the device's listener would cut them; none is lost to the others."""
+    from assistant.audio.io import read_audio, write_audio
+
+    names = ["timer_en-us", "lamp_flite-rms", "weather_en-gb-x-rp"]
+    gap = np.zeros(int(1.5 * 16000), np.float32)
+    parts = [gap]
+    for name in names:
+        parts += [read_audio(ASR_DATA / "heldout" / f"{name}.wav", 16000).samples, gap]
+    path = tmp_path / "three.wav"
+    write_audio(path, np.concatenate([*parts, np.zeros(4 * 16000, np.float32)]), 16000)  # > 10 s
+    rows = run_json(capsys, "--engine", "transducer", str(path))
+    assert [r["text"] for r in rows] == ["set a timer for five minutes", "turn off the bedroom lamp",
+                                         "what's the weather like tomorrow"]
+    assert [r["start_s"] for r in rows] == sorted(r["start_s"] for r in rows)
+
+
+def test_the_prompt_repeated_is_not_a_transcript():
+    from assistant.asr.whisper import echoes_prompt
+    from assistant.config import WhisperConfig
+
+    prompt = WhisperConfig().prompt
+    assert echoes_prompt(prompt, prompt)
+    assert echoes_prompt("Start a 10 minute timer. What's the weather like tomorrow?", prompt)
+    assert not echoes_prompt("Turn on the kitchen lights.", prompt)  # one of its sentences is a request
+    assert not echoes_prompt("Play some jazz and turn on the kitchen lights", prompt)
