@@ -321,6 +321,14 @@ class DialogueManager:
         elif pending is not None:
             st.pending = None
 
+        taught = _ACTIVATE.match(norm)
+        if taught and _concept_key(taught.group("phrase")) in st.concepts:  # what was taught comes first
+            concept = st.concepts[_concept_key(taught.group("phrase"))]
+            if concept.get("kind") != "alias":
+                phrase = taught.group("phrase")
+                holder = Intent("HassLightSet", {}, norm, unknown=phrase, unknown_slot="value")
+                return await self._apply_concept(holder, concept)
+
         defined = _DEFINITION.match(norm)
         if defined and self.parser.parse(defined.group("phrase")) is None:
             taught = await self._define(defined.group("phrase"), defined.group("meaning"))

@@ -622,6 +622,15 @@ _TIMER_STOP = {
     "hours",
     "in",
 }
+SNAP_MIN_SIMILARITY = 0.85
+"""a span of a sentence no template read is taken for a home name heard with errors only this close to it
+(slots that templates place take intent.min_name_similarity): "movie mode" is not the "Movie Time" scene"""
+_MAX_SNAP_NAMES = 2000
+"""homes with more devices and areas than this get no name snapping (it compares every span with every name)"""
+_SNAP_SKIP = frozenset(
+    "turn switch on off the lights light all in set to what is are and please".split()
+    + ["turn on", "turn off", "the lights", "lights on", "lights off", "in the", "on the", "off the"]
+)
 _NOT_TIMER_NAMES = frozenset(("", "every", "all", "each", "any", "this", "that", "these", "those", "one"))
 _VOCAB = {"state": list(_STATES), "domain": list(_DOMAIN_WORDS), "color": list(COLORS)}
 
@@ -694,7 +703,7 @@ class IntentParser:
         norm = normalize_text(text)
         # Home Assistant's grammar on the text as heard; then with fillers gone and contractions spelled
         # out; then with numbers in words as digits ("co two" -> "co2"). Our own templates last.
-        for attempt in dict.fromkeys((heard, norm, join_codes(heard))):
+        for attempt in dict.fromkeys((heard, norm, join_codes(heard), self._snap_names(norm))):
             hit = self.grammar.match(attempt, here) if attempt else None
             slots = self._tidy(hit.intent, hit.slots) if hit is not None else None
             if hit is not None and slots is not None:
@@ -724,6 +733,51 @@ class IntentParser:
             best.unknown_slot,
             round(min(best.scores) if best.scores else 1.0, 3),
         )
+
+    def _snap_names(self, text: str) -> str:
+        """``text`` with each span that is a home name heard with errors ("bed room", "kitchen lites")
+        written as the name, so Home Assistant's grammar, which takes names only as they are, reads it.
+        Spans of up to four words, longest first; homes with very many names are left as they are."""
+        words = text.split()
+        if not words or len(self.home.devices) + len(self.home.areas) > _MAX_SNAP_NAMES:
+            return text
+        snap_floor = max(self.cfg.min_name_similarity, SNAP_MIN_SIMILARITY)
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            exact = next(
+                (
+                    n
+                    for n in range(min(4, len(words) - i), 0, -1)
+                    if any(
+                        self.home.is_name(kind, " ".join(words[i : i + n]))
+                        for kind in ("device", "area", "floor")
+                    )
+                ),
+                0,
+            )
+            if exact:  # a name heard right stays as it is ("bedroom" in "the bedroom lights")
+                out.extend(words[i : i + exact])
+                i += exact
+                continue
+            for n in range(min(4, len(words) - i), 0, -1):
+                span = " ".join(words[i : i + n])
+                if span in _SNAP_SKIP or len(span) < 4:
+                    continue
+                hit = max(
+                    (m for kind in ("device", "area", "floor")
+                     if (m := self.home.match(kind, span, snap_floor)) is not None),
+                    key=lambda m: m.score,
+                    default=None,
+                )
+                if hit is not None and hit.score < 1.0 and not span.startswith(("the ", "my ", "our ")):
+                    out.append(normalize_name(hit.canonical))
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
 
     def _tidy(self, intent: str, slots: dict[str, Any]) -> dict[str, Any] | None:
         """Free-text slots as a skill wants them: "the cake" timer is "cake", "some apples" are "apples";
