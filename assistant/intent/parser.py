@@ -426,6 +426,14 @@ _TEMPLATES: dict[str, list[str]] = {
         "(what is|whats) the (steeping|brewing|boiling|cooking|baking) time (for|of) <the> {food}",
         "(cooking|steeping|boiling) time (for|of) <the> {food}",
     ],
+    "HassSetVolumeRelative": [
+        "(turn up|increase|raise|pump up) <the> (volume|sound) [a bit|a little] -> volume_step=up",
+        "(turn|put) <the> (volume|sound) up [a bit|a little] -> volume_step=up",
+        "(turn down|decrease|lower|reduce) <the> (volume|sound) [a bit|a little] -> volume_step=down",
+        "(turn|put) <the> (volume|sound) down [a bit|a little] -> volume_step=down",
+        "[a bit|a little] (louder|speak up) -> volume_step=up",
+        "[a bit|a little] (quieter|softer) -> volume_step=down",
+    ],
     "AssistantStop": [
         "(stop|stop it|stop that|stop talking|stop ringing|be quiet|quiet|shut up|silence|enough|hush)",
     ],

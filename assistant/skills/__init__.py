@@ -39,7 +39,7 @@ def build_registry(cfg: Config, home: Home, store: StateStore, clock: Clock = sy
         MediaSkill(store, home, backend),
         ConversationSkill(),
         ListSkill(store),
-        WeatherSkill(),
+        WeatherSkill(home, backend),
         CookingSkill(offer_timers=cfg.dialogue.latent_goals),
     ]
     return SkillRegistry(cfg.intent, skills)
