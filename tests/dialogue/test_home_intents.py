@@ -199,7 +199,12 @@ def test_parse_reads_stdin_lines_with_an_area(capsys, monkeypatch):
 
 
 def test_chat_serves_home_assistant_intents(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO("start the vacuum\nare any windows open\n"))
-    assert main(["chat", "--state-dir", str(tmp_path), "--json"]) == 0
+    said = "start the vacuum\nare any windows open\nturn off the lights in here\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(said))
+    assert main(["chat", "--state-dir", str(tmp_path), "--area", "Bathroom", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["reply"] for r in rows] == ["Started the Rover.", "Yes, the Bedroom Window is open."]
+    assert [r["reply"] for r in rows] == [
+        "Started the Rover.",
+        "Yes, the Bedroom Window is open.",
+        "Turned off the Bathroom Light.",
+    ]
