@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out
 
-.PHONY: demo test test-native test-python system-deps bench clean
+.PHONY: demo test test-native test-python test-tools system-deps bench clean
 
 $(STAMP): pyproject.toml setup.py models/requirements.txt $(wildcard native/*.cc native/*.h)
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ demo: $(STAMP)
 	$(BIN)/assistant models prepare
 	$(BIN)/assistant run --input assistant/data/demo.wav --output $(OUT)/reply.wav --events $(OUT)/events.jsonl
 
-test: system-deps $(STAMP) test-native test-python
+test: system-deps $(STAMP) test-tools test-native test-python
+
+# Every benchmark in its --quick mode (tiny input, seconds to a minute each), so none can rot unrun.
+test-tools: $(STAMP)
+	@mkdir -p $(OUT); set -e; for f in tools/bench_*.py; do m=$$(basename $$f .py); echo "== python -m tools.$$m --quick"; \
+	  $(BIN)/python -m tools.$$m --quick > $(OUT)/$$m.quick.txt 2>&1 || { cat $(OUT)/$$m.quick.txt; exit 1; }; \
+	  tail -n 3 $(OUT)/$$m.quick.txt; done
 
 test-native: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -32,7 +38,7 @@ test-python: $(STAMP)
 	ASSISTANT_PURE_PYTHON=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python tools/bench_frontend.py
+	$(BIN)/python -m tools.bench_frontend
 
 clean:
 	rm -rf $(VENV) build *.egg-info assistant/_native*.so $(OUT)

@@ -28,7 +28,9 @@ __all__ = [
     "ConfigError",
     "DialogueConfig",
     "FrontendConfig",
+    "HomeAssistantConfig",
     "HomeConfig",
+    "MqttConfig",
     "IntentConfig",
     "LmConfig",
     "ModelsConfig",
@@ -48,6 +50,10 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.toml")
+
+SAMPLE_RATE = 16000
+"""Hz: the one internal rate (``AudioConfig.sample_rate``): every model here was trained at 16 kHz, so the
+audio edge resamples to it and every stage reads it from here"""
 
 
 class ConfigError(ValueError):
@@ -95,7 +101,7 @@ class RuntimeConfig:
 class AudioConfig:
     """The audio edge: devices and the one internal format (float32 mono in [-1, 1] at ``sample_rate``)."""
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     input_device: str = "default"
     output_device: str = "default"
     device_rate: int = 16000
@@ -105,7 +111,8 @@ class AudioConfig:
     """longest audio file accepted, so a bad path cannot fill memory"""
 
     def __post_init__(self) -> None:
-        _check(self.sample_rate == 16000, "audio.sample_rate", f"the models need 16000, got {self.sample_rate}")
+        _check(self.sample_rate == SAMPLE_RATE, "audio.sample_rate",
+               f"the models need {SAMPLE_RATE}, got {self.sample_rate}")
         _check(8000 <= self.device_rate <= 192000, "audio.device_rate",
                f"must be in [8000, 192000], got {self.device_rate}")
         _check(5 <= self.chunk_ms <= 1000, "audio.chunk_ms", f"must be in [5, 1000], got {self.chunk_ms}")
@@ -114,7 +121,8 @@ class AudioConfig:
 
 @dataclass(frozen=True, slots=True)
 class FrontendConfig:
-    """Kaldi-compatible fbank, the features streaming transducers are trained on."""
+    """Kaldi-compatible fbank, the features streaming transducers are trained on: ``assistant features``.
+    The recogniser feeds its transducer the model's own feature config (``TransducerModel.feature_config``)."""
 
     num_mel_bins: int = 80
     frame_length_ms: float = 25.0
@@ -157,7 +165,8 @@ class MelImpl(str, enum.Enum):
     AUTO = "auto"
     """the native kernel if built, else its numpy twin (both read their weights from the ONNX file)"""
     NATIVE = "native"
-    NUMPY = "numpy"
+    PYTHON = "python"
+    """the numpy twin (one vocabulary with every other kernel: ``assistant._accel``)"""
     ONNX = "onnx"
     """run melspectrogram.onnx itself (the reference)"""
 
@@ -276,18 +285,76 @@ class EndpointConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeAssistantConfig:
+    """A Home Assistant that keeps the home: its registry is the home, its states the devices' states."""
+
+    url: str = "http://127.0.0.1:8123"
+    """Home Assistant's address, http:// or https:// (its WebSocket API is <url>/api/websocket)"""
+    token_file: Path = Path("")
+    """file holding a long-lived access token (a profile's "Long-lived access tokens"); empty: the
+    ASSISTANT_HA_TOKEN environment variable. The token is never logged"""
+    timeout_s: float = 3.0
+    """a service call or a query not answered in this long is a spoken error (below intent.skill_timeout_s)"""
+    reconnect_max_s: float = 30.0
+    """longest wait between reconnection attempts while Home Assistant is away (backoff from 0.5 s)"""
+
+    def __post_init__(self) -> None:
+        _check(self.url.startswith(("http://", "https://")), "home.homeassistant.url",
+               f"must start with http:// or https://, got {self.url!r}")
+        _check(0 < self.timeout_s <= 60, "home.homeassistant.timeout_s", "must be in (0, 60]")
+        _check(0.5 <= self.reconnect_max_s <= 3600, "home.homeassistant.reconnect_max_s", "must be in [0.5, 3600]")
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """An MQTT broker: devices from Home Assistant's MQTT discovery messages, commands published to it."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    """mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS (port defaults 1883 and 8883)"""
+    username: str = ""
+    password_file: Path = Path("")
+    """file holding the password (never logged); empty: no password"""
+    ca_file: Path = Path("")
+    """mqtts: the CA certificate the broker's is checked against; empty: the system's CAs"""
+    discovery_prefix: str = "homeassistant"
+    """devices are described by the retained <prefix>/<component>/<object id>/config messages"""
+    discovery_wait_s: float = 1.0
+    """how long to collect the retained discovery and state messages at start"""
+    timeout_s: float = 3.0
+    """a command the broker has not acknowledged in this long is a spoken error"""
+    reconnect_max_s: float = 30.0
+    """longest wait between reconnection attempts while the broker is away (backoff from 0.5 s)"""
+
+    def __post_init__(self) -> None:
+        _check(self.url.startswith(("mqtt://", "mqtts://")), "home.mqtt.url",
+               f"must start with mqtt:// or mqtts://, got {self.url!r}")
+        _check(bool(self.discovery_prefix) and not any(c in self.discovery_prefix for c in "+#"),
+               "home.mqtt.discovery_prefix", "must be a topic without wildcards")
+        _check(0 < self.discovery_wait_s <= 60, "home.mqtt.discovery_wait_s", "must be in (0, 60]")
+        _check(0 < self.timeout_s <= 60, "home.mqtt.timeout_s", "must be in (0, 60]")
+        _check(0.5 <= self.reconnect_max_s <= 3600, "home.mqtt.reconnect_max_s", "must be in [0.5, 3600]")
+
+
+HOME_BACKENDS = ("local", "homeassistant", "mqtt")
+
+
+@dataclass(frozen=True, slots=True)
 class HomeConfig:
-    """The home: areas, floors and devices, described in their own TOML file."""
+    """The home: areas, floors and devices, and who keeps the devices' states."""
 
     path: Path = Path("")
     """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml)"""
     backend: str = "local"
-    """who keeps device states: "local" (the device itself, persisted under runtime.state_dir)"""
+    """who keeps device states: "local" (the device itself, persisted under runtime.state_dir),
+    "homeassistant" (its registry is the home: [home.homeassistant]) or "mqtt" ([home.mqtt])"""
     area: str = ""
     """the area this device is in (an area of the home file): "turn on the lights in here"; empty: none"""
+    homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
 
     def __post_init__(self) -> None:
-        _check(self.backend in ("local",), "home.backend", f"must be one of ['local'], got {self.backend!r}")
+        _check(self.backend in HOME_BACKENDS, "home.backend",
+               f"must be one of {list(HOME_BACKENDS)}, got {self.backend!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +424,11 @@ class TtsConfig:
     """silence appended after each sentence"""
     max_text_chars: int = 5000
     """longer text is refused (SynthesisError) rather than tying up the device"""
+    max_piece_chars: int = 120
+    """a sentence longer than this is made in pieces of at most this many characters (cut at , ; : or
+    between words; ``assistant.tts.normalize.split_speech``), and no piece passes the voice more than
+    ``PHONEMES_PER_CHAR`` times as many phonemes: the voice's memory and time to first audio are bounded
+    whatever the text"""
     stream_chunk_frames: int = 40
     """decode a sentence in slices of this many latent frames (256 samples each for Piper voices) so its
     first audio comes early; 0 decodes whole sentences. Needs the voice's split encoder/decoder."""
@@ -375,6 +447,7 @@ class TtsConfig:
             _check(v is None or lo <= v <= hi, f"tts.{key}", f"must be in [{lo:g}, {hi:g}], got {v}")
         _check(0 <= self.sentence_silence_s <= 5, "tts.sentence_silence_s", "must be in [0, 5]")
         _check(1 <= self.max_text_chars <= 1_000_000, "tts.max_text_chars", "must be in [1, 1000000]")
+        _check(10 <= self.max_piece_chars <= 1000, "tts.max_piece_chars", "must be in [10, 1000]")
         _check(0 <= self.stream_chunk_frames <= 10_000, "tts.stream_chunk_frames", "must be in [0, 10000]")
         _check(0 <= self.stream_context_frames <= 1000, "tts.stream_context_frames", "must be in [0, 1000]")
         _check(1 <= self.stream_max_frames <= 100000, "tts.stream_max_frames", "must be in [1, 100000]")
@@ -409,8 +482,6 @@ class PipelineConfig:
 
     input: InputKind = InputKind.MICROPHONE
     """where live audio comes from: the microphone, or clients of the Wyoming endpoint (a test rig)"""
-    follow_up_s: float = 5.0
-    """after a reply, listen this long for a follow-up without the wake word (0 = off)"""
     barge_in: bool = True
     """the wake word while thinking or speaking stops the reply and listens"""
     turn_timeout_s: float = 8.0
@@ -426,8 +497,6 @@ class PipelineConfig:
     utterance is then the same audio, dropped when speech resumed. The reply comes that much sooner."""
 
     def __post_init__(self) -> None:
-        _check(0 <= self.follow_up_s <= 60, "pipeline.follow_up_s",
-               f"must be in [0, 60], got {self.follow_up_s}")
         _check(0 < self.turn_timeout_s <= 600, "pipeline.turn_timeout_s",
                f"must be in (0, 600], got {self.turn_timeout_s}")
         _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")
@@ -465,8 +534,14 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return False
 class AsrEngine(str, enum.Enum):
+    """What ``assistant.asr.recognizer.Recognizer`` runs (the device, ``transcribe`` and the evaluations)."""
+
     WHISPER = "whisper"
+    """Whisper alone, on the whole utterance"""
     TRANSDUCER = "transducer"
+    """the streaming transducer alone"""
+    TWO_PASS = "two-pass"
+    """transducer partials while the request is spoken, Whisper's final ranked with the first pass"""
 
 
 class WhisperWindow(str, enum.Enum):
@@ -634,9 +709,9 @@ class WhisperConfig:
 
 @dataclass(frozen=True, slots=True)
 class AsrConfig:
-    """Speech recognition: the accurate Whisper recogniser (default) or a streaming transducer."""
+    """Speech recognition (``assistant/asr/recognizer.py``): streaming transducer, Whisper, or both."""
 
-    engine: AsrEngine = AsrEngine.WHISPER
+    engine: AsrEngine = AsrEngine.TWO_PASS
     lm: str = "domain"
     """the word LM both recognisers use where their lm_weight > 0 (Whisper's n-best rescoring, the
     transducer's fusion): "domain" (built at start from the intent templates and the home's names:
@@ -645,8 +720,8 @@ class AsrConfig:
     whisper: WhisperConfig = field(default_factory=WhisperConfig)
 
     def __post_init__(self) -> None:
-        _check(self.engine is not AsrEngine.TRANSDUCER or self.transducer.configured,
-               "asr.transducer.model", "engine = 'transducer' needs a transducer (model, or the four files)")
+        _check(self.engine is AsrEngine.WHISPER or self.transducer.configured, "asr.transducer.model",
+               f"engine = '{self.engine.value}' needs a transducer model ([asr.transducer] model, or the four files)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -747,12 +822,20 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     raise ConfigError(f"{key}: unsupported config type {tp!r}")  # a bug in a *Config definition
 
 
+MOVED_KEYS = {
+    "pipeline.follow_up_s": "dialogue.follow_up_s (the one follow-up window)",
+}
+"""keys that moved: a config that still sets one gets an error that says where it went"""
+
+
 def _build(cls: type, table: dict[str, Any], path: str = "") -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     kwargs = {}
     for key, value in table.items():
         dotted = f"{path}.{key}" if path else key
+        if key not in names and dotted in MOVED_KEYS:
+            raise ConfigError(f"{dotted}: moved to {MOVED_KEYS[dotted]}")
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1)
             hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(names)})"

@@ -62,6 +62,8 @@ class TranscriptFinal:
     """wall-clock time the recogniser spent on this utterance"""
     alternatives: tuple[str, ...] = ()
     """the recogniser's next-best transcripts, best first (understanding falls back on them)"""
+    first_pass: str = ""
+    """two-pass: the streaming first pass's text, which the final was ranked against"""
 
 
 @dataclass(frozen=True, slots=True)

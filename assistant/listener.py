@@ -1,6 +1,6 @@
 """The always-on listening path, synchronous: wake word -> voice activity / endpointing -> utterance.
 
-    listener = Listener.load(cfg, registry)            # or Listener(wake_model, endpointer)
+    listener = Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry)
     for event in listener.feed(samples):                # called from one worker thread, in order
         ...                                             # WakeDetected, SpeechStarted, SpeechEnded
         if event.kind == "speech-ended":
@@ -20,7 +20,7 @@ import enum
 
 import numpy as np
 
-from assistant.config import Config
+from assistant.config import EndpointConfig, RuntimeConfig, VadConfig, WakeConfig
 from assistant.events import SpeechEnded, SpeechStarted, WakeDetected
 from assistant.models import ModelRegistry
 from assistant.vad.endpointer import Endpointer
@@ -44,11 +44,12 @@ class Listener:
         self.reset()
 
     @classmethod
-    def load(cls, cfg: Config, registry: ModelRegistry | None = None) -> Listener:
-        registry = registry or ModelRegistry.load(cfg.models)
-        wake = WakeWordModel.load(cfg.wake, cfg.runtime, registry)
-        vad = load_speech_prob(cfg.vad, cfg.runtime, registry)
-        return cls(wake, Endpointer(cfg.endpoint, vad))
+    def load(cls, wake: WakeConfig, vad: VadConfig, endpoint: EndpointConfig, runtime: RuntimeConfig,
+             registry: ModelRegistry) -> Listener:
+        """Its own sections: ``[wake]``, ``[vad]``, ``[endpoint]`` (and the runtime's ONNX settings)."""
+        model = WakeWordModel.load(wake, runtime, registry)
+        prob = load_speech_prob(vad, runtime, registry)
+        return cls(model, Endpointer(endpoint, prob))
 
     def reset(self) -> None:
         self.state = ListenState.IDLE

@@ -1,15 +1,18 @@
-"""The two protocols every streaming stage follows, and the array aliases.
+"""The pipeline's contract with its stages: what ``assistant.pipeline.Assistant`` calls on each.
 
-A *Model* is loaded once (sessions, weights, mmapped tables) and is immutable; a *Stream* holds the
-per-utterance state. ``feed`` returns whatever became ready (possibly nothing) and never blocks;
-``reset()`` must equal a fresh stream (tested for every stage).
+Every method here is called; none is discovered at run time. A stage's optional ability is a method that
+may return nothing (``settled_utterance() -> None``, ``ringing() -> []``), never a method that may be
+missing. ``assistant.app.build`` wires the real stages (``assistant.listener.Listener``,
+``assistant.asr.recognizer.Recognizer``, ``assistant.dialogue.DialogueManager``,
+``assistant.tts.voice.Voice``); ``tests/pipeline_doubles.py`` has a double for each.
+
+Per-utterance state lives in a stream object (``Recognizer.stream()``); models are loaded once and shared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from collections.abc import Generator, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -25,30 +28,11 @@ from assistant.events import (
 )
 
 Samples = np.ndarray
-"""float32, shape (n,), mono, [-1, 1], at AudioConfig.sample_rate"""
-Frames = np.ndarray
-"""float32, shape (num_frames, num_mel_bins)"""
-
-T_co = TypeVar("T_co", covariant=True)
+"""float32, shape (n,), mono, [-1, 1], at ``assistant.asr.recognizer.SAMPLE_RATE``"""
 
 
-class Stream(Protocol[T_co]):
-    def feed(self, frames: Frames) -> Sequence[T_co]: ...
-
-    def reset(self) -> None: ...
-
-
-class StreamingModel(Protocol[T_co]):
-    def stream(self) -> Stream[T_co]: ...
-
-
-# ------------------------------------------------------------------------------------------------------
-# The stages the pipeline (assistant/pipeline.py) drives. Each real stage satisfies one of these, or is
-# wrapped in a few lines where it is wired in (assistant/cli/run.py).
-
-
-class Listener(Protocol):
-    """Listening: front end, wake word, VAD, endpointing. Synchronous; runs on the one listening thread.
+class ListenerStage(Protocol):
+    """Listening: wake word, VAD, endpointing. Synchronous; runs on the one listening thread.
 
     After a ``WakeDetected`` it listens for an utterance by itself; a ``SpeechEnded`` closes it and
     ``take_utterance()`` then returns its samples (with pre-roll), once. ``SpeechEnded.reason ==
@@ -61,6 +45,16 @@ class Listener(Protocol):
         """The samples of the utterance the last ``SpeechEnded`` closed (once), or None."""
         ...
 
+    def open_audio(self) -> Samples:
+        """The open utterance's samples so far (its pre-roll, right after ``SpeechStarted``): what the
+        recogniser's stream is fed first, so it hears what the final pass will."""
+        ...
+
+    def settled_utterance(self) -> tuple[int, Samples] | None:
+        """``(mark, samples)``: the open utterance as it will be if it ends now (the speaker paused), or
+        None. The pipeline decodes it early once per mark (``pipeline.early_decode``)."""
+        ...
+
     def listen(self) -> None:
         """Listen for an utterance now, without the wake word (the follow-up window)."""
         ...
@@ -68,9 +62,6 @@ class Listener(Protocol):
     def reset(self) -> None:
         """Back to waiting for the wake word; an utterance in progress is dropped."""
         ...
-
-    # Optional: ``settled_utterance() -> (mark, samples) | None``, the open utterance as it will be if
-    # it ends now (the speaker paused); the pipeline then decodes it early (``pipeline.early_decode``).
 
 
 class RecognitionStream(Protocol):
@@ -85,39 +76,45 @@ class RecognitionStream(Protocol):
         ...
 
 
-class Recognizer(Protocol):
+class RecognizerStage(Protocol):
     def stream(self) -> RecognitionStream: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What understanding, dialogue and skills made of one transcript (any object with these
-    attributes will do, e.g. the dialogue manager's own Turn)."""
+class Answer(Protocol):
+    """What understanding, dialogue and skills made of one transcript (``DialogueManager``'s ``Turn``)."""
 
-    text: str
-    """what to say; empty says nothing"""
-    events: tuple[IntentRecognized | SkillHandled | Error, ...] = ()
-    """what happened, in order (emitted by the pipeline as they are listed)"""
-    follow_up_s: float | None = None
-    """listen this long for a follow-up without the wake word; None: ``pipeline.follow_up_s``"""
+    @property
+    def text(self) -> str:
+        """what to say; empty says nothing"""
+        ...
 
+    @property
+    def events(self) -> Sequence[IntentRecognized | SkillHandled | Error]:
+        """what happened, in order (emitted by the pipeline as they are listed)"""
+        ...
 
-class Dialogue(Protocol):
-    """Understanding, dialogue and skills: the only async stage. Skills may take their time (bounded by
-    ``pipeline.turn_timeout_s``). Something that rings later (a timer) is announced when the assistant is
-    idle: either the dialogue calls ``Assistant.announce(text)``, or it has a ``ringing() -> list[str]``
-    method (see ``Ringing``) that the pipeline polls."""
-
-    async def respond(self, text: str) -> Turn:
-        """Answer ``text``. The pipeline passes ``alternatives=`` (the recogniser's next-best
-        transcripts) as well when it has any: a dialogue that takes them may act on the first one it
-        understands when it does not understand ``text``."""
+    @property
+    def follow_up_s(self) -> float:
+        """listen this long for a follow-up without the wake word (0: go back to the wake word)"""
         ...
 
 
-class Ringing(Protocol):
+class DialogueStage(Protocol):
+    """Understanding, dialogue and skills: the only async stage. Skills may take their time (bounded by
+    ``pipeline.turn_timeout_s``)."""
+
+    async def respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Answer:
+        """Answer ``text``; ``alternatives`` are the recogniser's next-best transcripts (a dialogue may act
+        on the first it understands when it does not understand ``text``)."""
+        ...
+
     def ringing(self) -> list[str]:
-        """Announcements that are due now (each returned once)."""
+        """Announcements that are due now (a timer that ended), each returned once; the pipeline polls
+        and speaks them when idle."""
+        ...
+
+    def announced(self, text: str) -> None:
+        """``text``, one of ``ringing``'s, has been spoken (what rang may now be forgotten)."""
         ...
 
 
@@ -125,11 +122,17 @@ class SpeechChunk(Protocol):
     samples: Samples
     """float32 mono in [-1, 1]"""
     sample_rate: int
+    text: str
+    """the sentence this audio belongs to"""
+    sentence_end: bool
+    """True on a sentence's last slice"""
 
 
-class Speaker(Protocol):
-    """Speech synthesis; a generator yielding one chunk per sentence (iterated on a synthesis thread).
-    A speaker may also have ``stream(text)``, yielding each sentence in slices (chunks with
-    ``sentence_end``, True on a sentence's last slice): the pipeline then uses it, for earlier audio."""
+class SpeakerStage(Protocol):
+    """Speech synthesis, iterated on the synthesis thread. ``stream`` yields each sentence in slices, so
+    the first audio comes after one slice; closing the generator (barge-in) stops synthesis."""
 
-    def synthesize(self, text: str) -> Iterator[SpeechChunk]: ...
+    @property
+    def sample_rate(self) -> int: ...
+
+    def stream(self, text: str) -> Generator[SpeechChunk, None, None]: ...

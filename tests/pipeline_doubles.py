@@ -1,4 +1,4 @@
-"""Test doubles for the pipeline's stages (assistant/stages.py protocols), each named for what it fakes.
+"""Test doubles for the pipeline's stages (the assistant/stages.py protocols), each named for what it fakes.
 
 The audio the tests feed is made by ``tone_audio``: silence with sine-tone "utterances", one frequency
 per phrase, so the recogniser double can tell from the samples it is handed which utterance it got
@@ -23,7 +23,6 @@ from assistant.events import (
     TranscriptPartial,
     WakeDetected,
 )
-from assistant.stages import Turn
 
 RATE = 16000
 PHRASES = {440: "what time is it", 660: "set a timer", 880: "tell me a story"}
@@ -37,6 +36,15 @@ def tone_audio(duration_s: float, segments: list[tuple[float, float, int]], rate
         t = np.arange(i1 - i0) / rate
         x[i0:i1] = 0.5 * np.sin(2 * math.pi * hz * t)
     return x
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An ``assistant.stages.Answer``."""
+
+    text: str
+    events: tuple = ()
+    follow_up_s: float = 0.0
 
 
 @dataclass
@@ -97,6 +105,12 @@ class ScriptedListener:
     def take_utterance(self) -> np.ndarray | None:
         out, self._utterance = self._utterance, None
         return out
+
+    def open_audio(self) -> np.ndarray:
+        return np.zeros(0, np.float32)
+
+    def settled_utterance(self):
+        return None
 
     def listen(self) -> None:
         self.calls.append(("listen", self._t))
@@ -171,15 +185,17 @@ class ToneRecognizer:
 @dataclass
 class EchoDialogue:
     """A Dialogue that answers "You said X." (or the scripted ``replies[text]``) after ``delay_s``;
-    ``hang=True`` never answers; ``fail=True`` raises."""
+    ``hang=True`` never answers; ``fail=True`` raises; each answer asks for ``follow_up_s``."""
 
     replies: dict[str, str] = field(default_factory=dict)
+    follow_up_s: float = 2.0
     delay_s: float = 0.0
     hang: bool = False
     fail: bool = False
     handled: list[str] = field(default_factory=list)
+    spoken_announcements: list[str] = field(default_factory=list)
 
-    async def respond(self, text: str) -> Turn:
+    async def respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Turn:
         self.handled.append(text)
         if self.hang:
             await asyncio.Event().wait()
@@ -189,7 +205,13 @@ class EchoDialogue:
             await asyncio.sleep(self.delay_s)
         reply = self.replies.get(text, f"You said {text}.")
         return Turn(reply, (IntentRecognized("Echo", {"text": text}, text),
-                            SkillHandled("echo", "Echo", reply, True)))
+                            SkillHandled("echo", "Echo", reply, True)), self.follow_up_s)
+
+    def ringing(self) -> list[str]:
+        return []
+
+    def announced(self, text: str) -> None:
+        self.spoken_announcements.append(text)
 
 
 @dataclass(frozen=True)
@@ -197,6 +219,7 @@ class ToneChunk:
     samples: np.ndarray
     sample_rate: int
     text: str
+    sentence_end: bool = True
 
 
 @dataclass
@@ -215,13 +238,9 @@ class ToneVoice:
             samples = (0.3 * np.sin(2 * math.pi * 220 * t)).astype(np.float32)
             yield ToneChunk(samples, self.sample_rate, sentence)
 
-
-@dataclass(frozen=True)
-class ToneSlice:
-    samples: np.ndarray
-    sample_rate: int
-    text: str
-    sentence_end: bool
+    def stream(self, text: str):
+        """One slice a sentence."""
+        yield from self.synthesize(text)
 
 
 @dataclass
@@ -234,7 +253,7 @@ class SlicedToneVoice(ToneVoice):
         for chunk in self.synthesize(text):
             parts = np.array_split(chunk.samples, self.slices)
             for i, part in enumerate(parts):
-                yield ToneSlice(part, chunk.sample_rate, chunk.text, i == len(parts) - 1)
+                yield ToneChunk(part, chunk.sample_rate, chunk.text, i == len(parts) - 1)
 
 
 @dataclass

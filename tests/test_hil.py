@@ -62,9 +62,9 @@ class Device:
         assert self.ready.wait(10)
 
     async def _main(self) -> None:
-        self.assistant = Assistant(PipelineConfig(follow_up_s=0.0), sample_rate=16000, pacing=Pacing.REALTIME,
+        self.assistant = Assistant(PipelineConfig(), sample_rate=16000, pacing=Pacing.REALTIME,
                                    listener=ScriptedListener(wakes=[0.5], speech=[(1.0, 1.6)]),
-                                   recognizer=ToneRecognizer(), dialogue=EchoDialogue(),
+                                   recognizer=ToneRecognizer(), dialogue=EchoDialogue(follow_up_s=0.0),
                                    speaker=ToneVoice(word_s=0.02))
         server = WyomingServer(WyomingConfig(socket=self.sock), self.assistant, accept_audio=True)
         await server.start()
@@ -144,7 +144,7 @@ def test_smoke_scenario_against_the_real_process(tmp_path):
 
     sock = tmp_path / "wyoming.sock"
     config = tmp_path / "smoke.toml"
-    config.write_text(f'[pipeline]\ninput = "wyoming"\nfollow_up_s = 0.0\n[wyoming]\nsocket = "{sock}"\n')
+    config.write_text(f'[pipeline]\ninput = "wyoming"\n[wyoming]\nsocket = "{sock}"\n')
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "run", "--config", str(config)], cwd=tmp_path,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)

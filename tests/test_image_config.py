@@ -19,7 +19,7 @@ def test_device_config_loads():
 
 def test_smoke_config_loads():
     cfg = load_config(IMAGE / "smoke.toml")
-    assert cfg.pipeline.input == InputKind.WYOMING and cfg.pipeline.follow_up_s == 0
+    assert cfg.pipeline.input == InputKind.WYOMING and cfg.dialogue.follow_up_s == 0
 
 
 def test_default_toml_lists_every_pipeline_and_wyoming_key():

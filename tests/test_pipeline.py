@@ -34,12 +34,12 @@ from tests.pipeline_doubles import (
 )
 
 
-def make(cfg=None, pacing=Pacing.STREAM, **stages):
+def make(cfg=None, pacing=Pacing.STREAM, follow_up_s=2.0, **stages):
     stages.setdefault("recognizer", ToneRecognizer())
-    stages.setdefault("dialogue", EchoDialogue())
+    stages.setdefault("dialogue", EchoDialogue(follow_up_s=follow_up_s))
     stages.setdefault("speaker", ToneVoice())
     stages.setdefault("sink", RecordingSink())
-    a = Assistant(cfg or PipelineConfig(follow_up_s=2.0), sample_rate=RATE, pacing=pacing, **stages)
+    a = Assistant(cfg or PipelineConfig(), sample_rate=RATE, pacing=pacing, **stages)
     events = []
     a.subscribe(events.append)
     return a, events
@@ -118,7 +118,7 @@ def test_barge_in_stops_the_reply_and_listens():
 
 def test_no_barge_in_when_disabled():
     listener = ScriptedListener(wakes=[1.0, 3.3], speech=[(1.5, 2.5)])
-    a, events = make(PipelineConfig(follow_up_s=0.0, barge_in=False), listener=listener)
+    a, events = make(PipelineConfig(barge_in=False), follow_up_s=0.0, listener=listener)
     run_file(a, tone_audio(8.0, [(1.5, 2.5, 440)]))
     assert [s for s, _ in states(events)] == [State.LISTENING, State.THINKING, State.SPEAKING, State.IDLE]
     assert ("reset", pytest.approx(3.32, abs=0.03)) in listener.calls
@@ -135,7 +135,7 @@ def test_nothing_said_after_the_wake_word_goes_back_to_idle():
 
 def test_hanging_skill_times_out_with_a_spoken_apology():
     listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
-    cfg = PipelineConfig(follow_up_s=0.0, turn_timeout_s=0.2)
+    cfg = PipelineConfig(turn_timeout_s=0.2)
     a, events = make(cfg, listener=listener, dialogue=EchoDialogue(hang=True))
     run_file(a, tone_audio(6.0, [(1.5, 2.5, 440)]))
     errors = [e for e in events if isinstance(e, Error)]
@@ -146,7 +146,7 @@ def test_hanging_skill_times_out_with_a_spoken_apology():
 
 def test_failing_skill_gives_the_error_reply_and_keeps_running():
     listener = ScriptedListener(wakes=[1.0, 5.0], speech=[(1.5, 2.5), (5.5, 6.0)])
-    a, events = make(PipelineConfig(follow_up_s=0.0), listener=listener, dialogue=EchoDialogue(fail=True))
+    a, events = make(follow_up_s=0.0, listener=listener, dialogue=EchoDialogue(fail=True))
     run_file(a, tone_audio(8.0, [(1.5, 2.5, 440), (5.5, 6.0, 660)]))
     assert [e.stage for e in events if isinstance(e, Error)] == ["understanding", "understanding"]
     assert a.speaker.synthesized == ["Sorry, something went wrong"] * 2
@@ -165,8 +165,8 @@ def test_missing_stages_are_reported_and_the_rest_runs():
 
 def test_injected_text_is_answered_then_announcement_waits_for_idle():
     async def scenario():
-        a, events = make(PipelineConfig(follow_up_s=0.0), pacing=Pacing.REALTIME,
-                         listener=ScriptedListener(), dialogue=EchoDialogue(delay_s=0.1),
+        a, events = make(follow_up_s=0.0, pacing=Pacing.REALTIME,
+                         listener=ScriptedListener(), dialogue=EchoDialogue(delay_s=0.1, follow_up_s=0.0),
                          speaker=ToneVoice(word_s=0.02))
         task = asyncio.create_task(a.run())
         await asyncio.sleep(0.05)
@@ -260,8 +260,8 @@ def test_config_checks():
         parse_config({"pipeline": {"queue_s": 0}})
     with pytest.raises(ConfigError, match="pipeline.input"):
         parse_config({"pipeline": {"input": "telepathy"}})
-    cfg = parse_config({"pipeline": {"follow_up_s": 0}})
-    assert dataclasses.replace(cfg.pipeline).follow_up_s == 0.0
+    with pytest.raises(ConfigError, match=r"pipeline.follow_up_s: moved to dialogue.follow_up_s"):
+        parse_config({"pipeline": {"follow_up_s": 0}})  # one follow-up window: the dialogue's
 
 
 class FlakySource:
@@ -284,7 +284,7 @@ class FlakySource:
 
 
 def test_live_source_that_disappears_is_reopened(monkeypatch):
-    import assistant.pipeline as pipeline
+    import assistant.pipeline.assistant as pipeline
 
     monkeypatch.setattr(pipeline, "REOPEN_MIN_S", 0.01)
     attempts = []
@@ -374,9 +374,9 @@ def test_an_hour_of_audio_as_fast_as_possible_loses_nothing_and_stays_bounded():
 
 
 def test_timers_ring_while_idle_through_the_dialogues_ringing(monkeypatch):
-    import assistant.pipeline as pipeline
+    import assistant.pipeline.announcements as announcements
 
-    monkeypatch.setattr(pipeline, "RING_POLL_S", 0.01)
+    monkeypatch.setattr(announcements, "RING_POLL_S", 0.01)
 
     class RingingDialogue(EchoDialogue):
         due: list[str] = ["Your five minute timer is done."]
@@ -399,6 +399,7 @@ def test_timers_ring_while_idle_through_the_dialogues_ringing(monkeypatch):
 
     a, events = asyncio.run(scenario())
     assert a.speaker.synthesized == ["Your five minute timer is done"]
+    assert a.dialogue.spoken_announcements == ["Your five minute timer is done."]  # it rang: forgettable
     assert [s for s, _ in states(events)] == [State.THINKING, State.SPEAKING, State.IDLE]
 
 
@@ -406,7 +407,7 @@ def test_a_turn_may_set_its_own_follow_up_window():
     listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
 
     class QuickFollowUp(EchoDialogue):
-        async def respond(self, text):
+        async def respond(self, text, alternatives=()):
             turn = await super().respond(text)
             return dataclasses.replace(turn, follow_up_s=0.5)
 
@@ -420,7 +421,7 @@ def test_nothing_heard_reaches_the_log_at_the_default_level(caplog):
 
     caplog.set_level(logging.WARNING)
     listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
-    a, _ = make(PipelineConfig(follow_up_s=0.0, turn_timeout_s=0.1), listener=listener,
+    a, _ = make(PipelineConfig(turn_timeout_s=0.1), follow_up_s=0.0, listener=listener,
                 dialogue=EchoDialogue(hang=True), speaker=None)
     run_file(a, tone_audio(4.0, [(1.5, 2.5, 440)]))
     assert caplog.records  # the timeout and the missing voice are logged...

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-import assistant.cli.run as run_cli
+from assistant import app
 from assistant.audio.io import read_audio, write_audio
 from assistant.cli import main
 from tests.conftest import DEMO_WAV
@@ -22,7 +23,7 @@ def test_file_run_with_the_real_stages(tmp_path, capsys):
     assert summary["audio_s"] == pytest.approx(read_audio(DEMO_WAV).duration_s, abs=0.02)
     # Reported, not timed here: the speed target is tools/bench_runtime.py's (a shared machine is noisy).
     assert 0.0 < summary["real_time_factor"] < float("inf")
-    from tools.bench_asr import normalize  # the WER normaliser: case, punctuation, digits as words
+    from assistant.text import spoken_words as normalize  # the WER normaliser
 
     assert [normalize(t) for t in summary["transcripts"]] == [normalize("set a timer for five minutes")]
     assert summary["replies"] == ["Timer set for five minutes."]
@@ -48,11 +49,19 @@ def test_file_run_two_pass_with_the_shipped_transducer(tmp_path, capsys):
 
 
 def test_file_run_end_to_end_with_doubles(tmp_path, capsys, monkeypatch):
-    def fake_stages(cfg, announce):
-        return run_cli.Stages(listener=ScriptedListener(wakes=[0.5], speech=[(1.0, 1.6)]),
-                              recognizer=ToneRecognizer(), dialogue=EchoDialogue(), speaker=ToneVoice())
+    @dataclasses.dataclass(frozen=True)
+    class DoubleStages:
+        listener: object
+        recognizer: object
+        dialogue: object
+        speaker: object
+        wake_words: tuple[str, ...] = ("scripted",)
 
-    monkeypatch.setattr(run_cli, "load_stages", fake_stages)
+    def fake_stages(cfg):
+        return DoubleStages(listener=ScriptedListener(wakes=[0.5], speech=[(1.0, 1.6)]),
+                            recognizer=ToneRecognizer(), dialogue=EchoDialogue(), speaker=ToneVoice())
+
+    monkeypatch.setattr(app, "load_stages", fake_stages)
     wav = tmp_path / "in.wav"
     write_audio(wav, tone_audio(4.0, [(1.0, 1.6, 880)]), 16000)
     rc = main(["run", "--input", str(wav), "--output", str(tmp_path / "reply.wav"), "--events", "-"])
@@ -76,14 +85,14 @@ def test_a_model_that_fails_to_load_exits_nonzero_before_ready(tmp_path, capsys,
 
     from assistant.models import ModelError
 
-    def broken(cfg, announce):
+    def broken(cfg):
         raise ModelError("wake/hey_jarvis: resources/models/hey_jarvis_v0.1.onnx is not an ONNX model")
 
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify"))
     notify.settimeout(0.3)
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
-    monkeypatch.setattr(run_cli, "load_stages", broken)
+    monkeypatch.setattr(app, "load_stages", broken)
     try:
         assert main(["run", "--input", str(DEMO_WAV)]) == 1
         assert "is not an ONNX model" in capsys.readouterr().err

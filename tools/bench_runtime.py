@@ -1,6 +1,6 @@
 """Runtime benchmark: the device process as systemd and a rig see it, plus the event loop's own cost.
 
-    python tools/bench_runtime.py [--idle-s 10] [--scenarios 20] [--json]
+    python -m tools.bench_runtime [--idle-s 10] [--scenarios 20] [--json]
 
 1. The real process (``python -m assistant run``, audio from the Wyoming socket as a rig would stream
    it): start to READY=1 (sd_notify, as systemd measures it), steady-state CPU while idle-listening to
@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 GOALS = {"latency_median_s": 0.4, "idle_cpu_percent": 5.0, "peak_rss_mb": 300.0, "ready_s": 3.0}
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -120,7 +119,7 @@ def bench_end_to_end(num_scenarios: int) -> dict:
         scenarios = [hil.load_scenario(p) for p in paths]
         sock = d / "wyoming.sock"
         (d / "assistant.toml").write_text(
-            f'[pipeline]\ninput = "wyoming"\nfollow_up_s = 0.0\n[wyoming]\nsocket = "{sock}"\n')
+            f'[pipeline]\ninput = "wyoming"\n[wyoming]\nsocket = "{sock}"\n')
         cmd = [sys.executable, "-m", "assistant", "run", "--config", str(d / "assistant.toml")]
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=d,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -180,8 +179,8 @@ def bench_pipeline(turns: int, seconds: float) -> dict:
         speech.append((t + 0.5, t + 1.2))
         segs.append((t + 0.5, t + 1.2, 660))
     listener = ScriptedListener(wakes=wakes, speech=speech)
-    b = Assistant(PipelineConfig(follow_up_s=0.0), sample_rate=16000, pacing=Pacing.STREAM, listener=listener,
-                  recognizer=ToneRecognizer(), dialogue=EchoDialogue(), speaker=ToneVoice(word_s=0.05))
+    b = Assistant(PipelineConfig(), sample_rate=16000, pacing=Pacing.STREAM, listener=listener,
+                  recognizer=ToneRecognizer(), dialogue=EchoDialogue(follow_up_s=0.0), speaker=ToneVoice(word_s=0.05))
     audio = tone_audio(4.0 * turns + 2.0, segs)
     stats_b = asyncio.run(b.run(ArraySource(audio), live=False))
     lat = sorted(stats_b.latencies_s)
@@ -267,7 +266,10 @@ def main() -> int:
     ap.add_argument("--hour", type=float, default=0.0, metavar="MINUTES",
                     help="also feed this many minutes of audio as fast as possible (60 = the hour test)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="tiny input, seconds: a smoke run (make test runs it)")
     args = ap.parse_args()
+    if args.quick:
+        args.idle_s, args.scenarios = 1.0, 2
     proc = bench_process(args.idle_s)
     pipe = bench_pipeline(args.scenarios, seconds=60.0)
     e2e = bench_end_to_end(args.scenarios)

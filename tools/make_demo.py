@@ -1,21 +1,19 @@
 """Regenerate assistant/data/demo.wav, the bundled demo recording: a wake word and a request.
 
 Synthesised with espeak-ng (Debian package) so it is reproducible offline; 0.5 s of silence before and
-1.5 s after, 16 kHz mono 16-bit. Usage: python tools/make_demo.py [--text TEXT] [-o PATH]
+1.5 s after, 16 kHz mono 16-bit. Usage: python -m tools.make_demo [--text TEXT] [-o PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.audio.io import read_audio, write_audio  # noqa: E402
+from assistant.audio.io import read_audio, write_audio
 
 DEFAULT_TEXT = "Hey Jarvis. Set a timer for five minutes."
 

@@ -16,13 +16,12 @@ int8 copy (``encoder.int8.onnx``), the form published models ship in.
 
 Needs PyTorch (``pip install torch==2.13.0``); the tests do not: the generated files are committed.
 
-    python tools/make_test_models.py [--out tests/data/asr]
+    python -m tools.make_test_models [--out tests/data/asr]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,7 @@ import onnx
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.asr.transducer import zipformer2_state_shapes  # noqa: E402  (the engine's own contract)
+from assistant.asr.transducer import zipformer2_state_shapes  # the engine's own contract
 
 NUM_MEL_BINS = 80
 JOINER_DIM = 48

@@ -6,7 +6,7 @@ float32 [3] -> float32 [1, 1, 1, N * hop]) and makes a tone per phoneme id, scal
 scale, so tests can check that ids, scales and sentence chunking reach the model. A few kB; built
 with the ``onnx`` package, deterministic.
 
-    python tools/make_test_voice.py [OUT_DIR]
+    python -m tools.make_test_voice [OUT_DIR]
 """
 
 from __future__ import annotations

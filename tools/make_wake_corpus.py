@@ -1,6 +1,6 @@
 """Make a wake-word test corpus from what can be had offline; nothing is downloaded, nothing committed.
 
-    python tools/make_wake_corpus.py --out var/corpus/hey_jarvis --phrase "hey jarvis"
+    python -m tools.make_wake_corpus --out var/corpus/hey_jarvis --phrase "hey jarvis"
     assistant eval wake --positives var/corpus/hey_jarvis/positives \\
         --negatives var/corpus/hey_jarvis/negatives --negatives var/corpus/hey_jarvis/hard_negatives
 
@@ -36,8 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.audio.io import AudioError, read_audio, write_audio  # noqa: E402
+from assistant.audio.io import AudioError, read_audio, write_audio
 
 RATE = 16000
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en")

@@ -1,6 +1,6 @@
 """Make the statically quantized int8 speech embedding and check it against the fp32 model.
 
-    python tools/quantize_embedding.py [--clips DIR] [-o PATH]
+    python -m tools.quantize_embedding [--clips DIR] [-o PATH]
 
 Runs the recipe (``assistant.wake.quantize:quantize_embedding``, the same one ``assistant models
 prepare`` runs for ``wake/embedding.int8``), then measures on the same audio: the embedding's time per
@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import load_config  # noqa: E402
-from assistant.models import ModelRegistry  # noqa: E402
-from assistant.wake.detector import WakeWordModel, make_session  # noqa: E402
-from assistant.wake.quantize import DEMO_WAV, quantize_embedding  # noqa: E402
+from assistant.audio.io import read_audio
+from assistant.config import load_config
+from assistant.models import ModelRegistry
+from assistant.wake.detector import WakeWordModel, make_session
+from assistant.wake.quantize import DEMO_WAV, quantize_embedding
 
 
 def time_per_call(path: Path, rt, windows: np.ndarray, repeat: int = 200) -> float:

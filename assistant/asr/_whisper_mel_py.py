@@ -13,7 +13,8 @@ import functools
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from assistant.config import SAMPLE_RATE
+
 N_FFT = 400
 HOP = 160
 N_MELS = 80

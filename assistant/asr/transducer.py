@@ -486,6 +486,12 @@ class AsrStream:
                     self._received += need
                 self._run_chunk()
             self._finished = True
+        return self.nbest()
+
+    def nbest(self) -> list[Hypothesis]:
+        """The n-best list over the frames decoded so far, best first, as at the end of an utterance (the
+        last word and </s> scored by the LM, unfinished hotword matches taken back), without ending the
+        stream: the device's final pass reads it at a pause and again at the end."""
         s = self._search
         if isinstance(s, GreedySearch):
             toks = tuple(s.tokens)

@@ -28,17 +28,17 @@ import numpy as np
 import onnxruntime as ort
 
 from assistant.asr._whisper_mel_py import HOP
+from assistant.asr.corpora import word_edit_distance
 from assistant.asr.lm_protocol import WordLm
 from assistant.asr.search import Hypothesis, log_softmax
 from assistant.asr.whisper_mel import log_mel
-from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig, WhisperWindow
-from assistant.intent.numbers import spoken_form
+from assistant.config import SAMPLE_RATE, RuntimeConfig, SearchMethod, TransducerConfig, WhisperConfig, WhisperWindow
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
+from assistant.text import spoken_words
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 
 
@@ -139,9 +139,9 @@ def whisper_style(text: str) -> str:
 
 
 def lm_words(text: str) -> list[str]:
-    """A transcript as LM words: its spoken form (lower case, numbers as words, punctuation dropped), as
-    the domain LM's text is written: Whisper writes "10 minutes" and "50%"."""
-    return spoken_form(text).split()
+    """A transcript as LM words: its spoken form (``assistant.text.spoken_words``), as the domain LM's text
+    is written: Whisper writes "10 minutes" and "50%"."""
+    return spoken_words(text)
 
 
 @dataclass(frozen=True)
@@ -462,17 +462,6 @@ def in_domain(hyps: list[Hypothesis], lm: WordLm | None, min_word_logprob: float
         return True
     words = [lm_words(h.text) for h in hyps]
     return _in_domain([sentence_logprob(lm, w) for w in words], words, min_word_logprob)
-
-
-def word_edit_distance(a: list[str], b: list[str], free_prefix: bool = False) -> int:
-    """Levenshtein distance between two word lists (substitutions, insertions, deletions cost 1);
-    ``free_prefix``: words at the start of ``a`` that ``b`` lacks cost nothing."""
-    row = list(range(len(b) + 1))
-    for i, wa in enumerate(a, 1):
-        prev, row[0] = row[0], 0 if free_prefix else i
-        for j, wb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (wa != wb))
-    return row[-1]
 
 
 def agree(hyps: list[Hypothesis], first_pass: str, weight: float) -> list[Hypothesis]:

@@ -14,16 +14,9 @@ N_SAMPLES = _whisper_mel_py.N_SAMPLES
 
 
 def log_mel(samples: np.ndarray, impl: str | None = None) -> np.ndarray:
-    impl = impl or (
-        "native" if _accel.native is not None and hasattr(_accel.native, "whisper_log_mel") else "python"
-    )
-    if impl == "native":
-        if _accel.native is None or not hasattr(_accel.native, "whisper_log_mel"):
-            raise RuntimeError("the native extension is not built (or ASSISTANT_PURE_PYTHON is set)")
+    if _accel.choose(impl, "whisper_log_mel") == "native":
         samples = np.ascontiguousarray(samples, dtype=np.float32)
         if samples.ndim != 1:
             raise ValueError(f"expected mono samples, got shape {samples.shape}")
-        return _accel.native.whisper_log_mel(samples)
-    if impl != "python":
-        raise ValueError(f"unknown implementation {impl!r} (native or python)")
+        return _accel.kernel("whisper_log_mel")(samples)
     return _whisper_mel_py.log_mel(samples)

@@ -6,14 +6,17 @@ WAV, mono or multichannel. Everything that can go wrong becomes an ``AudioError`
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from assistant.atomic import write_atomic
+from assistant.atomic import current_umask, fsync_dir, write_atomic
 from assistant.audio.resample import resample
 
 
@@ -81,6 +84,54 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, 
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(path, lambda f: sf.write(f, np.clip(samples, -1.0, 1.0), sample_rate, subtype=subtype,
                                                  format="WAV"))
+
+
+class WavStream:
+    """Mono float32 samples appended to an open WAV file (``open_wav_stream``)."""
+
+    def __init__(self, f: sf.SoundFile, path: Path) -> None:
+        self._f = f
+        self.path = path
+        self.frames = 0
+
+    def write(self, samples: np.ndarray) -> None:
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise AudioError(f"{self.path}: expected mono samples, got shape {samples.shape}")
+        if not np.isfinite(samples).all():
+            raise AudioError(f"{self.path}: refusing to write NaN or infinite samples")
+        try:
+            self._f.write(np.clip(samples, -1.0, 1.0))
+        except (sf.LibsndfileError, RuntimeError, OSError) as e:
+            raise AudioError(f"{self.path}: cannot write ({_reason(e)})") from None
+        self.frames += len(samples)
+
+
+@contextlib.contextmanager
+def open_wav_stream(path: str | os.PathLike, sample_rate: int, subtype: str = "PCM_16") -> Iterator[WavStream]:
+    """A WAV file written as the audio comes (memory does not grow with its length), into a temporary
+    file beside ``path`` that is renamed over it when the block ends without an error (removed
+    otherwise). An unwritable place fails here, before any audio is made, as an ``AudioError``."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise AudioError(f"{path}: cannot write here ({e.strerror or e})") from None
+    try:
+        with os.fdopen(fd, "w+b") as raw:
+            with sf.SoundFile(raw, "w", samplerate=sample_rate, channels=1, subtype=subtype, format="WAV") as f:
+                yield WavStream(f, path)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise AudioError(f"{path}: cannot write ({e.strerror or e})") from None
+        raise
+    fsync_dir(path.parent)
 
 
 def pcm16_to_float(pcm: bytes) -> np.ndarray:

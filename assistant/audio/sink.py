@@ -14,6 +14,10 @@ from assistant.audio.resample import resample
 class AudioSink(Protocol):
     def play(self, samples: np.ndarray, sample_rate: int) -> None: ...
 
+    def stop(self) -> None:
+        """Cut what is playing now (barge-in); a sink with nothing to cut does nothing."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -30,6 +34,9 @@ class WavSink:
             samples = resample(samples, sample_rate, self.sample_rate)
         self._parts.append(np.asarray(samples, dtype=np.float32))
 
+    def stop(self) -> None:
+        """A file keeps what was played: nothing to cut."""
+
     @property
     def duration_s(self) -> float:
         return sum(len(p) for p in self._parts) / self.sample_rate
@@ -41,6 +48,9 @@ class WavSink:
 
 class NullSink:
     def play(self, samples: np.ndarray, sample_rate: int) -> None:
+        pass
+
+    def stop(self) -> None:
         pass
 
     def close(self) -> None:

@@ -59,9 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from assistant._accel import NativeUnavailable
     from assistant.audio.io import AudioError
     from assistant.config import ConfigError
     from assistant.models import ModelError
+    from assistant.skills.state import StateError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (JobError, ConfigError, AudioError, ModelError) as e:
+    except (JobError, ConfigError, AudioError, ModelError, NativeUnavailable, StateError) as e:
         print(f"assistant {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -12,9 +12,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from assistant.audio.io import AudioError
 from assistant.audio.sink import DeviceSink, WavSink
@@ -25,10 +23,11 @@ from assistant.events import SpeechSynthesized, State, StateChanged, TranscriptF
 from assistant.pipeline import Assistant, JsonLinesWriter, Pacing
 from assistant.service import Notifier, release_memory, tune_malloc
 
+if TYPE_CHECKING:
+    from assistant.app import Stages
+
 _LOGGER = logging.getLogger(__name__)
 _T_IMPORTED = time.perf_counter()
-DEFAULT_REPLY_RATE_HZ = 22050
-"""rate of the --output WAV when no voice says otherwise (Piper voices speak at 22050 Hz)"""
 
 
 def register(sub) -> None:
@@ -41,134 +40,6 @@ def register(sub) -> None:
     p.add_argument("--events", metavar="FILE|-", help="write every event as a JSON line (- for stdout)")
     add_json_flag(p)
     p.set_defaults(func=run)
-
-
-# ---------------------------------------------------------------------------------------------- stages
-
-
-@dataclass
-class Stages:
-    listener: Any = None
-    recognizer: Any = None
-    dialogue: Any = None
-    speaker: Any = None
-    wake_words: tuple[str, ...] = ()
-
-
-def load_stages(cfg: Config, announce: Callable[[str], None]) -> Stages:
-    """Load every stage; a model that does not load raises (ModelError), before READY."""
-    listener = _load_listener(cfg)
-    return Stages(
-        listener=listener,
-        recognizer=_load_recognizer(cfg),
-        dialogue=_load_dialogue(cfg, announce),
-        speaker=_load_speaker(cfg),
-        wake_words=tuple(h.name for h in listener.wake.heads),  # the names WakeDetected events carry
-    )
-
-
-# The wiring of each stage: each takes its own config sections.
-
-def _load_listener(cfg: Config):
-    from assistant.listener import Listener  # Listener.feed / take_utterance / listen / reset
-
-    return Listener.load(cfg)
-
-
-def _load_recognizer(cfg: Config):
-    from assistant.asr.whisper import WhisperModel, with_first_pass
-    from assistant.models import ModelRegistry
-
-    has_transducer = cfg.asr.transducer.configured  # streaming partials, when configured
-    registry = ModelRegistry.load(cfg.models)
-    lm = asr_word_lm(cfg, registry, whisper=True, transducer=has_transducer)
-    transducer = load_transducer(cfg, registry, lm) if has_transducer else None
-    # the two-pass settings tuned for the first pass, where the config leaves them out
-    whisper_cfg = with_first_pass(cfg.asr.whisper, cfg.asr.transducer if has_transducer else None, registry)
-    whisper = WhisperModel.load(whisper_cfg, cfg.runtime, registry)
-    return _Recognition(cfg, transducer, whisper, lm)
-
-
-def asr_word_lm(cfg: Config, registry, whisper: bool, transducer: bool):
-    """The ``[asr] lm``, built once for both recognisers, where one in use weighs it (Whisper's n-best
-    rescoring, the transducer's fusion at its configured or its model's own weight); else None. The
-    domain LM's image is kept in the models cache (``domain_lm``). ``assistant transcribe`` too."""
-    from assistant.asr.transducer import with_decoding
-
-    fused = transducer and (with_decoding(cfg.asr.transducer, registry).lm_weight or 0) > 0
-    if not (whisper and cfg.asr.whisper.lm_weight > 0 or fused):
-        return None
-    from assistant.intent.home import load_home
-    from assistant.lm.domain import load_word_lm
-    from assistant.models import default_cache_dir
-
-    return load_word_lm(cfg.asr.lm, load_home(cfg.home), default_cache_dir(cfg.models.cache_dir))
-
-
-def load_transducer(cfg: Config, registry, lm=None):
-    """The streaming first pass as configured: its own section, the word LM for fusion, and the home's
-    names as hotwords (``home_hotwords``; beam search only uses them). ``assistant transcribe`` too."""
-    from assistant.asr.transducer import TransducerModel
-    from assistant.config import SearchMethod
-
-    t = cfg.asr.transducer
-    names: tuple[str, ...] = ()
-    if t.home_hotwords and t.search is SearchMethod.BEAM:
-        from assistant.intent.home import load_home
-
-        names = tuple(load_home(cfg.home).names())
-    return TransducerModel.load(t, cfg.runtime, lm=lm, registry=registry, extra_hotwords=names)
-
-
-def _load_dialogue(cfg: Config, announce: Callable[[str], None]):
-    from assistant.dialogue import build_dialogue  # DialogueManager.respond -> Turn; ringing() for timers
-
-    return build_dialogue(cfg)
-
-
-def _load_speaker(cfg: Config):
-    from assistant.tts.voice import Voice  # Voice.synthesize -> one AudioChunk per sentence
-
-    return Voice.load(cfg.tts, cfg.runtime)
-
-
-class _Recognition:
-    """Recognizer (assistant.stages) over the streaming transducer (partials, optional) and Whisper (the
-    final transcript of the whole utterance)."""
-
-    def __init__(self, cfg: Config, transducer, whisper, lm=None) -> None:
-        self.cfg, self.transducer, self.whisper, self.lm = cfg, transducer, whisper, lm
-
-    def stream(self) -> _RecognitionStream:
-        return _RecognitionStream(self)
-
-
-class _RecognitionStream:
-    def __init__(self, owner: _Recognition) -> None:
-        from assistant.frontend.fbank import Fbank
-
-        self.owner = owner
-        self._asr = owner.transducer.stream() if owner.transducer is not None else None
-        self._fbank = None if self._asr is None else Fbank(owner.cfg.frontend, owner.cfg.audio.sample_rate)
-
-    def feed(self, samples):
-        if self._asr is None:
-            return []
-        frames = self._fbank.feed(samples)
-        return self._asr.feed(frames) if len(frames) else []
-
-    def finish(self, utterance) -> TranscriptFinal:
-        from assistant.asr.whisper import second_pass
-
-        t0 = time.perf_counter()
-        # the streaming first pass's best path so far; the stream stays open (an early decode at a pause
-        # may be followed by more speech), and what it has not decoded yet is the trailing silence
-        first_pass = self._asr.text if self._asr is not None else ""
-        hyps = second_pass(self.owner.whisper, utterance, self.owner.lm, first_pass)
-        text = hyps[0].text.strip() if hyps else ""
-        alternatives = tuple(dict.fromkeys(h.text.strip() for h in hyps[1:] if h.text.strip() != text))
-        return TranscriptFinal(text=text, time_s=len(utterance) / self.owner.cfg.audio.sample_rate,
-                               engine="whisper", decode_s=time.perf_counter() - t0, alternatives=alternatives)
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -185,9 +56,10 @@ def run(args) -> int:
 
 
 def _run(args, cfg: Config, notifier: Notifier) -> int:
+    from assistant import app  # the models' modules load here, not for every subcommand
+
     notifier.status("loading models")
-    holder: dict[str, Assistant] = {}
-    stages = load_stages(cfg, announce=lambda text: holder["assistant"].announce(text))
+    stages = app.load_stages(cfg)
 
     live = not args.input
     reopen = None
@@ -208,18 +80,14 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
             raise ConfigError('pipeline.input: "wyoming" needs wyoming.socket or wyoming.tcp')
         source, pacing = None, Pacing.REALTIME
 
-    reply_rate = int(getattr(stages.speaker, "sample_rate", 0) or DEFAULT_REPLY_RATE_HZ)
     if args.output:
-        sink = WavSink(args.output, sample_rate=reply_rate)
+        sink = WavSink(args.output, sample_rate=stages.speaker.sample_rate)
     elif args.input or cfg.pipeline.input == InputKind.WYOMING:
         sink = None  # replies go to --output, or to Wyoming clients
     else:
         sink = DeviceSink(cfg.audio.output_device)
 
-    assistant = Assistant(cfg.pipeline, sample_rate=cfg.audio.sample_rate, listener=stages.listener,
-                          recognizer=stages.recognizer, dialogue=stages.dialogue, speaker=stages.speaker,
-                          sink=sink, pacing=pacing)
-    holder["assistant"] = assistant
+    assistant = app.build(cfg, stages, sink=sink, pacing=pacing)
     replies: list[str] = []
     transcripts: list[str] = []
     assistant.subscribe(lambda e: replies.append(e.text) if isinstance(e, SpeechSynthesized) else None)

@@ -6,9 +6,7 @@ import dataclasses
 import sys
 import time
 
-import numpy as np
-
-from assistant.audio.io import write_audio
+from assistant.audio.io import AudioError, open_wav_stream
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.config import load_config
 from assistant.events import SpeechSynthesized, to_dict
@@ -38,28 +36,28 @@ def run(args) -> int:
 
     voice = Voice.load(tts, cfg.runtime, ModelRegistry.load(cfg.models))
     t0 = time.perf_counter()
-    parts, first_audio_s = [], None
+    first_audio_s = None
     sentences, sentence_s = 0, 0.0
     try:
-        for chunk in voice.stream(text):
-            if first_audio_s is None:
-                first_audio_s = time.perf_counter() - t0
-            parts.append(chunk.samples)
-            sentence_s += chunk.duration_s
-            if chunk.sentence_end:
-                sentences += 1
-                event = SpeechSynthesized(chunk.text, round(sentence_s, 3), chunk.sample_rate)
-                sentence_s = 0.0
-                if args.json:
-                    emit(to_dict(event), True)
-    except SynthesisError as e:
+        with open_wav_stream(args.output, voice.sample_rate) as out:  # unwritable: fails before the work
+            for chunk in voice.stream(text):
+                if first_audio_s is None:
+                    first_audio_s = time.perf_counter() - t0
+                out.write(chunk.samples)
+                sentence_s += chunk.duration_s
+                if chunk.sentence_end:
+                    sentences += 1
+                    event = SpeechSynthesized(chunk.text, round(sentence_s, 3), chunk.sample_rate)
+                    sentence_s = 0.0
+                    if args.json:
+                        emit(to_dict(event), True)
+            if not out.frames:
+                raise JobError("nothing speakable in the text")
+            frames = out.frames
+    except (SynthesisError, AudioError) as e:
         raise JobError(str(e)) from None
-    if not parts:
-        raise JobError("nothing speakable in the text")
     total_s = time.perf_counter() - t0
-    samples = np.concatenate(parts)
-    write_audio(args.output, samples, voice.sample_rate)
-    duration = len(samples) / voice.sample_rate
+    duration = frames / voice.sample_rate
     result = {
         "output": args.output,
         "sentences": sentences,

@@ -1,7 +1,8 @@
 """assistant transcribe FILE... | --list F: transcripts with per-word times and decoding time.
 
-Engines: ``whisper`` (the accurate default), ``transducer`` (streaming; ``--partials`` prints the partial
-transcripts as the audio is fed in 100 ms pieces), ``two-pass`` (streaming partials, Whisper final).
+Engines (``[asr] engine`` by default): ``two-pass`` (streaming partials, Whisper final), ``whisper``,
+``transducer`` (``--partials`` prints the partial transcripts as the audio is fed in 100 ms pieces). It runs
+the device's recogniser (``assistant.asr.recognizer.Recognizer``, loaded as ``assistant run`` loads it).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import time
 from pathlib import Path
 
 from assistant.cli import JobError, add_config_flag, add_json_flag, emit
-from assistant.config import AsrEngine, load_config
-
-FEED_MS = 100
+from assistant.config import load_config
 
 
 def register(sub) -> None:
@@ -61,7 +60,9 @@ def _files(args) -> list[Path]:
 
 
 def run(args) -> int:
+    from assistant.app import load_recognizer
     from assistant.audio.io import AudioError, read_audio
+    from assistant.config import AsrEngine
 
     cfg = load_config(args.config)
     asr = cfg.asr
@@ -71,37 +72,24 @@ def run(args) -> int:
             asr,
             transducer=dataclasses.replace(
                 asr.transducer,
+                model="",
                 encoder=_pick(d, "encoder"),
                 decoder=_pick(d, "decoder"),
                 joiner=_pick(d, "joiner"),
                 tokens=d / "tokens.txt",
             ),
         )
-    engine = args.engine or (asr.engine.value if not args.transducer else "transducer")
-    streaming = engine in ("transducer", "two-pass")
+    engine = AsrEngine(args.engine) if args.engine else (AsrEngine.TRANSDUCER if args.transducer else asr.engine)
+    streaming = engine is not AsrEngine.WHISPER
     if streaming and not asr.transducer.configured:
         raise JobError(
-            f"engine {engine} needs a transducer model: [asr.transducer] in the config or --transducer DIR"
+            f"engine {engine.value} needs a transducer model: [asr.transducer] in the config or --transducer DIR"
         )
     if args.partials and not streaming:
         raise JobError("--partials needs a streaming engine (--engine transducer or two-pass)")
     files = _files(args)
-
-    from assistant.cli.run import asr_word_lm, load_transducer
-    from assistant.models import ModelRegistry
-
-    cfg = dataclasses.replace(cfg, asr=asr)
-    registry = ModelRegistry.load(cfg.models)
-    use_whisper = engine in ("whisper", "two-pass") or asr.engine is AsrEngine.WHISPER and engine == "whisper"
-    lm = asr_word_lm(cfg, registry, whisper=use_whisper, transducer=streaming)  # ranked and fused as the pipeline does
-    transducer = whisper = None
-    if streaming:
-        transducer = load_transducer(cfg, registry, lm)
-    if use_whisper:
-        from assistant.asr.whisper import WhisperModel, second_pass, with_first_pass
-
-        whisper_cfg = with_first_pass(asr.whisper, asr.transducer if streaming else None, registry)
-        whisper = WhisperModel.load(whisper_cfg, cfg.runtime, registry)
+    # the device's recogniser: the same models, LM, hotwords and decoding settings as `assistant run`
+    recognizer = load_recognizer(dataclasses.replace(cfg, asr=dataclasses.replace(asr, engine=engine)))
 
     failed = 0
     for path in files:
@@ -111,48 +99,30 @@ def run(args) -> int:
             failed += 1
             emit({"file": str(path), "error": str(e)}, args.json, f"{path}: error: {e}")
             continue
-        result = {"file": str(path), "engine": engine, "duration_s": round(audio.duration_s, 3)}
-        words = []
-        if transducer is not None:
-            from assistant.frontend.fbank import Fbank
 
-            t0 = time.perf_counter()
-            fbank = Fbank(transducer.feature_config, cfg.audio.sample_rate)
-            stream = transducer.stream()
-            step = cfg.audio.sample_rate * FEED_MS // 1000
-            for i in range(0, len(audio.samples), step):
-                for partial in stream.feed(fbank.feed(audio.samples[i : i + step])):
-                    if args.partials:
-                        emit(
-                            {"file": str(path), "partial": partial.text, "time_s": round(partial.time_s, 2)},
-                            args.json,
-                            f"  ... {partial.text}",
-                        )
-            stream.feed(fbank.finish())
-            hyps = stream.finish()
-            result["streaming_decode_s"] = round(time.perf_counter() - t0, 4)
-            result["text"] = hyps[0].text
-            words = [dataclasses.asdict(w) for w in stream.words(hyps[0])]
-            result["words"] = words
-        if whisper is not None:
-            t0 = time.perf_counter()
-            hyps = second_pass(whisper, audio.samples, lm, result.get("text", ""))
-            result["decode_s"] = round(time.perf_counter() - t0, 4)
-            if transducer is not None:
-                result["streaming_text"] = result["text"]
-            result["text"] = hyps[0].text
-            result["nbest"] = [h.text for h in hyps[1:]]
-        else:
-            result["decode_s"] = result["streaming_decode_s"]
-        result["real_time_factor"] = round(result["decode_s"] / max(audio.duration_s, 1e-9), 4)
+        def on_partial(partial, path=path):
+            if args.partials:
+                emit({"file": str(path), "partial": partial.text, "time_s": round(partial.time_s, 2)},
+                     args.json, f"  ... {partial.text}")
+
+        t0 = time.perf_counter()
+        final = recognizer.transcribe(audio.samples, on_partial=on_partial)
+        decode_s = time.perf_counter() - t0
+        result = {"file": str(path), "engine": engine.value, "duration_s": round(audio.duration_s, 3),
+                  "text": final.text, "decode_s": round(decode_s, 4),
+                  "real_time_factor": round(decode_s / max(audio.duration_s, 1e-9), 4)}
+        if final.words:
+            result["words"] = [dataclasses.asdict(w) for w in final.words]
+        if final.first_pass:
+            result["streaming_text"] = final.first_pass
+        if final.alternatives:
+            result["nbest"] = list(final.alternatives)
         text = (
-            f"{path}: {result['text']}\n  {engine}, {audio.duration_s:.2f} s of audio decoded in "
-            f"{result['decode_s'] * 1000:.0f} ms (real-time factor {result['real_time_factor']:.3f})"
+            f"{path}: {final.text}\n  {engine.value}, {audio.duration_s:.2f} s of audio decoded in "
+            f"{decode_s * 1000:.0f} ms (real-time factor {result['real_time_factor']:.3f})"
         )
-        if words:
-            text += "\n  words: " + " ".join(
-                f"{w['text']}[{w['start_s']:.2f}-{w['end_s']:.2f}]" for w in words
-            )
+        if final.words:
+            text += "\n  words: " + " ".join(f"{w.text}[{w.start_s:.2f}-{w.end_s:.2f}]" for w in final.words)
         emit(result, args.json, text)
     if failed:
         raise JobError(f"{failed} of {len(files)} file(s) could not be read")

@@ -26,7 +26,7 @@ import difflib
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from assistant.config import DialogueConfig
 from assistant.events import IntentRecognized
@@ -34,6 +34,8 @@ from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
 from assistant.skills.registry import Clock, SkillRegistry, system_clock
 from assistant.skills.state import StateError, StateStore
+from assistant.skills.alarms import AlarmSkill
+from assistant.skills.timers import TimerSkill
 
 __all__ = ["DialogueManager", "Turn"]
 
@@ -161,6 +163,50 @@ class Turn:
     events: tuple[Any, ...] = ()
 
 
+@dataclass(frozen=True)
+class IntentDoc:
+    name: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PendingDoc:
+    """A question the device asked and waits for an answer to."""
+
+    kind: Literal["confirm", "teach"]
+    intent: IntentDoc
+    expires_at: float
+    unknown: str = ""
+    unknown_slot: str = ""
+
+
+@dataclass(frozen=True)
+class FailureDoc:
+    text: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RewriteDoc:
+    to: str
+    learned_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class DialogueDoc:
+    """dialogue.json, checked on load (``StateStore.load``): any other shape is set aside"""
+
+    concepts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rewrites: dict[str, RewriteDoc] = field(default_factory=dict)
+    pending: PendingDoc | None = None
+    last_failure: FailureDoc | None = None
+    last_intent: IntentDoc | None = None
+    follow_up_until: float = 0.0
+    last_learned: str = ""
+    counter: int = 0
+
+
 @dataclass
 class _State:
     concepts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -197,11 +243,13 @@ class DialogueManager:
         self.clock = clock
         self.state = self._load()
         self._confidence = 1.0
+        self._ringing: dict[str, int] = {}
+        """announcements handed out by ``ringing`` -> their timer's id"""
 
     # ------------------------------------------------------------------------------ persistence
 
     def _load(self) -> _State:
-        raw = self.store.load("dialogue", {})
+        raw = self.store.load("dialogue", {}, DialogueDoc)
         st = _State()
         try:
             st.concepts = {str(k): dict(v) for k, v in raw.get("concepts", {}).items()}
@@ -283,10 +331,25 @@ class DialogueManager:
         )
 
     def ringing(self) -> list[str]:
-        """Announcements of timers that have ended (each said once)."""
+        """Announcements of timers that have ended, alarms that ring and reminders due (each handed out
+        once). Call ``announced(text)`` once one has been spoken: a timer is forgotten only then."""
+        out = []
         timers = self.skills.skill_for("HassStartTimer")
-        due = getattr(timers, "due", None)
-        return [r.text for r in due()] if due else []
+        if isinstance(timers, TimerSkill):
+            for r in timers.due():
+                self._ringing[r.text] = r.timer_id
+                out.append(r.text)
+        alarms = self.skills.skill_for("HassSetAlarm")
+        if isinstance(alarms, AlarmSkill):
+            out += [r.text for r in alarms.due()]
+        return out
+
+    def announced(self, text: str) -> None:
+        """``text`` (from ``ringing``) has been spoken: its timer has rung and is forgotten."""
+        timer_id = self._ringing.pop(text, None)
+        timers = self.skills.skill_for("HassStartTimer")
+        if timer_id is not None and isinstance(timers, TimerSkill):
+            timers.rang(timer_id)
 
     # ---------------------------------------------------------------------------------- the turn
 

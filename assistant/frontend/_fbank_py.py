@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from assistant.config import FrontendConfig, WindowType
+from assistant.config import SAMPLE_RATE, FrontendConfig, WindowType
 from assistant.frontend._fft_py import KaldiRealFftPy, logf
 
 _FLOAT_EPS = float(np.finfo(np.float32).eps)
@@ -120,7 +120,7 @@ class FbankGeometry:
 class FbankPy:
     """Streaming fbank: ``feed(samples) -> (n, num_bins) float32``; ``finish()`` flushes; ``reset()``."""
 
-    def __init__(self, cfg: FrontendConfig, sample_rate: int = 16000) -> None:
+    def __init__(self, cfg: FrontendConfig, sample_rate: int = SAMPLE_RATE) -> None:
         self.geometry = FbankGeometry(cfg, sample_rate)
         self.reset()
 

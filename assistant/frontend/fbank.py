@@ -11,19 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from assistant import _accel
-from assistant.config import FrontendConfig
+from assistant.config import SAMPLE_RATE, FrontendConfig
 from assistant.frontend._fbank_py import FbankPy, _check_samples
 
 
 class Fbank:
     """Streaming Kaldi-compatible fbank; ``impl`` is "native", "python" or None (the best available)."""
 
-    def __init__(self, cfg: FrontendConfig, sample_rate: int = 16000, impl: str | None = None) -> None:
-        impl = impl or _accel.IMPLEMENTATION
+    def __init__(self, cfg: FrontendConfig, sample_rate: int = SAMPLE_RATE, impl: str | None = None) -> None:
+        impl = _accel.choose(impl, "Fbank")
         if impl == "native":
-            if _accel.native is None:
-                raise RuntimeError("the native extension is not built (or ASSISTANT_PURE_PYTHON is set)")
-            self._impl = _accel.native.Fbank(
+            self._impl = _accel.kernel("Fbank")(
                 sample_rate=sample_rate,
                 num_mel_bins=cfg.num_mel_bins,
                 frame_length_ms=cfg.frame_length_ms,
@@ -37,10 +35,8 @@ class Fbank:
                 use_energy=cfg.use_energy,
                 energy_floor=cfg.energy_floor,
             )
-        elif impl == "python":
-            self._impl = FbankPy(cfg, sample_rate)
         else:
-            raise ValueError(f"unknown fbank implementation {impl!r} (native or python)")
+            self._impl = FbankPy(cfg, sample_rate)
         self.implementation = impl
         self.num_bins: int = self._impl.num_bins
         # The native feed checks its input itself (same contract and messages), saving a Python pass.

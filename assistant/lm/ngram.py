@@ -53,7 +53,7 @@ def _split(sentence: str) -> list[str]:
 def _format_errors() -> tuple[type[Exception], ...]:
     errors: list[type[Exception]] = [_PyFormatError]
     if _accel.native is not None:
-        errors.append(_accel.native.NgramFormatError)
+        errors.append(_accel.kernel("NgramFormatError"))
     return tuple(errors)
 
 
@@ -77,17 +77,13 @@ class NgramModel:
         lossless). ``impl``: "native", "python" or None (the best available). ModelError on a missing,
         corrupt, truncated or foreign file."""
         path = Path(path)
-        impl = impl or _accel.IMPLEMENTATION
-        if impl == "native" and _accel.native is None:
-            raise ModelError("the native extension is not built (or ASSISTANT_PURE_PYTHON is set)")
-        if impl not in ("native", "python"):
-            raise ValueError(f"unknown implementation {impl!r} (native or python)")
+        impl = _accel.choose(impl, "NgramModel")
         try:
             with open(path, "rb") as f:
                 head = f.read(len(MAGIC))
         except OSError as e:
             raise ModelError(f"cannot read LM {path}: {e}") from None
-        kind = _accel.native.NgramModel if impl == "native" else NgramModelPy
+        kind = _accel.kernel("NgramModel") if impl == "native" else NgramModelPy
         try:
             if head == MAGIC:
                 model = kind.open(str(path))
@@ -114,10 +110,10 @@ class NgramModel:
     @classmethod
     def from_bytes(cls, image: bytes, impl: str | None = None) -> NgramModel:
         """A model from an in-memory binary image (``build.build_image``)."""
-        impl = impl or _accel.IMPLEMENTATION
-        kind = _accel.native.NgramModel if impl == "native" and _accel.native is not None else NgramModelPy
+        impl = _accel.choose(impl, "NgramModel")
+        kind = _accel.kernel("NgramModel") if impl == "native" else NgramModelPy
         try:
-            return cls(kind.from_bytes(image), "native" if kind is not NgramModelPy else "python")
+            return cls(kind.from_bytes(image), impl)
         except _format_errors() as e:
             raise ModelError(str(e)) from None
 

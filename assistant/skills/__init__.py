@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from assistant.config import Config
 from assistant.intent.home import Home
+from assistant.skills.alarms import AlarmSkill
 from assistant.skills.clock import ClockSkill
 from assistant.skills.conversation import ConversationSkill
 from assistant.skills.cooking import CookingSkill
-from assistant.skills.devices import DeviceSkill, LocalBackend
+from assistant.skills.devices import DeviceBackend, DeviceSkill, LocalBackend
 from assistant.skills.lists import ListSkill
 from assistant.skills.media import MediaSkill
 from assistant.skills.registry import Clock, Offer, Reply, Skill, SkillRegistry, system_clock
@@ -29,11 +30,19 @@ __all__ = [
 ]
 
 
-def build_registry(cfg: Config, home: Home, store: StateStore, clock: Clock = system_clock) -> SkillRegistry:
-    """Every built-in skill, wired to the home, the state store and the clock."""
-    backend = LocalBackend(home, store)  # home.backend = "local" is the only one so far
+def build_registry(
+    cfg: Config,
+    home: Home,
+    store: StateStore,
+    clock: Clock = system_clock,
+    backend: DeviceBackend | None = None,
+) -> SkillRegistry:
+    """Every built-in skill, wired to the home, the state store and the clock; ``backend`` keeps the
+    devices' states (``assistant.home.open_home``), by default this device itself."""
+    backend = backend or LocalBackend(home, store)
     skills = [
         TimerSkill(store, clock),
+        AlarmSkill(store, clock),
         ClockSkill(clock),
         DeviceSkill(home, backend),
         MediaSkill(store, home, backend),

@@ -7,6 +7,7 @@ hardware (Home Assistant's websocket API, MQTT, Zigbee) is another class with th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from assistant.intent.home import Device, Home
@@ -119,6 +120,23 @@ RELATIVE_STEP = 25
 """percent a light moves for "brighter" / "dim it a bit" (brightness_step +1 / -1)"""
 
 
+@dataclass(frozen=True)
+class DeviceStateDoc:
+    """One device's entry in devices.json"""
+
+    state: str
+    brightness: float = 0
+    color: str = ""
+    temperature: float | None = None
+    position: float | None = None
+    volume_level: float | None = None
+    media_title: str = ""
+    media_class: str = ""
+
+
+DEVICES_SCHEMA = dict[str, DeviceStateDoc]
+
+
 class DeviceBackend(Protocol):
     def state(self, device: Device) -> dict[str, Any]:
         """``{"state": "on"|"off"|"open"|..., "brightness": 0-100, "color": str}`` (keys as they apply)"""
@@ -135,7 +153,7 @@ class LocalBackend:
     def __init__(self, home: Home, store: StateStore) -> None:
         self.home = home
         self.store = store
-        self._states: dict[str, dict[str, Any]] = store.load("devices", {})
+        self._states: dict[str, dict[str, Any]] = store.load("devices", {}, DEVICES_SCHEMA)
 
     def state(self, device: Device) -> dict[str, Any]:
         saved = self._states.get(self.home.key(device))
@@ -149,8 +167,9 @@ class LocalBackend:
 
     def set(self, device: Device, **attributes: Any) -> dict[str, Any]:
         new = self.state(device) | attributes
-        self._states[self.home.key(device)] = new
-        self.store.save("devices", self._states)
+        key = self.home.key(device)
+        self.store.save("devices", {**self._states, key: new})  # StateError: nothing changed
+        self._states[key] = new
         return new
 
 

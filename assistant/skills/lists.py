@@ -11,6 +11,8 @@ from assistant.skills.state import StateStore
 __all__ = ["ListSkill"]
 
 MAX_ITEMS = 200
+LISTS_SCHEMA = dict[str, list[str]]
+"""lists.json: list name -> its items"""
 
 
 class ListSkill:
@@ -27,10 +29,7 @@ class ListSkill:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        raw = store.load("lists", {})
-        self.lists: dict[str, list[str]] = {
-            k: [str(i) for i in v] for k, v in raw.items() if isinstance(v, list)
-        }
+        self.lists: dict[str, list[str]] = store.load("lists", {}, LISTS_SCHEMA)
 
     async def handle(self, intent: Intent) -> Reply:
         shopping = intent.name.startswith("HassShoppingList")
@@ -52,9 +51,13 @@ class ListSkill:
             )
         if len(items) >= MAX_ITEMS:
             return Reply(f"Your {_list_name(name)} is full.", success=False)
-        self.lists[name] = [*items, item]
-        self.store.save("lists", self.lists)
+        self._save({**self.lists, name: [*items, item]})
         return Reply(f"Added {item} to your {_list_name(name)}.", data={"items": self.lists[name]})
+
+    def _save(self, lists: dict[str, list[str]]) -> None:
+        """Memory changes only once it is saved (``StateError`` otherwise: nothing changed)."""
+        self.store.save("lists", lists)
+        self.lists = lists
 
     def _complete(self, name: str, items: list[str], item: str) -> Reply:
         if not item:
@@ -66,8 +69,7 @@ class ListSkill:
         )
         if hit is None:
             return Reply(f"{item.capitalize()} is not on your {_list_name(name)}.", success=False)
-        self.lists[name] = [i for i in items if i != hit]
-        self.store.save("lists", self.lists)
+        self._save({**self.lists, name: [i for i in items if i != hit]})
         return Reply(f"Checked off {hit} from your {_list_name(name)}.", data={"items": self.lists[name]})
 
 

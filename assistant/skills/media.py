@@ -8,15 +8,25 @@ living room"), they act on the home's media players through the device backend.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from assistant.intent.home import Device, Home
 from assistant.intent.numbers import number_to_words
 from assistant.intent.parser import Intent
 from assistant.skills.registry import Reply
-from assistant.skills.state import StateStore
+from assistant.skills.state import StateError, StateStore
 
 __all__ = ["MediaSkill"]
+
+
+@dataclass(frozen=True)
+class MediaDoc:
+    """media.json"""
+
+    volume: int = 50
+    status: Literal["idle", "playing", "paused"] = "idle"
+    track: int = 0
 
 
 class MediaSkill:
@@ -37,7 +47,7 @@ class MediaSkill:
         self.store = store
         self.home = home
         self.backend = backend
-        st = store.load("media", {"volume": 50, "status": "idle", "track": 0})
+        st = store.load("media", {"volume": 50, "status": "idle", "track": 0}, MediaDoc)
         self.state: dict[str, Any] = {"volume": 50, "status": "idle", "track": 0} | st
 
     @property
@@ -61,6 +71,14 @@ class MediaSkill:
         players = self._players(intent.slots)
         if players is not None and self.backend is not None:
             return self._on_players(intent, players)
+        before = dict(self.state)
+        try:
+            return self._handle(intent)
+        except StateError:  # not saved: memory as it was, the registry says so
+            self.state = before
+            raise
+
+    def _handle(self, intent: Intent) -> Reply:
         if intent.name == "HassMediaSearchAndPlay":
             return Reply("I can't play that: this device has no music source.", success=False)
         if intent.name == "HassSetVolumeRelative":

@@ -17,8 +17,13 @@ from typing import Any, Protocol
 from assistant.config import IntentConfig
 from assistant.events import SkillHandled
 from assistant.intent.parser import Intent
+from assistant.skills.state import StateError
 
-__all__ = ["Clock", "Offer", "Reply", "Skill", "SkillRegistry", "system_clock"]
+__all__ = ["NOT_SAVED_REPLY", "Clock", "Offer", "Reply", "Skill", "SkillRegistry", "Unavailable", "system_clock"]
+
+NOT_SAVED_REPLY = "Sorry, I couldn't save that, so nothing was changed."
+"""what a skill's turn says when its state could not be written (a full or read-only disk): skills change
+their memory only once the save has succeeded, or put it back"""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +52,11 @@ class Reply:
     offer: Offer | None = None
     data: dict[str, Any] = field(default_factory=dict)
     """what was done, for tests and --json (e.g. {"timer_id": 3})"""
+
+
+class Unavailable(RuntimeError):
+    """Something a skill relies on is away (Home Assistant, an MQTT broker): the message is what the
+    device says ("Home Assistant is not reachable right now."), and the cause goes to the log."""
 
 
 class Skill(Protocol):
@@ -86,7 +96,14 @@ class SkillRegistry:
         except TimeoutError:
             _LOGGER.warning("skill %s timed out on %s", skill.name, intent.name)
             reply = Reply("Sorry, that took too long. Please try again.", success=False)
+        except StateError as e:  # the skill kept its memory as it was: say so, nothing was done
+            _LOGGER.warning("skill %s could not save on %s: %s", skill.name, intent.name, e)
+            reply = Reply(NOT_SAVED_REPLY, success=False)
+        except Unavailable as e:
+            _LOGGER.warning("skill %s on %s: %s", skill.name, intent.name, e)
+            reply = Reply(str(e), success=False)
         except Exception:  # a broken skill must not take the device down; the traceback goes to the log
-            _LOGGER.exception("skill %s failed on %s %s", skill.name, intent.name, intent.slots)
+            _LOGGER.exception("skill %s failed on %s", skill.name, intent.name)  # slots are private
+            _LOGGER.debug("the failed intent's slots: %s", intent.slots)
             reply = Reply("Sorry, something went wrong while doing that.", success=False)
         return reply, SkillHandled(skill.name, intent.name, reply.text, reply.success)

@@ -4,16 +4,28 @@
 "twenty one point five degrees Celsius", "40%" -> "forty percent", "November 25th, 2026" -> "November
 twenty fifth, twenty twenty six", "3 km" -> "three kilometres", "$4.50" -> "four dollars fifty".
 Then ``split_sentences`` cuts the text where the voice may pause and stream (., !, ?), not inside
-numbers or after common abbreviations.
+numbers or after common abbreviations, and ``split_speech`` cuts each sentence longer than a cap into
+pieces the voice makes one at a time: at clause punctuation (, ; :), else between words, else inside a
+word. A VITS voice's working memory and its time to the first audio grow with the input it is given
+(measured: a 1,447-character shopping list said as one sentence peaked at 579 MB and took 8.7 s to its
+first audio), so no text reaches the model in a piece longer than the cap.
+
+Integers of more than ``MAX_WORDED_DIGITS`` digits are read digit by digit (a serial number, not a
+quantity), so no number costs more than a few characters a digit to say.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from assistant.intent.numbers import number_to_words
 
-__all__ = ["normalize_for_speech", "ordinal_words", "split_sentences"]
+__all__ = ["MAX_WORDED_DIGITS", "SpeechPiece", "normalize_for_speech", "ordinal_words", "split_sentences",
+           "split_speech"]
+
+MAX_WORDED_DIGITS = 15
+"""integers up to this many digits are said as numbers ("four hundred trillion"), longer ones digit by digit"""
 
 _ORDINAL_IRREGULAR = {
     "one": "first",
@@ -75,6 +87,14 @@ _ABBREVIATIONS = {
 }
 
 
+def _integer_words(digits: str) -> str:
+    """ "1200" -> "one thousand two hundred"; more than MAX_WORDED_DIGITS digits: "one two ..."."""
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > MAX_WORDED_DIGITS:
+        return " ".join(number_to_words(int(d)) for d in digits)
+    return number_to_words(int(digits))
+
+
 def ordinal_words(n: int) -> str:
     words = number_to_words(n).split()
     last = words[-1]
@@ -93,7 +113,7 @@ def _number(text: str) -> str:
     neg = text.startswith("-")
     text = text.lstrip("-+")
     whole, _, frac = text.partition(".")
-    words = number_to_words(int(whole or "0"))
+    words = _integer_words(whole or "0")
     if frac:
         words += " point " + " ".join(number_to_words(int(d)) for d in frac)
     return ("minus " if neg else "") + words
@@ -127,8 +147,8 @@ def _time(m: re.Match[str]) -> str:
 def _money(m: re.Match[str]) -> str:
     whole, cents = m.group(2), m.group(3)
     unit = {"$": ("dollar", "dollars"), "£": ("pound", "pounds"), "€": ("euro", "euros")}[m.group(1)]
-    n = int(whole.replace(",", ""))
-    words = f"{number_to_words(n)} {unit[0] if n == 1 else unit[1]}"
+    digits = whole.replace(",", "")
+    words = f"{_integer_words(digits)} {unit[0] if digits.lstrip('0') == '1' else unit[1]}"
     if cents and int(cents):
         words += " " + number_to_words(int(cents))
     return words
@@ -148,7 +168,7 @@ def normalize_for_speech(text: str) -> str:
     t = re.sub(r"(-?\d+(?:\.\d+)?)\s*°\s*F\b", lambda m: f"{_number(m.group(1))} degrees Fahrenheit", t)
     t = re.sub(r"(-?\d+(?:\.\d+)?)\s*°", lambda m: f"{_number(m.group(1))} degrees", t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s*%", lambda m: f"{_number(m.group(1))} percent", t)
-    t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_words(int(m.group(1))), t)
+    t = re.sub(r"\b(\d{1,%d})(st|nd|rd|th)\b" % MAX_WORDED_DIGITS, lambda m: ordinal_words(int(m.group(1))), t)
     units = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
     t = re.sub(rf"\b(\d+(?:\.\d+)?)\s?({units})\b(?!')", _unit, t, flags=re.IGNORECASE)
     t = re.sub(r"(?<![\d.])(1[1-9]\d\d|20\d\d)(?![\d.,]\d)", lambda m: _year(int(m.group(1))), t)
@@ -179,3 +199,70 @@ def split_sentences(text: str) -> list[str]:
     if rest:
         out.append(rest)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPiece:
+    """At most ``max_chars`` characters of one sentence, for one run of the voice."""
+
+    text: str
+    sentence: str
+    """the whole sentence the piece belongs to"""
+    sentence_end: bool
+    """the sentence's last piece"""
+
+
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+
+
+def _cut_words(text: str, max_chars: int) -> list[str]:
+    """Words packed into runs of at most ``max_chars``; a longer word is cut every ``max_chars``."""
+    runs: list[str] = []
+    run = ""
+    for word in text.split():
+        while len(word) > max_chars:
+            if run:
+                runs.append(run)
+                run = ""
+            runs.append(word[:max_chars])
+            word = word[max_chars:]
+        if not word:
+            continue
+        if run and len(run) + 1 + len(word) > max_chars:
+            runs.append(run)
+            run = ""
+        run = f"{run} {word}" if run else word
+    if run:
+        runs.append(run)
+    return runs
+
+
+def split_speech(text: str, max_chars: int) -> list[SpeechPiece]:
+    """``split_sentences``, then each sentence longer than ``max_chars`` in pieces of at most
+    ``max_chars`` characters: whole clauses packed together where they fit (cut after , ; :), else the
+    clause's words, else a word cut inside. Memory and first-audio time then no longer grow with the
+    length of a sentence."""
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be >= 1, got {max_chars}")
+    pieces: list[SpeechPiece] = []
+    for sentence in split_sentences(text):
+        if len(sentence) <= max_chars:
+            pieces.append(SpeechPiece(sentence, sentence, True))
+            continue
+        runs: list[str] = []
+        run = ""
+        for clause in _CLAUSE_END.split(sentence):
+            if len(clause) > max_chars:
+                if run:
+                    runs.append(run)
+                    run = ""
+                runs.extend(_cut_words(clause, max_chars))
+            elif run and len(run) + 1 + len(clause) > max_chars:
+                runs.append(run)
+                run = clause
+            else:
+                run = f"{run} {clause}" if run else clause
+        if run:
+            runs.append(run)
+        pieces.extend(SpeechPiece(r, sentence, i == len(runs) - 1) for i, r in enumerate(runs))
+    return pieces

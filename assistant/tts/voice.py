@@ -1,4 +1,4 @@
-"""Piper voices: an ONNX VITS model plus its ``.onnx.json`` sidecar, synthesised sentence by sentence.
+"""Piper voices: an ONNX VITS model plus its ``.onnx.json`` sidecar, synthesised a bounded piece at a time.
 
     voice = Voice.load(cfg.tts, cfg.runtime)
     for chunk in voice.synthesize("It's 5:30. Your tea is ready."):
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ import numpy as np
 from assistant.config import PIPER_SCALES, RuntimeConfig, TtsConfig
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
-from assistant.tts.normalize import normalize_for_speech, split_sentences
+from assistant.tts.normalize import SpeechPiece, normalize_for_speech, split_sentences, split_speech
 from assistant.tts.phonemes import BOS, EOS, PAD, EspeakPhonemizer, phonemes_to_ids, text_phonemes
 
 __all__ = ["AudioChunk", "SynthesisError", "Voice", "VoiceInfo", "resolve_voice"]
@@ -43,6 +44,26 @@ _LOGGER = logging.getLogger(__name__)
 
 class SynthesisError(ValueError):
     """Text that cannot be spoken (too long, nothing speakable)."""
+
+
+PHONEMES_PER_CHAR = 4
+"""a piece of ``tts.max_piece_chars`` characters goes to the voice in runs of at most this many times as
+many phonemes (English text phonemises to about one a character)"""
+MAX_SPOKEN_DIGITS = 100
+"""a run of more digits than this is refused (it would take minutes to say, digit by digit)"""
+_DIGIT_RUN = re.compile(r"\d{%d,}" % (MAX_SPOKEN_DIGITS + 1))
+SPELLED_OUT_FACTOR = 4
+"""text whose spoken form (numbers in words) is longer than this many times ``tts.max_text_chars`` is
+refused"""
+
+
+def _phoneme_runs(phonemes: list[str], cap: int) -> Iterator[list[str]]:
+    """``phonemes`` in runs of at most ``cap``, cut after a word's space where there is one."""
+    while len(phonemes) > cap:
+        cut = max((i + 1 for i in range(cap) if phonemes[i] == " "), default=cap)
+        yield phonemes[:cut]
+        phonemes = phonemes[cut:]
+    yield phonemes
 
 
 PIPER_INFERENCE = (0.667, 1.0, 0.8)
@@ -129,12 +150,12 @@ class AudioChunk:
     """float32 mono in [-1, 1] at ``sample_rate``, sentence silence included"""
     sample_rate: int
     text: str
-    """the sentence as spoken (after normalisation)"""
+    """the sentence as spoken (after normalisation) that the chunk is part of"""
     phonemes: str
     synth_s: float
     """wall-clock time spent making this chunk (phonemes + model)"""
     sentence_end: bool = True
-    """False for the slices ``Voice.stream`` yields before a sentence's last one"""
+    """False for the pieces and slices yielded before a sentence's last one"""
 
     @property
     def duration_s(self) -> float:
@@ -237,66 +258,98 @@ class Voice:
         return self._phonemizer.phonemize(sentence)
 
     def sentences(self, text: str) -> list[str]:
-        """The normalised sentences ``synthesize`` will speak, one chunk each."""
-        if len(text) > self.cfg.max_text_chars:
+        """The normalised sentences ``synthesize`` will speak."""
+        return split_sentences(self._normalized(text))
+
+    def pieces(self, text: str) -> list[SpeechPiece]:
+        """The pieces ``synthesize`` gives the voice one at a time (``tts.max_piece_chars``)."""
+        return split_speech(self._normalized(text), self.cfg.max_piece_chars)
+
+    def _normalized(self, text: str) -> str:
+        limit = self.cfg.max_text_chars
+        if len(text) > limit:
+            raise SynthesisError(f"text of {len(text)} characters is longer than tts.max_text_chars ({limit})")
+        longest = max((len(m.group(0)) for m in _DIGIT_RUN.finditer(text)), default=0)
+        if longest > MAX_SPOKEN_DIGITS:
             raise SynthesisError(
-                f"text of {len(text)} characters is longer than "
-                f"tts.max_text_chars ({self.cfg.max_text_chars})"
+                f"the text has a number of {longest} digits; at most {MAX_SPOKEN_DIGITS} are said"
             )
-        return split_sentences(normalize_for_speech(text))
+        spoken = normalize_for_speech(text)
+        if len(spoken) > SPELLED_OUT_FACTOR * limit:
+            raise SynthesisError(
+                f"text of {len(text)} characters takes {len(spoken)} to say (long numbers are read digit "
+                f"by digit), more than {SPELLED_OUT_FACTOR} x tts.max_text_chars ({limit})"
+            )
+        return spoken
+
+    def _runs(self, text: str) -> Iterator[tuple[SpeechPiece, list[str], list[int], bool]]:
+        """(piece, phonemes, ids, sentence_end) for each run of the voice: each piece's phonemes, cut at
+        word boundaries into runs of at most ``PHONEMES_PER_CHAR * tts.max_piece_chars`` (espeak may
+        spell out symbols; nothing reaches the model unbounded). Runs with nothing speakable are left
+        out; a sentence's last run has sentence_end (the previous one has it if the last is empty)."""
+        cap = PHONEMES_PER_CHAR * self.cfg.max_piece_chars
+        pending: tuple[SpeechPiece, list[str], list[int]] | None = None
+        for piece in self.pieces(text):
+            for run in _phoneme_runs(self.phonemize(piece.text), cap):
+                ids = phonemes_to_ids(run, self.info.phoneme_id_map)
+                if len(ids) <= 3:  # BOS PAD EOS: nothing speakable (punctuation only)
+                    continue
+                if pending is not None:
+                    yield (*pending, False)
+                pending = (piece, run, ids)
+            if piece.sentence_end and pending is not None:
+                yield (*pending, True)
+                pending = None
+        if pending is not None:
+            yield (*pending, True)
 
     def synthesize(self, text: str) -> Iterator[AudioChunk]:
-        """One chunk per sentence, each made only when the previous one has been taken."""
-        for sentence in self.sentences(text):
-            t0 = time.perf_counter()
-            phonemes = self.phonemize(sentence)
-            ids = phonemes_to_ids(phonemes, self.info.phoneme_id_map)
-            if len(ids) <= 3:  # BOS PAD EOS: nothing speakable (punctuation only)
-                continue
+        """One chunk per piece of a sentence (``pieces``), each made only when the previous one has been
+        taken; the sentence's silence follows its last."""
+        t0 = time.perf_counter()
+        for piece, phonemes, ids, end in self._runs(text):
             samples = self.synthesize_ids(ids)
             yield AudioChunk(
-                np.concatenate([samples, self._silence]),
+                np.concatenate([samples, self._silence]) if end else samples,
                 self.info.sample_rate,
-                sentence,
+                piece.sentence,
                 "".join(phonemes),
                 time.perf_counter() - t0,
+                sentence_end=end,
             )
+            t0 = time.perf_counter()
 
     def stream(self, text: str) -> Iterator[AudioChunk]:
-        """Like ``synthesize`` but a split voice yields each sentence in slices as they are decoded, the
+        """Like ``synthesize`` but a split voice yields each piece in slices as they are decoded, the
         first ``tts.stream_chunk_frames`` frames long, each next twice the last up to
         ``tts.stream_max_frames`` (the decoder's working memory grows with the slice; ``sentence_end``
         marks a sentence's last slice). The joined slices equal ``synthesize``'s audio (to ~1e-6)."""
         if self.decoder is None:
             yield from self.synthesize(text)
             return
-        for sentence in self.sentences(text):
-            t0 = time.perf_counter()
-            phonemes = self.phonemize(sentence)
-            ids = phonemes_to_ids(phonemes, self.info.phoneme_id_map)
-            if len(ids) <= 3:
-                continue
+        t0 = time.perf_counter()
+        for piece, phonemes, ids, end in self._runs(text):
             z = self._encode(ids)
             frames = z.shape[2]
             # slices double in length (40, 80, 160 frames ...): the first comes early, and later ones
             # cost little context overhead while each is still made long before the previous has played
             start, step = 0, self.cfg.stream_chunk_frames
             while start < frames:
-                end = min(frames, start + step)
-                piece = self._decode(z, start, end)
-                last = end >= frames
-                if last:
-                    piece = np.concatenate([piece, self._silence])
+                stop = min(frames, start + step)
+                audio = self._decode(z, start, stop)
+                last = stop >= frames
+                if last and end:
+                    audio = np.concatenate([audio, self._silence])
                 yield AudioChunk(
-                    piece,
+                    audio,
                     self.info.sample_rate,
-                    sentence,
+                    piece.sentence,
                     "".join(phonemes),
                     time.perf_counter() - t0,
-                    sentence_end=last,
+                    sentence_end=last and end,
                 )
                 t0 = time.perf_counter()
-                start, step = end, min(step * 2, max(self.cfg.stream_max_frames, self.cfg.stream_chunk_frames))
+                start, step = stop, min(step * 2, max(self.cfg.stream_max_frames, self.cfg.stream_chunk_frames))
 
     def synthesize_ids(self, ids: list[int]) -> np.ndarray:
         if self.decoder is not None:

@@ -21,10 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.config import RuntimeConfig, VadConfig, VadEngine
+from assistant.config import SAMPLE_RATE, RuntimeConfig, VadConfig, VadEngine
 from assistant.models import ModelError, ModelRegistry
-
-SAMPLE_RATE = 16000
 
 
 class SpeechProbStream(Protocol):

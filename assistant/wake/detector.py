@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant import _accel
-from assistant.config import MelImpl, RuntimeConfig, WakeConfig
+from assistant.config import SAMPLE_RATE, MelImpl, RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
@@ -33,7 +33,6 @@ from assistant.wake.melspec import MelGraph, MelNative, MelNumpy, MelOnnx, load_
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 MEL_FRAMES_PER_STEP = 8
 """mel frames between two embeddings (80 ms): how openWakeWord's heads were trained"""
 MEL_CONTEXT_HOPS = 3
@@ -114,7 +113,7 @@ class WakeWordModel:
         mel_path = resolve(cfg.melspectrogram, registry)
         impl = cfg.mel
         if impl == MelImpl.AUTO:
-            impl = MelImpl.NATIVE if _accel.native is not None else MelImpl.NUMPY
+            impl = MelImpl(_accel.choose(None, "WakeMel"))
         graph: MelGraph = load_mel_graph(mel_path, registry.cache_dir)
         if impl == MelImpl.ONNX:
             mel = MelOnnx(make_session(mel_path, rt, "wake-word mel", always_on=True), graph)

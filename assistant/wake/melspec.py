@@ -145,7 +145,7 @@ class MelOnnx:
 class MelNumpy:
     """Numpy twin of the graph (the fallback and the test oracle of the native kernel)."""
 
-    implementation = "numpy"
+    implementation = "python"
 
     def __init__(self, graph: MelGraph) -> None:
         self._g = graph
@@ -175,9 +175,7 @@ class MelNative:
     implementation = "native"
 
     def __init__(self, graph: MelGraph) -> None:
-        if _accel.native is None:
-            raise ModelError("wake.mel = 'native' but the native extension is not built")
-        self._impl = _accel.native.WakeMel(
+        self._impl = _accel.kernel("WakeMel")(
             graph.window, graph.hop, graph.mel_matrix, graph.amin, graph.top_db, SCALE, OFFSET
         )
         self.hop = graph.hop

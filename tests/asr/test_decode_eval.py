@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.asr.conftest import ASR_DATA
 from tests.asr.test_shipped_transducer import CLIPS
+from tools.train import decode_eval
+from tools.train.evaluate import tuning_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools" / "train"))
-import decode_eval  # noqa: E402
-from evaluate import tuning_rows  # noqa: E402
 
 MODEL = ROOT / "models" / "asr" / "home-lstm-en"
 

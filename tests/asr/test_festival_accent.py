@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
-import festival_accent  # noqa: E402
+from tools.train import festival_accent
 
 REQUEST = "set a timer for five minutes"
 installed = festival_accent.available() if shutil.which("festival") else []

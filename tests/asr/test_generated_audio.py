@@ -74,7 +74,7 @@ def test_the_homes_names_as_hotwords_leave_out_what_the_tokens_cannot_spell(rt):
 
 @pytest.mark.parametrize("search", ["greedy", "beam"])
 def test_same_result_as_sherpa_onnx(rt, search):
-    from tests.asr.sherpa import decode_as_sherpa
+    from assistant.asr.reference import decode_as_sherpa
     from tests.asr.test_transducer import sherpa_tokens
 
     audio = say(["turn", "on", "the", AMBIGUOUS, "light", "please"])

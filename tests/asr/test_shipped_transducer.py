@@ -5,16 +5,17 @@ runtime) gives the same greedy tokens on the same files.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from assistant.asr.reference import decode_as_sherpa, kaldi_fbank, our_pieces, sherpa_tokens
 from assistant.asr.transducer import TransducerModel
 from assistant.audio.io import read_audio
 from assistant.config import SearchMethod, TransducerConfig
 from assistant.frontend.fbank import Fbank
 from assistant.models import ModelRegistry
-from tests.asr.sherpa import decode_as_sherpa, kaldi_fbank, our_pieces, sherpa_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "asr" / "home-lstm-en"
@@ -77,17 +78,19 @@ def test_the_shipped_configuration_as_the_pipeline_loads_it(greedy):
     no more word errors than greedy search on the three clips. The flite rms clip is the hardest held-out
     voice (tools/train/results.json): the device's name comes right ("bedroom lamp", one of the home's
     names)."""
+    from assistant.app import load_recognizer
+    from assistant.asr.corpora import word_edit_distance
     from assistant.asr.transducer import GENERIC_DECODING, SECOND_PASS_DECODING
-    from assistant.asr.whisper import with_first_pass, word_edit_distance
-    from assistant.cli.run import asr_word_lm, load_transducer
-    from assistant.config import load_config
-    from tools.bench_asr import normalize
+    from assistant.asr.whisper import with_first_pass
+    from assistant.config import AsrEngine, load_config
+    from assistant.text import spoken_words as normalize
 
     config = load_config()
     t = config.asr.transducer
     assert t.model == "asr/home-lstm-en" and t.search is SearchMethod.BEAM and t.home_hotwords
     registry = ModelRegistry.load()
-    model = load_transducer(config, registry, asr_word_lm(config, registry, whisper=False, transducer=True))
+    first_pass = dataclasses.replace(config, asr=dataclasses.replace(config.asr, engine=AsrEngine.TRANSDUCER))
+    model = load_recognizer(first_pass, registry).transducer
     # the decoding settings tuned for this model (its manifest entry's) are what the pipeline runs with
     own = registry.entry("asr/home-lstm-en/encoder.int8").decoding
     assert own["lm_weight"] > 0 and {k: getattr(model.cfg, k) for k in GENERIC_DECODING} == \

@@ -72,7 +72,7 @@ def test_asr_config_section_loads_and_checks():
     from assistant.config import AsrEngine, ConfigError, SearchMethod, load_config, parse_config
 
     cfg = load_config()  # the shipped default.toml has every [asr] key
-    assert cfg.asr.engine is AsrEngine.WHISPER and cfg.asr.whisper.search is SearchMethod.BEAM
+    assert cfg.asr.engine is AsrEngine.TWO_PASS and cfg.asr.whisper.search is SearchMethod.BEAM
     for table, key in [
         ({"asr": {"whisper": {"nbest": 9}}}, "asr.whisper.nbest"),
         ({"asr": {"transducer": {"beam_size": 0}}}, "asr.transducer.beam_size"),

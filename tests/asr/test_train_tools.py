@@ -3,17 +3,24 @@ equaliser augmentation and the longer lead-in. Runs only where PyTorch is instal
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "train"))
-from average import average  # noqa: E402
-from model import Transducer  # noqa: E402
-from train import BACKGROUND_FRAMES, RUN_ARGS, given_options, keep_run_args, lead_in, make_batch, spectral_eq  # noqa: E402
+
+from tools.train.average import average  # noqa: E402
+from tools.train.model import Transducer  # noqa: E402
+from tools.train.train import (  # noqa: E402
+    BACKGROUND_FRAMES,
+    RUN_ARGS,
+    given_options,
+    keep_run_args,
+    lead_in,
+    make_batch,
+    spectral_eq,
+)
 
 
 def _snapshot(path: Path, seed: int, step: int) -> dict:

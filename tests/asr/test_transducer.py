@@ -13,13 +13,13 @@ import numpy as np
 import onnx
 import pytest
 
+from assistant.asr import reference as sherpa
+from assistant.asr.reference import decode_as_sherpa
 from assistant.asr.transducer import FEATURE_DIM, LOG_FLOOR, TransducerModel
 from assistant.config import ConfigError, SearchMethod, TransducerConfig
 from assistant.frontend.fbank import Fbank
 from assistant.models import ModelError
-from tests.asr import sherpa
 from tests.asr.conftest import ASR_DATA, CONTRACTS, copy_model, transducer_cfg
-from tests.asr.sherpa import decode_as_sherpa
 from tests.conftest import librivox_wavs
 
 

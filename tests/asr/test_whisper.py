@@ -153,7 +153,7 @@ def test_log_mel_rejects_bad_input():
 
 @needs_weights
 def test_greedy_transcribes_real_speech(whisper):
-    from tools.bench_asr import wer
+    from assistant.asr.corpora import wer
 
     items = librivox(3)
     hyps = [whisper.transcribe(x)[0].text for x, _ in items]
@@ -167,7 +167,7 @@ def test_beam_gives_an_nbest_list(registry):
     hyps = model.transcribe(x)
     assert 2 <= len(hyps) <= 4 and len({h.text for h in hyps}) == len(hyps)
     assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
-    from tools.bench_asr import wer
+    from assistant.asr.corpora import wer
 
     assert wer([ref], [hyps[0].text]) <= 0.15
 

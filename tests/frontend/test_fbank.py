@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from assistant import _accel
+from assistant.asr.reference import kaldi_fbank
 from assistant.config import FrontendConfig, WindowType
 from assistant.frontend.fbank import Fbank
-from tests.asr.sherpa import kaldi_fbank
 from tests.conftest import feed_in_chunks
 
 pytest.importorskip("kaldi_native_fbank")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.asr.whisper import word_edit_distance
+from assistant.asr.corpora import word_edit_distance
 from assistant.audio.resample import resample
 from assistant.config import RuntimeConfig, TtsConfig
 from assistant.intent.numbers import number_to_words

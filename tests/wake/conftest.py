@@ -34,7 +34,7 @@ def load_model(registry):
 
 
 MEL_IMPLS = [
-    MelImpl.NUMPY,
+    MelImpl.PYTHON,
     MelImpl.ONNX,
     pytest.param(
         MelImpl.NATIVE,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.audio.io import read_audio
-from assistant.config import Config, EndpointConfig, RuntimeConfig, VadConfig
+from assistant.config import EndpointConfig, RuntimeConfig, VadConfig, WakeConfig
 from assistant.events import SpeechEnded, SpeechStarted, WakeDetected
 from assistant.listener import Listener, ListenState
 from assistant.vad.endpointer import Endpointer
@@ -90,5 +90,5 @@ def test_no_speech_after_wake_times_out(listener):
 
 
 def test_load_from_config(registry):
-    lst = Listener.load(Config(), registry)
+    lst = Listener.load(WakeConfig(), VadConfig(), EndpointConfig(), RuntimeConfig(), registry)
     assert lst.wake.heads[0].name == "hey_jarvis" and lst.endpointer.vad.name == "silero"

@@ -1,7 +1,7 @@
 """Generate rig scenarios: the wake word and a command spoken by synthetic voices (espeak-ng variants and
 flite voices, Debian packages), with noise, each with the events it must produce.
 
-    python tools/hil/make_scenarios.py [--out var/hil] [--voices N] [--snr-db 20 10]
+    python -m tools.hil.make_scenarios [--out var/hil] [--voices N] [--snr-db 20 10]
 
 Writes OUT/<name>.wav and OUT/<name>.toml (the format of tools/hil/run.py); nothing is committed. The
 voices and noise are not the ones the wake-word and intent tests were built on, so a pass here is a fair
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
-from assistant.audio.io import read_audio, write_audio  # noqa: E402
+from assistant.audio.io import read_audio, write_audio
 
 RATE_HZ = 16000
 WAKE = "hey jarvis"

@@ -1,7 +1,7 @@
 """Hardware-in-the-loop rig: play scenario files through the device's Wyoming control socket and check
 the events that come back, with timing bounds, reporting pass/fail and latencies.
 
-    python tools/hil/run.py --uri unix:///run/assistant/wyoming.sock tools/hil/scenarios/*.toml [--json]
+    python -m tools.hil.run --uri unix:///run/assistant/wyoming.sock tools/hil/scenarios/*.toml [--json]
 
 The device must run with ``[pipeline] input = "wyoming"`` (audio comes from the rig) and a
 ``[wyoming] socket`` (or loopback ``tcp``). A scenario file (TOML)::
@@ -44,8 +44,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
-from assistant.audio.io import AudioError, float_to_pcm16, read_audio  # noqa: E402
+from assistant.audio.io import AudioError, float_to_pcm16, read_audio
 
 RATE_HZ = 16000
 CHUNK_S = 0.02

@@ -2,7 +2,7 @@
 """Average the weights of several checkpoints of one training run (icefall's ``--avg``), into one
 checkpoint that export.py, greedy_eval.py and train.py ``--resume-from`` take.
 
-    python tools/train/average.py var/asr-exp8/step-28000.pt var/asr-exp8/step-29000.pt ... --out AVG.pt
+    python -m tools.train.average var/asr-exp8/step-28000.pt var/asr-exp8/step-29000.pt ... --out AVG.pt
 
 The snapshots come from ``train.py --keep-every N``. The config and step are the last one's, the loss
 history ``--history-from``'s (the run's last.pt); integer buffers are taken from the last one as they are.

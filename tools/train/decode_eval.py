@@ -2,7 +2,7 @@
 """The shipped streaming configuration's WER on the validation voices, for exported models or training
 checkpoints: what a sitting's ship rule weighs beside greedy search.
 
-    python tools/train/decode_eval.py MODEL [MODEL ...] [--data var/asr-data]
+    python -m tools.train.decode_eval MODEL [MODEL ...] [--data var/asr-data]
         [--split valid,valid_kokoro,valid_festival] [--limit 600,100,400] [--bpe tools/train/bpe.model]
 
 A MODEL is an export's folder (encoder.int8.onnx, decoder.onnx, joiner.onnx, tokens.txt) or a checkpoint
@@ -23,22 +23,20 @@ import sys
 import tempfile
 from pathlib import Path
 
+from assistant.asr.corpora import wer
+from assistant.asr.transducer import TransducerModel
+from assistant.audio.io import read_audio
+from tools.train.evaluate import BEAM, ILM_WEIGHTS, RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tools"))
-from bench_asr import wer  # noqa: E402
-from evaluate import BEAM, ILM_WEIGHTS, RT, beam_model, model_cfg, run_set, tune_decoding, tuning_rows  # noqa: E402
-
-from assistant.asr.transducer import TransducerModel  # noqa: E402
-from assistant.audio.io import read_audio  # noqa: E402
 
 
 def exported(model: Path, bpe: Path, tmp: Path) -> Path:
     """An export's folder as it is; a checkpoint exported into ``tmp``."""
     if model.is_dir():
         return model
-    import export
+    from tools.train import export
 
     out = tmp / model.stem
     export.main(["--ckpt", str(model), "--bpe", str(bpe), "--out", str(out)])

@@ -2,7 +2,7 @@
 """Measure the exported streaming transducer: WER, fusion, biasing, real speech beside Whisper, two-pass
 latency, real-time factor on one core, and greedy parity with sherpa-onnx.
 
-    python tools/train/evaluate.py [--model models/asr/home-lstm-en] [--data var/asr-data]
+    python -m tools.train.evaluate [--model models/asr/home-lstm-en] [--data var/asr-data]
         [--out tools/train/results.json] [--limit N] [--prompts 120] [--skip-whisper]
 
 Sets:
@@ -45,17 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.asr.corpora import asterisk, cards, librivox, wer
+from assistant.asr.transducer import GENERIC_DECODING, TransducerModel
+from assistant.audio.io import read_audio
+from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig
+from assistant.frontend.fbank import Fbank
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(HERE))
-from bench_asr import asterisk, cards, librivox, wer  # noqa: E402
-
-from assistant.asr.transducer import GENERIC_DECODING, TransducerModel  # noqa: E402
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import RuntimeConfig, SearchMethod, TransducerConfig  # noqa: E402
-from assistant.frontend.fbank import Fbank  # noqa: E402
 
 RT = RuntimeConfig(num_threads=1)
 
@@ -101,7 +98,7 @@ def tuning_rows(data: Path, dev: int, dev_kokoro: int, dev_festival: int) -> tup
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     if not (data / "valid.jsonl").exists():
-        from train import dev_split  # torch: only here
+        from tools.train.train import dev_split  # torch: only here
 
         train_rows = [r for name in ("train", "train2", "train3") for r in split(name)]
         dev_all = dev_split(train_rows)[0]
@@ -401,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         import kaldi_native_fbank  # noqa: F401
         import sherpa_onnx  # noqa: F401  (the reference must be there)
 
-        from tests.asr.sherpa import decode_as_sherpa, kaldi_fbank, sherpa_tokens
+        from assistant.asr.reference import decode_as_sherpa, kaldi_fbank, sherpa_tokens
 
         same = same_frames = 0
         n_par = min(args.parity_files, len(test))

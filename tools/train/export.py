@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export a checkpoint of tools/train/train.py in the sherpa-onnx ``lstm`` contract, with an int8 encoder.
 
-    python tools/train/export.py [--ckpt var/asr-exp/last.pt] [--out models/asr/home-lstm-en]
+    python -m tools.train.export [--ckpt var/asr-exp/last.pt] [--out models/asr/home-lstm-en]
 
 Writes encoder.onnx (fp32, kept out of git), encoder.int8.onnx (dynamic int8 weights), decoder.onnx,
 joiner.onnx and tokens.txt (from the BPE model). The export code and the metadata conventions are those
@@ -19,12 +19,11 @@ from pathlib import Path
 
 import torch
 
+from tools.make_test_models import add_meta, export, quantize
+from tools.train.model import CONTEXT_SIZE, NUM_MEL_BINS, RECEPTIVE_EXTRA, Transducer
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tools"))
-from make_test_models import add_meta, export, quantize  # noqa: E402
-from model import CONTEXT_SIZE, NUM_MEL_BINS, RECEPTIVE_EXTRA, Transducer  # noqa: E402
 
 DECODE_CHUNK_LEN = 32  # 320 ms of features per chunk: 8 encoder frames
 

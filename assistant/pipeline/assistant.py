@@ -1,29 +1,5 @@
-"""The running device: one asyncio loop tying the stages together.
-
-::
-
-    source ─► AudioQueue ─► listening thread ─────────────► loop (state machine, events)
-    (mic, file,  (bounded;   Listener.feed, and the              │
-     stdin,       live audio  RecognitionStream.feed             ├─► decode thread: RecognitionStream.finish
-     Wyoming)     drops the   (partials) while an utterance      ├─► Dialogue.handle (async; timeout)
-                  oldest)     is open; ONE worker, in order      ├─► synthesis thread: Speaker.synthesize
-                                                                 └─► AudioSink + reply listeners (Wyoming)
-
-States: IDLE (waiting for the wake word) ─wake─► LISTENING ─speech ended─► THINKING ─first audio─►
-SPEAKING ─reply done─► LISTENING for ``follow_up_s`` without the wake word (then IDLE). The wake word while
-THINKING or SPEAKING stops the reply and listens (barge-in). Announcements (a timer ringing) are spoken
-when the assistant is IDLE. Every step is a typed event (``assistant.events``) fanned out to subscribers:
-the log, ``--events`` JSON lines, Wyoming clients.
-
-Time. Event times are *stream* seconds (audio consumed so far). Two pacings:
-
-* ``Pacing.REALTIME`` (microphone, Wyoming): the world does not wait; a reply takes its duration on the
-  wall clock (or however long the sink blocks), and audio keeps arriving while the assistant thinks.
-* ``Pacing.STREAM`` (a file processed faster than real time): the file is a simulation in which
-  computing takes no stream time: reading the input pauses while the assistant recognises, thinks and
-  synthesises, and a reply occupies its duration in *stream* time, so barge-in and the follow-up window
-  behave as they would live, deterministically, however fast the machine is.
-"""
+"""The device's state machine over the stages: turns, follow-ups, barge-in, events (the package's
+docstring has the picture)."""
 
 from __future__ import annotations
 
@@ -31,17 +7,13 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
-import enum
-import heapq
-import itertools
 import logging
-import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +26,6 @@ from assistant.events import (
     Event,
     SpeechEnded,
     SpeechStarted,
-    SpeechSynthesized,
     State,
     StateChanged,
     TranscriptFinal,
@@ -62,34 +33,20 @@ from assistant.events import (
     WakeDetected,
     to_dict,
 )
-from assistant.stages import Dialogue, Listener, RecognitionStream, Recognizer, Speaker, Turn
+from assistant.pipeline.announcements import Announcer
+from assistant.pipeline.audio_queue import AudioQueue
+from assistant.pipeline.clock import Clock, Pacing, StreamClock, WallClock
+from assistant.pipeline.gate import TurnGate
+from assistant.pipeline.listening import ListeningWorker, Step
+from assistant.pipeline.speech import ReplyListener, ReplyPlayer
+from assistant.stages import Answer, DialogueStage, ListenerStage, RecognitionStream, RecognizerStage, SpeakerStage
 
 _LOGGER = logging.getLogger(__name__)
 
-LEADING_SILENCE = "leading-silence"
-"""``SpeechEnded.reason`` of a listening window in which nothing was said"""
 DROP_REPORT_INTERVAL_S = 1.0
 """at most one AudioDropped event per this much stream time"""
-RING_POLL_S = 0.5
-"""how often a dialogue with ``ringing()`` is asked for due announcements"""
 REOPEN_MIN_S, REOPEN_MAX_S = 0.5, 5.0
 """wait before reopening a lost live audio source, doubling up to the maximum"""
-
-
-class Pacing(enum.StrEnum):
-    REALTIME = "realtime"
-    STREAM = "stream"
-
-
-class ReplyListener(Protocol):
-    """Receives the reply audio as it is played (the Wyoming endpoint is one)."""
-
-    def reply_started(self, text: str) -> None: ...
-
-    def reply_audio(self, samples: np.ndarray, sample_rate: int) -> None: ...
-
-    def reply_ended(self, interrupted: bool) -> None: ...
-
 
 @dataclass
 class PipelineStats:
@@ -119,280 +76,6 @@ class PipelineStats:
         }
 
 
-# ---------------------------------------------------------------------------------------------- audio queue
-
-
-class AudioQueue:
-    """Bounded FIFO of audio chunks between the sources and the listening thread; thread-safe.
-
-    Bounded by ``max_samples``. ``push`` (live audio) drops the oldest chunks when full and counts them;
-    ``put`` (files) waits for room instead, so nothing is lost. ``close`` marks the end of input.
-    """
-
-    def __init__(self, max_samples: int) -> None:
-        self.max_samples = max_samples
-        self._items: collections.deque[np.ndarray] = collections.deque()
-        self._num_samples = 0
-        self._closed = False
-        self._cond = threading.Condition()
-        self.dropped_chunks = 0
-        self.dropped_samples = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def push(self, samples: np.ndarray) -> None:
-        with self._cond:
-            if self._closed:
-                return
-            self._append(samples)
-            while self._num_samples > self.max_samples and len(self._items) > 1:
-                old = self._items.popleft()
-                self._num_samples -= len(old)
-                self.dropped_chunks += 1
-                self.dropped_samples += len(old)
-
-    def try_put(self, samples: np.ndarray) -> bool:
-        """Queue ``samples`` if there is room (or the queue is closed: then they are discarded)."""
-        with self._cond:
-            if not self._closed and self._num_samples >= self.max_samples:
-                return False
-            if not self._closed:
-                self._append(samples)
-            return True
-
-    def put(self, samples: np.ndarray, timeout: float | None = None) -> bool:
-        """Wait for room, then queue; False if ``timeout`` passed first."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._closed or self._num_samples < self.max_samples, timeout):
-                return False
-            if not self._closed:
-                self._append(samples)
-            return True
-
-    def _append(self, samples: np.ndarray) -> None:
-        self._items.append(samples)
-        self._num_samples += len(samples)
-        self._cond.notify_all()
-
-    def get(self, timeout: float | None = None) -> np.ndarray | None:
-        """The oldest chunk; ``None`` once closed and drained. Raises TimeoutError after ``timeout``."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
-                raise TimeoutError
-            if not self._items:
-                return None
-            samples = self._items.popleft()
-            self._num_samples -= len(samples)
-            self._cond.notify_all()
-            return samples
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def clear(self) -> None:
-        with self._cond:
-            self._items.clear()
-            self._num_samples = 0
-            self._cond.notify_all()
-
-
-# ---------------------------------------------------------------------------------------------- clocks
-
-
-class _Clock:
-    """Stream time for events; ``wait_until`` and ``call_at`` in the clock's own time base.
-
-    ``samples`` is written by the listening thread only (audio consumed so far); everything else runs on
-    the loop. ``next_deadline_s`` tells the listening thread when the loop must hear from it.
-    """
-
-    next_deadline_s = math.inf
-
-    def __init__(self, sample_rate: int) -> None:
-        self.sample_rate = sample_rate
-        self.samples = 0
-
-    @property
-    def stream_s(self) -> float:
-        return self.samples / self.sample_rate
-
-    def now(self) -> float:
-        raise NotImplementedError
-
-    def fire_due(self) -> None:
-        """Run the callbacks whose time has come (loop thread)."""
-
-    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
-        """Return at stream time ``t``; ``on_due`` runs synchronously when it is reached."""
-        raise NotImplementedError
-
-    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
-        """Run ``callback`` at ``t``; returns a cancel function."""
-        raise NotImplementedError
-
-    def end(self) -> None:
-        """No more input: everything waiting on stream time is released."""
-
-
-class _WallClock(_Clock):
-    def __init__(self, sample_rate: int) -> None:
-        super().__init__(sample_rate)
-        self._loop = asyncio.get_running_loop()
-        self._t0 = self._loop.time()
-
-    def now(self) -> float:
-        return self._loop.time() - self._t0
-
-    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
-        delay = t - self.now()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if on_due is not None:
-            on_due()
-
-    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
-        return self._loop.call_at(self._t0 + t, callback).cancel
-
-
-class _StreamClock(_Clock):
-    def __init__(self, sample_rate: int) -> None:
-        super().__init__(sample_rate)
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
-        self._ended = False
-
-    def now(self) -> float:
-        return self.stream_s
-
-    def _update_deadline(self) -> None:
-        self.next_deadline_s = self._heap[0][0] if self._heap else math.inf
-
-    def fire_due(self) -> None:
-        while self._heap and (self._ended or self._heap[0][0] <= self.stream_s):
-            _t, _n, callback = heapq.heappop(self._heap)
-            self._update_deadline()
-            callback()
-        self._update_deadline()
-
-    def call_at(self, t: float, callback: Callable[[], None]) -> Callable[[], None]:
-        entry = (t, next(self._seq), callback)
-        heapq.heappush(self._heap, entry)
-        self._update_deadline()
-        if self._ended or t <= self.stream_s:
-            self.fire_due()
-
-        def cancel() -> None:
-            with contextlib.suppress(ValueError):
-                self._heap.remove(entry)
-                heapq.heapify(self._heap)
-                self._update_deadline()
-
-        return cancel
-
-    async def wait_until(self, t: float, on_due: Callable[[], None] | None = None) -> None:
-        if self._ended or t <= self.stream_s:
-            if on_due is not None:
-                on_due()
-            return
-        fut = asyncio.get_running_loop().create_future()
-
-        def due() -> None:
-            if on_due is not None:
-                on_due()
-            if not fut.done():
-                fut.set_result(None)
-
-        cancel = self.call_at(t, due)
-        try:
-            await fut
-        finally:
-            cancel()
-
-    def end(self) -> None:
-        self._ended = True
-        self.fire_due()
-
-
-# ---------------------------------------------------------------------------------------------- listening
-
-
-@dataclass(slots=True)
-class _Step:
-    events: list[Any]
-    utterance: np.ndarray | None = None
-    stream: RecognitionStream | None = None
-    busy_s: float = 0.0
-    dropped: tuple[int, int] | None = None
-    """(newly dropped, total) chunks to report"""
-    settled: np.ndarray | None = None
-    """the open utterance as it will be if it ends now (the speaker paused): decoded early"""
-
-
-class _ListeningWorker:
-    """Listening and streaming recognition; every method runs on the one listening thread, in order."""
-
-    def __init__(self, listener: Listener | None, recognizer: Recognizer | None,
-                 early_decode: bool = False) -> None:
-        self.listener = listener
-        self.recognizer = recognizer
-        self._stream: RecognitionStream | None = None
-        self._early = early_decode and hasattr(listener, "settled_utterance")
-        self._settled_mark: int | None = None
-
-    def step(self, samples: np.ndarray) -> _Step:
-        t0 = time.perf_counter()
-        if self.listener is None:
-            return _Step([], busy_s=time.perf_counter() - t0)
-        out: list[Any] = []
-        result = _Step(out)
-        fed = False
-        for event in self.listener.feed(samples):
-            out.append(event)
-            if isinstance(event, SpeechStarted) and self.recognizer is not None:
-                self._stream = self.recognizer.stream()
-                heard = self.listener.open_audio() if hasattr(self.listener, "open_audio") else None
-                if heard is not None and len(heard):  # the pre-roll too, as the final pass will hear it
-                    out.extend(self._stream.feed(heard))
-                    fed = True
-            elif isinstance(event, SpeechEnded):
-                if self._stream is not None and not fed:
-                    out.extend(self._stream.feed(samples))
-                    fed = True
-                utterance = self.listener.take_utterance()
-                if event.reason != LEADING_SILENCE and utterance is not None and len(utterance):
-                    result.utterance = np.asarray(utterance, dtype=np.float32)
-                    result.stream = self._stream
-                self._stream = None
-        if self._stream is not None and not fed:
-            out.extend(self._stream.feed(samples))
-            if self._early:
-                settled = self.listener.settled_utterance()
-                if settled is not None and settled[0] != self._settled_mark:  # once per pause
-                    self._settled_mark = settled[0]
-                    result.settled, result.stream = settled[1], self._stream
-        result.busy_s = time.perf_counter() - t0
-        return result
-
-    def listen(self) -> None:
-        if self.listener is not None:
-            self.listener.listen()
-
-    def reset(self) -> None:
-        self._stream = None
-        if self.listener is not None:
-            self.listener.reset()
-
-
-# ---------------------------------------------------------------------------------------------- assistant
-
-
 class Assistant:
     """The device's state machine over the stages; any stage may be ``None`` (left out:
     text-only use through the control socket, or tests).
@@ -406,10 +89,10 @@ class Assistant:
         cfg: PipelineConfig,
         *,
         sample_rate: int,
-        listener: Listener | None = None,
-        recognizer: Recognizer | None = None,
-        dialogue: Dialogue | None = None,
-        speaker: Speaker | None = None,
+        listener: ListenerStage | None = None,
+        recognizer: RecognizerStage | None = None,
+        dialogue: DialogueStage | None = None,
+        speaker: SpeakerStage | None = None,
         sink: AudioSink | None = None,
         pacing: Pacing = Pacing.REALTIME,
     ) -> None:
@@ -421,30 +104,30 @@ class Assistant:
         self.state = State.IDLE
         self.stats = PipelineStats()
         self._subscribers: list[Callable[[Event], None]] = []
-        self._reply_listeners: list[ReplyListener] = []
-        self._worker = _ListeningWorker(listener, recognizer, cfg.early_decode)
+        self._reply = ReplyPlayer(speaker, sink, self._emit, on_first_audio=self._speaking, on_latency=self._latency)
+        """speaking a reply (the synthesis and sink threads, reply listeners, barge-in's cut)"""
+        self._announcer = Announcer(dialogue.ringing if dialogue is not None else None, self._wait_idle,
+                                    lambda text: self._start_turn(self._announcement(text)), self._emit)
+        """what the device says unasked (timers), when it is idle"""
+        self._worker = ListeningWorker(listener, recognizer, cfg.early_decode)
         self._early: tuple[np.ndarray, asyncio.Future] | None = None
         """the utterance decoded at the speaker's pause, and its decode"""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: AudioQueue | None = None
-        self._clock: _Clock | None = None
+        self._clock: Clock | None = None
         self._turn: asyncio.Task | None = None
-        self._gate = threading.Event()
-        self._gate.set()
+        self._gate = TurnGate(pacing, lambda: self._turn)
+        """under STREAM pacing, the listening thread waits while a turn computes"""
         self._commands: collections.deque[Callable[[], None]] = collections.deque()
         self._listen_thread: threading.Thread | None = None
         self._halt = threading.Event()
-        self._turn_holds_gate = False
         self._source: AudioSource | None = None
         self._cancel_follow_up: Callable[[], None] | None = None
-        self._announcements: asyncio.Queue[str] | None = None
         self._idle: asyncio.Event | None = None
         self._input_ended = False
         self._stopped: asyncio.Event | None = None
         self._dropped_reported = 0
         self._last_drop_report_s = -DROP_REPORT_INTERVAL_S
-        self._speech_ended_wall: float | None = None
-        self._play_until = 0.0
         self._last_progress = 0.0
         self._step_started: float | None = None
         self._executors: list[ThreadPoolExecutor] = []
@@ -457,8 +140,9 @@ class Assistant:
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
     def add_reply_listener(self, listener: ReplyListener) -> Callable[[], None]:
-        self._reply_listeners.append(listener)
-        return lambda: self._reply_listeners.remove(listener) if listener in self._reply_listeners else None
+        listeners = self._reply.listeners
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
 
     # ------------------------------------------------------------------ entry points
 
@@ -484,9 +168,7 @@ class Assistant:
 
     def announce(self, text: str) -> None:
         """Speak ``text`` as soon as the assistant is idle (a timer ringing). Safe from any thread."""
-        if self._loop is None or self._announcements is None:
-            raise RuntimeError("the assistant is not running")
-        self._loop.call_soon_threadsafe(self._announcements.put_nowait, text)
+        self._announcer.put(text)
 
     def inject_text(self, text: str) -> None:
         """Handle ``text`` as if it had been heard (a rig, or Home Assistant). Safe from any thread."""
@@ -521,19 +203,19 @@ class Assistant:
         """
         self._loop = asyncio.get_running_loop()
         self._queue = AudioQueue(max(1, int(self.cfg.queue_s * self.sample_rate)))
-        self._clock = (_StreamClock if self.pacing == Pacing.STREAM else _WallClock)(self.sample_rate)
+        self._clock = (StreamClock if self.pacing == Pacing.STREAM else WallClock)(self.sample_rate)
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopped = asyncio.Event()
         self._input_done = asyncio.Event()
-        self._announcements = asyncio.Queue()
         self._last_progress = time.monotonic()
         self._decode_ex = self._executor("decode")
         self._synth_ex = self._executor("synthesize")
         self._sink_ex = self._executor("sink")
+        self._reply.start(self._clock, self._gate, self._synth_ex, self._sink_ex)
         self._listen_thread = threading.Thread(target=self._listen_main, name="listen", daemon=True)
         self._listen_thread.start()
-        tasks = [asyncio.create_task(self._announce_loop(), name="announce")]
+        tasks = self._announcer.start()
         done_wait = asyncio.create_task(self._input_done.wait(), name="input-done")
         stop_wait = asyncio.create_task(self._stopped.wait(), name="stop")
         producer: threading.Thread | None = None
@@ -542,8 +224,6 @@ class Assistant:
             producer = threading.Thread(target=self._produce, args=(source, live, reopen),
                                         name="audio-source", daemon=True)
             producer.start()
-        if callable(getattr(self.dialogue, "ringing", None)):
-            tasks.append(asyncio.create_task(self._ring_loop(), name="ringing"))
         if watchdog is not None and watchdog_interval_s:
             tasks.append(asyncio.create_task(self._watchdog_loop(watchdog, watchdog_interval_s)))
         if on_ready is not None:
@@ -556,14 +236,14 @@ class Assistant:
         finally:
             self._halt.set()
             self._queue.close()
-            self._gate.set()
+            self._gate.release()
             if self._source is not None:
                 _close_in_background(self._source)
             await self._cancel_turn()
             for task in [*tasks, done_wait, stop_wait]:
                 task.cancel()
             await asyncio.gather(*tasks, done_wait, stop_wait, return_exceptions=True)
-            if self.sink is not None and hasattr(self.sink, "stop"):
+            if self.sink is not None:
                 with contextlib.suppress(Exception):
                     self.sink.stop()
             for ex in self._executors:
@@ -630,7 +310,7 @@ class Assistant:
             idle_s = now - self._last_progress
             started = self._step_started
             stalled = (started is not None and now - started > interval_s) or \
-                (len(self._queue) > 0 and idle_s > interval_s and self._gate.is_set())
+                (len(self._queue) > 0 and idle_s > interval_s and self._gate.is_open)
             if stalled:
                 _LOGGER.error("listening has made no progress for %.1f s; not pinging the watchdog", idle_s)
             else:
@@ -647,7 +327,7 @@ class Assistant:
         stream = self.pacing == Pacing.STREAM
         try:
             while not self._halt.is_set():
-                if stream and not self._gate.wait(0.5):
+                if not self._gate.wait(0.5):
                     continue
                 while self._commands:
                     self._run_command(self._commands.popleft())
@@ -664,7 +344,7 @@ class Assistant:
                     step = self._worker.step(samples)
                 except Exception as e:
                     _LOGGER.exception("listening failed")
-                    step = _Step([Error("listening", f"{type(e).__name__}: {e}")])
+                    step = Step([Error("listening", f"{type(e).__name__}: {e}")])
                     self._run_command(self._worker.reset)
                 clock.samples += len(samples)
                 self._last_progress = time.monotonic()
@@ -718,7 +398,7 @@ class Assistant:
         """Run ``command`` on the listening thread before the next audio (listen, reset)."""
         self._commands.append(command)
 
-    def _dispatch(self, step: _Step) -> None:  # loop thread
+    def _dispatch(self, step: Step) -> None:  # loop thread
         for event in step.events:
             if isinstance(event, Error):
                 self._emit(event)
@@ -742,7 +422,7 @@ class Assistant:
         if self.state != State.IDLE:
             self._set_state(State.IDLE)
 
-    def _on_listen_event(self, event: Any, step: _Step) -> None:
+    def _on_listen_event(self, event: Any, step: Step) -> None:
         self._emit(event)
         if isinstance(event, WakeDetected):
             if self.state == State.IDLE:
@@ -765,14 +445,14 @@ class Assistant:
             if step.utterance is None:  # nothing was said
                 self._set_state(State.IDLE)
                 return
-            self._speech_ended_wall = time.perf_counter()
+            self._reply.speech_ended_wall = time.perf_counter()
             self._start_turn(self._audio_turn(step.stream, step.utterance, event))
 
     # ------------------------------------------------------------------ turns
 
     def _start_turn(self, coro) -> None:
         self._abandon_turn()
-        self._hold_gate()  # stop reading input now, not once the task first runs
+        self._gate.hold()  # stop reading input now, not once the task first runs
         self._set_state(State.THINKING)
         self.stats.turns += 1
         self._turn = asyncio.create_task(coro, name="turn")
@@ -780,7 +460,7 @@ class Assistant:
 
     def _start_text_turn(self, text: str) -> None:
         self._clear_follow_up()
-        self._speech_ended_wall = time.perf_counter()
+        self._reply.speech_ended_wall = time.perf_counter()
         if self.state in (State.LISTENING,):
             self._command(self._worker.reset)
         self._start_turn(self._text_turn(text))
@@ -788,16 +468,16 @@ class Assistant:
     def _turn_done(self, task: asyncio.Task) -> None:
         if task is self._turn:
             self._turn = None
-            self._release_gate()
+            self._gate.release()
         if not task.cancelled() and task.exception() is not None:
             _LOGGER.error("turn failed", exc_info=task.exception())
 
     def _abandon_turn(self) -> None:
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()
-            self._stop_sink()
+            self._reply.cut()
         self._turn = None
-        self._release_gate()
+        self._gate.release()
 
     async def _cancel_turn(self) -> None:
         turn = self._turn
@@ -805,17 +485,6 @@ class Assistant:
         if turn is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(turn, 1.0)
-
-    def _hold_gate(self) -> None:
-        """Under STREAM pacing a turn computes in no stream time: the listening thread waits, except
-        while the turn waits for stream time itself (a reply being 'played')."""
-        if self.pacing == Pacing.STREAM:
-            self._turn_holds_gate = True
-            self._gate.clear()
-
-    def _release_gate(self) -> None:
-        self._turn_holds_gate = False
-        self._gate.set()
 
     def _decode_early(self, stream: RecognitionStream, settled: np.ndarray) -> None:
         """The speaker paused: decode the utterance as it stands, in case the pause is its end (used if
@@ -840,7 +509,7 @@ class Assistant:
         except Exception as e:
             _LOGGER.exception("recognition failed")
             self._emit(Error("recognition", f"{type(e).__name__}: {e}"))
-            await self._speak(self.cfg.error_reply)
+            await self._reply.speak(self.cfg.error_reply)
             self._end_turn(follow_up=False)
             return
         final = dataclasses.replace(final, time_s=self._clock.now())  # the recogniser knows no stream time
@@ -859,13 +528,11 @@ class Assistant:
             self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
             self._end_turn(follow_up=False)
             return
-        respond = (self.dialogue.respond(text, alternatives=alternatives) if alternatives
-                   else self.dialogue.respond(text))
         try:
-            turn: Turn = await asyncio.wait_for(respond, self.cfg.turn_timeout_s)
-            reply = turn.text
-            follow_up_s = getattr(turn, "follow_up_s", None)
-            for event in turn.events:
+            answer: Answer = await asyncio.wait_for(self.dialogue.respond(text, alternatives=alternatives),
+                                                    self.cfg.turn_timeout_s)
+            reply, follow_up_s = answer.text, answer.follow_up_s
+            for event in answer.events:
                 self._emit(event)
         except TimeoutError:
             # (no transcript in errors: they reach the journal, and nothing heard goes to disk by default)
@@ -875,14 +542,13 @@ class Assistant:
             _LOGGER.exception("understanding failed")
             self._emit(Error("understanding", f"{type(e).__name__}: {e}"))
             reply, follow_up_s = self.cfg.error_reply, 0.0
-        spoke = await self._speak(reply) if reply.strip() else False
+        spoke = await self._reply.speak(reply) if reply.strip() else False
         self._end_turn(follow_up=spoke, follow_up_s=follow_up_s)
 
-    def _end_turn(self, follow_up: bool, follow_up_s: float | None = None) -> None:
-        """Back to IDLE, or to LISTENING for the follow-up window (the turn's own length if it gave one,
-        else ``pipeline.follow_up_s``)."""
-        self._release_gate()
-        window_s = self.cfg.follow_up_s if follow_up_s is None else follow_up_s
+    def _end_turn(self, follow_up: bool, follow_up_s: float = 0.0) -> None:
+        """Back to IDLE, or to LISTENING for the follow-up window the answer asked for."""
+        self._gate.release()
+        window_s = follow_up_s
         if follow_up and window_s > 0 and not self._input_ended:
             self._command(self._worker.listen)
             self._set_state(State.LISTENING)
@@ -903,129 +569,31 @@ class Assistant:
             self._command(self._worker.reset)
             self._set_state(State.IDLE)
 
-    # ------------------------------------------------------------------ speech
-
-    async def _speak(self, text: str) -> bool:
-        """Synthesise and play ``text``; True if any audio was played. A speaker with ``stream`` (the
-        split Piper voice) yields each sentence in slices, so the first audio comes after one slice, not
-        one sentence; the next slice is made while the last one plays. One ``speech-synthesized`` event a
-        sentence."""
-        if self.speaker is None:
-            self._emit(Error("speech", f"no voice is loaded; a {len(text)}-character reply is not spoken"))
-            return False
-        loop = asyncio.get_running_loop()
-        make = getattr(self.speaker, "stream", None) or self.speaker.synthesize
-        try:
-            chunks: Iterator[Any] = iter(make(text))
-        except Exception as e:
-            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
-            return False
-        for r in self._reply_listeners:
-            r.reply_started(text)
-        played = False
-        interrupted = True
-        sentence_s = 0.0
-        pending = None
-        try:
-            pending = loop.run_in_executor(self._synth_ex, next, chunks, None)
-            while True:
-                chunk = await pending
-                pending = None
-                if chunk is None:
-                    break
-                pending = loop.run_in_executor(self._synth_ex, next, chunks, None)  # made while this plays
-                samples = np.asarray(chunk.samples, dtype=np.float32)
-                rate = int(chunk.sample_rate)
-                if self.state != State.SPEAKING:
-                    self._set_state(State.SPEAKING)
-                sentence_s += len(samples) / rate
-                if getattr(chunk, "sentence_end", True):
-                    self._emit(SpeechSynthesized(text=getattr(chunk, "text", None) or text,
-                                                 duration_s=sentence_s, sample_rate=rate))
-                    sentence_s = 0.0
-                await self._play(samples, rate)
-                played = True
-            interrupted = False
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            _LOGGER.exception("speech failed")
-            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
-        finally:
-            if pending is not None:  # barge-in while the next slice was being made: its result goes
-                pending.add_done_callback(lambda f: f.cancelled() or f.exception())
-            if hasattr(chunks, "close"):  # on the synthesis thread, after a slice still being made
-                with contextlib.suppress(RuntimeError):  # the executor is already shut down
-                    self._synth_ex.submit(chunks.close).add_done_callback(lambda f: f.exception())
-            for r in self._reply_listeners:
-                r.reply_ended(interrupted)
-        return played
-
-    async def _play(self, samples: np.ndarray, rate: int) -> None:
-        if self._speech_ended_wall is not None:
-            latency = time.perf_counter() - self._speech_ended_wall
-            self._speech_ended_wall = None
-            self.stats.latencies_s = [*self.stats.latencies_s[-999:], latency]
-            _LOGGER.info("first reply audio %.0f ms after the end of speech", 1000 * latency)
-        start = max(self._clock.now(), self._play_until)
-        self._play_until = start + len(samples) / rate
-        for r in self._reply_listeners:
-            r.reply_audio(samples, rate)
-        if self.sink is not None:
-            await asyncio.get_running_loop().run_in_executor(self._sink_ex, self.sink.play, samples, rate)
-        turn = asyncio.current_task()
-        held = self._turn_holds_gate
-        if held:
-            self._release_gate()
-
-        def due() -> None:  # runs inside the dispatch that reached the time: hold before reading on
-            if held and turn is self._turn:
-                self._hold_gate()
-
-        await self._clock.wait_until(self._play_until, on_due=due)
-
-    def _stop_sink(self) -> None:
-        """Barge-in: cut the reply now, where the sink can (``stop()``, as DeviceSink has)."""
-        self._play_until = 0.0
-        if self.sink is not None and hasattr(self.sink, "stop"):
-            try:
-                self.sink.stop()
-            except Exception:
-                _LOGGER.exception("stopping the audio output failed")
-
     # ------------------------------------------------------------------ announcements
 
-    async def _announce_loop(self) -> None:
+    async def _wait_idle(self) -> None:
+        """Until the assistant is idle with no turn in progress."""
         while True:
-            text = await self._announcements.get()
-            while True:  # wait until idle with no turn in progress
-                if self._turn is not None and not self._turn.done():
-                    await asyncio.wait({self._turn})
-                elif self.state != State.IDLE:
-                    await self._idle.wait()
-                else:
-                    break
-            _LOGGER.info("announcing %r", text)
-            self._start_turn(self._announcement(text))
-
-    async def _ring_loop(self) -> None:
-        """Poll the dialogue for announcements that came due (timers), for the announce loop."""
-        while True:
-            await asyncio.sleep(RING_POLL_S)
-            try:
-                due = self.dialogue.ringing()
-            except Exception as e:
-                _LOGGER.exception("ringing() failed")
-                self._emit(Error("skills", f"{type(e).__name__}: {e}"))
-                continue
-            for text in due:
-                self._announcements.put_nowait(text)
+            if self._turn is not None and not self._turn.done():
+                await asyncio.wait({self._turn})
+            elif self.state != State.IDLE:
+                await self._idle.wait()
+            else:
+                return
 
     async def _announcement(self, text: str) -> None:
-        await self._speak(text)
+        if await self._reply.speak(text) and self.dialogue is not None:
+            self.dialogue.announced(text)  # a timer is forgotten only once it has rung
         self._end_turn(follow_up=False)
 
     # ------------------------------------------------------------------ events
+
+    def _speaking(self) -> None:
+        if self.state != State.SPEAKING:
+            self._set_state(State.SPEAKING)
+
+    def _latency(self, seconds: float) -> None:
+        self.stats.latencies_s = [*self.stats.latencies_s[-999:], seconds]
 
     def _set_state(self, new: State) -> None:
         old = self.state

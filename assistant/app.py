@@ -1,0 +1,78 @@
+"""The composition root: the only place that knows how the device is assembled.
+
+    stages = load_stages(cfg)                       # every model, through one registry, before READY
+    assistant = build(cfg, stages, sink=sink, pacing=pacing)
+    await assistant.run(source)
+
+One ``ModelRegistry`` (from ``[models]``: the bundled manifest or the one the image installs) resolves
+every model; one state directory, locked for this process; one home (``[home]``: the home file, Home
+Assistant's registry or MQTT discovery) gives the parser its names, the domain LM its sentences and the
+first pass its hotwords, and its backend carries out what the skills decide. Each stage is built from its own sections. ``assistant run`` adds only sources, sinks,
+signals and reporting; ``assistant transcribe``, the evaluations and the benchmarks load the same
+``Recognizer`` through ``load_recognizer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.asr.recognizer import Recognizer, load_word_lm
+from assistant.audio.sink import AudioSink
+from assistant.config import Config
+from assistant.dialogue import DialogueManager
+from assistant.intent.home import Home, load_home
+from assistant.listener import Listener
+from assistant.models import ModelRegistry, default_cache_dir
+from assistant.pipeline import Assistant, Pacing
+from assistant.tts.voice import Voice
+
+__all__ = ["Stages", "build", "load_recognizer", "load_stages"]
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The loaded stages of the device (``assistant.stages`` protocols)."""
+
+    listener: Listener
+    recognizer: Recognizer
+    dialogue: DialogueManager
+    speaker: Voice
+
+    @property
+    def wake_words(self) -> tuple[str, ...]:
+        """the names ``WakeDetected`` events carry (announced to Wyoming clients)"""
+        return tuple(h.name for h in self.listener.wake.heads)
+
+
+def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Home | None = None) -> Recognizer:
+    """``[asr]`` as the device runs it: the word LM and hotwords from the home's names."""
+    registry = registry if registry is not None else ModelRegistry.load(cfg.models)
+    home = home if home is not None else load_home(cfg.home)
+    lm = load_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry)
+    return Recognizer.load(cfg.asr, cfg.runtime, registry, lm=lm, hotwords=home.names())
+
+
+def load_stages(cfg: Config) -> Stages:
+    """Load every stage; a model that does not load raises ``ModelError`` (before READY)."""
+    from assistant.dialogue import build_dialogue
+    from assistant.home import open_home
+    from assistant.skills import StateStore
+
+    registry = ModelRegistry.load(cfg.models)
+    store = StateStore(cfg.runtime.state_dir)
+    store.lock()  # before anything is read: a second process on this state fails here, touching nothing
+    link = open_home(cfg.home, store)  # the home file, or Home Assistant's / the MQTT broker's devices
+    return Stages(
+        listener=Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry),
+        recognizer=load_recognizer(cfg, registry, link.home),
+        dialogue=build_dialogue(cfg, store=store, link=link),
+        speaker=Voice.load(cfg.tts, cfg.runtime, registry),
+    )
+
+
+def build(cfg: Config, stages: Stages, *, sink: AudioSink | None = None,
+          pacing: Pacing = Pacing.REALTIME) -> Assistant:
+    """The device's loop over ``stages``; replies go to ``sink`` (None: only to reply listeners)."""
+    return Assistant(cfg.pipeline, sample_rate=cfg.audio.sample_rate, listener=stages.listener,
+                     recognizer=stages.recognizer, dialogue=stages.dialogue, speaker=stages.speaker,
+                     sink=sink, pacing=pacing)
