@@ -710,11 +710,13 @@ class IntentParser:
         heard = recogniser_text(text)
         if not heard:
             return None
-        norm = normalize_text(text)
         # 1. Home Assistant's grammar on the text as heard.
         hit = self._grammar(heard, here)
-        if hit is not None or len(heard) > GRAMMAR_RETRY_CHARS:
-            return hit if hit is not None else self._templates(norm, here)
+        if hit is not None:
+            return hit
+        norm = normalize_text(text)
+        if len(heard) > GRAMMAR_RETRY_CHARS:
+            return self._templates(norm, here)
         # 2. Our own templates, where they read every slot exactly (the spoken phrasings the grammar
         #    lacks: "timer for ten minutes", "turn of the light"); fast, regular expressions.
         ours = self._templates(norm, here)
