@@ -22,6 +22,7 @@ def register(sub) -> None:
     )
     p.add_argument("--home", metavar="FILE", help="home TOML (default: [home] path of the config)")
     p.add_argument("--state-dir", metavar="DIR", help="where state persists (default: runtime.state_dir)")
+    p.add_argument("--area", metavar="AREA", help="the room the device is in (default: [home] area of the config)")
     add_config_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -33,6 +34,8 @@ def run(args) -> int:
     cfg = load_config(args.config)
     if args.home:
         cfg = dataclasses.replace(cfg, home=dataclasses.replace(cfg.home, path=Path(args.home)))
+    if args.area is not None:
+        cfg = dataclasses.replace(cfg, home=dataclasses.replace(cfg.home, area=args.area))
     if args.state_dir:
         cfg = dataclasses.replace(
             cfg, runtime=dataclasses.replace(cfg.runtime, state_dir=Path(args.state_dir))

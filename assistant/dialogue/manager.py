@@ -114,6 +114,7 @@ _CANNOT = [
     (re.compile(r"^(call|phone|ring|text|message|send|email)\b"), "I can't make calls or send messages."),
     (re.compile(r"^(play|put on)\b"), "I can't play that: this device has no music source."),
 ]
+_HERE = re.compile(r"\b(in here|this room|the room i am in|where i am)\b")
 _DEFINITION = re.compile(r"^(?:(?:so|ok|okay|and)\s+)?(?P<phrase>[a-z][a-z ]{1,40}?)\s+(?:means|is when you)\s+(?P<meaning>.+)$")
 # what a taught concept may stand for: actions (a question or small talk is served, never learned)
 _DEFINABLE = frozenset(
@@ -402,6 +403,14 @@ class DialogueManager:
         elif pending is not None:
             st.pending = None
 
+        taught = _ACTIVATE.match(norm)
+        if taught and _concept_key(taught.group("phrase")) in st.concepts:  # what was taught comes first
+            concept = st.concepts[_concept_key(taught.group("phrase"))]
+            if concept.get("kind") != "alias":
+                phrase = taught.group("phrase")
+                holder = Intent("HassLightSet", {}, norm, unknown=phrase, unknown_slot="value")
+                return await self._apply_concept(holder, concept)
+
         if self.agent is not None and self.agent_first:
             answered = await self._ask_agent(norm)
             return answered or Turn("Sorry, I didn't understand that.", success=False)
@@ -412,6 +421,11 @@ class DialogueManager:
             if taught is not None:
                 return taught
 
+        if not self.parser.area and _HERE.search(norm):
+            return Turn(
+                "I don't know which room I'm in. Name the room, or set [home] area in the config.",
+                success=False,
+            )
         intent = self.parser.parse(norm)
         if intent is None or (intent.unknown and not self._concept(intent.unknown)):
             rewritten = self._rewrite(norm)

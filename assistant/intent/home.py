@@ -186,6 +186,10 @@ class Home:
             and (device_class is None or d.device_class == device_class)
         ]
 
+    def is_name(self, kind: str, text: str) -> bool:
+        """True if ``text`` is a floor, area or device name or alias exactly (as the recogniser writes it)."""
+        return normalize_name(text) in self._index[kind]
+
     def match(self, kind: str, text: str, min_similarity: float) -> Match | None:
         """The floor, area or device ``text`` names, allowing recognition errors; None if none is close."""
         table = self._index[kind]

@@ -48,7 +48,7 @@ def build_registry(
         MediaSkill(store, home, backend),
         ConversationSkill(),
         ListSkill(store),
-        WeatherSkill(),
+        WeatherSkill(home, backend),
         CookingSkill(offer_timers=cfg.dialogue.latent_goals),
     ]
     return SkillRegistry(cfg.intent, skills)

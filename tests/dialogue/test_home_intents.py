@@ -85,6 +85,10 @@ CONVERSATION = [
     ("set a 5 minute timer for pasta", "Pasta timer set for five minutes."),
     ("how much time is left on the pasta timer", "The pasta timer has five minutes left."),
     ("cancel the 5 minute timer", "Cancelled the pasta timer."),
+    # the volume, up and down; the home's weather entity
+    ("turn up the volume", "Volume set to sixty percent."),
+    ("quieter", "Volume set to fifty percent."),
+    ("what's the weather", "The weather is sunny."),
     # HassBroadcast, HassRespond, HassNevermind, stop
     ("broadcast dinner is ready", "Announcement: dinner is ready."),
     ("hello", "Hello!"),
@@ -122,10 +126,17 @@ def test_every_new_intent_in_conversation(conv):
         "HassRespond",
         "HassNevermind",
         "AssistantStop",
+        "HassSetVolumeRelative",
+        "HassGetWeather",
     }
     conv.restart()  # the local backend kept every state
     assert conv.say("is the front door locked").text == "Yes, the Front Door is locked."
     assert conv.say("is the tv paused").text == "Yes, the TV is paused."
+
+
+def test_in_here_without_a_known_area_is_said_plainly(conv):
+    t = conv.say("turn on the lights in here")
+    assert not t.success and t.text.startswith("I don't know which room I'm in.")
 
 
 def test_the_devices_own_area(tmp_path):
@@ -188,7 +199,12 @@ def test_parse_reads_stdin_lines_with_an_area(capsys, monkeypatch):
 
 
 def test_chat_serves_home_assistant_intents(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO("start the vacuum\nare any windows open\n"))
-    assert main(["chat", "--state-dir", str(tmp_path), "--json"]) == 0
+    said = "start the vacuum\nare any windows open\nturn off the lights in here\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(said))
+    assert main(["chat", "--state-dir", str(tmp_path), "--area", "Bathroom", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["reply"] for r in rows] == ["Started the Rover.", "Yes, the Bedroom Window is open."]
+    assert [r["reply"] for r in rows] == [
+        "Started the Rover.",
+        "Yes, the Bedroom Window is open.",
+        "Turned off the Bathroom Light.",
+    ]

@@ -106,3 +106,14 @@ def test_every_parsed_intent_has_a_skill(tmp_path, home):
     served = reg.intents | {"HassNevermind", "AssistantStop"}  # the dialogue's own
     assert set(_TEMPLATES) <= served
     assert set(load_intents().intents) <= served  # every intent of Home Assistant's grammar
+
+
+def test_weather_without_a_weather_entity_is_said_plainly():
+    import asyncio
+
+    from assistant.intent.home import parse_home
+    from assistant.intent.parser import Intent
+    from assistant.skills.weather import WeatherSkill
+
+    reply = asyncio.run(WeatherSkill(parse_home({}), None).handle(Intent("HassGetWeather", {}, "weather")))
+    assert not reply.success and reply.text.startswith("I can't tell you the weather")
