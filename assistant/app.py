@@ -64,10 +64,12 @@ def load_stages(cfg: Config) -> Stages:
     store = StateStore(cfg.runtime.state_dir)
     store.lock()  # before anything is read: a second process on this state fails here, touching nothing
     link = open_home(cfg.home, store)  # the home file, or Home Assistant's / the MQTT broker's devices
+    dialogue = build_dialogue(cfg, store=store, link=link)
+    dialogue.parser.parse("what time is it")  # the grammar's matchers are built at the first parse: before READY
     return Stages(
         listener=Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry),
         recognizer=load_recognizer(cfg, registry, link.home),
-        dialogue=build_dialogue(cfg, store=store, link=link),
+        dialogue=dialogue,
         speaker=Voice.load(cfg.tts, cfg.runtime, registry),
     )
 

@@ -106,7 +106,6 @@ _NOT_UNDERSTOOD_QUESTION = (
 )
 # Requests for things the device cannot do at all get an honest answer rather than "didn't understand".
 _CANNOT = [
-    (re.compile(r"\b(alarm|alarms)\b|\bwake me( up)? at\b"), "I can't set alarms yet, but I can set timers."),
     (
         re.compile(r"\bremind me to\b|\breminders?\b"),
         "I can't set reminders yet, but I can add it to a list or set a timer.",

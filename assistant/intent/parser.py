@@ -260,6 +260,41 @@ _TEMPLATES: dict[str, list[str]] = {
         "(wake me|wake me up) in {duration}",
         "<set> <det> <timer> [please]",
     ],
+    # alarms and reminders (assistant/skills/alarms.py)
+    "HassSetAlarm": [
+        "<set> [an|my|the|a] alarm (for|at) {time}",
+        "<set> [an|my|the|a] alarm (for|at) {time} (on|every) {days}",
+        "<set> [an|my|the|a] alarm (for|at) {time} (daily|every day) -> days=daily",
+        "<set> [an|my|the|a] alarm (on|every) {days} (for|at) {time}",
+        "(wake me|wake me up|get me up) at {time}",
+        "(wake me|wake me up|get me up) at {time} (on|every) {days}",
+        "<set> [an|my|the|a] {tname} alarm (for|at) {time}",
+    ],
+    "HassListAlarms": [
+        "(what|which) alarms (do i have|are set|have i got)",
+        "(list|show|tell me) [all] my alarms",
+        "(do i have|have i got|are there) any alarms [set]",
+        "when is my [next] alarm",
+    ],
+    "HassCancelAlarm": [
+        "(cancel|delete|remove|turn off|clear) (my|the) alarm",
+        "(cancel|delete|remove|turn off|clear) (my|the) alarm (for|at) {time}",
+        "(cancel|delete|remove|turn off|clear) all [of] (my|the) alarms -> all=true",
+    ],
+    "HassSnoozeAlarm": ["snooze [the|my] [alarm]", "snooze [the|my] [alarm] for {duration}"],
+    "HassStopAlarm": ["stop [the|my] alarm", "(turn off|dismiss) the alarm", "i am up", "i'm up"],
+    "HassSetReminder": [
+        "remind me to {task} at {time}",
+        "remind me at {time} to {task}",
+        "remind me in {duration} to {task}",
+        "remind me to {task} in {duration}",
+    ],
+    "HassListReminders": ["(what|which) reminders (do i have|are set)", "(list|show) [all] my reminders"],
+    "HassCancelReminder": [
+        "(cancel|delete|remove) (my|the) reminder",
+        "(cancel|delete|remove) (my|the) reminder to {task}",
+        "(cancel|delete|remove) all [of] (my|the) reminders -> all=true",
+    ],
     "HassCancelAllTimers": [
         "<cancel> (all|every|each) [of] <the> <timer> [please]",
         "<cancel> all [of] <the> <timer>",
@@ -533,6 +568,24 @@ _CONTRACTIONS = [
 ]
 
 
+def _clock_time(raw: str) -> tuple[dict[str, Any], float] | None:
+    from assistant.skills.alarms import parse_clock_time
+
+    t = parse_clock_time(raw)
+    return (t, 1.0) if t else None
+
+
+def _days(raw: str) -> tuple[dict[str, Any], float] | None:
+    from assistant.skills.alarms import parse_days
+
+    d = parse_days(raw)
+    return ({"days": d}, 1.0) if d else None
+
+
+def _task(raw: str) -> tuple[dict[str, Any], float] | None:
+    return ({"task": raw}, 1.0) if raw and len(raw.split()) <= 12 else None
+
+
 def normalize_text(text: str) -> str:
     """What the parser works on: lower case, contractions expanded, punctuation gone, fillers stripped."""
     t = text.lower().replace("%", " percent ").replace("°", " degrees ")
@@ -696,6 +749,9 @@ class IntentParser:
             "list": self._list,
             "food": self._food,
             "tname": self._timer_name,
+            "time": _clock_time,
+            "days": _days,
+            "task": _task,
         }
 
     @classmethod
