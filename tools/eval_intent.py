@@ -307,7 +307,8 @@ def evaluate_suite(
         "intents": len(table),
         "accuracy": {col: round(r / max(1, n), 4) for col, (r, n) in sorted(totals.items())},
         "per_intent": {
-            intent: {"n": cols[f"ours/{variants[0]}"][1], **{col: round(r / n, 3) for col, (r, n) in sorted(cols.items())}}
+            intent: {"n": cols[f"ours/{variants[0]}"][1],
+                     **{col: round(r / n, 3) for col, (r, n) in sorted(cols.items())}}
             for intent, cols in sorted(table.items())
         },
         "parse_ms": {who: {"p50": pct(v, 50), "p95": pct(v, 95)} for who, v in times.items() if v},

@@ -114,7 +114,9 @@ _CANNOT = [
     (re.compile(r"^(play|put on)\b"), "I can't play that: this device has no music source."),
 ]
 _HERE = re.compile(r"\b(in here|this room|the room i am in|where i am)\b")
-_DEFINITION = re.compile(r"^(?:(?:so|ok|okay|and)\s+)?(?P<phrase>[a-z][a-z ]{1,40}?)\s+(?:means|is when you)\s+(?P<meaning>.+)$")
+_DEFINITION = re.compile(
+    r"^(?:(?:so|ok|okay|and)\s+)?(?P<phrase>[a-z][a-z ]{1,40}?)\s+(?:means|is when you)\s+(?P<meaning>.+)$"
+)
 # what a taught concept may stand for: actions (a question or small talk is served, never learned)
 _DEFINABLE = frozenset(
     {

@@ -119,7 +119,8 @@ def spell_digits(name: str) -> str:
 
 
 _NOT_CODES = frozenset(
-    ["a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me", "my", "no", "of", "oh", "on", "or", "to", "up", "us", "we"]
+    ["a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me", "my", "no", "of",
+     "oh", "on", "or", "to", "up", "us", "we"]
 ) - {"no"}
 
 

@@ -691,7 +691,8 @@ SNAP_MIN_SIMILARITY = 0.85
 _MAX_SNAP_NAMES = 2000
 """homes with more devices and areas than this get no name snapping (it compares every span with every name)"""
 _SNAP_SKIP = frozenset(
-    "turn switch on off the lights light all in set to what is are and please".split()
+    ["turn", "switch", "on", "off", "the", "lights", "light", "all", "in", "set", "to", "what", "is", "are", "and",
+     "please"]
     + ["turn on", "turn off", "the lights", "lights on", "lights off", "in the", "on the", "off the"]
 )
 _NOT_TIMER_NAMES = frozenset(("", "every", "all", "each", "any", "this", "that", "these", "those", "one"))
