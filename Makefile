@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out
 
-.PHONY: demo test test-native test-python test-tools system-deps ha-venv bench clean
+.PHONY: demo test test-native test-python test-tools system-deps ha-venv bench image image-test clean
 
 $(STAMP): pyproject.toml setup.py models/requirements.txt $(wildcard native/*.cc native/*.h)
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ test-native: $(STAMP)
 
 test-python: $(STAMP)
 	ASSISTANT_PURE_PYTHON=1 $(BIN)/python -m pytest -q
+
+# The firmware image (root, debootstrap and qemu-user-static: tools/image/README.md); about 24 min from
+# nothing, 6-8 min with its cache. Too long for CI, whose tests/image checks each known failure cheaply.
+image: $(STAMP)
+	CPUS=$${CPUS:-2} tools/image/build.sh $(OUT)/image
+
+image-test: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/image/test_build.py
 
 bench: $(STAMP)
 	$(BIN)/python -m tools.bench_frontend

@@ -22,12 +22,10 @@ import pytest
 
 from assistant.config import load_config
 from assistant.models import ModelRegistry
+from tools.image import freeze_models, smoke_voice
 
 REPO = Path(__file__).resolve().parent.parent.parent
 IMAGE = REPO / "tools" / "image"
-sys.path.insert(0, str(IMAGE))
-import freeze_models  # noqa: E402
-import smoke_voice  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 

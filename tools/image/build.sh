@@ -201,9 +201,7 @@ cp "$BUILT"/assistant-*.whl "$ROOT/tmp/"
 in_root sh -c '/opt/assistant/bin/pip install -q --no-index --no-deps --no-compile /tmp/assistant-*.whl'
 in_root /opt/assistant/bin/python -c "import assistant._native" || die "the native extension does not import"
 rm -rf "$ROOT/usr/share/assistant/models"; mkdir -p "$ROOT/usr/share/assistant"
-cp -a "$FROZEN" "$ROOT/usr/share/assistant/models"
-# Until the voice takes [models] (it loads the default manifest, <site-packages>/../models): the same folder.
-ln -sfn /usr/share/assistant/models "$ROOT/opt/assistant/lib/python3.11/site-packages/models"
+cp -a "$FROZEN" "$ROOT/usr/share/assistant/models"  # every stage resolves through [models] manifest
 
 log "config, user, unit, rig runner"
 install -d -m 0755 "$ROOT/etc/assistant" "$ROOT/opt/assistant/share/hil" "$ROOT/usr/share/doc/assistant"

@@ -32,14 +32,11 @@ import shutil
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent.parent
-try:  # the installed runtime (inside the image), else this checkout's
-    import assistant  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(REPO))
+from assistant.config import Config, ModelsConfig, VadEngine, load_config
+from assistant.models import ModelEntry, ModelError, ModelRegistry
 
-from assistant.config import Config, ModelsConfig, VadEngine, load_config  # noqa: E402
-from assistant.models import ModelEntry, ModelError, ModelRegistry  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent.parent
+"""this checkout (in the image, the runtime is installed; from a checkout: python -m tools.image.freeze_models)"""
 
 
 def runtime_models(cfg: Config, registry: ModelRegistry) -> list[str]:
