@@ -140,7 +140,7 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
         f"turns: {stats.turns}, errors: {stats.errors}, dropped audio: {stats.dropped_chunks} chunks",
         *[f"heard: {t}" for t in transcripts],
         *[f"said: {r}" for r in replies],
-        f"spoken reply: {'written to ' + args.output if summary['reply_written'] else 'none'}",
+        f"spoken reply: {_where_replies_went(args, cfg, summary['reply_written'], bool(replies))}",
     ]
     emit(summary, args.json, "\n".join(lines))
     return 0
@@ -180,3 +180,13 @@ async def _serve(cfg: Config, assistant: Assistant, source, live: bool, reopen, 
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+def _where_replies_went(args, cfg: Config, written: str | None, spoke: bool) -> str:
+    if written:
+        return f"written to {written}"
+    if not spoke:
+        return "none"
+    if args.input:
+        return "not written (no --output)"
+    return "to the Wyoming clients" if cfg.pipeline.input == InputKind.WYOMING else "played"
