@@ -11,31 +11,24 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.config import Config, HomeConfig, RuntimeConfig
-from assistant.dialogue import build_dialogue
+from assistant.config import HomeConfig
+from tests.dialogue.test_conversations import Conversation as BaseConversation
 
 
-class Clock:
-    def __init__(self):
-        self.t = 1_750_000_000.0
+class Conversation(BaseConversation):
+    """The conversations' helper, in a home whose device stands in ``area``; ``say`` takes the
+    recogniser's confidence."""
 
-    def __call__(self):
-        return self.t
-
-
-class Conversation:
     def __init__(self, state_dir: Path, area: str = ""):
-        self.cfg = dataclasses.replace(
-            Config(), runtime=RuntimeConfig(state_dir=state_dir), home=HomeConfig(area=area)
-        )
-        self.clock = Clock()
-        self.dm = build_dialogue(self.cfg, clock=self.clock)
+        self.area = area
+        super().__init__(state_dir)
+
+    def restart(self):
+        self.cfg = dataclasses.replace(self.cfg, home=HomeConfig(area=self.area))
+        super().restart()
 
     def say(self, text, confidence=1.0):
         return asyncio.run(self.dm.respond(text, confidence=confidence))
-
-    def restart(self):
-        self.dm = build_dialogue(self.cfg, clock=self.clock)
 
 
 @pytest.fixture

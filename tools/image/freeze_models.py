@@ -26,14 +26,13 @@ resolves in the source manifest.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
 from pathlib import Path
 
 from assistant.config import Config, ModelsConfig, VadEngine, load_config
-from assistant.models import ModelEntry, ModelError, ModelRegistry
+from assistant.models import ModelEntry, ModelError, ModelRegistry, sha256_file
 
 REPO = Path(__file__).resolve().parent.parent.parent
 """this checkout (in the image, the runtime is installed; from a checkout: python -m tools.image.freeze_models)"""
@@ -101,14 +100,6 @@ def frozen_file(entry: ModelEntry) -> str:
     return entry.name if entry.name.endswith(suffix) else entry.name + suffix
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def freeze(cfg: Config, registry: ModelRegistry, out: Path) -> list[dict]:
     """Copy every model ``cfg`` uses into ``out`` and write ``out/manifest.toml``; returns its entries."""
     from assistant.tts.voice import resolve_voice, split_decoder
@@ -131,7 +122,7 @@ def freeze(cfg: Config, registry: ModelRegistry, out: Path) -> list[dict]:
         shutil.copyfile(src, dst)
         origin = {"package": f"file {e.file} of {e.package}", "derived": f"derived by {e.recipe} from "
                   f"{', '.join(e.derived_from)}", "project": f"file {e.file} of the source tree"}[e.kind]
-        row = {"name": new_name, "file": rel, "sha256": sha256(dst), "licence": e.licence,
+        row = {"name": new_name, "file": rel, "sha256": sha256_file(dst), "licence": e.licence,
                "contract": e.contract, "source": f"{e.source}; frozen at image build: {origin}"}
         if new_name != name:
             row["description"] = f"{name}, the decoder {voice} streams with (its float decoder)"
