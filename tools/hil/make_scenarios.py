@@ -32,7 +32,7 @@ COMMANDS = [
     ("what is the date today", "HassGetCurrentDate", {}, "date"),
     ("cancel the timer", "HassCancelTimer", {}, "timer"),
     ("set the volume to fifty percent", "HassSetVolume", {"volume_level": 50}, "volume"),
-    ("add milk to my shopping list", "HassListAddItem", {"item": "milk"}, "milk"),
+    ("add milk to my shopping list", "HassShoppingListAddItem", {"item": "milk"}, "milk"),
     ("pause the music", "HassMediaPause", {}, "pause"),
 ]
 VOICES = [
