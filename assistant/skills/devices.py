@@ -7,6 +7,7 @@ hardware (Home Assistant's websocket API, MQTT, Zigbee) is another class with th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -261,6 +262,11 @@ class DeviceSkill:
         return f"in the {d.area}" if d.area else "not in any room"
 
     async def handle(self, intent: Intent) -> Reply:
+        """On a worker thread: a backend may wait on its home (Home Assistant, a broker) for up to its
+        timeout, and the loop must not wait with it."""
+        return await asyncio.to_thread(self._handle, intent)
+
+    def _handle(self, intent: Intent) -> Reply:
         s = intent.slots
         targets = self._targets(s, intent.name)
         if isinstance(targets, Reply):

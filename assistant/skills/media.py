@@ -8,6 +8,7 @@ living room"), they act on the home's media players through the device backend.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -69,8 +70,8 @@ class MediaSkill:
 
     async def handle(self, intent: Intent) -> Reply:
         players = self._players(intent.slots)
-        if players is not None and self.backend is not None:
-            return self._on_players(intent, players)
+        if players is not None and self.backend is not None:  # on a worker thread: the backend may wait
+            return await asyncio.to_thread(self._on_players, intent, players)
         before = dict(self.state)
         try:
             return self._handle(intent)
