@@ -170,8 +170,9 @@ def test_tcp_endpoint_on_loopback():
     assert asyncio.run(scenario()).type == "pong"
 
 
-def _connect_as_nobody(path: Path) -> str:
-    """Fork; the child drops to uid 65534 (nobody) and tries the socket. Returns what happened."""
+def connect_as_nobody(address: Path | int) -> str:
+    """Fork; the child drops to uid 65534 (nobody) and tries the endpoint (a Unix socket's path, or a
+    loopback TCP port) with a ping. Returns what happened."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: socket calls and os._exit only
@@ -179,9 +180,12 @@ def _connect_as_nobody(path: Path) -> str:
         try:
             os.setgid(65534)
             os.setuid(65534)
-            s = socket.socket(socket.AF_UNIX)
             try:
-                s.connect(str(path))
+                if isinstance(address, int):
+                    s = socket.create_connection(("127.0.0.1", address), timeout=3)
+                else:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(str(address))
                 s.sendall(b'{"type": "ping", "data": {}}\n')
                 s.settimeout(3)
                 if s.recv(100) == b"":
@@ -214,7 +218,7 @@ def test_other_users_are_refused():
             if widen:  # even if someone loosens the file mode, the peer check refuses other uids
                 sock_path.chmod(0o666)
             run = asyncio.create_task(a.run())
-            out = await asyncio.wait_for(asyncio.to_thread(_connect_as_nobody, sock_path), 10)
+            out = await asyncio.wait_for(asyncio.to_thread(connect_as_nobody, sock_path), 10)
             a.stop()
             await run
             await server.stop()

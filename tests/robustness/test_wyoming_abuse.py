@@ -24,6 +24,7 @@ from assistant.config import PipelineConfig, WyomingConfig
 from assistant.pipeline import Assistant, Pacing
 from assistant.wyoming import MAX_HEADER_BYTES, MAX_OUTBOX_BYTES, WyomingServer, loopback_peer_uid
 from tests.pipeline_doubles import EchoDialogue, ScriptedListener, ToneRecognizer, ToneVoice
+from tests.test_wyoming import connect_as_nobody
 
 RSS_GROWTH_LIMIT_MB = 200
 """what the abuse may add to this process's RSS (run alone, the process stays under 200 MB: the issue's
@@ -234,30 +235,6 @@ def test_the_loopback_peer_s_uid_is_read_from_proc():
                 assert loopback_peer_uid(peer, conn.getsockname()) == os.geteuid()
 
 
-def _connect_tcp_as_nobody(port: int) -> str:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        result = b"answered"
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            s = socket.create_connection(("127.0.0.1", port), timeout=3)
-            s.sendall(b'{"type": "ping"}\n')
-            if s.recv(100) == b"":
-                result = b"closed-by-server"
-        except (ConnectionResetError, BrokenPipeError):
-            result = b"closed-by-server"
-        except BaseException as e:
-            result = f"child-failed: {type(e).__name__}: {e}".encode()
-        os.write(w, result)
-        os._exit(0)
-    os.close(w)
-    os.waitpid(pid, 0)
-    with os.fdopen(r, "rb") as f:
-        return f.read().decode()
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
 def test_other_users_on_loopback_tcp_are_refused():
     port = _port()
@@ -266,7 +243,7 @@ def test_other_users_on_loopback_tcp_are_refused():
         a = _assistant()
         server = WyomingServer(WyomingConfig(tcp=f"127.0.0.1:{port}"), a, accept_audio=False)
         await server.start()
-        out = await asyncio.wait_for(asyncio.to_thread(_connect_tcp_as_nobody, port), 10)
+        out = await asyncio.wait_for(asyncio.to_thread(connect_as_nobody, port), 10)
         await server.stop()
         return out
 
