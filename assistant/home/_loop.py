@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+_LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -54,3 +57,42 @@ class LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout_s)
+
+
+class RemoteConnection:
+    """What both remote homes share: their connection runs as ``_run()`` on a ``LoopThread`` (reconnecting
+    by itself); ``connected`` says whether it is up; the first attempt's outcome is what ``connect`` waits
+    for (``_first_try``, ``_first_error``: ``_note_failure``); ``close`` ends it cleanly."""
+
+    _label = "remote home"
+    """how the log names this connection (no secrets)"""
+
+    def _start(self, thread_name: str) -> None:
+        """Start the connection: call last in ``__init__``, once ``_run`` has what it needs."""
+        self._connected = threading.Event()
+        self._first_try = threading.Event()
+        self._first_error: BaseException | None = None
+        self._stopping = False
+        self._thread = LoopThread(thread_name)
+        self._main = self._thread.submit(self._run())
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def close(self) -> None:
+        """Close the connection (cleanly: the protocol's own goodbye) and stop the thread."""
+        self._stopping = True
+        self._main.cancel()
+        concurrent.futures.wait([self._main], timeout=5)
+        self._thread.stop()
+
+    def _note_failure(self, error: BaseException) -> None:
+        if not self._first_try.is_set():
+            self._first_error = error
+            self._first_try.set()
+        else:
+            _LOGGER.debug("%s: %s", self._label, error or type(error).__name__)

@@ -22,7 +22,6 @@ raise ``HomeUnavailable`` ("Home Assistant is not reachable right now.").
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import itertools
 import json
@@ -34,7 +33,7 @@ from typing import Any
 
 from assistant.config import HomeAssistantConfig
 from assistant.home import HomeAuthError, HomeUnavailable, read_secret
-from assistant.home._loop import LoopThread
+from assistant.home._loop import RemoteConnection
 from assistant.intent.home import DOMAINS, Device, Home, normalize_name, parse_home
 from assistant.skills.state import StateStore
 
@@ -342,7 +341,7 @@ class _Closed(Exception):
     """The connection ended while a request waited for its answer."""
 
 
-class HomeAssistantBackend:
+class HomeAssistantBackend(RemoteConnection):
     """A ``DeviceBackend`` over Home Assistant's WebSocket API (see the module's docstring)."""
 
     def __init__(self, cfg: HomeAssistantConfig, token: str, store: StateStore | None = None) -> None:
@@ -354,18 +353,14 @@ class HomeAssistantBackend:
         self.home: Home = Home()
         self._states: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._connected = threading.Event()
-        self._first_try = threading.Event()
-        self._first_error: BaseException | None = None
         self._ws: Any = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._stopping = False
         self._conversation_id = ""
         self.connections = 0
         """how many times a connection was made and the home synchronised (tests read it)"""
-        self._thread = LoopThread("homeassistant")
-        self._main = self._thread.submit(self._run())
+        self._label = f"Home Assistant at {cfg.url}"
+        self._start("homeassistant")
 
     def __repr__(self) -> str:  # the token stays out of every repr and log line
         return f"HomeAssistantBackend(url={self.cfg.url!r}, connected={self.connected})"
@@ -399,10 +394,6 @@ class HomeAssistantBackend:
         raise HomeUnavailable(f"Home Assistant at {cfg.url} is not reachable: {error or 'no answer'}")
 
     # --------------------------------------------------------------------------------- DeviceBackend
-
-    @property
-    def connected(self) -> bool:
-        return self._connected.is_set()
 
     def entity_id(self, device: Device) -> str:
         try:
@@ -461,13 +452,6 @@ class HomeAssistantBackend:
         response = result.get("response") or {}
         speech = ((response.get("speech") or {}).get("plain") or {}).get("speech") or ""
         return speech, response.get("response_type") in ("action_done", "query_answer")
-
-    def close(self) -> None:
-        """Close the connection (cleanly: the WebSocket closing handshake) and stop the thread."""
-        self._stopping = True
-        self._main.cancel()
-        concurrent.futures.wait([self._main], timeout=5)
-        self._thread.stop()
 
     # ------------------------------------------------------------------------------- on the loop
 
@@ -543,13 +527,6 @@ class HomeAssistantBackend:
                 return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.cfg.reconnect_max_s)
-
-    def _note_failure(self, error: BaseException) -> None:
-        if not self._first_try.is_set():
-            self._first_error = error
-            self._first_try.set()
-        else:
-            _LOGGER.debug("Home Assistant at %s: %s", self.cfg.url, error or type(error).__name__)
 
     async def _authenticate(self, ws: Any) -> None:
         hello = json.loads(await asyncio.wait_for(ws.recv(), self.cfg.timeout_s))

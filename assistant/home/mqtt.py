@@ -16,7 +16,6 @@ from ``password_file`` and never logged (the client library's log is kept at INF
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import json
 import logging
@@ -30,7 +29,7 @@ from typing import Any
 
 from assistant.config import MqttConfig
 from assistant.home import HomeAuthError, HomeUnavailable, read_secret
-from assistant.home._loop import LoopThread
+from assistant.home._loop import RemoteConnection
 from assistant.home.homeassistant import UnsupportedCommand
 from assistant.intent.home import DOMAINS, Device, Home, normalize_name, parse_home
 from assistant.skills.state import StateStore
@@ -298,7 +297,7 @@ def home_table(entities: list[MqttEntity]) -> tuple[dict[str, Any], dict[str, Mq
     return table, by_name
 
 
-class MqttBackend:
+class MqttBackend(RemoteConnection):
     """A ``DeviceBackend`` over an MQTT broker (see the module's docstring)."""
 
     def __init__(self, cfg: MqttConfig, password: str | None, store: StateStore | None = None) -> None:
@@ -315,14 +314,10 @@ class MqttBackend:
         self._discovered: dict[str, MqttEntity] = {}
         self._states: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._connected = threading.Event()
-        self._first_try = threading.Event()
-        self._first_error: BaseException | None = None
         self._client: Any = None
-        self._stopping = False
         self.connections = 0
-        self._thread = LoopThread("mqtt")
-        self._main = self._thread.submit(self._run())
+        self._label = "mqtt"
+        self._start("mqtt")
 
     def __repr__(self) -> str:
         return f"MqttBackend(url={self.cfg.url!r}, connected={self.connected})"
@@ -342,10 +337,6 @@ class MqttBackend:
         if isinstance(error, HomeAuthError):
             raise error
         raise HomeUnavailable(f"the MQTT broker at {cfg.url} is not reachable: {error or 'no answer'}")
-
-    @property
-    def connected(self) -> bool:
-        return self._connected.is_set()
 
     def _entity(self, device: Device) -> MqttEntity:
         try:
@@ -376,12 +367,6 @@ class MqttBackend:
         with self._lock:  # optimistic until the device reports (a device without a state topic never does)
             self._states.setdefault(device.name, {}).update(attributes)
         return self.state(device)
-
-    def close(self) -> None:
-        self._stopping = True
-        self._main.cancel()
-        concurrent.futures.wait([self._main], timeout=5)
-        self._thread.stop()
 
     # ------------------------------------------------------------------------------------ on the loop
 
@@ -467,13 +452,6 @@ class MqttBackend:
                 return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.cfg.reconnect_max_s)
-
-    def _note_failure(self, error: BaseException) -> None:
-        if not self._first_try.is_set():
-            self._first_error = error
-            self._first_try.set()
-        else:
-            _LOGGER.debug("mqtt: %s", error)
 
     async def _collect(self, client: Any, seconds: float) -> None:
         """Take messages for up to ``seconds``, returning early once none came for ``_QUIET_S``."""
