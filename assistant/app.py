@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.asr.recognizer import Recognizer, load_word_lm
+from assistant.asr.recognizer import Recognizer, asr_word_lm
 from assistant.audio.sink import AudioSink
 from assistant.config import Config
 from assistant.dialogue import DialogueManager
@@ -50,7 +50,7 @@ def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Ho
     """``[asr]`` as the device runs it: the word LM and hotwords from the home's names."""
     registry = registry if registry is not None else ModelRegistry.load(cfg.models)
     home = home if home is not None else load_home(cfg.home)
-    lm = load_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry)
+    lm = asr_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry)
     return Recognizer.load(cfg.asr, cfg.runtime, registry, lm=lm, hotwords=home.names())
 
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from assistant.config import SAMPLE_RATE, AsrConfig, AsrEngine, RuntimeConfig, SearchMethod
 from assistant.events import TranscriptFinal, TranscriptPartial
-from assistant.models import ModelError, ModelRegistry
+from assistant.models import ModelRegistry
 
 if TYPE_CHECKING:
     from assistant.asr.lm_protocol import WordLm
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from assistant.asr.whisper import WhisperModel
     from assistant.intent.home import Home
 
-__all__ = ["Recognizer", "RecognizerStream", "load_word_lm", "SAMPLE_RATE"]
+__all__ = ["Recognizer", "RecognizerStream", "asr_word_lm", "SAMPLE_RATE"]
 
 FEED_S = 0.1
 """``transcribe`` feeds a recording in pieces of this length, as a microphone would"""
@@ -54,19 +54,19 @@ trailing silence (``endpoint.trailing_silence_s``), so its last words are decode
 recording cut right after the speech gets the same (the second pass hears the recording as it is)"""
 
 
-def load_word_lm(asr: AsrConfig, home: Home, cache_dir: Path | None, registry: ModelRegistry) -> WordLm | None:
+def asr_word_lm(asr: AsrConfig, home: Home, cache_dir: Path | None, registry: ModelRegistry) -> WordLm | None:
     """The ``[asr] lm`` where the engine in use weighs it (Whisper's n-best rescoring, the transducer's
-    fusion at its configured or its model's own weight), else None. The domain LM is built from the home's
-    names; its image is kept in ``cache_dir``."""
+    fusion at its configured or its model's own weight), else None: ``assistant.lm.domain.load_word_lm`` of
+    the spec. The domain LM is built from the home's names; its image is kept in ``cache_dir``."""
     from assistant.asr.transducer import with_decoding
-    from assistant.lm.domain import load_word_lm as load_spec
+    from assistant.lm.domain import load_word_lm
 
     uses_whisper = asr.engine in (AsrEngine.WHISPER, AsrEngine.TWO_PASS)
     uses_transducer = asr.engine in (AsrEngine.TRANSDUCER, AsrEngine.TWO_PASS)
     fused = uses_transducer and (with_decoding(asr.transducer, registry).lm_weight or 0) > 0
     if not (uses_whisper and asr.whisper.lm_weight > 0 or fused):
         return None
-    return load_spec(asr.lm, home, cache_dir)
+    return load_word_lm(asr.lm, home, cache_dir)
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,12 @@ class Recognizer:
     def load(cls, asr: AsrConfig, runtime: RuntimeConfig, registry: ModelRegistry, lm: WordLm | None = None,
              hotwords: Iterable[str] = ()) -> Recognizer:
         """Load the models ``asr.engine`` needs. ``hotwords`` (the home's names) are biased in the first
-        pass's beam search where ``[asr.transducer] home_hotwords`` is on; ``lm`` is ``load_word_lm``'s."""
+        pass's beam search where ``[asr.transducer] home_hotwords`` is on; ``lm`` is ``asr_word_lm``'s."""
         transducer = whisper = None
         if asr.engine in (AsrEngine.TRANSDUCER, AsrEngine.TWO_PASS):
             from assistant.asr.transducer import TransducerModel
 
-            t = asr.transducer
-            if not t.configured:
-                raise ModelError(f'asr.engine: "{asr.engine.value}" needs a transducer model '
-                                 "([asr.transducer] model, or encoder, decoder, joiner, tokens)")
+            t = asr.transducer  # configured: AsrConfig checks it for every engine that streams
             names = tuple(hotwords) if t.home_hotwords and t.search is SearchMethod.BEAM else ()
             transducer = TransducerModel.load(t, runtime, lm=lm, registry=registry, extra_hotwords=names)
         if asr.engine in (AsrEngine.WHISPER, AsrEngine.TWO_PASS):
