@@ -351,7 +351,9 @@ class HomeConfig:
     """The home: areas, floors and devices, and who keeps the devices' states."""
 
     path: Path = Path("")
-    """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml)"""
+    """home TOML file; empty means the demo home shipped in the package (assistant/data/home.toml). With
+    backend "mqtt": empty means only the devices MQTT discovery describes; a home file's devices each carry
+    an ``mqtt`` table (Home Assistant's MQTT keys: command_topic, state_topic, ...) and join them"""
     backend: str = "local"
     """who keeps device states: "local" (the device itself, persisted under runtime.state_dir),
     "homeassistant" (its registry is the home: [home.homeassistant]) or "mqtt" ([home.mqtt])"""

@@ -82,8 +82,16 @@ def open_home(cfg: HomeConfig, store: StateStore) -> HomeLink:
         return HomeLink(ha.home, ha, ha.close)
     if cfg.backend == "mqtt":
         from assistant.home.mqtt import MqttBackend
+        from assistant.intent.home import check_area, read_home_table
 
-        mq = MqttBackend.connect(cfg.mqtt, store)
+        # [home] path, if set, describes devices by their mqtt tables, beside the discovered ones
+        table = read_home_table(cfg.path) if str(cfg.path) not in ("", ".") else None
+        mq = MqttBackend.connect(cfg.mqtt, store, home_file=table)
+        try:
+            check_area(cfg, mq.home)
+        except ConfigError:
+            mq.close()
+            raise
         return HomeLink(mq.home, mq, mq.close)
     from assistant.intent.home import load_home
     from assistant.skills.devices import LocalBackend

@@ -34,7 +34,8 @@ from assistant.home.homeassistant import UnsupportedCommand
 from assistant.intent.home import DOMAINS, Device, Home, normalize_name, parse_home
 from assistant.skills.state import StateStore
 
-__all__ = ["MqttBackend", "MqttEntity", "commands", "parse_discovery"]
+__all__ = ["MqttBackend", "MqttEntity", "commands", "entity_from_config", "home_file_entities",
+           "parse_discovery"]
 
 _LOGGER = logging.getLogger(__name__)
 _CLIENT_LOGGER = logging.getLogger(__name__ + ".client")
@@ -110,6 +111,18 @@ def parse_discovery(topic: str, payload: bytes, prefix: str) -> MqttEntity | Non
         return None
     if not isinstance(raw, dict):
         return None
+    try:
+        return entity_from_config(component, object_id, raw)
+    except ValueError as e:
+        _LOGGER.warning("mqtt: %s %s; ignored", topic, e)
+        return None
+
+
+def entity_from_config(component: str, object_id: str, raw: dict[str, Any], name: str = "",
+                       area: str = "") -> MqttEntity:
+    """An entity from Home Assistant's MQTT configuration keys (abbreviations and the ``~`` base topic
+    expanded): a discovery message's, or a home file device's ``mqtt`` table (``name`` and ``area`` then
+    come from the device). ``ValueError`` says what is missing."""
     cfg = {_ABBREVIATIONS.get(k, k): v for k, v in raw.items()}
     tilde = cfg.pop("~", None)
     if isinstance(tilde, str):
@@ -118,21 +131,58 @@ def parse_discovery(topic: str, payload: bytes, prefix: str) -> MqttEntity | Non
                 cfg[k] = tilde + v[1:] if v.startswith("~") else v[:-1] + tilde if v.endswith("~") else v
     device = cfg.get("device") if isinstance(cfg.get("device"), dict) else {}
     device = {_DEVICE_ABBREVIATIONS.get(k, k): v for k, v in device.items()}
-    entity_name = cfg.get("name")
-    device_name = device.get("name") if isinstance(device.get("name"), str) else ""
-    if isinstance(entity_name, str) and entity_name:
-        name = entity_name if not device_name or entity_name.startswith(device_name) else f"{device_name} {entity_name}"
-    else:
-        name = device_name or object_id.replace("_", " ")
-    if component in ("sensor", "binary_sensor"):
-        if not isinstance(cfg.get("state_topic"), str):
-            _LOGGER.warning("mqtt: %s has no state_topic; ignored", topic)
-            return None
-    elif not isinstance(cfg.get("command_topic"), str):
-        _LOGGER.warning("mqtt: %s has no command_topic; ignored", topic)
-        return None
-    area = device.get("suggested_area") if isinstance(device.get("suggested_area"), str) else ""
+    if not name:
+        entity_name = cfg.get("name")
+        device_name = device.get("name") if isinstance(device.get("name"), str) else ""
+        if isinstance(entity_name, str) and entity_name:
+            name = (entity_name if not device_name or entity_name.startswith(device_name)
+                    else f"{device_name} {entity_name}")
+        else:
+            name = device_name or object_id.replace("_", " ")
+    needed = "state_topic" if component in ("sensor", "binary_sensor") else "command_topic"
+    if not isinstance(cfg.get(needed), str) or not cfg[needed]:
+        raise ValueError(f"has no {needed}")
+    if not area:
+        area = device.get("suggested_area") if isinstance(device.get("suggested_area"), str) else ""
     return MqttEntity(component, object_id, name, area, cfg)
+
+
+def home_file_entities(table: dict[str, Any]) -> tuple[dict[str, Any], list[MqttEntity]]:
+    """A home file for ``backend = "mqtt"``: the table ``parse_home`` reads (each device's ``mqtt`` table
+    taken out) and the devices it describes. Every device needs an ``mqtt`` table of Home Assistant's MQTT
+    configuration keys (``command_topic``, ``state_topic``, ``payload_on`` ...: as in a discovery message),
+    and a domain that is an MQTT component; anything else is a ``ConfigError`` naming the device."""
+    from assistant.config import ConfigError
+
+    devices = table.get("device", [])
+    if not isinstance(devices, list):
+        return table, []  # parse_home reports it
+    plain: list[Any] = []
+    entities: list[MqttEntity] = []
+    for i, raw in enumerate(devices):
+        if not isinstance(raw, dict):
+            plain.append(raw)
+            continue
+        raw = dict(raw)
+        key = f"home.device[{i}]"
+        mqtt = raw.pop("mqtt", None)
+        plain.append(raw)
+        name, domain = raw.get("name"), raw.get("domain")
+        if mqtt is None:
+            raise ConfigError(f"{key} ({name!r}): with [home] backend = \"mqtt\", a home file device needs an "
+                              "mqtt table (its command_topic, state_topic ...: Home Assistant's MQTT keys)")
+        if not isinstance(mqtt, dict):
+            raise ConfigError(f"{key}.mqtt: must be a table")
+        if domain not in COMPONENTS:
+            raise ConfigError(f"{key}.domain: an MQTT device is one of {list(COMPONENTS)}, got {domain!r}")
+        if not isinstance(name, str) or not normalize_name(name):
+            continue  # parse_home reports it
+        object_id = "_".join(normalize_name(name).split())
+        try:
+            entities.append(entity_from_config(domain, object_id, mqtt, name, str(raw.get("area", ""))))
+        except ValueError as e:
+            raise ConfigError(f"{key}.mqtt: {e}") from None
+    return {**table, "device": plain}, entities
 
 
 def _decode(entity: MqttEntity, payload: str) -> str:
@@ -219,15 +269,16 @@ def commands(entity: MqttEntity, attributes: dict[str, Any]) -> list[tuple[str, 
             out.append((get("command_topic"), json.dumps(doc)))
             state = None
     elif c in ("light", "switch", "fan"):
-        if state in ("on", "off"):
+        switched = state in ("on", "off")
+        if switched:
             out.append((get("command_topic"), get("payload_on", "ON") if state == "on" else get("payload_off", "OFF")))
             state = None
         if c == "light" and "brightness" in a and get("brightness_command_topic"):
             b = a.pop("brightness")
             if b:
                 out.append((get("brightness_command_topic"), str(round(b * get("brightness_scale", 255) / 100))))
-        elif c == "light" and a.get("brightness") == 0:
-            a.pop("brightness")
+        elif c == "light" and (a.get("brightness") == 0 or switched and a.get("brightness") == 100):
+            a.pop("brightness")  # a light that only switches: full brightness is on, none is off
         if c == "light" and a.get("color") in _COLORS and get("rgb_command_topic"):
             out.append((get("rgb_command_topic"), ",".join(map(str, _COLORS[a.pop("color")]))))
         if c == "fan" and "percentage" in a and get("percentage_command_topic"):
@@ -264,18 +315,27 @@ def commands(entity: MqttEntity, attributes: dict[str, Any]) -> list[tuple[str, 
     return out
 
 
-def home_table(entities: list[MqttEntity]) -> tuple[dict[str, Any], dict[str, MqttEntity]]:
-    """The home (areas from ``suggested_area``) and device name -> entity; names made unique like
-    ``import_home`` does."""
-    areas: dict[str, str] = {}
-    devices: list[dict[str, Any]] = []
-    by_name: dict[str, MqttEntity] = {}
-    taken: set[str] = set()
+def home_table(entities: list[MqttEntity], base: dict[str, Any] | None = None,
+               described: list[MqttEntity] = ()) -> tuple[dict[str, Any], dict[str, MqttEntity]]:
+    """The home and device name -> entity: the home file's table ``base`` (its devices ``described`` by
+    their ``mqtt`` tables) first, then the discovered ``entities`` (areas from ``suggested_area``), their
+    names made unique like ``import_home`` does. A discovered device the home file already names is the
+    home file's."""
+    base = base or {}
+    areas: dict[str, str] = {normalize_name(a["name"]): a["name"] for a in base.get("area", [])
+                             if isinstance(a, dict) and isinstance(a.get("name"), str)}
+    devices: list[dict[str, Any]] = list(base.get("device", []))
+    by_name: dict[str, MqttEntity] = {e.name: e for e in described}
+    taken: set[str] = {normalize_name(n) for d in devices if isinstance(d, dict)
+                       for n in (d.get("name", ""), *d.get("aliases", ())) if isinstance(n, str)}
+    file_topics = {t for e in described for t in (e.get("command_topic"), *e.state_topics) if t}
     for e in sorted(entities, key=lambda e: (e.component, e.object_id)):
         domain = e.component
         if domain not in DOMAINS:
             _LOGGER.info("mqtt: %s %s not imported (a domain the parser does not know)", e.component, e.object_id)
             continue
+        if normalize_name(e.name) in taken and file_topics & {e.get("command_topic"), *e.state_topics}:
+            continue  # the home file describes this device itself
         for name in (e.name, f"{e.name} {e.area}" if e.area else "", f"{e.name} {e.object_id.replace('_', ' ')}"):
             key = normalize_name(name)
             if key and key not in taken:
@@ -293,15 +353,20 @@ def home_table(entities: list[MqttEntity]) -> tuple[dict[str, Any], dict[str, Mq
             entry["unit"] = e.get("unit_of_measurement")
         devices.append(entry)
         by_name[name] = e
-    table = {"floor": [], "area": [{"name": a} for a in areas.values()], "device": devices}
+    known = {normalize_name(a["name"]) for a in base.get("area", []) if isinstance(a, dict) and "name" in a}
+    extra = [{"name": a} for k, a in areas.items() if k not in known]
+    table = {"floor": list(base.get("floor", [])), "area": [*base.get("area", []), *extra], "device": devices}
     return table, by_name
 
 
 class MqttBackend(RemoteConnection):
     """A ``DeviceBackend`` over an MQTT broker (see the module's docstring)."""
 
-    def __init__(self, cfg: MqttConfig, password: str | None, store: StateStore | None = None) -> None:
+    def __init__(self, cfg: MqttConfig, password: str | None, store: StateStore | None = None,
+                 home_file: tuple[dict[str, Any], list[MqttEntity]] | None = None) -> None:
         self.cfg = cfg
+        self._home_file = home_file
+        """the home file's table and the devices its ``mqtt`` tables describe (``home_file_entities``)"""
         self._password = password
         self._store = store
         url = urllib.parse.urlsplit(cfg.url)
@@ -323,12 +388,19 @@ class MqttBackend(RemoteConnection):
         return f"MqttBackend(url={self.cfg.url!r}, connected={self.connected})"
 
     @classmethod
-    def connect(cls, cfg: MqttConfig, store: StateStore | None = None, *, password: str | None = None) -> MqttBackend:
-        """Connect, collect the discovery messages and read the retained states. Refused credentials raise
-        ``HomeAuthError``; an unreachable broker ``HomeUnavailable``."""
+    def connect(cls, cfg: MqttConfig, store: StateStore | None = None, *, password: str | None = None,
+                home_file: dict[str, Any] | None = None) -> MqttBackend:
+        """Connect, collect the discovery messages and read the retained states. ``home_file``: a home file's
+        table whose devices carry ``mqtt`` tables (``home_file_entities``), beside the discovered ones.
+        Refused credentials raise ``HomeAuthError``; an unreachable broker ``HomeUnavailable``; a bad
+        home file ``ConfigError``."""
         if password is None and str(cfg.password_file) not in ("", "."):
             password = read_secret(cfg.password_file, "", "home.mqtt.password_file")
-        self = cls(cfg, password, store)
+        described = None
+        if home_file is not None:  # a bad home file is reported before anything connects
+            described = home_file_entities(home_file)
+            parse_home(described[0], "home file")
+        self = cls(cfg, password, store, described)
         self._first_try.wait(cfg.timeout_s * 2 + cfg.discovery_wait_s * 2 + 1)
         if self.connected:
             return self
@@ -469,7 +541,8 @@ class MqttBackend(RemoteConnection):
         await client.subscribe([(f"{prefix}/+/+/config", 1), (f"{prefix}/+/+/+/config", 1)])
         await self._collect(client, self.cfg.discovery_wait_s)
         if not self.entities:  # the first connection fixes the home the parser uses
-            table, by_name = home_table(list(self._discovered.values()))
+            base, described = self._home_file or ({}, [])
+            table, by_name = home_table(list(self._discovered.values()), base, described)
             self.home = parse_home(table, f"mqtt {self.cfg.url}")
             self.entities = by_name
             by_topic: dict[str, list[tuple[str, MqttEntity]]] = {}

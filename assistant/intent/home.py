@@ -17,6 +17,10 @@ state = ""                      # optional initial state (Home Assistant's state
 attributes = { position = 50 }  # optional: current_temperature, position, volume_level, brightness ...
 ```
 
+With ``[home] backend = "mqtt"`` each device also carries an ``mqtt`` table of Home Assistant's MQTT
+configuration keys, as a discovery message would (``mqtt = { command_topic = "desk/set", state_topic =
+"desk/state" }``): ``assistant.home.mqtt.home_file_entities`` takes it out before ``parse_home``.
+
 Two devices may share a name when their domain or device class differs ("Phone" battery and "Phone"
 charging sensors), as in Home Assistant; within one domain and class a name is used once. A to-do list
 is a device of domain "todo".
@@ -36,7 +40,8 @@ from typing import Any
 
 from assistant.config import ConfigError, HomeConfig
 
-__all__ = ["DOMAINS", "Area", "Device", "Floor", "Home", "Match", "load_home", "normalize_name"]
+__all__ = ["DOMAINS", "Area", "Device", "Floor", "Home", "Match", "check_area", "load_home", "normalize_name",
+           "read_home_table"]
 
 DEFAULT_HOME_PATH = Path(__file__).resolve().parent.parent / "data" / "home.toml"
 DOMAINS = (
@@ -215,23 +220,31 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def load_home(cfg: HomeConfig) -> Home:
-    """Read and validate the home file named by ``[home] path`` (empty: the shipped demo home)."""
-    path = cfg.path if str(cfg.path) not in ("", ".") else DEFAULT_HOME_PATH
+def read_home_table(path: Path) -> dict[str, Any]:
+    """The home file at ``path`` as a TOML table (not yet validated: ``parse_home``)."""
     try:
-        table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"home.path: home file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"home.path: cannot read {path}: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"home.path: {path} is not valid TOML: {e}") from None
-    home = parse_home(table, str(path))
+
+
+def check_area(cfg: HomeConfig, home: Home) -> Home:
+    """``home`` if ``[home] area`` names one of its areas (or is empty), else a ``ConfigError``."""
     if cfg.area and home.area(cfg.area) is None:
         raise ConfigError(
             f"home.area: unknown area {cfg.area!r} (areas: {', '.join(a.name for a in home.areas[:20])})"
         )
     return home
+
+
+def load_home(cfg: HomeConfig) -> Home:
+    """Read and validate the home file named by ``[home] path`` (empty: the shipped demo home)."""
+    path = cfg.path if str(cfg.path) not in ("", ".") else DEFAULT_HOME_PATH
+    return check_area(cfg, parse_home(read_home_table(path), str(path)))
 
 
 _KEYS = {

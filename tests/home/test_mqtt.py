@@ -320,3 +320,90 @@ def test_mqtts_with_the_broker_certificate_checked(tmp_path, broker):
                                            discovery_wait_s=0.5, timeout_s=1.0))
     finally:
         device.close()
+
+
+HOME_FILE = """
+[[area]]
+name = "Office"
+
+[[area]]
+name = "Kitchen"
+
+[[device]]
+name = "Desk Lamp"
+domain = "light"
+area = "Office"
+mqtt = { command_topic = "office/desk/set", state_topic = "office/desk/state" }
+
+[[device]]
+name = "Kitchen Ceiling Light"
+domain = "light"
+area = "Kitchen"
+aliases = ["big light"]
+mqtt = { "~" = "kitchen/light", cmd_t = "~/set", stat_t = "~/state", payload_on = "ON", payload_off = "OFF" }
+"""
+
+
+def test_devices_from_the_home_file_beside_discovered_ones(broker, device, tmp_path):
+    """A device that does not announce itself is described in the home file by its topics; one the home
+    file also describes (same name and topics) is the home file's, with its aliases; the rest come from
+    discovery. Commands and states go through the same broker."""
+    import asyncio
+
+    from assistant.config import parse_config
+    from assistant.dialogue import build_dialogue
+
+    import paho.mqtt.client as mqtt
+
+    lamp_commands: list[str] = []
+    lamp = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="desk-lamp")
+    lamp.on_connect = lambda c, *_: c.subscribe("office/desk/set", 1)
+    lamp.on_message = lambda c, u, m: (lamp_commands.append(m.payload.decode()),
+                                       c.publish("office/desk/state", m.payload.decode(), qos=1, retain=True))
+    lamp.connect("127.0.0.1", broker.port)
+    lamp.loop_start()
+    lamp.publish("office/desk/state", "OFF", qos=1, retain=True).wait_for_publish(5)
+    home = tmp_path / "home.toml"
+    home.write_text(HOME_FILE)
+    cfg = parse_config({"runtime": {"state_dir": str(tmp_path / "state")},
+                        "home": {"backend": "mqtt", "path": str(home), "area": "Office",
+                                 "mqtt": {"url": broker.url, "discovery_wait_s": 0.5}}})
+    dm = build_dialogue(cfg)
+    backend = dm.skills.skill_for("HassTurnOn").backend
+    try:
+        names = {d.name for d in backend.home.devices}
+        assert {"Desk Lamp", "Kitchen Ceiling Light", "Hall Door", "Blind", "Kitchen Temperature"} <= names
+        assert len([d for d in backend.home.devices if d.name.startswith("Kitchen Ceiling Light")]) == 1
+        assert backend.state(backend.home.device("Desk Lamp"))["state"] == "off"  # its retained state
+        assert asyncio.run(dm.respond("turn on the desk lamp")).success
+        assert _wait(lambda: lamp_commands == ["ON"])
+        assert _wait(lambda: backend.state(backend.home.device("Desk Lamp"))["state"] == "on")
+        assert asyncio.run(dm.respond("turn on the big light")).success  # the home file's alias
+        assert _wait(lambda: device.got("kitchen/light/set") == ["ON"])
+        assert asyncio.run(dm.respond("lock the hall door")).success  # a discovered device
+        assert _wait(lambda: device.got("hall/lock/set") == ["LOCK"])
+    finally:
+        backend.close()
+        lamp.loop_stop()
+        lamp.disconnect()
+
+
+@pytest.mark.parametrize(("device_toml", "message"), [
+    ('name = "Desk Lamp"\ndomain = "light"', "needs an mqtt table"),
+    ('name = "Desk Lamp"\ndomain = "light"\nmqtt = { state_topic = "x" }', "home.device[0].mqtt: has no command_topic"),
+    ('name = "Radio"\ndomain = "media_player"\nmqtt = { command_topic = "x" }', "home.device[0].domain: an MQTT device"),
+    ('name = "Desk Lamp"\ndomain = "light"\nmqtt = "office/desk"', "home.device[0].mqtt: must be a table"),
+    ('name = "Desk Lamp"\ndomain = "light"\ncolour = "red"\nmqtt = { command_topic = "x" }', "unknown key"),
+])
+def test_a_bad_home_file_is_a_clear_error_before_connecting(tmp_path, device_toml, message):
+    from assistant.config import ConfigError
+    from assistant.home import open_home
+    from assistant.skills import StateStore
+
+    home = tmp_path / "home.toml"
+    home.write_text(f"[[device]]\n{device_toml}\n")
+    cfg = MqttConfig(url="mqtt://127.0.0.1:9", timeout_s=0.5)  # nothing listens: the file fails first
+    from assistant.config import HomeConfig
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        open_home(HomeConfig(path=home, backend="mqtt", mqtt=cfg), StateStore(tmp_path / "state"))
