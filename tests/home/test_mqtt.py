@@ -350,10 +350,10 @@ def test_devices_from_the_home_file_beside_discovered_ones(broker, device, tmp_p
     discovery. Commands and states go through the same broker."""
     import asyncio
 
+    import paho.mqtt.client as mqtt
+
     from assistant.config import parse_config
     from assistant.dialogue import build_dialogue
-
-    import paho.mqtt.client as mqtt
 
     lamp_commands: list[str] = []
     lamp = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="desk-lamp")
@@ -391,7 +391,8 @@ def test_devices_from_the_home_file_beside_discovered_ones(broker, device, tmp_p
 @pytest.mark.parametrize(("device_toml", "message"), [
     ('name = "Desk Lamp"\ndomain = "light"', "needs an mqtt table"),
     ('name = "Desk Lamp"\ndomain = "light"\nmqtt = { state_topic = "x" }', "home.device[0].mqtt: has no command_topic"),
-    ('name = "Radio"\ndomain = "media_player"\nmqtt = { command_topic = "x" }', "home.device[0].domain: an MQTT device"),
+    ('name = "Radio"\ndomain = "media_player"\nmqtt = { command_topic = "x" }',
+     "home.device[0].domain: an MQTT device"),
     ('name = "Desk Lamp"\ndomain = "light"\nmqtt = "office/desk"', "home.device[0].mqtt: must be a table"),
     ('name = "Desk Lamp"\ndomain = "light"\ncolour = "red"\nmqtt = { command_topic = "x" }', "unknown key"),
 ])
