@@ -1,7 +1,9 @@
 """Alarms and reminders: set for a clock time (once, or on some days of the week) or, reminders, after a
 while; listed, cancelled, snoozed and stopped by voice. Persisted like timers, at every change, so they
 survive a restart and a power cut: one that came due while the device was off rings when it is back if
-that was at most ``MISSED_AFTER_S`` ago, and is otherwise reported as missed (said once).
+that was at most ``MISSED_AFTER_S`` ago, and is otherwise reported as missed (said once). As with
+timers, memory changes only once the save has succeeded: a request whose change cannot be written (a
+full or read-only disk) is put back and the turn says nothing was changed.
 
 Intents (named in Home Assistant's style; Home Assistant itself has none for alarms):
 
@@ -20,7 +22,9 @@ through the announcement path while idle, as it does for timers.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +32,9 @@ from typing import Any
 from assistant.intent.numbers import Duration, duration_to_words, words_to_digits
 from assistant.intent.parser import Intent
 from assistant.skills.registry import Clock, Reply, system_clock
-from assistant.skills.state import StateStore
+from assistant.skills.state import StateError, StateStore
+
+_LOGGER = logging.getLogger(__name__)
 
 __all__ = ["AlarmSkill", "Announcement", "parse_clock_time", "parse_days"]
 
@@ -230,7 +236,10 @@ class AlarmSkill:
                 out.append(Announcement(item["id"], "reminder", f"Reminder: {item['task']}."))
                 self._finish(item)
         if changed:
-            self._save()
+            try:
+                self._save()
+            except StateError as e:  # they ring all the same; unsaved, a restart may say them once more
+                _LOGGER.warning("alarms: could not record what rang: %s", e)
         return out
 
     @staticmethod
@@ -251,6 +260,14 @@ class AlarmSkill:
     # ---------------------------------------------------------------------------------- intents
 
     async def handle(self, intent: Intent) -> Reply:
+        before = (self._next_id, copy.deepcopy(self._items))
+        try:
+            return self._handle(intent)
+        except StateError:  # not saved: memory as it was, and the registry says nothing was changed
+            self._next_id, self._items = before
+            raise
+
+    def _handle(self, intent: Intent) -> Reply:
         s = intent.slots
         match intent.name:
             case "HassSetAlarm":

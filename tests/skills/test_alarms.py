@@ -181,3 +181,28 @@ def test_clock_times_and_days_as_said():
     assert parse_days("on weekdays") == "weekdays"
     assert parse_days("every monday and friday") == "monday and friday"
     assert parse_days("on the moon") is None
+
+
+def test_a_change_that_cannot_be_saved_is_not_made(tmp_path, clock):
+    """Save, then change: when the state cannot be written (here alarms.json is a directory, so the
+    atomic rename fails for real), the request fails and memory is as before; what rings still rings."""
+    from assistant.skills.state import StateError
+
+    skill = AlarmSkill(StateStore(tmp_path), clock, UTC)
+    say(skill, "HassSetAlarm", hour=6, meridiem="am")
+    (tmp_path / "alarms.json").unlink()
+    (tmp_path / "alarms.json").mkdir()
+    for name, slots in (("HassSetAlarm", {"hour": 7, "meridiem": "am"}), ("HassCancelAlarm", {}),
+                        ("HassSetReminder", {"task": "call mom", "minutes": 5})):
+        try:
+            say(skill, name, **slots)
+        except StateError:
+            pass
+        else:
+            raise AssertionError(f"{name} reported success without saving")
+        assert [(i["hour"], i["kind"]) for i in skill.items] == [(6, "alarm")]
+    clock.t = skill.items[0]["due_at"] + 1
+    assert [a.kind for a in skill.due()] == ["alarm"]  # rings though it cannot record that it did
+    (tmp_path / "alarms.json").rmdir()
+    assert say(skill, "HassSetAlarm", hour=8, meridiem="am").text == "Alarm set for 8:00 AM today."  # it is 6 am now
+    assert len(AlarmSkill(StateStore(tmp_path), clock, UTC).items) == 2
