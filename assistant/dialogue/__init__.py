@@ -25,5 +25,7 @@ def build_dialogue(cfg, clock=None, lock_wait_s=0.0, *, store=None, link=None): 
     registry = build_registry(cfg, home, store, clock, backend=link.backend)
     requests = cfg.home.homeassistant.requests if cfg.home.backend == "homeassistant" else "device"
     agent = link.backend if requests != "device" else None  # Home Assistant's conversation agent
-    return DialogueManager(cfg.dialogue, parser, registry, store, clock, agent=agent,
-                           agent_first=requests == "homeassistant")
+    dm = DialogueManager(cfg.dialogue, parser, registry, store, clock, agent=agent,
+                         agent_first=requests == "homeassistant")
+    link.watch(dm.rehome)  # a device added or renamed in Home Assistant (or announced over MQTT) is known at once
+    return dm

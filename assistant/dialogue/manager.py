@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 
 from assistant.config import DialogueConfig
 from assistant.events import IntentRecognized
+from assistant.intent.home import Home
 from assistant.intent.numbers import parse_percent
 from assistant.intent.parser import COLORS, Intent, IntentParser, normalize_text
 from assistant.skills.alarms import AlarmSkill
@@ -262,6 +263,16 @@ class DialogueManager:
 
     # ------------------------------------------------------------------------------ persistence
 
+
+    def rehome(self, home: Home) -> None:
+        """The home changed while the device runs (``HomeLink.watch``, on the connection's thread): a parser
+        over its names is built here, matchers included, then it and the skills' home are swapped in; a
+        request being served meanwhile finishes with the home it started with."""
+        parser = IntentParser(self.parser.cfg, home, self.parser.area)
+        parser.parse("what time is it")  # hassil's matchers are built now, not at the next request
+        self.parser = parser
+        self.skills.rehome(home)
+        _LOGGER.info("the home changed: %d devices, %d areas", len(home.devices), len(home.areas))
     def _load(self) -> _State:
         raw = self.store.load("dialogue", {}, DialogueDoc)
         st = _State()

@@ -44,9 +44,17 @@ class HomeLink:
     backend: DeviceBackend
     close: Callable[[], None]
     """stops the connection's thread (a no-op for the local backend)"""
+    watch: Callable[[Callable[[Home], None]], None]
+    """``watch(callback)``: ``callback(home)`` with each new home, when the remote home changes while the
+    device runs (a device added or renamed in Home Assistant, an MQTT device announcing itself); called on
+    the connection's thread. The home file is read at start only."""
 
 
 def _no_close() -> None:
+    return None
+
+
+def _no_watch(callback: Callable[[Home], None]) -> None:
     return None
 
 
@@ -79,7 +87,7 @@ def open_home(cfg: HomeConfig, store: StateStore) -> HomeLink:
         from assistant.home.homeassistant import HomeAssistantBackend
 
         ha = HomeAssistantBackend.connect(cfg.homeassistant, store)
-        return HomeLink(ha.home, ha, ha.close)
+        return HomeLink(ha.home, ha, ha.close, ha.watch)
     if cfg.backend == "mqtt":
         from assistant.home.mqtt import MqttBackend
         from assistant.intent.home import check_area, read_home_table
@@ -92,9 +100,9 @@ def open_home(cfg: HomeConfig, store: StateStore) -> HomeLink:
         except ConfigError:
             mq.close()
             raise
-        return HomeLink(mq.home, mq, mq.close)
+        return HomeLink(mq.home, mq, mq.close, mq.watch)
     from assistant.intent.home import load_home
     from assistant.skills.devices import LocalBackend
 
     home = load_home(cfg)
-    return HomeLink(home, LocalBackend(home, store), _no_close)
+    return HomeLink(home, LocalBackend(home, store), _no_close, _no_watch)

@@ -11,8 +11,11 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from assistant.intent.home import Home
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,16 +62,55 @@ class LoopThread:
             self._thread.join(timeout_s)
 
 
+REFRESH_DELAY_S = 0.5
+"""a change of the remote home is read this long after the last notice of it (a rename in Home
+Assistant's UI sends several registry events; a device announcing itself sends several messages)"""
+
+
 class RemoteConnection:
     """What both remote homes share: their connection runs as ``_run()`` on a ``LoopThread`` (reconnecting
     by itself); ``connected`` says whether it is up; the first attempt's outcome is what ``connect`` waits
-    for (``_first_try``, ``_first_error``: ``_note_failure``); ``close`` ends it cleanly."""
+    for (``_first_try``, ``_first_error``: ``_note_failure``); ``close`` ends it cleanly.
+
+    The home can change while the device runs (a device added or renamed in Home Assistant, a new MQTT
+    device announcing itself): ``_refresh_soon()`` reads it again after ``REFRESH_DELAY_S``
+    (``_refresh``), and ``_changed(home)`` hands a changed home to every ``watch``-er."""
 
     _label = "remote home"
     """how the log names this connection (no secrets)"""
 
+    def watch(self, callback: Callable[[Home], None]) -> None:
+        """``callback(home)`` with each new home, on the connection's thread (it must not block long)."""
+        self._watchers.append(callback)
+
+    def _changed(self, home: Home) -> None:
+        for callback in list(self._watchers):
+            try:
+                callback(home)
+            except Exception:  # one consumer's failure leaves the others and the connection running
+                _LOGGER.exception("%s: applying the changed home failed", self._label)
+
+    def _refresh_soon(self) -> None:
+        """(on the loop) read the home again once the notices have stopped for ``REFRESH_DELAY_S``."""
+        if self._refresh_handle is not None:
+            self._refresh_handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._refresh_handle = loop.call_later(REFRESH_DELAY_S, lambda: loop.create_task(self._refresh_task()))
+
+    async def _refresh_task(self) -> None:
+        self._refresh_handle = None
+        try:
+            await self._refresh()
+        except Exception as e:  # the connection went away meanwhile: the next connection reads it anyway
+            _LOGGER.info("%s: could not read the changed home (%s)", self._label, e or type(e).__name__)
+
+    async def _refresh(self) -> None:
+        raise NotImplementedError
+
     def _start(self, thread_name: str) -> None:
         """Start the connection: call last in ``__init__``, once ``_run`` has what it needs."""
+        self._watchers: list[Callable[[Home], None]] = []
+        self._refresh_handle: asyncio.TimerHandle | None = None
         self._connected = threading.Event()
         self._first_try = threading.Event()
         self._first_error: BaseException | None = None

@@ -35,7 +35,7 @@ from assistant.config import HomeAssistantConfig
 from assistant.home import HomeAuthError, HomeUnavailable, read_secret
 from assistant.home._loop import RemoteConnection
 from assistant.intent.home import DOMAINS, Device, Home, normalize_name, parse_home
-from assistant.skills.state import StateStore
+from assistant.skills.state import StateError, StateStore
 
 __all__ = [
     "HaRegistry",
@@ -337,6 +337,12 @@ def websocket_url(url: str) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/api/websocket"
 
 
+REGISTRY_EVENTS = ("entity_registry_updated", "device_registry_updated", "area_registry_updated",
+                   "floor_registry_updated")
+"""Home Assistant's events for a change of the home (an entity, device, area or floor added, renamed,
+removed, or given aliases): the home is read again"""
+
+
 class _Closed(Exception):
     """The connection ended while a request waited for its answer."""
 
@@ -562,6 +568,8 @@ class HomeAssistantBackend(RemoteConnection):
                         self._states.pop(data["entity_id"], None)
                     else:
                         self._states[data["entity_id"]] = data["new_state"]
+            elif event.get("event_type") in REGISTRY_EVENTS:
+                self._refresh_soon()
             return
         future = self._pending.get(msg.get("id", -1))
         if future is None or future.done():
@@ -573,21 +581,38 @@ class HomeAssistantBackend(RemoteConnection):
             future.set_result(msg.get("result"))
 
     async def _sync(self) -> None:
-        """Subscribe first (so no change falls between the two), then read the registry and states."""
+        """Subscribe first (so no change falls between the two), then read the registry and states. Every
+        connection reads the home again: it may have changed while Home Assistant was away."""
         await self._request({"type": "subscribe_events", "event_type": "state_changed"})
-        registry = await self._read_registry()
+        for event_type in REGISTRY_EVENTS:
+            await self._request({"type": "subscribe_events", "event_type": event_type})
+        await self._import(await self._read_registry())
+
+    async def _refresh(self) -> None:
+        if self._ws is not None:
+            await self._import(await self._read_registry())
+
+    async def _import(self, registry: HaRegistry) -> None:
         with self._lock:
             self._states = {s["entity_id"]: s for s in registry.states}
-        if self.imported is None:  # the first connection imports; later ones keep the parser's home
-            started = time.perf_counter()
-            imported = import_home(registry)
-            self._adopt(imported)
-            _LOGGER.info("Home Assistant: imported %d devices in %.0f ms (%d exposed entities skipped)",
-                         len(imported.entity_ids), (time.perf_counter() - started) * 1000, len(imported.skipped))
-            if self._store is not None:
+        started = time.perf_counter()
+        imported = import_home(registry)
+        if self.imported is not None and imported.table == self.imported.table:
+            return
+        first = self.imported is None
+        self._adopt(imported)
+        _LOGGER.info("Home Assistant: %s %d devices in %.0f ms (%d exposed entities skipped)",
+                     "imported" if first else "the home changed:", len(imported.entity_ids),
+                     (time.perf_counter() - started) * 1000, len(imported.skipped))
+        if self._store is not None:
+            try:
                 self._store.save(_SNAPSHOT, {"url": self.cfg.url, "table": imported.table,
                                              "entity_ids": imported.entity_ids,
                                              "imported_at": time.strftime("%Y-%m-%d %H:%M:%S")})
+            except StateError as e:  # the home is in use all the same; only the offline copy is older
+                _LOGGER.warning("Home Assistant: could not save the imported home: %s", e)
+        if not first:
+            self._changed(self.home)
 
     def _adopt(self, imported: ImportedHome) -> None:
         self.home = parse_home(imported.table, f"homeassistant {self.cfg.url}")

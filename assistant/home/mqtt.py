@@ -374,6 +374,8 @@ class MqttBackend(RemoteConnection):
         self._tls = url.scheme == "mqtts"
         self._port = url.port or (8883 if self._tls else 1883)
         self.home = Home()
+        self._table: dict[str, Any] | None = None
+        """the home's table, once the first connection has made it"""
         self.entities: dict[str, MqttEntity] = {}
         self._by_topic: dict[str, list[tuple[str, MqttEntity]]] = {}
         self._discovered: dict[str, MqttEntity] = {}
@@ -540,31 +542,52 @@ class MqttBackend(RemoteConnection):
         prefix = self.cfg.discovery_prefix
         await client.subscribe([(f"{prefix}/+/+/config", 1), (f"{prefix}/+/+/+/config", 1)])
         await self._collect(client, self.cfg.discovery_wait_s)
-        if not self.entities:  # the first connection fixes the home the parser uses
-            base, described = self._home_file or ({}, [])
-            table, by_name = home_table(list(self._discovered.values()), base, described)
-            self.home = parse_home(table, f"mqtt {self.cfg.url}")
-            self.entities = by_name
-            by_topic: dict[str, list[tuple[str, MqttEntity]]] = {}
-            for name, e in by_name.items():
-                for t in e.state_topics:
-                    by_topic.setdefault(t, []).append((name, e))
-            self._by_topic = by_topic
+        first = self._table is None  # the first connection makes the home the parser starts with
+        if self._build_home() and not first:
+            self._changed(self.home)  # devices came or went while the broker was away
         topics = sorted(self._by_topic)
         if topics:
             await client.subscribe([(t, 1) for t in topics])
             await self._collect(client, self.cfg.discovery_wait_s)
 
+    def _build_home(self) -> bool:
+        """The home from the home file and what has been discovered; whether it changed."""
+        base, described = self._home_file or ({}, [])
+        table, by_name = home_table(list(self._discovered.values()), base, described)
+        if table == self._table and by_name == self.entities:
+            return False
+        by_topic: dict[str, list[tuple[str, MqttEntity]]] = {}
+        for name, e in by_name.items():
+            for t in e.state_topics:
+                by_topic.setdefault(t, []).append((name, e))
+        self.home = parse_home(table, f"mqtt {self.cfg.url}")
+        self._table, self.entities, self._by_topic = table, by_name, by_topic
+        return True
+
+    async def _refresh(self) -> None:
+        """A device announced itself, changed or went away after the start: the home is made again, the
+        new state topics subscribed and their retained states read."""
+        known = set(self._by_topic)
+        if not self._build_home():
+            return
+        _LOGGER.info("mqtt: the home changed: %d devices", len(self.entities))
+        client = self._client
+        new = sorted(set(self._by_topic) - known)
+        if client is not None and new:
+            await client.subscribe([(t, 1) for t in new])  # their retained states arrive in the message loop
+        self._changed(self.home)
+
     def _on_message(self, topic: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes) else str(payload).encode()
         if topic.endswith("/config") and topic.startswith(self.cfg.discovery_prefix + "/"):
             entity = parse_discovery(topic, data, self.cfg.discovery_prefix)
+            before = self._discovered.get(topic)
             if entity is not None:
-                if self.entities and entity.name not in self.entities:
-                    _LOGGER.info("mqtt: new device %r (known from the next start)", entity.name)
                 self._discovered[topic] = entity
             else:
                 self._discovered.pop(topic, None)
+            if self._table is not None and entity != before:  # after the start: read the home again
+                self._refresh_soon()
             return
         text = data.decode("utf-8", "replace")
         for name, entity in self._by_topic.get(topic, ()):

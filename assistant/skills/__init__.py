@@ -40,15 +40,14 @@ def build_registry(
     """Every built-in skill, wired to the home, the state store and the clock; ``backend`` keeps the
     devices' states (``assistant.home.open_home``), by default this device itself."""
     backend = backend or LocalBackend(home, store)
+    homed = [DeviceSkill(home, backend), MediaSkill(store, home, backend), WeatherSkill(home, backend)]
     skills = [
         TimerSkill(store, clock),
         AlarmSkill(store, clock),
         ClockSkill(clock),
-        DeviceSkill(home, backend),
-        MediaSkill(store, home, backend),
+        *homed,
         ConversationSkill(),
         ListSkill(store),
-        WeatherSkill(home, backend),
         CookingSkill(offer_timers=cfg.dialogue.latent_goals),
     ]
-    return SkillRegistry(cfg.intent, skills)
+    return SkillRegistry(cfg.intent, skills, homed)

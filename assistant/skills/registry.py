@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from assistant.config import IntentConfig
 from assistant.events import SkillHandled
+from assistant.intent.home import Home
 from assistant.intent.parser import Intent
 from assistant.skills.state import StateError
 
@@ -66,10 +67,18 @@ class Skill(Protocol):
     async def handle(self, intent: Intent) -> Reply: ...
 
 
+class UsesHome(Protocol):
+    """A skill that looks devices up in the home (``SkillRegistry.rehome`` gives it a changed one)."""
+
+    home: Home | None
+
+
 class SkillRegistry:
-    def __init__(self, cfg: IntentConfig, skills: Iterable[Skill]) -> None:
+    def __init__(self, cfg: IntentConfig, skills: Iterable[Skill], homed: Iterable[UsesHome] = ()) -> None:
+        """``homed``: those of ``skills`` that look devices up in the home."""
         self.cfg = cfg
         self.skills = list(skills)
+        self._homed = list(homed)
         self._route: dict[str, Skill] = {}
         for skill in self.skills:
             for name in skill.intents:
@@ -78,6 +87,11 @@ class SkillRegistry:
                         f"intent {name} is served by both {self._route[name].name} and {skill.name}"
                     )
                 self._route[name] = skill
+
+    def rehome(self, home: Home) -> None:
+        """The home changed (``HomeLink.watch``): the skills that look devices up use ``home`` from now."""
+        for skill in self._homed:
+            skill.home = home
 
     def skill_for(self, intent_name: str) -> Skill | None:
         return self._route.get(intent_name)

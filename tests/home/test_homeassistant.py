@@ -432,3 +432,26 @@ def test_every_request_to_home_assistant(home_assistant, tmp_path):
     turn = _say(dm, "close the hall window")
     assert turn.success and turn.intent is None, turn.text
     assert ha.wait_for_state("cover.hall_window", "closed", timeout_s=20)["state"] in ("closing", "closed")
+
+
+def test_a_device_renamed_in_home_assistant_is_known_without_a_restart(home_assistant, tmp_path):
+    """The registry's change events make the device read the home again: an alias given in Home
+    Assistant while the device runs is understood at once, and the saved copy of the home follows."""
+    ha = home_assistant
+    ha.ensure_running()
+    ha.call("light", "turn_on", entity_id="light.ceiling_lights")
+    dm = _dialogue(ha, tmp_path)
+    assert not _say(dm, "turn off the reading lamp").success
+    (entry,) = ha.websocket({"type": "config/entity_registry/get", "entity_id": "light.ceiling_lights"})
+    try:
+        ha.websocket({"type": "config/entity_registry/update", "entity_id": "light.ceiling_lights",
+                      "aliases": [*entry["aliases"], "reading lamp"]})
+        assert _eventually(lambda: dm.parser.home.device("Ceiling Lights").aliases == ("reading lamp",), 10)
+        turn = _say(dm, "turn off the reading lamp")
+        assert turn.success, turn.text
+        assert ha.wait_for_state("light.ceiling_lights", "off")["state"] == "off"
+        saved = StateStore(tmp_path / "state").load("homeassistant-home", {})
+        assert any("reading lamp" in d.get("aliases", []) for d in saved["table"]["device"])
+    finally:
+        ha.websocket({"type": "config/entity_registry/update", "entity_id": "light.ceiling_lights",
+                      "aliases": entry["aliases"]})

@@ -408,3 +408,30 @@ def test_a_bad_home_file_is_a_clear_error_before_connecting(tmp_path, device_tom
 
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         open_home(HomeConfig(path=home, backend="mqtt", mqtt=cfg), StateStore(tmp_path / "state"))
+
+
+def test_a_device_that_announces_itself_later_is_known_at_once(broker, device, tmp_path):
+    """A discovery message after the start makes the home again: the new device is understood and its
+    retained state read, without a restart; a removal (an empty config) takes it away again."""
+    import asyncio
+
+    from assistant.config import parse_config
+    from assistant.dialogue import build_dialogue
+
+    cfg = parse_config({"runtime": {"state_dir": str(tmp_path)},
+                        "home": {"backend": "mqtt", "mqtt": {"url": broker.url, "discovery_wait_s": 0.5}}})
+    dm = build_dialogue(cfg)
+    backend = dm.skills.skill_for("HassTurnOn").backend
+    try:
+        assert not asyncio.run(dm.respond("is the porch light on")).success
+        device.publish("porch/light/state", "ON")
+        device.publish(f"{PREFIX}/switch/porch/config", {
+            "name": "Porch Light", "command_topic": "porch/light/set", "state_topic": "porch/light/state",
+            "device": {"identifiers": ["porch-1"], "suggested_area": "Porch"}})
+        assert _wait(lambda: dm.parser.home.device("Porch Light") is not None, 10)
+        assert _wait(lambda: backend.state(backend.home.device("Porch Light"))["state"] == "on")
+        assert asyncio.run(dm.respond("is the porch light on")).text.startswith("Yes")
+        device.client.publish(f"{PREFIX}/switch/porch/config", b"", qos=1, retain=True).wait_for_publish(5)
+        assert _wait(lambda: dm.parser.home.device("Porch Light") is None, 10)
+    finally:
+        backend.close()
