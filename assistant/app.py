@@ -64,11 +64,17 @@ def load_stages(cfg: Config) -> Stages:
     store = StateStore(cfg.runtime.state_dir)
     store.lock()  # before anything is read: a second process on this state fails here, touching nothing
     link = open_home(cfg.home, store)  # the home file, or Home Assistant's / the MQTT broker's devices
-    dialogue = build_dialogue(cfg, store=store, link=link)
+    dialogue = build_dialogue(cfg, store=store, link=link)  # it follows the home's changes itself
     dialogue.parser.parse("what time is it")  # the grammar's matchers are built at the first parse: before READY
+    recognizer = load_recognizer(cfg, registry, link.home)
+
+    def rehome_recognizer(home: Home) -> None:  # after the dialogue's: the LM takes longer (about 2 s)
+        recognizer.rehome(asr_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry), home.names())
+
+    link.watch(rehome_recognizer)
     return Stages(
         listener=Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry),
-        recognizer=load_recognizer(cfg, registry, link.home),
+        recognizer=recognizer,
         dialogue=dialogue,
         speaker=Voice.load(cfg.tts, cfg.runtime, registry),
     )

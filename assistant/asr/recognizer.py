@@ -69,15 +69,19 @@ def asr_word_lm(asr: AsrConfig, home: Home, cache_dir: Path | None, registry: Mo
     return load_word_lm(asr.lm, home, cache_dir)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Recognizer:
-    """Loaded models (shared by all streams, immutable); ``stream()`` holds one utterance's state."""
+    """Loaded models (shared by all streams); ``stream()`` holds one utterance's state. ``rehome`` swaps
+    in another LM and hotwords (the home changed); a stream keeps the first pass it started with."""
 
     engine: AsrEngine
     transducer: TransducerModel | None
     whisper: WhisperModel | None
     lm: WordLm | None = None
     sample_rate: int = SAMPLE_RATE
+    home_hotwords: bool = False
+    """whether the home's names are biased in the first pass (``[asr.transducer] home_hotwords`` with beam
+    search)"""
 
     @classmethod
     def load(cls, asr: AsrConfig, runtime: RuntimeConfig, registry: ModelRegistry, lm: WordLm | None = None,
@@ -85,11 +89,13 @@ class Recognizer:
         """Load the models ``asr.engine`` needs. ``hotwords`` (the home's names) are biased in the first
         pass's beam search where ``[asr.transducer] home_hotwords`` is on; ``lm`` is ``asr_word_lm``'s."""
         transducer = whisper = None
+        home_hotwords = False
         if asr.engine in (AsrEngine.TRANSDUCER, AsrEngine.TWO_PASS):
             from assistant.asr.transducer import TransducerModel
 
             t = asr.transducer  # configured: AsrConfig checks it for every engine that streams
-            names = tuple(hotwords) if t.home_hotwords and t.search is SearchMethod.BEAM else ()
+            home_hotwords = t.home_hotwords and t.search is SearchMethod.BEAM
+            names = tuple(hotwords) if home_hotwords else ()
             transducer = TransducerModel.load(t, runtime, lm=lm, registry=registry, extra_hotwords=names)
         if asr.engine in (AsrEngine.WHISPER, AsrEngine.TWO_PASS):
             from assistant.asr.whisper import WhisperModel, with_first_pass
@@ -97,7 +103,15 @@ class Recognizer:
             # the two-pass settings tuned for the first pass, where the config leaves them out
             first = asr.transducer if transducer is not None else None
             whisper = WhisperModel.load(with_first_pass(asr.whisper, first, registry), runtime, registry)
-        return cls(asr.engine, transducer, whisper, lm)
+        return cls(asr.engine, transducer, whisper, lm, home_hotwords=home_hotwords)
+
+    def rehome(self, lm: WordLm | None, hotwords: Iterable[str]) -> None:
+        """Another word LM and other home names (the home changed while the device runs), the loaded
+        sessions kept; utterances already started finish with what they started with."""
+        if self.transducer is not None:
+            names = tuple(hotwords) if self.home_hotwords else ()
+            self.transducer = self.transducer.with_vocabulary(lm, names)
+        self.lm = lm
 
     def stream(self) -> RecognizerStream:
         return RecognizerStream(self)

@@ -178,6 +178,25 @@ def _load_encoder(path: Path, rt: RuntimeConfig) -> _Encoder:
     return _Encoder(sess, path, model_type, chunk, shift, tuple(shapes), tuple(dtypes))
 
 
+def _context_graph(cfg: TransducerConfig, symbols: SymbolTable, extra_hotwords: tuple[str, ...]) -> ContextGraph | None:
+    """The hotword bias: ``cfg.hotwords`` (an error if the tokens cannot spell one) and ``extra_hotwords``
+    (the home's names: left out if they cannot be spelt); None when nothing is biased."""
+    phrases = []
+    for phrase in cfg.hotwords:
+        try:
+            phrases.append(symbols.encode(phrase))
+        except ValueError as e:
+            raise ModelError(f"asr.transducer.hotwords: {phrase!r}: {e}") from None
+    for phrase in extra_hotwords:
+        try:
+            phrases.append(symbols.encode(phrase))
+        except ValueError:
+            _LOGGER.debug("hotword %r left out: the model's tokens cannot spell it", phrase)
+    if not phrases or not cfg.hotword_boost_per_token:  # a boost of 0 (a model's own choice) biases nothing
+        return None
+    return ContextGraph(phrases, cfg.hotword_boost_per_token, len(symbols), exclude=[symbols.blank_id])
+
+
 # -------------------------------------------------------------------------------------------- the model
 
 
@@ -257,28 +276,18 @@ class TransducerModel:
                 "tokens: the tokens file does not belong to this model"
             )
         frame_s = encoder.shift_frames * FRAME_SHIFT_S / enc_out.shape[0]
-        context = None
-        phrases = []
-        for phrase in cfg.hotwords:
-            try:
-                phrases.append(symbols.encode(phrase))
-            except ValueError as e:
-                raise ModelError(f"asr.transducer.hotwords: {phrase!r}: {e}") from None
-        for phrase in extra_hotwords:
-            try:
-                phrases.append(symbols.encode(phrase))
-            except ValueError:
-                _LOGGER.debug("hotword %r left out: the model's tokens cannot spell it", phrase)
-        if phrases and cfg.hotword_boost_per_token:  # a boost of 0 (a model's own choice) biases nothing
-            context = ContextGraph(
-                phrases, cfg.hotword_boost_per_token, len(symbols), exclude=[symbols.blank_id]
-            )
+        context = _context_graph(cfg, symbols, extra_hotwords)
         return cls(
             cfg, encoder, decoder, joiner, symbols, context_size, int(enc_out.shape[1]), frame_s, lm, context
         )
 
     def with_lm(self, lm: WordLm | None) -> TransducerModel:
         return dataclasses.replace(self, lm=lm)
+
+    def with_vocabulary(self, lm: WordLm | None, extra_hotwords: tuple[str, ...]) -> TransducerModel:
+        """The same sessions (and decoder cache) with another LM and other extra hotwords: a home that
+        changed while the device runs."""
+        return dataclasses.replace(self, lm=lm, context=_context_graph(self.cfg, self.symbols, extra_hotwords))
 
     def stream(self) -> AsrStream:
         return AsrStream(self)

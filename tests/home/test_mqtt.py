@@ -435,3 +435,23 @@ def test_a_device_that_announces_itself_later_is_known_at_once(broker, device, t
         assert _wait(lambda: dm.parser.home.device("Porch Light") is None, 10)
     finally:
         backend.close()
+
+
+def test_the_whole_device_follows_the_home(broker, device, tmp_path):
+    """Through the composition root: a new device reaches the parser and the recogniser (its LM and
+    hotwords) of a running device."""
+    from assistant.app import load_stages
+    from assistant.config import parse_config
+
+    cfg = parse_config({"runtime": {"state_dir": str(tmp_path)},
+                        "home": {"backend": "mqtt", "mqtt": {"url": broker.url, "discovery_wait_s": 0.5}}})
+    stages = load_stages(cfg)
+    try:
+        first_pass = stages.recognizer.transducer
+        device.publish(f"{PREFIX}/switch/porch/config", {
+            "name": "Porch Light", "command_topic": "porch/light/set", "state_topic": "porch/light/state"})
+        assert _wait(lambda: stages.recognizer.transducer is not first_pass, 30)
+        assert stages.dialogue.parser.home.device("Porch Light") is not None
+        assert stages.recognizer.transducer.encoder is first_pass.encoder
+    finally:
+        stages.dialogue.skills.skill_for("HassTurnOn").backend.close()
