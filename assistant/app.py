@@ -43,7 +43,7 @@ class Stages:
     @property
     def wake_words(self) -> tuple[str, ...]:
         """the names ``WakeDetected`` events carry (announced to Wyoming clients)"""
-        return tuple(h.name for h in self.listener.wake.heads)
+        return tuple(h.name for h in self.listener.wake.heads if not h.stop)
 
 
 def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Home | None = None) -> Recognizer:

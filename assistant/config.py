@@ -206,17 +206,24 @@ class WakeConfig:
     refractory_s: float = 2.0
     """after a detection the same word is not reported again for this long"""
     words: dict[str, WakeWordConfig] = field(default_factory=dict)
-    """per-word overrides keyed by the name in ``models``: ``[wake.words."wake/alexa"] threshold = 0.6``"""
+    """per-word overrides keyed by the name in ``models`` (or ``stop_model``):
+    ``[wake.words."wake/alexa"] threshold = 0.6``"""
+    stop_model: str = ""
+    """a head for "stop" said without the wake word: heard only while a reply plays or something rings (a
+    timer, an alarm), where it cuts the speech and stops the ringing; manifest name or path; empty: off"""
 
     def __post_init__(self) -> None:
         _check(len(self.models) > 0, "wake.models", "must name at least one wake-word head")
+        _check(self.stop_model not in self.models, "wake.stop_model",
+               f"{self.stop_model!r} is also one of wake.models: a stop word that woke the device would listen")
         _check(len(set(self.models)) == len(self.models), "wake.models", "names a head twice")
         _check(0 < self.threshold < 1, "wake.threshold", f"must be in (0, 1), got {self.threshold}")
         _check(1 <= self.patience_frames <= 50, "wake.patience_frames",
                f"must be in [1, 50], got {self.patience_frames}")
         _check(self.refractory_s >= 0, "wake.refractory_s", f"must be >= 0, got {self.refractory_s}")
         for name in self.words:
-            _check(name in self.models, f"wake.words.{name}", f"is not one of wake.models {list(self.models)}")
+            _check(name in self.models or name == self.stop_model, f"wake.words.{name}",
+                   f"is not one of wake.models {list(self.models)} nor wake.stop_model")
 
 
 class VadEngine(str, enum.Enum):

@@ -24,6 +24,16 @@ class WakeDetected:
 
 
 @dataclass(frozen=True, slots=True)
+class StopHeard:
+    """"stop" without the wake word (``[wake] stop_model``): acted on only while a reply plays or something
+    rings."""
+
+    kind: ClassVar[str] = "stop-heard"
+    score: float
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechStarted:
     kind: ClassVar[str] = "speech-started"
     time_s: float
@@ -117,6 +127,7 @@ class Error:
 
 Event = (
     WakeDetected
+    | StopHeard
     | SpeechStarted
     | SpeechEnded
     | TranscriptPartial

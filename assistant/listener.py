@@ -7,9 +7,10 @@
             audio = listener.take_utterance()           # float32 samples with pre-roll (may be empty);
                                                         # one per SpeechEnded, oldest first
 
-States: IDLE (wake streams run) -> LISTENING (endpointer runs, from the sample after the step that
-triggered) -> back to IDLE when speech ends, with fresh wake streams. Samples of one ``feed`` are split
-exactly where the detection happened, so what is heard does not depend on the chunk size.
+States: IDLE (wake streams run; a ``[wake] stop_model`` head gives ``StopHeard`` and stays IDLE) ->
+LISTENING (endpointer runs, from the sample after the step that triggered) -> back to IDLE when speech
+ends, with fresh wake streams. Samples of one ``feed`` are split exactly where the detection happened, so
+what is heard does not depend on the chunk size.
 ``listen()`` skips the wake word (push-to-talk); ``finish()`` closes an open utterance at end of input.
 """
 
@@ -21,13 +22,13 @@ import enum
 import numpy as np
 
 from assistant.config import EndpointConfig, RuntimeConfig, VadConfig, WakeConfig
-from assistant.events import SpeechEnded, SpeechStarted, WakeDetected
+from assistant.events import SpeechEnded, SpeechStarted, StopHeard, WakeDetected
 from assistant.models import ModelRegistry
 from assistant.vad.endpointer import Endpointer
 from assistant.vad.speech_prob import load_speech_prob
 from assistant.wake.detector import WakeWordModel
 
-ListenEvent = WakeDetected | SpeechStarted | SpeechEnded
+ListenEvent = WakeDetected | StopHeard | SpeechStarted | SpeechEnded
 
 
 class ListenState(str, enum.Enum):
@@ -41,6 +42,7 @@ class Listener:
         self.endpointer = endpointer
         self.sample_rate = wake.sample_rate
         self._wake_stream = wake.stream()
+        self._stop_names = frozenset(h.name for h in wake.heads if h.stop)
         self.reset()
 
     @classmethod
@@ -79,6 +81,11 @@ class Listener:
             chunk = samples[pos:]
             if self.state == ListenState.IDLE:
                 detections = self._wake_stream.feed(chunk)
+                offset_s = self._wake_origin / self.sample_rate
+                # "stop" is reported, and listening goes on: the pipeline decides whether it applies
+                events += [StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections
+                           if d.name in self._stop_names]
+                detections = [d for d in detections if d.name not in self._stop_names]
                 if not detections:
                     self._samples_seen += len(chunk)
                     break

@@ -117,6 +117,15 @@ class DialogueStage(Protocol):
         """``text``, one of ``ringing``'s, has been spoken (what rang may now be forgotten)."""
         ...
 
+    def is_ringing(self) -> bool:
+        """Something rings now (a timer or alarm announcement not yet spoken, an alarm not yet stopped):
+        where the wake-free "stop" applies."""
+        ...
+
+    def stop_ringing(self) -> bool:
+        """"Stop" was heard: what rings stops (whether anything did)."""
+        ...
+
 
 class SpeechChunk(Protocol):
     samples: Samples

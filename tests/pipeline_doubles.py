@@ -19,6 +19,7 @@ from assistant.events import (
     SkillHandled,
     SpeechEnded,
     SpeechStarted,
+    StopHeard,
     TranscriptFinal,
     TranscriptPartial,
     WakeDetected,
@@ -56,6 +57,8 @@ class ScriptedListener:
 
     wakes: list[float] = field(default_factory=list)
     speech: list[tuple[float, float]] = field(default_factory=list)
+    stops: list[float] = field(default_factory=list)
+    """times "stop" is heard without the wake word (``StopHeard``)"""
     trailing_s: float = 0.3
     leading_s: float = 3.0
     preroll_s: float = 0.1
@@ -80,6 +83,7 @@ class ScriptedListener:
         self._audio.append(np.asarray(samples, np.float32))
         self._t = t1
         events = []
+        events += [StopHeard(0.9, st) for st in self.stops if t0 <= st < t1]
         for w in self.wakes:
             if t0 <= w < t1:
                 events.append(WakeDetected("scripted", 0.9, w))
@@ -209,11 +213,30 @@ class EchoDialogue:
         return Turn(reply, (IntentRecognized("Echo", {"text": text}, text),
                             SkillHandled("echo", "Echo", reply, True)), self.follow_up_s)
 
+    ring: list[str] = field(default_factory=list)
+    """announcements ``ringing`` hands out (once each); they ring until spoken or stopped"""
+    rings: list[str] = field(default_factory=list)
+    """handed out, not yet spoken nor stopped"""
+    stopped: int = 0
+    """how many times ``stop_ringing`` stopped something"""
+
     def ringing(self) -> list[str]:
-        return []
+        due, self.ring = self.ring, []
+        self.rings += due
+        return due
 
     def announced(self, text: str) -> None:
         self.spoken_announcements.append(text)
+        self.rings = [r for r in self.rings if r != text]
+
+    def is_ringing(self) -> bool:
+        return bool(self.rings)
+
+    def stop_ringing(self) -> bool:
+        rang = self.is_ringing()
+        self.rings = []
+        self.stopped += rang
+        return rang
 
 
 @dataclass(frozen=True)

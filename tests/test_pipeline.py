@@ -484,3 +484,27 @@ def test_an_early_decode_is_dropped_when_speech_resumes_after_the_pause():
     assert len(recognizer.heard) == 2 and a.stats.early_decodes == 1
     assert recognizer.lengths == [int(0.7 * RATE), int(1.5 * RATE)]  # 1.4..2.1 s, then 1.4..2.9 s
     assert [e.text for e in events if isinstance(e, TranscriptFinal)] == ["what time is it"]
+
+
+def test_stop_without_the_wake_word_cuts_the_reply_and_does_not_listen():
+    listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)], stops=[3.3])
+    long_reply = "One two three. Four five six. Seven eight nine. Ten eleven twelve."  # 4 x 0.6 s
+    a, events = make(listener=listener, dialogue=EchoDialogue(replies={"what time is it": long_reply}))
+    run_file(a, tone_audio(8.0, [(1.5, 2.5, 440)]))
+    assert [e.text for e in events if isinstance(e, SpeechSynthesized)] == ["One two three"]
+    assert a.sink.stops >= 1
+    assert [s for s, _ in states(events)] == [State.LISTENING, State.THINKING, State.SPEAKING, State.IDLE]
+    assert (State.IDLE, pytest.approx(3.3, abs=0.025)) in states(events)
+    assert "stop-heard" in kinds(events)
+
+
+def test_stop_while_idle_is_nothing_unless_something_rings():
+    dialogue = EchoDialogue()
+    a, events = make(listener=ScriptedListener(stops=[0.5]), dialogue=dialogue)
+    run_file(a, tone_audio(2.0, []))
+    assert states(events) == [] and dialogue.stopped == 0 and "stop-heard" in kinds(events)
+    # an alarm that has been announced rings on until it is stopped: "stop" stops it
+    dialogue = EchoDialogue(rings=["Your alarm is ringing. Say stop, or snooze."])
+    a, events = make(listener=ScriptedListener(stops=[0.5]), dialogue=dialogue)
+    run_file(a, tone_audio(2.0, []))
+    assert dialogue.stopped == 1 and not dialogue.is_ringing() and states(events) == []

@@ -381,6 +381,23 @@ class DialogueManager:
         if timer_id is not None and isinstance(timers, TimerSkill):
             timers.rang(timer_id)
 
+    def is_ringing(self) -> bool:
+        """Something rings: a timer or alarm announcement handed out and not yet spoken, or an alarm that
+        has been announced and not yet stopped."""
+        alarms = self.skills.skill_for("HassSetAlarm")
+        return bool(self._ringing) or (isinstance(alarms, AlarmSkill) and alarms.ringing)
+
+    def stop_ringing(self) -> bool:
+        """"Stop" said while something rings: the timers handed out have rung, and ringing alarms stop (a
+        repeating one is set for its next day). Whether anything rang."""
+        rang = bool(self._ringing)
+        for text in list(self._ringing):
+            self.announced(text)
+        alarms = self.skills.skill_for("HassSetAlarm")
+        if isinstance(alarms, AlarmSkill) and alarms.stop_ringing():
+            rang = True
+        return rang
+
     # ---------------------------------------------------------------------------------- the turn
 
     async def _respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Turn:

@@ -29,6 +29,7 @@ from assistant.events import (
     SpeechStarted,
     State,
     StateChanged,
+    StopHeard,
     TranscriptFinal,
     TranscriptPartial,
     WakeDetected,
@@ -385,6 +386,8 @@ class Assistant:
                 self._set_state(State.LISTENING)
             else:
                 self._command(self._worker.reset)
+        elif isinstance(event, StopHeard):
+            self._stop_heard()
         elif isinstance(event, SpeechStarted):
             if self.state == State.LISTENING:
                 self._clear_follow_up()
@@ -397,6 +400,19 @@ class Assistant:
                 return
             self._reply.speech_ended_wall = time.perf_counter()
             self._start_turn(self._audio_turn(step.stream, step.utterance, event))
+
+    def _stop_heard(self) -> None:
+        """"Stop" without the wake word: while a reply plays or something rings, the speech is cut and the
+        ringing stops; at any other time it is nothing (the device does not wake on it)."""
+        ringing = self.dialogue is not None and self.dialogue.is_ringing()
+        if self.state not in (State.THINKING, State.SPEAKING) and not ringing:
+            return
+        _LOGGER.info("stop: the reply is cut%s", " and the ringing stopped" if ringing else "")
+        self._abandon_turn()
+        if self.dialogue is not None:
+            self.dialogue.stop_ringing()
+        self._clear_follow_up()
+        self._set_state(State.IDLE)
 
     # ------------------------------------------------------------------ turns
 

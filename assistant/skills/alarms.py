@@ -201,6 +201,24 @@ class AlarmSkill:
     def items(self) -> list[dict[str, Any]]:
         return [dict(i) for i in self._items]
 
+    @property
+    def ringing(self) -> bool:
+        """an alarm rings (it has been announced and is neither stopped, snoozed nor timed out)"""
+        return any(i.get("ringing_since") for i in self._items)
+
+    def stop_ringing(self) -> bool:
+        """Stop every ringing alarm (a repeating one is set for its next day); whether one rang. Unsaved
+        (a full disk), they are stopped all the same: a restart may report them once more."""
+        ringing = [i for i in self._items if i.get("ringing_since")]
+        for item in ringing:
+            self._finish(item)
+        if ringing:
+            try:
+                self._save()
+            except StateError as e:
+                _LOGGER.warning("alarms: could not record that the alarm was stopped: %s", e)
+        return bool(ringing)
+
     def next_due_s(self) -> float | None:
         pending = [i["due_at"] for i in self._items if not i.get("ringing_since")]
         return max(0.0, min(pending) - self.clock()) if pending else None

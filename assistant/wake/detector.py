@@ -74,6 +74,8 @@ class WakeHead:
     threshold: float
     patience_frames: int
     refractory_steps: int
+    stop: bool = False
+    """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
 
     def score(self, window: np.ndarray) -> float:
         out = self.session.run(None, {self.input_name: window[None]})[0]
@@ -131,7 +133,7 @@ class WakeWordModel:
             )
         mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
         heads = []
-        for model_name in cfg.models:
+        for model_name in (*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])):
             path = resolve(model_name, registry)
             sess = make_session(path, rt, "wake-word head", always_on=True)
             inp = sess.get_inputs()[0]
@@ -159,6 +161,7 @@ class WakeWordModel:
                     threshold,
                     patience,
                     int(round(refractory / step_s)),
+                    stop=model_name == cfg.stop_model,
                 )
             )
         _LOGGER.info(

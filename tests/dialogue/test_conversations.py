@@ -290,3 +290,24 @@ def test_alarms_and_reminders_by_voice_ring_and_survive_a_restart(conv):
     assert t.intent.name == "HassCancelAlarm" and t.success, t.text
     t = conv.say("what alarms do i have")
     assert t.intent.name == "HassListAlarms" and "7:30" not in t.text, t.text  # cancelled
+
+
+def test_stop_without_the_wake_word_stops_what_rings(conv):
+    """What the wake-free "stop" calls: a timer handed out to be announced has rung; an alarm that has
+    been announced rings until stopped, and then is done (it stays stopped after a restart)."""
+    assert not conv.dm.is_ringing() and not conv.dm.stop_ringing()
+    conv.say("set a timer for one minute")
+    conv.wait(61)
+    (timer_text,) = conv.dm.ringing()
+    assert conv.dm.is_ringing()
+    assert conv.dm.stop_ringing() and not conv.dm.is_ringing()
+    assert conv.say("how much time is left on my timer").text == "You have no timers running."
+    conv.say("set an alarm for 7 am")
+    conv.clock.t = conv.dm.skills.skill_for("HassSetAlarm").items[0]["due_at"] + 1
+    (alarm_text,) = conv.dm.ringing()
+    assert "alarm is ringing" in alarm_text
+    conv.dm.announced(alarm_text)  # spoken; it rings on until stopped
+    assert conv.dm.is_ringing()
+    assert conv.dm.stop_ringing() and not conv.dm.is_ringing()
+    conv.restart()
+    assert not conv.dm.is_ringing() and conv.say("what alarms do I have").text == "You have no alarms."

@@ -92,3 +92,25 @@ def test_no_speech_after_wake_times_out(listener):
 def test_load_from_config(registry):
     lst = Listener.load(WakeConfig(), VadConfig(), EndpointConfig(), RuntimeConfig(), registry)
     assert lst.wake.heads[0].name == "hey_jarvis" and lst.endpointer.vad.name == "silero"
+
+
+def test_a_stop_head_is_heard_without_waking(registry):
+    """``[wake] stop_model``: its head runs beside the wake words on the same front end, and what it hears
+    is ``StopHeard``; the listener does not start listening (here the demo's "hey jarvis" stands in for
+    "stop")."""
+    from assistant.events import StopHeard
+
+    cfg = WakeConfig(models=("wake/alexa",), stop_model="wake/hey_jarvis")
+    wake = WakeWordModel.load(cfg, RuntimeConfig(), registry)
+    assert [(h.name, h.stop) for h in wake.heads] == [("alexa", False), ("hey_jarvis", True)]
+    listener = Listener(wake, Endpointer(EndpointConfig(), load_speech_prob(VadConfig(), RuntimeConfig(), registry)))
+    events, utterances = run(listener, read_audio(DEMO_WAV, RATE).samples, 320)
+    assert [type(e) for e in events] == [StopHeard] and utterances == []
+    assert listener.state == ListenState.IDLE
+
+
+def test_the_stop_model_is_checked_at_load():
+    from assistant.config import ConfigError
+
+    with pytest.raises(ConfigError, match="wake.stop_model"):
+        WakeConfig(models=("wake/alexa",), stop_model="wake/alexa")
