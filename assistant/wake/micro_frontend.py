@@ -310,20 +310,23 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
 # ---- the fixed-point steps, vectorised over frames ----------------------------------------------------------
 
 
-def _wrap16(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.int16).astype(np.int32)
+# The FFT's values live in int16 arrays: numpy's int16 + and - wrap exactly as the C stores to int16 do;
+# products go through int32 (kissfft's SAMPPROD) and come back by sround.
 
 
 def _sround(x: np.ndarray) -> np.ndarray:
     """kissfft's sround: (x + 2^14) >> 15, stored as int16."""
-    return _wrap16((x + (1 << 14)) >> 15)
+    return ((x + (1 << 14)) >> 15).astype(np.int16)
 
 
 def _fixdiv(x: np.ndarray, div: int) -> np.ndarray:
-    return _sround(x * (32767 // div))
+    return _sround(x.astype(np.int32) * (32767 // div))
 
 
 def _cmul(ar, ai, br, bi):
+    """C_MUL with int32 twiddles ``br``, ``bi``: int16 in, int16 out."""
+    ar = ar.astype(np.int32)
+    ai = ai.astype(np.int32)
     return _sround(ar * br - ai * bi), _sround(ar * bi + ai * br)
 
 
@@ -332,8 +335,6 @@ class _FixedFft:
 
     def __init__(self, t: MicroTables) -> None:
         self.n = _FFT_SIZE // 2
-        self.tw = t.twiddles
-        self.stw = t.super_twiddles
         self.factors = t.factors
         perm = np.empty(self.n, np.int64)
 
@@ -348,55 +349,54 @@ class _FixedFft:
 
         leaves(0, 0, 1, 0)
         self.perm = perm
-        # stages innermost first: (radix, m, fstride)
+        # stages innermost first: (radix, m, the twiddles of its butterflies as int32 (m,) arrays)
         stages = []
         fstride = 1
         for p, m in self.factors:
-            stages.append((p, m, fstride))
+            k = np.arange(m)
+            tws = [(t.twiddles[q * k * fstride, 0].copy(), t.twiddles[q * k * fstride, 1].copy()) for q in (1, 2, 3)]
+            stages.append((p, m, tws))
             fstride *= p
         self.stages = stages[::-1]
+        k = np.arange(1, self.n // 2 + 1)
+        self.split_k = k
+        self.split_tw = (t.super_twiddles[k - 1, 0].copy(), t.super_twiddles[k - 1, 1].copy())
 
     def __call__(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = frames.astype(np.int32)
+        x = np.asarray(frames, np.int16)
         r = x[:, 0::2][:, self.perm]
         i = x[:, 1::2][:, self.perm]
         nf = x.shape[0]
-        for p, m, fstride in self.stages:
+        for p, m, tws in self.stages:
             r = r.reshape(nf, -1, p, m)
             i = i.reshape(nf, -1, p, m)
-            k = np.arange(m)
-            if p == 2:
-                r, i = self._bfly2(r, i, k, fstride)
-            else:
-                r, i = self._bfly4(r, i, k, m, fstride)
+            r, i = self._bfly2(r, i, tws) if p == 2 else self._bfly4(r, i, tws)
             r = r.reshape(nf, self.n)
             i = i.reshape(nf, self.n)
         return self._split(r, i)
 
-    def _bfly2(self, r, i, k, fstride):
+    @staticmethod
+    def _bfly2(r, i, tws):
         r0, i0 = _fixdiv(r[:, :, 0], 2), _fixdiv(i[:, :, 0], 2)
         r1, i1 = _fixdiv(r[:, :, 1], 2), _fixdiv(i[:, :, 1], 2)
-        tw = self.tw[k * fstride]
-        tr, ti = _cmul(r1, i1, tw[:, 0], tw[:, 1])
-        return (np.stack([_wrap16(r0 + tr), _wrap16(r0 - tr)], axis=2),
-                np.stack([_wrap16(i0 + ti), _wrap16(i0 - ti)], axis=2))
+        tr, ti = _cmul(r1, i1, *tws[0])
+        return np.stack([r0 + tr, r0 - tr], axis=2), np.stack([i0 + ti, i0 - ti], axis=2)
 
-    def _bfly4(self, r, i, k, m, fstride):
-        f = [(_fixdiv(r[:, :, j], 4), _fixdiv(i[:, :, j], 4)) for j in range(4)]
-        t1, t2, t3 = self.tw[k * fstride], self.tw[2 * k * fstride], self.tw[3 * k * fstride]
-        s0 = _cmul(*f[1], t1[:, 0], t1[:, 1])
-        s1 = _cmul(*f[2], t2[:, 0], t2[:, 1])
-        s2 = _cmul(*f[3], t3[:, 0], t3[:, 1])
-        s5 = (_wrap16(f[0][0] - s1[0]), _wrap16(f[0][1] - s1[1]))
-        f0 = (_wrap16(f[0][0] + s1[0]), _wrap16(f[0][1] + s1[1]))
-        s3 = (_wrap16(s0[0] + s2[0]), _wrap16(s0[1] + s2[1]))
-        s4 = (_wrap16(s0[0] - s2[0]), _wrap16(s0[1] - s2[1]))
-        o2 = (_wrap16(f0[0] - s3[0]), _wrap16(f0[1] - s3[1]))
-        o0 = (_wrap16(f0[0] + s3[0]), _wrap16(f0[1] + s3[1]))
-        o1 = (_wrap16(s5[0] + s4[1]), _wrap16(s5[1] - s4[0]))
-        o3 = (_wrap16(s5[0] - s4[1]), _wrap16(s5[1] + s4[0]))
-        return (np.stack([o0[0], o1[0], o2[0], o3[0]], axis=2),
-                np.stack([o0[1], o1[1], o2[1], o3[1]], axis=2))
+    @staticmethod
+    def _bfly4(r, i, tws):
+        # all four inputs of every butterfly divided by 4 at once
+        r = _fixdiv(r, 4)
+        i = _fixdiv(i, 4)
+        s0r, s0i = _cmul(r[:, :, 1], i[:, :, 1], *tws[0])
+        s1r, s1i = _cmul(r[:, :, 2], i[:, :, 2], *tws[1])
+        s2r, s2i = _cmul(r[:, :, 3], i[:, :, 3], *tws[2])
+        f0r, f0i = r[:, :, 0], i[:, :, 0]
+        s5r, s5i = f0r - s1r, f0i - s1i
+        f0r, f0i = f0r + s1r, f0i + s1i
+        s3r, s3i = s0r + s2r, s0i + s2i
+        s4r, s4i = s0r - s2r, s0i - s2i
+        return (np.stack([f0r + s3r, s5r + s4i, f0r - s3r, s5r - s4i], axis=2),
+                np.stack([f0i + s3i, s5i - s4r, f0i - s3i, s5i + s4r], axis=2))
 
     def _split(self, r, i):
         """kiss_fftr's post-processing: the 256-point complex FFT of the packed real input -> 257 bins."""
@@ -405,19 +405,19 @@ class _FixedFft:
         out_r = np.zeros((nf, n + 1), np.int32)
         out_i = np.zeros((nf, n + 1), np.int32)
         dr, di = _fixdiv(r[:, 0], 2), _fixdiv(i[:, 0], 2)
-        out_r[:, 0] = _wrap16(dr + di)
-        out_r[:, n] = _wrap16(dr - di)
-        k = np.arange(1, n // 2 + 1)
+        out_r[:, 0] = dr + di
+        out_r[:, n] = dr - di
+        k = self.split_k
         pr, pi = _fixdiv(r[:, k], 2), _fixdiv(i[:, k], 2)
-        nr, ni = _fixdiv(r[:, n - k], 2), _fixdiv(_wrap16(-i[:, n - k]), 2)
-        f1r, f1i = _wrap16(pr + nr), _wrap16(pi + ni)
-        f2r, f2i = _wrap16(pr - nr), _wrap16(pi - ni)
-        st = self.stw[k - 1]
-        twr, twi = _cmul(f2r, f2i, st[:, 0], st[:, 1])
-        out_r[:, k] = _wrap16((f1r + twr) >> 1)
-        out_i[:, k] = _wrap16((f1i + twi) >> 1)
-        out_r[:, n - k] = _wrap16((f1r - twr) >> 1)  # k = n/2 is written twice; the second wins, as in C
-        out_i[:, n - k] = _wrap16((twi - f1i) >> 1)
+        nr, ni = _fixdiv(r[:, n - k], 2), _fixdiv(-i[:, n - k], 2)
+        f1r, f1i = pr + nr, pi + ni
+        f2r, f2i = pr - nr, pi - ni
+        twr, twi = _cmul(f2r, f2i, *self.split_tw)
+        f1r, f1i = f1r.astype(np.int32), f1i.astype(np.int32)  # HALF_OF's sum is in int, then stored
+        out_r[:, k] = ((f1r + twr) >> 1).astype(np.int16)
+        out_i[:, k] = ((f1i + twi) >> 1).astype(np.int16)
+        out_r[:, n - k] = ((f1r - twr) >> 1).astype(np.int16)  # k = n/2 is written twice; the second wins
+        out_i[:, n - k] = ((twi - f1i) >> 1).astype(np.int16)
         return out_r, out_i
 
 
