@@ -6,7 +6,7 @@ to 60 s) when installed, else the bundled demo recording looped. Also times the 
 
 ``--micro`` times microWakeWord's front end instead (assistant/wake/micro_frontend.py): native, its numpy
 twin and pymicro-features (TFLite Micro's C original) driven as pymicro-wakeword drives it, on the same
-audio and chunks.
+audio and chunks (``--quick`` smokes both sections).
 
     python -m tools.bench_frontend [--micro] [--seconds 60] [--repeat 5] [--json]
 """
@@ -66,13 +66,20 @@ def main() -> None:
     x, source = load_audio(args.seconds)
     cfg = FrontendConfig()
     chunk = args.chunk or len(x)
-    if args.micro:
-        results = bench_micro(x, chunk, args.repeat)
-        reference = "pymicro_features"
-    else:
-        results = bench_fbank(x, cfg, chunk, args.repeat, args.seconds)
-        reference = "kaldi_native_fbank"
+    # --quick smokes both sections (make test runs it), so the micro front end's cannot rot unrun either
+    sections = ["micro"] if args.micro else ["fbank", "micro"] if args.quick else ["fbank"]
+    for section in sections:
+        if section == "micro":
+            results = bench_micro(x, chunk, args.repeat)
+        else:
+            results = bench_fbank(x, cfg, chunk, args.repeat, args.seconds)
+        print_report(results, section, args, source, chunk)
+
+
+def print_report(results: dict[str, float], section: str, args, source: str, chunk: int) -> None:
+    reference = "pymicro_features" if section == "micro" else "kaldi_native_fbank"
     report = {
+        "section": section,
         "audio": f"{args.seconds:.0f} s of {source}",
         "chunk_samples": chunk,
         "seconds": {k: round(v, 5) for k, v in results.items()},
@@ -86,7 +93,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(report))
         return
-    what = "microWakeWord front end" if args.micro else "fbank"
+    what = "microWakeWord front end" if section == "micro" else "fbank"
     print(f"{what}; audio: {report['audio']}, fed in chunks of {chunk} samples; best of {args.repeat}")
     for k, v in results.items():
         print(f"  {k:22s} {v * 1000:9.2f} ms   real-time factor {v / args.seconds:.6f}")

@@ -179,3 +179,41 @@ def test_int16_conversion_inverts_pcm16_to_float():
     pcm = np.array([-32768, -1, 0, 1, 12345, 32767], np.int16)
     assert np.array_equal(to_int16(pcm16_to_float(pcm.tobytes())), pcm)
     assert np.array_equal(to_int16(np.array([-2.0, 1.0, 2.0], np.float32)), [-32768, 32767, 32767])
+
+
+def _sqrt64_bit_by_bit(num: int) -> int:
+    """filterbank.cc's Sqrt64 and Sqrt32, transcribed as written (the twin computes it another way)."""
+    if num >> 32 == 0:
+        width, cap = 32, 0xFFFF
+    else:
+        width, cap = 64, 0xFFFFFFFF
+    if num == 0:
+        return 0
+    res = 0
+    max_bit_number = (width - num.bit_length()) | 1
+    bit = 1 << (width - 1 - max_bit_number)
+    for _ in range((width - 1 - max_bit_number) // 2 + 1):
+        if num >= res + bit:
+            num -= res + bit
+            res = (res >> 1) + bit
+        else:
+            res >>= 1
+        bit >>= 2
+    if num > res and res != cap:
+        res += 1
+    return res
+
+
+def test_the_twins_square_root_equals_the_originals_bit_by_bit_one():
+    from assistant.wake.micro_frontend import _isqrt_rounded
+
+    rng = np.random.default_rng(3)
+    nums = {0, 1, 2, 3, 0xFFFFFFFF, 0xFFFE0001, 0xFFFF0000, 1 << 32, (1 << 64) - 1, 0xFFFFFFFE00000001}
+    for k in [1, 2, 3, 255, 65535, 65536, 1 << 20, (1 << 32) - 1, *rng.integers(1, 1 << 32, 200).tolist()]:
+        for c in (k * k, k * k + k):
+            nums.update(c + d for d in (-1, 0, 1) if 0 <= c + d < 1 << 64)
+    nums.update(int(v) >> int(s) for v, s in zip(rng.integers(0, 1 << 63, 500, dtype=np.uint64),
+                                                 rng.integers(0, 63, 500)))
+    ordered = sorted(nums)
+    got = _isqrt_rounded(np.array(ordered, dtype=np.uint64))
+    assert [int(v) for v in got] == [_sqrt64_bit_by_bit(n) for n in ordered]
