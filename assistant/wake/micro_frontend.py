@@ -281,8 +281,8 @@ def build_tables() -> MicroTables:
         a2 = (y2 - y0) - a1
         base = 4 * interval - 6
         lut[base] = y0
-        lut[base + 1] = np.int16(np.int64(a1).astype(np.int16))
-        lut[base + 2] = np.int16(np.int64(a2).astype(np.int16))
+        lut[base + 1] = ((a1 + 0x8000) & 0xFFFF) - 0x8000  # stored as int16
+        lut[base + 2] = ((a2 + 0x8000) & 0xFFFF) - 0x8000
     margins["pcan_gain"] = m_g
     snr_shift = _PCAN_GAIN_BITS - _CORRECTION_BITS - _PCAN_SNR_BITS
     return MicroTables(window, tw, stw, tuple(factors), start_index, end_index,
