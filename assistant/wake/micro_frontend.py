@@ -304,7 +304,7 @@ def tables() -> MicroTables:
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """float32 [-1, 1] -> int16 as the original is fed: round(x * 32768), clipped (pcm16_to_float inverted)."""
     x = np.rint(np.asarray(samples, dtype=np.float32) * np.float32(32768.0))
-    return np.clip(x, -32768, 32767).astype(np.int16)
+    return np.minimum(np.maximum(x, -32768), 32767).astype(np.int16)
 
 
 # ---- the fixed-point steps, vectorised over frames ----------------------------------------------------------
@@ -323,15 +323,23 @@ def _fixdiv(x: np.ndarray, div: int) -> np.ndarray:
     return _sround(x.astype(np.int32) * (32767 // div))
 
 
-def _cmul(ar, ai, br, bi):
-    """C_MUL with int32 twiddles ``br``, ``bi``: int16 in, int16 out."""
-    ar = ar.astype(np.int32)
-    ai = ai.astype(np.int32)
-    return _sround(ar * br - ai * bi), _sround(ar * bi + ai * br)
+def _cmul(z: np.ndarray, tw: np.ndarray) -> np.ndarray:
+    """C_MUL: z (2, ...) int16 (real, imag) times int32 twiddles tw (2, ...) broadcasting -> (2, ...) int16."""
+    a = z.astype(np.int32)
+    p = a * tw[0]
+    q = a * tw[1]
+    return _sround(np.stack([p[0] - q[1], q[0] + p[1]]))
+
+
+def _swap_neg(z: np.ndarray) -> np.ndarray:
+    """(r, i) -> (i, -r) in int16 (the bfly4's multiplication by -j; -(-32768) wraps as in C)."""
+    return np.stack([z[1], -z[0]])
 
 
 class _FixedFft:
-    """kiss_fftr (FIXED_POINT 16) of a batch of frames: (F, 512) int16 -> (F, 257) real, imag int32."""
+    """kiss_fftr (FIXED_POINT 16) of a batch of frames: (F, 512) int16 -> (F, 257) real, imag int32.
+
+    Values are (2, ...) int16 arrays, real and imaginary parts stacked, so each step is one numpy call."""
 
     def __init__(self, t: MicroTables) -> None:
         self.n = _FFT_SIZE // 2
@@ -349,76 +357,58 @@ class _FixedFft:
 
         leaves(0, 0, 1, 0)
         self.perm = perm
-        # stages innermost first: (radix, m, the twiddles of its butterflies as int32 (m,) arrays)
+        # stages innermost first: (radix, m, twiddles (2, radix - 1, m) int32 of the butterflies' inputs 1..)
         stages = []
         fstride = 1
         for p, m in self.factors:
             k = np.arange(m)
-            tws = [(t.twiddles[q * k * fstride, 0].copy(), t.twiddles[q * k * fstride, 1].copy()) for q in (1, 2, 3)]
-            stages.append((p, m, tws))
+            tw = np.stack([t.twiddles[q * k * fstride] for q in range(1, p)], axis=0)  # (p-1, m, 2)
+            stages.append((p, m, np.ascontiguousarray(np.moveaxis(tw, -1, 0)).astype(np.int32)))
             fstride *= p
         self.stages = stages[::-1]
         k = np.arange(1, self.n // 2 + 1)
         self.split_k = k
-        self.split_tw = (t.super_twiddles[k - 1, 0].copy(), t.super_twiddles[k - 1, 1].copy())
+        self.split_tw = np.ascontiguousarray(t.super_twiddles[k - 1].T).astype(np.int32)  # (2, n/2)
 
     def __call__(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(frames, np.int16)
-        r = x[:, 0::2][:, self.perm]
-        i = x[:, 1::2][:, self.perm]
         nf = x.shape[0]
-        for p, m, tws in self.stages:
-            r = r.reshape(nf, -1, p, m)
-            i = i.reshape(nf, -1, p, m)
-            r, i = self._bfly2(r, i, tws) if p == 2 else self._bfly4(r, i, tws)
-            r = r.reshape(nf, self.n)
-            i = i.reshape(nf, self.n)
-        return self._split(r, i)
+        z = np.stack([x[:, 0::2], x[:, 1::2]])[:, :, self.perm]  # (2, F, n): the packed complex input
+        for p, m, tw in self.stages:
+            z = z.reshape(2, nf, -1, p, m)
+            z = _fixdiv(z, p)  # every input of every butterfly, divided first
+            s = _cmul(z[:, :, :, 1:], tw[:, None, None])  # (2, F, blocks, p - 1, m)
+            f0 = z[:, :, :, 0]
+            if p == 2:
+                z = np.stack([f0 + s[:, :, :, 0], f0 - s[:, :, :, 0]], axis=3)
+            else:
+                s0, s1, s2 = s[:, :, :, 0], s[:, :, :, 1], s[:, :, :, 2]
+                s5 = f0 - s1
+                f0 = f0 + s1
+                s3 = s0 + s2
+                s4 = _swap_neg(s0 - s2)
+                z = np.stack([f0 + s3, s5 + s4, f0 - s3, s5 - s4], axis=3)
+        return self._split(z.reshape(2, nf, self.n))
 
-    @staticmethod
-    def _bfly2(r, i, tws):
-        r0, i0 = _fixdiv(r[:, :, 0], 2), _fixdiv(i[:, :, 0], 2)
-        r1, i1 = _fixdiv(r[:, :, 1], 2), _fixdiv(i[:, :, 1], 2)
-        tr, ti = _cmul(r1, i1, *tws[0])
-        return np.stack([r0 + tr, r0 - tr], axis=2), np.stack([i0 + ti, i0 - ti], axis=2)
-
-    @staticmethod
-    def _bfly4(r, i, tws):
-        # all four inputs of every butterfly divided by 4 at once
-        r = _fixdiv(r, 4)
-        i = _fixdiv(i, 4)
-        s0r, s0i = _cmul(r[:, :, 1], i[:, :, 1], *tws[0])
-        s1r, s1i = _cmul(r[:, :, 2], i[:, :, 2], *tws[1])
-        s2r, s2i = _cmul(r[:, :, 3], i[:, :, 3], *tws[2])
-        f0r, f0i = r[:, :, 0], i[:, :, 0]
-        s5r, s5i = f0r - s1r, f0i - s1i
-        f0r, f0i = f0r + s1r, f0i + s1i
-        s3r, s3i = s0r + s2r, s0i + s2i
-        s4r, s4i = s0r - s2r, s0i - s2i
-        return (np.stack([f0r + s3r, s5r + s4i, f0r - s3r, s5r - s4i], axis=2),
-                np.stack([f0i + s3i, s5i - s4r, f0i - s3i, s5i + s4r], axis=2))
-
-    def _split(self, r, i):
+    def _split(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """kiss_fftr's post-processing: the 256-point complex FFT of the packed real input -> 257 bins."""
         n = self.n
-        nf = r.shape[0]
-        out_r = np.zeros((nf, n + 1), np.int32)
-        out_i = np.zeros((nf, n + 1), np.int32)
-        dr, di = _fixdiv(r[:, 0], 2), _fixdiv(i[:, 0], 2)
-        out_r[:, 0] = dr + di
-        out_r[:, n] = dr - di
+        nf = z.shape[1]
+        out = np.zeros((2, nf, n + 1), np.int32)
+        dc = _fixdiv(z[:, :, 0], 2)
+        out[0, :, 0] = dc[0] + dc[1]
+        out[0, :, n] = dc[0] - dc[1]
         k = self.split_k
-        pr, pi = _fixdiv(r[:, k], 2), _fixdiv(i[:, k], 2)
-        nr, ni = _fixdiv(r[:, n - k], 2), _fixdiv(-i[:, n - k], 2)
-        f1r, f1i = pr + nr, pi + ni
-        f2r, f2i = pr - nr, pi - ni
-        twr, twi = _cmul(f2r, f2i, *self.split_tw)
-        f1r, f1i = f1r.astype(np.int32), f1i.astype(np.int32)  # HALF_OF's sum is in int, then stored
-        out_r[:, k] = ((f1r + twr) >> 1).astype(np.int16)
-        out_i[:, k] = ((f1i + twi) >> 1).astype(np.int16)
-        out_r[:, n - k] = ((f1r - twr) >> 1).astype(np.int16)  # k = n/2 is written twice; the second wins
-        out_i[:, n - k] = ((twi - f1i) >> 1).astype(np.int16)
-        return out_r, out_i
+        fpk = _fixdiv(z[:, :, k], 2)
+        fpnk = z[:, :, n - k]
+        fpnk = _fixdiv(np.stack([fpnk[0], -fpnk[1]]), 2)
+        f1 = (fpk + fpnk).astype(np.int32)  # HALF_OF's sums are in int, then stored
+        tw = _cmul(fpk - fpnk, self.split_tw[:, None]).astype(np.int32)
+        out[:, :, k] = ((f1 + tw) >> 1).astype(np.int16)
+        # k = n/2 is written twice; the second wins, as in C
+        out[0][:, n - k] = ((f1[0] - tw[0]) >> 1).astype(np.int16)
+        out[1][:, n - k] = ((tw[1] - f1[1]) >> 1).astype(np.int16)
+        return out[0], out[1]
 
 
 def _msb(x: np.ndarray) -> np.ndarray:
@@ -447,8 +437,8 @@ def _wide_dynamic_function(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
     x = x.astype(np.int64)
     small = x <= 2
     interval = _msb(x)
-    base = np.clip(4 * interval - 6, 0, len(lut) - 3)
-    frac = np.where(interval < 11, x << np.clip(11 - interval, 0, 63), x >> np.clip(interval - 11, 0, 63))
+    base = np.maximum(4 * interval - 6, 0)  # x <= 2 (interval <= 2) takes lut[x] below
+    frac = np.where(interval < 11, x << np.maximum(11 - interval, 0), x >> np.maximum(interval - 11, 0))
     frac = frac & 0x3FF
     result = _wrap32((lut[base + 2] * frac) >> 5)
     result = _wrap32(result + lut[base + 1] * 32)
@@ -470,8 +460,8 @@ def _log_scale(x: np.ndarray) -> np.ndarray:
     vv = np.where(pos, v, 2)
     integer = _msb(vv) - 1
     frac = vv - (np.int64(1) << integer)
-    frac = np.where(integer < _LOG_SCALE_LOG2, frac << np.clip(_LOG_SCALE_LOG2 - integer, 0, 63),
-                    frac >> np.clip(integer - _LOG_SCALE_LOG2, 0, 63))
+    frac = np.where(integer < _LOG_SCALE_LOG2, frac << np.maximum(_LOG_SCALE_LOG2 - integer, 0),
+                    frac >> np.maximum(integer - _LOG_SCALE_LOG2, 0))
     base_seg = frac >> (_LOG_SCALE_LOG2 - _LOG_SEGMENTS_LOG2)
     c0 = _LOG_LUT[base_seg]
     c1 = _LOG_LUT[base_seg + 1]
@@ -496,6 +486,7 @@ class MicroFrontendPy:
         sm = np.where(np.arange(NUM_CHANNELS) % 2 == 0, self._t.even_smoothing, self._t.odd_smoothing)
         self._smoothing = sm.astype(np.uint64)
         self._one_minus = (np.uint64(1 << _NOISE_REDUCTION_BITS) - self._smoothing).astype(np.uint64)
+        self._frame_index = np.arange(16)[:, None] * STEP_SAMPLES + np.arange(WINDOW_SAMPLES)
         self.reset()
 
     def reset(self) -> None:
@@ -518,7 +509,8 @@ class MicroFrontendPy:
             return np.zeros((0, NUM_CHANNELS), np.int64)
         n = (len(buf) - WINDOW_SAMPLES) // STEP_SAMPLES + 1
         self._pending = buf[n * STEP_SAMPLES:].copy()
-        frames = np.lib.stride_tricks.sliding_window_view(buf, WINDOW_SAMPLES)[::STEP_SAMPLES][:n]
+        frames = buf[self._frame_index[:n]] if n <= len(self._frame_index) else \
+            buf[np.arange(n)[:, None] * STEP_SAMPLES + np.arange(WINDOW_SAMPLES)]
         return self._process(frames)
 
     def _process(self, frames: np.ndarray) -> np.ndarray:
