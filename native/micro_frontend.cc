@@ -74,7 +74,6 @@ float FreqToMel(float freq) { return 1127.0f * Log1pF(freq / 700.0f); }
 constexpr int kFracBits = 15;
 constexpr int32_t kSampMax = 32767;
 inline int16_t SRound(int32_t x) { return static_cast<int16_t>((x + (1 << (kFracBits - 1))) >> kFracBits); }
-inline void FixDiv(int16_t& x, int div) { x = SRound(static_cast<int32_t>(x) * (kSampMax / div)); }
 
 // filterbank.cc's Sqrt64 (with its Sqrt32 shortcut below 2^32): the bit-by-bit square root leaves the
 // floor of the root and the remainder num - root^2, and rounds up when the remainder exceeds the root
@@ -157,7 +156,7 @@ MicroFrontend::MicroFrontend() {
     const float float_value = 0.5f - (0.5f * CosF(arg * (static_cast<float>(i) + 0.5f)));
     window_[i] = static_cast<int16_t>(std::floor(float_value * (1 << kWindowBits) + 0.5f));
   }
-  pending_.reserve(kWindowSamples);
+  pending_.reserve(4 * kWindowSamples);
 
   // fft_util.cc / kiss_fft_alloc / kiss_fftr_alloc (FIXED_POINT 16)
   ncfft_ = kFftSize / 2;
@@ -193,9 +192,9 @@ MicroFrontend::MicroFrontend() {
     } while (n > 1);
   }
   fft_in_.assign(kFftSize, 0);
-  fft_tmp_.assign(ncfft_, {0, 0});
-  fft_packed_.assign(ncfft_, {0, 0});
-  fft_out_.assign(ncfft_ + 1, {0, 0});
+  freq_r_.assign(ncfft_ + 1, 0);
+  freq_i_.assign(ncfft_ + 1, 0);
+  PlanFft();
 
   // filterbank_util.cc
   const int num_channels_plus_1 = kNumChannels + 1;
@@ -305,39 +304,30 @@ void MicroFrontend::Reset() {
 }
 
 std::size_t MicroFrontend::FeedFloat(const float* samples, std::size_t n, std::vector<float>* out) {
-  std::vector<int16_t> pcm(n);
+  const std::size_t have = pending_.size();
+  pending_.resize(have + n);
   for (std::size_t i = 0; i < n; ++i) {
     const float v = std::nearbyint(samples[i] * 32768.0f);  // exact scaling; round half to even as np.rint
-    pcm[i] = static_cast<int16_t>(std::min(32767.0f, std::max(-32768.0f, v)));
+    pending_[have + i] = static_cast<int16_t>(std::min(32767.0f, std::max(-32768.0f, v)));
   }
-  return Feed(pcm.data(), n, out);
+  return Drain(out);
 }
 
 std::size_t MicroFrontend::Feed(const int16_t* samples, std::size_t n, std::vector<float>* out) {
+  pending_.insert(pending_.end(), samples, samples + n);
+  return Drain(out);
+}
+
+std::size_t MicroFrontend::Drain(std::vector<float>* out) {
   out->clear();
-  const std::size_t total = pending_.size() + n;
-  if (total < static_cast<std::size_t>(kWindowSamples)) {
-    pending_.insert(pending_.end(), samples, samples + n);
-    return 0;
-  }
+  const std::size_t total = pending_.size();
+  if (total < static_cast<std::size_t>(kWindowSamples)) return 0;
   const std::size_t frames = (total - kWindowSamples) / kStepSamples + 1;
   out->resize(frames * kNumChannels);
-  std::vector<int16_t> frame(kWindowSamples);
-  const std::size_t np = pending_.size();
-  for (std::size_t f = 0; f < frames; ++f) {
-    const std::size_t s0 = f * kStepSamples;  // the frame's first sample, counted from pending_[0]
-    for (int k = 0; k < kWindowSamples; ++k) {
-      const std::size_t j = s0 + k;
-      frame[k] = j < np ? pending_[j] : samples[j - np];
-    }
-    ProcessFrame(frame.data(), out->data() + f * kNumChannels);
-  }
-  // keep what the next frame needs
-  const std::size_t consumed = frames * kStepSamples;
-  std::vector<int16_t> rest;
-  rest.reserve(kWindowSamples);
-  for (std::size_t j = consumed; j < total; ++j) rest.push_back(j < np ? pending_[j] : samples[j - np]);
-  pending_.swap(rest);
+  for (std::size_t f = 0; f < frames; ++f)
+    ProcessFrame(pending_.data() + f * kStepSamples, out->data() + f * kNumChannels);
+  // keep what the next frame needs (fewer than kWindowSamples samples)
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(frames * kStepSamples));
   return frames;
 }
 
@@ -357,11 +347,11 @@ void MicroFrontend::ProcessFrame(const int16_t* input, float* out) {
   for (; i < kWindowSamples; ++i)
     fft_in_[i] = static_cast<int16_t>(static_cast<uint16_t>(static_cast<uint16_t>(windowed[i]) << input_shift));
   for (; i < kFftSize; ++i) fft_in_[i] = 0;
-  Fft(fft_in_.data(), fft_out_.data());
+  Fft(fft_in_.data());
   // filterbank.cc: FilterbankConvertFftComplexToEnergy
   for (int k = start_index_; k < end_index_; ++k) {
-    const int32_t re = fft_out_[k].r;
-    const int32_t im = fft_out_[k].i;
+    const int32_t re = freq_r_[k];
+    const int32_t im = freq_i_[k];
     const uint32_t mag_squared = static_cast<uint32_t>(re * re) + static_cast<uint32_t>(im * im);
     energy_[k] = static_cast<int32_t>(mag_squared);
   }
@@ -422,119 +412,149 @@ void MicroFrontend::ProcessFrame(const int16_t* input, float* out) {
 }
 
 // ---- kiss_fftr / kiss_fft (FIXED_POINT 16) ---------------------------------------------------------------
+//
+// kiss_fft's recursion (kf_work) first copies the input in digit-reversed order, then runs each radix's
+// butterflies from the innermost stage out; a stage's butterflies only read values of their own block,
+// so running it for all blocks at once is the same arithmetic. Here the values are two int16 arrays (real,
+// imaginary) and each stage's twiddles are laid out per butterfly, so the inner loop over a block's
+// butterflies is contiguous (and vectorises). Every sum is stored to int16 (wrapping) as kissfft stores
+// it to kiss_fft_scalar; products are int32 (SAMPPROD) rounded by sround.
 
-void MicroFrontend::Fft(const int16_t* input, Cpx* freq) {
-  // kiss_fft of the packed real input (even samples real, odd imaginary)
-  for (int k = 0; k < ncfft_; ++k) fft_packed_[k] = {input[2 * k], input[2 * k + 1]};
-  FftWork(fft_tmp_.data(), fft_packed_.data(), 1, 0);
-  const int ncfft = ncfft_;
-  Cpx tdc = fft_tmp_[0];
-  FixDiv(tdc.r, 2);
-  FixDiv(tdc.i, 2);
-  freq[0].r = static_cast<int16_t>(tdc.r + tdc.i);
-  freq[ncfft].r = static_cast<int16_t>(tdc.r - tdc.i);
-  freq[ncfft].i = freq[0].i = 0;
-  for (int k = 1; k <= ncfft / 2; ++k) {
-    Cpx fpk = fft_tmp_[k];
-    Cpx fpnk = {fft_tmp_[ncfft - k].r, static_cast<int16_t>(-fft_tmp_[ncfft - k].i)};
-    FixDiv(fpk.r, 2);
-    FixDiv(fpk.i, 2);
-    FixDiv(fpnk.r, 2);
-    FixDiv(fpnk.i, 2);
-    const Cpx f1k = {static_cast<int16_t>(fpk.r + fpnk.r), static_cast<int16_t>(fpk.i + fpnk.i)};
-    const Cpx f2k = {static_cast<int16_t>(fpk.r - fpnk.r), static_cast<int16_t>(fpk.i - fpnk.i)};
-    const Cpx& st = super_twiddles_[k - 1];
-    const Cpx tw = {SRound(static_cast<int32_t>(f2k.r) * st.r - static_cast<int32_t>(f2k.i) * st.i),
-                    SRound(static_cast<int32_t>(f2k.r) * st.i + static_cast<int32_t>(f2k.i) * st.r)};
-    freq[k].r = static_cast<int16_t>((f1k.r + tw.r) >> 1);
-    freq[k].i = static_cast<int16_t>((f1k.i + tw.i) >> 1);
-    freq[ncfft - k].r = static_cast<int16_t>((f1k.r - tw.r) >> 1);
-    freq[ncfft - k].i = static_cast<int16_t>((tw.i - f1k.i) >> 1);
+namespace {
+inline int16_t Div(int16_t x, int32_t k) { return SRound(static_cast<int32_t>(x) * k); }  // C_FIXDIV by 32767/k
+inline int16_t MulRe(int16_t ar, int16_t ai, int16_t br, int16_t bi) {
+  return SRound(static_cast<int32_t>(ar) * br - static_cast<int32_t>(ai) * bi);
+}
+inline int16_t MulIm(int16_t ar, int16_t ai, int16_t br, int16_t bi) {
+  return SRound(static_cast<int32_t>(ar) * bi + static_cast<int32_t>(ai) * br);
+}
+inline int16_t Add(int32_t a, int32_t b) { return static_cast<int16_t>(a + b); }
+inline int16_t Sub(int32_t a, int32_t b) { return static_cast<int16_t>(a - b); }
+
+// kf_bfly4 (forward) over one block's m butterflies. The quarters are disjoint, so restrict holds and the
+// loop vectorises.
+void Bfly4(int16_t* __restrict r0, int16_t* __restrict i0, int16_t* __restrict r1, int16_t* __restrict i1,
+           int16_t* __restrict r2, int16_t* __restrict i2, int16_t* __restrict r3, int16_t* __restrict i3,
+           const int16_t* __restrict t1r, const int16_t* __restrict t1i, const int16_t* __restrict t2r,
+           const int16_t* __restrict t2i, const int16_t* __restrict t3r, const int16_t* __restrict t3i, int m) {
+  for (int k = 0; k < m; ++k) {
+    const int16_t a0r = Div(r0[k], kSampMax / 4), a0i = Div(i0[k], kSampMax / 4);
+    const int16_t a1r = Div(r1[k], kSampMax / 4), a1i = Div(i1[k], kSampMax / 4);
+    const int16_t a2r = Div(r2[k], kSampMax / 4), a2i = Div(i2[k], kSampMax / 4);
+    const int16_t a3r = Div(r3[k], kSampMax / 4), a3i = Div(i3[k], kSampMax / 4);
+    const int16_t s0r = MulRe(a1r, a1i, t1r[k], t1i[k]), s0i = MulIm(a1r, a1i, t1r[k], t1i[k]);
+    const int16_t s1r = MulRe(a2r, a2i, t2r[k], t2i[k]), s1i = MulIm(a2r, a2i, t2r[k], t2i[k]);
+    const int16_t s2r = MulRe(a3r, a3i, t3r[k], t3i[k]), s2i = MulIm(a3r, a3i, t3r[k], t3i[k]);
+    const int16_t s5r = Sub(a0r, s1r), s5i = Sub(a0i, s1i);
+    const int16_t f0r = Add(a0r, s1r), f0i = Add(a0i, s1i);
+    const int16_t s3r = Add(s0r, s2r), s3i = Add(s0i, s2i);
+    const int16_t s4r = Sub(s0r, s2r), s4i = Sub(s0i, s2i);
+    r2[k] = Sub(f0r, s3r);
+    i2[k] = Sub(f0i, s3i);
+    r0[k] = Add(f0r, s3r);
+    i0[k] = Add(f0i, s3i);
+    r1[k] = Add(s5r, s4i);
+    i1[k] = Sub(s5i, s4r);
+    r3[k] = Sub(s5r, s4i);
+    i3[k] = Add(s5i, s4r);
   }
 }
+}  // namespace
 
-void MicroFrontend::FftWork(Cpx* out, const Cpx* in, std::size_t fstride, int level) {
-  const int p = factors_[2 * level];
-  const int m = factors_[2 * level + 1];
-  Cpx* const begin = out;
-  Cpx* const end = out + p * m;
-  if (m == 1) {
-    do {
-      *out = *in;
-      in += fstride;
-    } while (++out != end);
-  } else {
-    do {
-      FftWork(out, in, fstride * p, level + 1);
-      in += fstride;
-    } while ((out += m) != end);
-  }
-  if (p == 2) {
-    Bfly2(begin, fstride, m);
-  } else {
-    Bfly4(begin, fstride, m);
-  }
-}
-
-void MicroFrontend::Bfly2(Cpx* out, std::size_t fstride, int m) const {
-  Cpx* out2 = out + m;
-  const Cpx* tw1 = twiddles_.data();
-  do {
-    FixDiv(out->r, 2);
-    FixDiv(out->i, 2);
-    FixDiv(out2->r, 2);
-    FixDiv(out2->i, 2);
-    const Cpx t = {SRound(static_cast<int32_t>(out2->r) * tw1->r - static_cast<int32_t>(out2->i) * tw1->i),
-                   SRound(static_cast<int32_t>(out2->r) * tw1->i + static_cast<int32_t>(out2->i) * tw1->r)};
-    tw1 += fstride;
-    out2->r = static_cast<int16_t>(out->r - t.r);
-    out2->i = static_cast<int16_t>(out->i - t.i);
-    out->r = static_cast<int16_t>(out->r + t.r);
-    out->i = static_cast<int16_t>(out->i + t.i);
-    ++out2;
-    ++out;
-  } while (--m);
-}
-
-void MicroFrontend::Bfly4(Cpx* out, std::size_t fstride, int m) const {
-  const Cpx* tw1 = twiddles_.data();
-  const Cpx* tw2 = tw1;
-  const Cpx* tw3 = tw1;
-  const int m2 = 2 * m, m3 = 3 * m;
-  auto mul = [](const Cpx& a, const Cpx& b) {
-    return Cpx{SRound(static_cast<int32_t>(a.r) * b.r - static_cast<int32_t>(a.i) * b.i),
-               SRound(static_cast<int32_t>(a.r) * b.i + static_cast<int32_t>(a.i) * b.r)};
-  };
-  auto add = [](const Cpx& a, const Cpx& b) {
-    return Cpx{static_cast<int16_t>(a.r + b.r), static_cast<int16_t>(a.i + b.i)};
-  };
-  auto sub = [](const Cpx& a, const Cpx& b) {
-    return Cpx{static_cast<int16_t>(a.r - b.r), static_cast<int16_t>(a.i - b.i)};
-  };
-  int k = m;
-  do {
-    for (Cpx* c : {out, out + m, out + m2, out + m3}) {
-      FixDiv(c->r, 4);
-      FixDiv(c->i, 4);
+void MicroFrontend::PlanFft() {
+  // kf_work's recursion, indices only: where each leaf of the output reads the (complex) input
+  perm_.assign(ncfft_, 0);
+  struct Rec {
+    const std::vector<int>& factors;
+    std::vector<int>& perm;
+    void Run(int out, int in, int fstride, int level) const {
+      const int p = factors[2 * level], m = factors[2 * level + 1];
+      for (int j = 0; j < p; ++j) {
+        if (m == 1) {
+          perm[out + j] = in + j * fstride;
+        } else {
+          Run(out + j * m, in + j * fstride, fstride * p, level + 1);
+        }
+      }
     }
-    const Cpx s0 = mul(out[m], *tw1);
-    const Cpx s1 = mul(out[m2], *tw2);
-    const Cpx s2 = mul(out[m3], *tw3);
-    const Cpx s5 = sub(*out, s1);
-    *out = add(*out, s1);
-    const Cpx s3 = add(s0, s2);
-    const Cpx s4 = sub(s0, s2);
-    out[m2] = sub(*out, s3);
-    tw1 += fstride;
-    tw2 += fstride * 2;
-    tw3 += fstride * 3;
-    *out = add(*out, s3);
-    out[m].r = static_cast<int16_t>(s5.r + s4.i);
-    out[m].i = static_cast<int16_t>(s5.i - s4.r);
-    out[m3].r = static_cast<int16_t>(s5.r - s4.i);
-    out[m3].i = static_cast<int16_t>(s5.i + s4.r);
-    ++out;
-  } while (--k);
+  };
+  Rec{factors_, perm_}.Run(0, 0, 1, 0);
+  // stages innermost first, each with its butterflies' twiddles: (p - 1) x (re[m], im[m])
+  stages_.clear();
+  int fstride = 1;
+  std::vector<Stage> outer_first;
+  for (std::size_t l = 0; l < factors_.size() / 2; ++l) {
+    Stage st;
+    st.p = factors_[2 * l];
+    st.m = factors_[2 * l + 1];
+    st.tw.resize(static_cast<std::size_t>(2 * (st.p - 1) * st.m));
+    for (int q = 1; q < st.p; ++q)
+      for (int k = 0; k < st.m; ++k) {
+        const Cpx& t = twiddles_[static_cast<std::size_t>(q * k * fstride)];
+        st.tw[(2 * (q - 1)) * st.m + k] = t.r;
+        st.tw[(2 * (q - 1) + 1) * st.m + k] = t.i;
+      }
+    outer_first.push_back(std::move(st));
+    fstride *= factors_[2 * l];
+  }
+  stages_.assign(outer_first.rbegin(), outer_first.rend());
+  zr_.assign(ncfft_, 0);
+  zi_.assign(ncfft_, 0);
+}
+
+void MicroFrontend::Fft(const int16_t* input) {
+  int16_t* __restrict zr = zr_.data();
+  int16_t* __restrict zi = zi_.data();
+  for (int j = 0; j < ncfft_; ++j) {  // the packed real input (even samples real, odd imaginary), reordered
+    zr[j] = input[2 * perm_[j]];
+    zi[j] = input[2 * perm_[j] + 1];
+  }
+  for (const Stage& st : stages_) {
+    const int m = st.m;
+    const int16_t* tw = st.tw.data();
+    for (int base = 0; base < ncfft_; base += st.p * m) {
+      if (st.p == 2) {  // kf_bfly2
+        int16_t* __restrict r0 = zr + base;
+        int16_t* __restrict i0 = zi + base;
+        int16_t* __restrict r1 = zr + base + m;
+        int16_t* __restrict i1 = zi + base + m;
+        for (int k = 0; k < m; ++k) {
+          const int16_t ar = Div(r0[k], kSampMax / 2), ai = Div(i0[k], kSampMax / 2);
+          const int16_t br = Div(r1[k], kSampMax / 2), bi = Div(i1[k], kSampMax / 2);
+          const int16_t tr = MulRe(br, bi, tw[k], tw[m + k]), ti = MulIm(br, bi, tw[k], tw[m + k]);
+          r1[k] = Sub(ar, tr);
+          i1[k] = Sub(ai, ti);
+          r0[k] = Add(ar, tr);
+          i0[k] = Add(ai, ti);
+        }
+        continue;
+      }
+      // kf_bfly4 (forward), on the block's disjoint quarters
+      Bfly4(zr + base, zi + base, zr + base + m, zi + base + m, zr + base + 2 * m, zi + base + 2 * m,
+            zr + base + 3 * m, zi + base + 3 * m, tw, tw + m, tw + 2 * m, tw + 3 * m, tw + 4 * m, tw + 5 * m, m);
+    }
+  }
+  // kiss_fftr's split of the two packed real transforms into bins 0..ncfft
+  const int ncfft = ncfft_;
+  int32_t* __restrict fr = freq_r_.data();
+  int32_t* __restrict fi = freq_i_.data();
+  const int16_t dcr = Div(zr[0], kSampMax / 2), dci = Div(zi[0], kSampMax / 2);
+  fr[0] = Add(dcr, dci);
+  fr[ncfft] = Sub(dcr, dci);
+  fi[ncfft] = fi[0] = 0;
+  for (int k = 1; k <= ncfft / 2; ++k) {
+    const int16_t pr = Div(zr[k], kSampMax / 2), pi = Div(zi[k], kSampMax / 2);
+    const int16_t nr = Div(zr[ncfft - k], kSampMax / 2);
+    const int16_t ni = Div(static_cast<int16_t>(-zi[ncfft - k]), kSampMax / 2);
+    const int16_t f1r = Add(pr, nr), f1i = Add(pi, ni);
+    const int16_t f2r = Sub(pr, nr), f2i = Sub(pi, ni);
+    const Cpx& st = super_twiddles_[k - 1];
+    const int16_t twr = MulRe(f2r, f2i, st.r, st.i), twi = MulIm(f2r, f2i, st.r, st.i);
+    fr[k] = static_cast<int16_t>((f1r + twr) >> 1);
+    fi[k] = static_cast<int16_t>((f1i + twi) >> 1);
+    fr[ncfft - k] = static_cast<int16_t>((f1r - twr) >> 1);  // k = ncfft/2 is written twice; the second wins
+    fi[ncfft - k] = static_cast<int16_t>((twi - f1i) >> 1);
+  }
 }
 
 }  // namespace assistant::wake

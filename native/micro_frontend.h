@@ -52,24 +52,28 @@ class MicroFrontend {
   struct Cpx {
     int16_t r, i;
   };
+  std::size_t Drain(std::vector<float>* out);  // every whole frame in pending_
   void ProcessFrame(const int16_t* frame, float* out);
-  void Fft(const int16_t* input, Cpx* freq);
-  void FftWork(Cpx* out, const Cpx* in, std::size_t fstride, int level);
-  void Bfly2(Cpx* out, std::size_t fstride, int m) const;
-  void Bfly4(Cpx* out, std::size_t fstride, int m) const;
+  struct Stage {
+    int p, m;                 // radix, butterflies per block
+    std::vector<int16_t> tw;  // twiddles of inputs 1..p-1: (p - 1) x (re[m], im[m])
+  };
+  void PlanFft();
+  void Fft(const int16_t* input);  // fft_in_ -> freq_r_, freq_i_ (bins 0..256)
 
   // window
   std::vector<int16_t> window_;
-  std::vector<int16_t> pending_;  // samples not yet consumed by a frame (< kWindowSamples after Feed)
+  std::vector<int16_t> pending_;  // samples not yet consumed by a frame (< kWindowSamples after a feed)
   // fft (512 real = 256 complex)
   int ncfft_;
   std::vector<int> factors_;  // (radix, remaining) pairs, kf_factor's order
   std::vector<Cpx> twiddles_;
   std::vector<Cpx> super_twiddles_;
   std::vector<int16_t> fft_in_;
-  std::vector<Cpx> fft_packed_;
-  std::vector<Cpx> fft_tmp_;
-  std::vector<Cpx> fft_out_;
+  std::vector<int> perm_;      // kf_work's leaf order of the complex input
+  std::vector<Stage> stages_;  // innermost first
+  std::vector<int16_t> zr_, zi_;
+  std::vector<int32_t> freq_r_, freq_i_;
   // filterbank
   int start_index_ = 0;
   int end_index_ = 0;
