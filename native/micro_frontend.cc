@@ -1,6 +1,7 @@
 // native/micro_frontend.cc — see micro_frontend.h (a port of TensorFlow Lite Micro's microfrontend,
-// Apache-2.0, and the 16-bit KISS FFT, BSD-3-clause). Function by function it follows the original;
-// the comments name the file each part comes from.
+// Apache-2.0, and the 16-bit KISS FFT, BSD-3-clause). Function by function it follows the original
+// (the comments name the file each part comes from), except that the FFT runs kissfft's arithmetic stage
+// by stage instead of recursively (see there).
 #include "micro_frontend.h"
 
 #include <algorithm>
