@@ -17,7 +17,7 @@
 // original's bit for bit; Feed() returns them times 0.0390625 (the model's float feature).
 //
 // Cost per 10 ms frame: one 256-point complex radix-4 FFT in int16, ~240 multiply-adds for the
-// filterbank, 40 integer square roots and logs (about 55k instructions, half of them the FFT); no
+// filterbank, 40 integer square roots and logs (about 58k instructions, half of them the FFT); no
 // allocation after construction except the output and the input buffer's growth.
 #pragma once
 

@@ -24,9 +24,11 @@ filterbank, square root; PCAN and the log after the noise estimates are known), 
 per frame for the noise estimate. Its tables (window, twiddles, filterbank weights, PCAN gain LUT) are
 built the way the C code builds them, float32 step for float32 step, calling the C library's cosf,
 log1pf and powf (through ctypes) as the original does. That matters: a few entries sit exactly on a
-rounding boundary (``MicroTables.margins``: the window has coefficients at x.5, the 7500 Hz bin's mel
-equals the last band edge), so the last bit of the libm decides them; on one machine the original, the
-native port and this twin agree bit for bit.
+rounding boundary (with glibc's cosf, window coefficients 17, 222 and 257 are exactly x.5 before the
+rounding; the 7500 Hz bin's mel equals the last band edge, so ``<=`` decides its channel), and glibc's
+float functions are not correctly rounded (log1pf differs from the correctly rounded value for about 6%
+of inputs), so the libm's last bit decides them. On one machine the original, the native port and this
+twin agree bit for bit.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ _f32 = np.float32
 
 def _load_libm():
     """The C library's float functions: the original and the native port call them, and their last bit
-    decides a few integer table entries (see ``table_margins``)."""
+    decides a few integer table entries (see the module docstring)."""
     import ctypes
     import ctypes.util
 
@@ -155,29 +157,16 @@ class MicroTables:
     gain_lut: np.ndarray
     """(125,) int64 PCAN gain LUT (int16 values)"""
     snr_shift: int
-    margins: dict
-    """per table, the least distance (in float32 ulps) of a rounded value from a rounding boundary"""
-
-
-def _ulps_from_boundary(value: np.float32, boundary: float) -> float:
-    """How many float32 ulps ``value`` is away from ``boundary`` (where floor/trunc would change)."""
-    return abs(float(value) - boundary) / float(np.spacing(np.abs(_f32(value))))
 
 
 def build_tables() -> MicroTables:
-    margins: dict[str, float] = {}
     # window_util.cc
     size = WINDOW_SAMPLES
     arg = _f32(_f32(math.pi) * _f32(2.0)) / _f32(size)
     window = np.empty(size, np.int16)
-    m = math.inf
     for i in range(size):
         fv = _f32(0.5) - _f32(0.5) * _cosf(arg * (_f32(i) + _f32(0.5)))
-        pre = fv * _f32(1 << _WINDOW_BITS)  # exact (a power of two)
-        v = pre + _f32(0.5)
-        window[i] = int(math.floor(v))
-        m = min(m, _ulps_from_boundary(pre, math.floor(float(pre)) + 0.5))
-    margins["window"] = m
+        window[i] = int(math.floor(fv * _f32(1 << _WINDOW_BITS) + _f32(0.5)))
 
     # kiss_fft_alloc / kiss_fftr_alloc (FIXED_POINT 16): floor(.5 + 32767 * cos(phase)), in double
     ncfft = _FFT_SIZE // 2
@@ -215,37 +204,25 @@ def build_tables() -> MicroTables:
     start_index = int(_f32(1.5) + _f32(LOWER_BAND_HZ) / hz_per_sbin)
     starts, widths = [], []
     chan_start = start_index
-    m_edge = math.inf
     for chan in range(nch1):
         f = chan_start
         while _freq_to_mel(_f32(f) * hz_per_sbin) <= centers[chan]:
             f += 1
-        # how close the two bins around the edge came to the centre (relative float32 ulps)
-        for g in (f - 1, f):
-            mel_g = _freq_to_mel(_f32(g) * hz_per_sbin)
-            m_edge = min(m_edge, abs(float(mel_g) - float(centers[chan])) / float(np.spacing(centers[chan])))
         starts.append(chan_start)
         widths.append(f - chan_start)
         chan_start = f
-    margins["filterbank_edges"] = m_edge
     end_index = 0
     nbins = spectrum_size
     weights = np.zeros((nbins, nch1), np.uint64)
     unweights = np.zeros((nbins, nch1), np.uint64)
-    m_w = math.inf
     for chan in range(nch1):
         denom = mel_low if chan == 0 else centers[chan - 1]
         for j in range(widths[chan]):
             freq = starts[chan] + j
             w = (centers[chan] - _freq_to_mel(_f32(freq) * hz_per_sbin)) / (centers[chan] - denom)
-            pw = w * _f32(1 << _FILTERBANK_BITS)
-            pu = (_f32(1.0) - w) * _f32(1 << _FILTERBANK_BITS)
-            weights[freq, chan] = int(math.floor(pw + _f32(0.5)))
-            unweights[freq, chan] = int(math.floor(pu + _f32(0.5)))
-            for pre in (pw, pu):
-                m_w = min(m_w, _ulps_from_boundary(pre, math.floor(float(pre)) + 0.5))
+            weights[freq, chan] = int(math.floor(w * _f32(1 << _FILTERBANK_BITS) + _f32(0.5)))
+            unweights[freq, chan] = int(math.floor((_f32(1.0) - w) * _f32(1 << _FILTERBANK_BITS) + _f32(0.5)))
         end_index = max(end_index, starts[chan] + widths[chan])
-    margins["filterbank_weights"] = m_w
     if end_index >= spectrum_size:
         raise AssertionError("filterbank end_index is above the spectrum size")
 
@@ -257,17 +234,13 @@ def build_tables() -> MicroTables:
 
     # pcan_gain_control_util.cc
     input_bits = _SMOOTHING_BITS - _CORRECTION_BITS
-    m_g = math.inf
 
     def gain_at(x: int) -> int:
-        nonlocal m_g
         xf = _f32(x) / _f32(1 << input_bits)
         g = _f32(1 << _PCAN_GAIN_BITS) * _powf(xf + _f32(_PCAN_OFFSET), -_f32(_PCAN_STRENGTH))
         if g > 0x7FFF:
             return 0x7FFF
-        v = g + _f32(0.5)
-        m_g = min(m_g, _ulps_from_boundary(g, math.floor(float(g)) + 0.5))
-        return int(v)  # C's float -> int16 conversion truncates (v > 0)
+        return int(g + _f32(0.5))  # C's float -> int16 conversion truncates (v > 0)
 
     lut = np.zeros(4 * _WDF_BITS - 3, np.int64)
     lut[0] = gain_at(0)
@@ -283,11 +256,10 @@ def build_tables() -> MicroTables:
         lut[base] = y0
         lut[base + 1] = ((a1 + 0x8000) & 0xFFFF) - 0x8000  # stored as int16
         lut[base + 2] = ((a2 + 0x8000) & 0xFFFF) - 0x8000
-    margins["pcan_gain"] = m_g
     snr_shift = _PCAN_GAIN_BITS - _CORRECTION_BITS - _PCAN_SNR_BITS
     return MicroTables(window, tw, stw, tuple(factors), start_index, end_index,
                        weights[start_index:end_index], unweights[start_index:end_index], even, odd, min_sig, lut,
-                       snr_shift, margins)
+                       snr_shift)
 
 
 _TABLES: MicroTables | None = None
