@@ -69,7 +69,16 @@ float PowF(float x, float y) {
 inline int MostSignificantBit32(uint32_t n) { return n == 0 ? 0 : 32 - __builtin_clz(n); }
 inline int MostSignificantBit64(uint64_t n) { return n == 0 ? 0 : 64 - __builtin_clzll(n); }
 
-float FreqToMel(float freq) { return 1127.0f * Log1pF(freq / 700.0f); }
+// Each float product is rounded to float before it is added, as on x86-64 (where pymicro-features and
+// microWakeWord's training compute these tables): a compiler that fuses a*b+c into one FMA (GCC does on
+// aarch64 by default; pymicro-features' aarch64 wheel has fmadd/fmsub here) moves two filterbank weights
+// by one. The volatile store is the portable barrier (GCC ignores #pragma STDC FP_CONTRACT).
+float Rounded(float x) {
+  volatile float v = x;
+  return v;
+}
+
+float FreqToMel(float freq) { return Rounded(1127.0f * Log1pF(freq / 700.0f)); }
 
 // kiss_fft's fixed-point (16-bit) arithmetic
 constexpr int kFracBits = 15;
@@ -211,7 +220,7 @@ MicroFrontend::MicroFrontend() {
     const float mel_hi = FreqToMel(kUpperBandHz);
     const float mel_span = mel_hi - mel_low;
     const float mel_spacing = mel_span / static_cast<float>(num_channels_plus_1);
-    for (int i = 0; i < num_channels_plus_1; ++i) center_mel_freqs[i] = mel_low + (mel_spacing * (i + 1));
+    for (int i = 0; i < num_channels_plus_1; ++i) center_mel_freqs[i] = mel_low + Rounded(mel_spacing * (i + 1));
   }
   const float hz_per_sbin = 0.5f * kSampleRate / (static_cast<float>(spectrum_size) - 1);
   start_index_ = static_cast<int>(1.5f + kLowerBandHz / hz_per_sbin);
