@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fbank.h"
+#include "micro_frontend.h"
 #include "wake_mel.h"
 #include "ngram_model.h"
 #include "whisper_mel.h"
@@ -134,6 +135,62 @@ void BindWakeMel(py::module_& m) {
             return ToFrames(std::move(out), self.NumMels());
           },
           py::arg("samples"), "Frames of one step: (num_frames, num_mels) float32.");
+}
+
+constexpr const char* kMicroFrontendDoc = R"doc(microWakeWord's front end: TFLite Micro's audio frontend.
+
+One stream with microWakeWord's fixed settings. feed(samples) takes float32 mono samples in [-1, 1] at
+16 kHz (fed to the original as round(x * 32768) clipped to int16) and returns the (n, 40) float32
+features that became ready (the uint16 outputs times 0.0390625); reset() equals a fresh stream.)doc";
+
+void BindMicroFrontend(py::module_& m) {
+  using wake::MicroFrontend;
+  py::class_<MicroFrontend>(m, "MicroFrontend", kMicroFrontendDoc)
+      .def(py::init<>())
+      .def(
+          "feed",
+          [](MicroFrontend& self, const py::array& raw) {
+            // The same contract and messages as the numpy twin's _check_samples.
+            if (raw.ndim() != 1)
+              throw std::invalid_argument("samples must be 1-D (mono), got " + std::to_string(raw.ndim()) + " dims");
+            if (raw.dtype().kind() != 'f')
+              throw std::invalid_argument("samples must be float32 in [-1, 1], got dtype " +
+                                          std::string(py::str(raw.dtype())) + " (convert at the audio edge)");
+            const FloatArray samples = FloatArray::ensure(raw);
+            const float* x = samples.data();
+            const std::size_t n = static_cast<std::size_t>(samples.shape(0));
+            std::vector<float> out;
+            {
+              py::gil_scoped_release release;
+              for (std::size_t i = 0; i < n; ++i)
+                if (!std::isfinite(x[i])) throw std::invalid_argument("samples contain NaN or infinity");
+              self.FeedFloat(x, n, &out);
+            }
+            return ToFrames(std::move(out), MicroFrontend::kNumChannels);
+          },
+          py::arg("samples"), "Feed samples; returns the features that became ready, (n, 40) float32.")
+      .def(
+          "feed_int16",
+          [](MicroFrontend& self, const py::array_t<int16_t, py::array::c_style | py::array::forcecast>& pcm) {
+            if (pcm.ndim() != 1) throw std::invalid_argument("samples must be 1-D (mono)");
+            std::vector<float> out;
+            {
+              py::gil_scoped_release release;
+              self.Feed(pcm.data(), static_cast<std::size_t>(pcm.shape(0)), &out);
+            }
+            return ToFrames(std::move(out), MicroFrontend::kNumChannels);
+          },
+          py::arg("pcm"), "Feed int16 samples as the original takes them; returns (n, 40) float32.")
+      .def("reset", &MicroFrontend::Reset, "Start a new stream (equals a fresh object).")
+      .def_property_readonly("window", [](const MicroFrontend& self) {
+        return py::array_t<int16_t>(static_cast<py::ssize_t>(self.Window().size()), self.Window().data());
+      })
+      .def_property_readonly("gain_lut", [](const MicroFrontend& self) {
+        return py::array_t<int16_t>(static_cast<py::ssize_t>(self.GainLut().size()), self.GainLut().data());
+      })
+      .def_property_readonly("filterbank_range", [](const MicroFrontend& self) {
+        return py::make_tuple(self.StartIndex(), self.EndIndex());
+      });
 }
 
 constexpr const char* kNgramDoc = R"doc(Back-off n-gram LM read in place from a binary .lm file (native/ngram_format.h).
@@ -315,9 +372,10 @@ void BindWhisperMel(py::module_& m) {
 }  // namespace assistant
 
 PYBIND11_MODULE(_native, m) {
-  m.doc() = "assistant's native kernels: fbank front end, wake-word mel, n-gram LM, Whisper log-mel.";
+  m.doc() = "assistant's native kernels: fbank front end, wake-word mel, micro front end, n-gram LM, Whisper log-mel.";
   assistant::BindFbank(m);
   assistant::BindWakeMel(m);
+  assistant::BindMicroFrontend(m);
   assistant::BindNgram(m);
   assistant::BindWhisperMel(m);
 }
