@@ -75,6 +75,9 @@ class TranscriptFinal:
     """the recogniser's next-best transcripts, best first (understanding falls back on them)"""
     first_pass: str = ""
     """two-pass: the streaming first pass's text, which the final was ranked against"""
+    confidence: float = 1.0
+    """how surely ``text`` was heard (0..1): the recogniser's mean probability per token of it
+    (``assistant.asr.recognizer.token_confidence``)"""
 
 
 @dataclass(frozen=True, slots=True)

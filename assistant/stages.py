@@ -103,9 +103,10 @@ class DialogueStage(Protocol):
     """Understanding, dialogue and skills: the only async stage. Skills may take their time (bounded by
     ``pipeline.turn_timeout_s``)."""
 
-    async def respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Answer:
+    async def respond(self, text: str, alternatives: tuple[str, ...] = (), confidence: float = 1.0) -> Answer:
         """Answer ``text``; ``alternatives`` are the recogniser's next-best transcripts (a dialogue may act
-        on the first it understands when it does not understand ``text``)."""
+        on the first it understands when it does not understand ``text``); ``confidence`` is how surely it
+        was heard (``TranscriptFinal.confidence``: a dialogue learns nothing from what it barely heard)."""
         ...
 
     def ringing(self) -> list[str]:

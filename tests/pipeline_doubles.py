@@ -170,7 +170,7 @@ class ToneRecognizerStream:
         text = min(PHRASES.items(), key=lambda kv: abs(kv[0] - hz))[1] if abs(utterance).max() > 0.01 else ""
         self.owner.heard.append(text)
         self.owner.lengths.append(len(utterance))
-        return TranscriptFinal(text, len(utterance) / RATE, engine="tone")
+        return TranscriptFinal(text, len(utterance) / RATE, engine="tone", confidence=self.owner.confidence)
 
 
 @dataclass
@@ -178,6 +178,8 @@ class ToneRecognizer:
     """A Recognizer that 'hears' which sine tone (PHRASES) the utterance it is given holds."""
 
     decode_delay_s: float = 0.0
+    confidence: float = 1.0
+    """what every final says of how surely it was heard"""
     heard: list[str] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     """samples of each utterance decoded"""
@@ -197,12 +199,14 @@ class EchoDialogue:
     hang: bool = False
     fail: bool = False
     handled: list[str] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
     spoken_announcements: list[str] = field(default_factory=list)
     problems: tuple[str, ...] = ()
     """what a real dialogue's state loading set aside (``assistant.app.build`` reports it)"""
 
-    async def respond(self, text: str, alternatives: tuple[str, ...] = ()) -> Turn:
+    async def respond(self, text: str, alternatives: tuple[str, ...] = (), confidence: float = 1.0) -> Turn:
         self.handled.append(text)
+        self.confidences.append(confidence)
         if self.hang:
             await asyncio.Event().wait()
         if self.fail:

@@ -407,7 +407,7 @@ def test_a_turn_may_set_its_own_follow_up_window():
     listener = ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)])
 
     class QuickFollowUp(EchoDialogue):
-        async def respond(self, text, alternatives=()):
+        async def respond(self, text, alternatives=(), confidence=1.0):
             turn = await super().respond(text)
             return dataclasses.replace(turn, follow_up_s=0.5)
 
@@ -508,3 +508,12 @@ def test_stop_while_idle_is_nothing_unless_something_rings():
     a, events = make(listener=ScriptedListener(stops=[0.5]), dialogue=dialogue)
     run_file(a, tone_audio(2.0, []))
     assert dialogue.stopped == 1 and not dialogue.is_ringing() and states(events) == []
+
+
+def test_the_recognisers_confidence_reaches_the_dialogue():
+    """The dialogue learns rephrasings only from what was heard surely: it is told how surely."""
+    dialogue = EchoDialogue()
+    a, _ = make(listener=ScriptedListener(wakes=[1.0], speech=[(1.5, 2.5)]),
+                recognizer=ToneRecognizer(confidence=0.42), dialogue=dialogue)
+    run_file(a, tone_audio(5.0, [(1.5, 2.5, 440)]))
+    assert dialogue.handled == ["what time is it"] and dialogue.confidences == [0.42]

@@ -12,6 +12,9 @@ Sets (none of them ever trained on):
 * ``asterisk``: ``--prompts`` Asterisk English prompts, evenly spaced (8 kHz studio recordings).
 * ``cards``, ``librivox``: pocketsphinx-testdata's real read speech.
 
+Beside WER: the share of exactly right transcripts, and how well ``TranscriptFinal.confidence`` tells
+them from wrong ones (AUC: the chance a right one is more confident than a wrong one).
+
 ``tools/train/evaluate.py`` chooses the decoding settings on validation voices; this tool measures what
 those settings do on the device.
 """
@@ -32,6 +35,7 @@ from assistant.asr.corpora import asterisk, cards, librivox, wer
 from assistant.audio.io import read_audio
 from assistant.config import AsrEngine, load_config
 from assistant.models import ModelRegistry
+from assistant.text import spoken_words
 
 REPO = Path(__file__).resolve().parent.parent
 HELDOUT = REPO / "var" / "asr-data" / "test.jsonl"
@@ -45,6 +49,22 @@ def heldout(limit: int) -> list[tuple[Path, str]]:
     rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
     rows = rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
     return [(HELDOUT.parent / r["file"], r["text"]) for r in rows]
+
+
+def _auc(scores: list[float], right: list[bool]) -> float | None:
+    """How well ``TranscriptFinal.confidence`` tells exactly right transcripts from wrong ones: the chance
+    that a right one scores above a wrong one (ties count half); None without both kinds."""
+    pos = [s for s, r in zip(scores, right, strict=True) if r]
+    neg = [s for s, r in zip(scores, right, strict=True) if not r]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 3)
+
+
+def _mean(values) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 3) if values else None
 
 
 def main() -> int:
@@ -81,16 +101,25 @@ def main() -> int:
         recognizer = load_recognizer(
             dataclasses.replace(cfg, asr=dataclasses.replace(cfg.asr, engine=AsrEngine(engine))), registry)
         for name, items in data.items():
-            hyps, t0 = [], time.perf_counter()
+            hyps, confidences, t0 = [], [], time.perf_counter()
             for samples, _ in tqdm(items, desc=f"{engine} {name}", disable=args.json or None, leave=False):
-                hyps.append(recognizer.transcribe(samples).text)
+                final = recognizer.transcribe(samples)
+                hyps.append(final.text)
+                confidences.append(final.confidence)
             secs = time.perf_counter() - t0
             audio_s = sum(len(s) for s, _ in items) / 16000
+            right = [spoken_words(h) == spoken_words(t) for h, (_, t) in zip(hyps, items, strict=True)]
             row = {"engine": engine, "set": name, "files": len(items),
-                   "wer": round(wer([t for _, t in items], hyps), 4), "rtf": round(secs / audio_s, 4)}
+                   "wer": round(wer([t for _, t in items], hyps), 4), "rtf": round(secs / audio_s, 4),
+                   "exact": round(sum(right) / len(right), 4),
+                   "confidence_auc": _auc(confidences, right),
+                   "confidence_right": _mean(c for c, r in zip(confidences, right, strict=True) if r),
+                   "confidence_wrong": _mean(c for c, r in zip(confidences, right, strict=True) if not r)}
             rows.append(row)
             print(json.dumps(row) if args.json else
-                  f"{engine:<11}{name:<10}{len(items):>5} files  WER {100 * row['wer']:6.2f}%  RTF {row['rtf']:.4f}",
+                  f"{engine:<11}{name:<10}{len(items):>5} files  WER {100 * row['wer']:6.2f}%  RTF {row['rtf']:.4f}"
+                  f"  exact {100 * row['exact']:5.1f}%  confidence AUC {row['confidence_auc']}"
+                  f" (right {row['confidence_right']}, wrong {row['confidence_wrong']})",
                   flush=True)
     return 0
 

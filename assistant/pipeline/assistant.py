@@ -483,20 +483,20 @@ class Assistant:
         if not final.text.strip():
             self._end_turn(follow_up=False)
             return
-        await self._respond(final.text, final.alternatives)
+        await self._respond(final.text, final.alternatives, final.confidence)
 
     async def _text_turn(self, text: str) -> None:
         self._emit(TranscriptFinal(text=text, time_s=self._clock.now(), engine="injected"))
         await self._respond(text)
 
-    async def _respond(self, text: str, alternatives: tuple[str, ...] = ()) -> None:
+    async def _respond(self, text: str, alternatives: tuple[str, ...] = (), confidence: float = 1.0) -> None:
         if self.dialogue is None:
             self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
             self._end_turn(follow_up=False)
             return
         try:
-            answer: Answer = await asyncio.wait_for(self.dialogue.respond(text, alternatives=alternatives),
-                                                    self.cfg.turn_timeout_s)
+            answer: Answer = await asyncio.wait_for(
+                self.dialogue.respond(text, alternatives=alternatives, confidence=confidence), self.cfg.turn_timeout_s)
             reply, follow_up_s = answer.text, answer.follow_up_s
             for event in answer.events:
                 self._emit(event)

@@ -38,3 +38,27 @@ def test_rehome_swaps_lm_and_hotwords_and_keeps_the_sessions():
     assert recognizer.stream()._first.model is after
     silence = np.zeros(16000, np.float32)
     assert started.finish(silence).text == recognizer.transcribe(silence).text
+
+
+def test_confidence_is_the_mean_token_probability():
+    from assistant.asr.recognizer import token_confidence
+    from assistant.asr.search import Hypothesis
+
+    assert token_confidence(None) == 0.0
+    assert token_confidence(Hypothesis((), "", (), 0.0)) == 1.0  # silence heard as silence
+    sure = Hypothesis((1, 2, 3, 4), "turn on the light", (), am_logprob=4 * np.log(0.9))
+    unsure = Hypothesis((1, 2, 3, 4), "turn on the light", (), am_logprob=4 * np.log(0.3))
+    assert abs(token_confidence(sure) - 0.9) < 1e-9
+    assert abs(token_confidence(unsure) - 0.3) < 1e-9
+    # through the device's path: the demo request is heard surely, noise is not
+    from assistant.app import load_recognizer
+    from assistant.audio.io import read_audio
+    from assistant.config import load_config
+    from tests.conftest import DEMO_WAV
+
+    recognizer = load_recognizer(load_config())
+    demo = read_audio(DEMO_WAV, 16000).samples
+    heard = recognizer.transcribe(demo[int(1.2 * 16000):])
+    assert heard.text == "Set a timer for five minutes." and heard.confidence > 0.8
+    noise = np.random.default_rng(0).normal(0, 0.05, 32000).astype(np.float32)
+    assert recognizer.transcribe(noise).confidence < heard.confidence
