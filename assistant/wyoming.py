@@ -63,7 +63,7 @@ from assistant import __version__
 from assistant.announce import Priority
 from assistant.audio.io import AudioError, float_to_pcm16, pcm16_to_float
 from assistant.audio.resample import Resampler
-from assistant.config import WyomingConfig
+from assistant.config import WyomingConfig, WyomingMode
 from assistant.events import (
     Error,
     Event,
@@ -76,6 +76,7 @@ from assistant.events import (
     to_dict,
 )
 from assistant.pipeline import Assistant
+from assistant.satellite import SatelliteLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,6 +155,9 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
 }
 """the fields each event the endpoint acts on must have, and their types"""
 
+SATELLITE_REPLY_EVENTS = frozenset({"transcript", "synthesize", "audio-start", "audio-chunk", "audio-stop", "error"})
+"""what a satellite's server (Home Assistant) sends about the pipeline run of the request streamed to it"""
+
 
 async def read_event(reader: asyncio.StreamReader, first_timeout_s: float | None, rest_timeout_s: float
                      ) -> WyEvent | None:
@@ -216,9 +220,13 @@ class WyomingServer:
     who may connect and what each client may use)."""
 
     def __init__(self, cfg: WyomingConfig, assistant: Assistant, *, accept_audio: bool,
-                 wake_words: tuple[str, ...] = ()) -> None:
+                 wake_words: tuple[str, ...] = (), satellite: SatelliteLink | None = None) -> None:
+        if (satellite is not None) != (cfg.mode == WyomingMode.SATELLITE):
+            raise ValueError("a satellite link goes with wyoming.mode = \"satellite\", and only with it")
         self.cfg = cfg
         self.assistant = assistant
+        self.satellite = satellite
+        """satellite mode: where Home Assistant's run-satellite, pause-satellite and pipeline events go"""
         self.accept_audio = accept_audio
         self.wake_words = wake_words
         self._servers: list[asyncio.AbstractServer] = []
@@ -391,6 +399,9 @@ class _ClientHandler:
         self._closed = False
         self._last_sent = time.monotonic()
         self.peer = _peer_description(writer)
+        self.satellite_server = False
+        """it sent run-satellite (satellite mode): it gets no broadcast events or reply audio, and what it
+        sends back is its pipeline's answer to the request streamed to it"""
 
     async def run(self) -> None:
         _LOGGER.info("Wyoming: client connected (%s)", self.peer)
@@ -447,6 +458,8 @@ class _ClientHandler:
             self.server.audio_owner = None
             if self._resampler is not None:  # its half-sent utterance ends here
                 self._resampler = None
+        if self.satellite_server and self.server.satellite is not None:
+            self.server.satellite.left(self)
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(Exception):
                 unsubscribe()
@@ -458,6 +471,10 @@ class _ClientHandler:
         self.writer.close()
 
     # ------------------------------------------------------------------ outgoing
+
+    def send(self, event: WyEvent) -> None:
+        """Queue ``event`` for this client (the satellite link streams a request this way)."""
+        self._send(event)
 
     def _send(self, event: WyEvent) -> None:
         if self._closed:
@@ -487,6 +504,8 @@ class _ClientHandler:
             self.close()
 
     def _on_event(self, event: Event) -> None:
+        if self.satellite_server:  # Home Assistant would take our events for its pipeline's input
+            return
         for wy in wyoming_events(event):
             self._send(wy)
 
@@ -494,6 +513,8 @@ class _ClientHandler:
         self._reply_open = False
 
     def reply_audio(self, samples: np.ndarray, sample_rate: int) -> None:
+        if self.satellite_server:  # it would stream the reply into its own pipeline as heard audio
+            return
         if not self._reply_open:
             self._reply_rate = sample_rate
             self._send(AudioStart(rate=sample_rate, width=_WIDTH_BYTES, channels=1).event())
@@ -517,6 +538,13 @@ class _ClientHandler:
             self._send(self.server.info().event())
         elif Ping.is_type(event.type):
             self._send(Pong(text=event.data.get("text")).event())
+        elif event.type in ("run-satellite", "pause-satellite"):
+            self._satellite_control(event.type == "run-satellite")
+        elif self.satellite_server:
+            if event.type in SATELLITE_REPLY_EVENTS:
+                self.server.satellite.deliver(self, event)
+            else:
+                _LOGGER.debug("Wyoming: satellite server %s sent %s; ignored", self.peer, event.type)
         elif AudioStart.is_type(event.type) or AudioChunk.is_type(event.type):
             await self._audio_in(event)
         elif AudioStop.is_type(event.type):
@@ -539,6 +567,20 @@ class _ClientHandler:
                 self._send(WyError(text=str(e), code="pipeline").event())
         else:
             _LOGGER.debug("Wyoming: ignoring %s from %s", event.type, self.peer)
+
+    def _satellite_control(self, run: bool) -> None:
+        link = self.server.satellite
+        if link is None:
+            _LOGGER.info("Wyoming: %s asked to %s the satellite; wyoming.mode is \"standalone\", so the device "
+                         "answers on its own", self.peer, "run" if run else "pause")
+            return
+        self.satellite_server = True
+        if run:
+            _LOGGER.info("Wyoming: %s runs the satellite", self.peer)
+            link.run(self)
+        else:
+            _LOGGER.info("Wyoming: %s paused the satellite", self.peer)
+            link.pause(self)
 
     async def _audio_in(self, event: WyEvent) -> None:
         if not self.server.accept_audio:
