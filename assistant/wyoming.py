@@ -8,6 +8,12 @@ a binary payload per event). A client may:
 * inject text as if heard (``transcript``), or have text spoken (``synthesize``, like an announcement);
 * ask what it is (``describe`` -> ``info``, announcing a satellite) and ``ping``.
 
+With ``[wyoming] mode = "satellite"``, a client that sends ``run-satellite`` (Home Assistant's
+``wyoming`` integration) becomes the satellite's server: the requests the device hears after its wake
+word are streamed to it and its pipeline's answers played (``assistant.satellite``), and it no longer
+receives the events and reply audio below; ``pause-satellite`` stops that until it runs the satellite
+again. In the default ``standalone`` mode both are logged and ignored.
+
 Every client receives every pipeline event twice over: as the standard Wyoming event where one exists
 (``detection``, ``voice-started``, ``voice-stopped``, ``transcript``, ``intent``, ``handled`` /
 ``not-handled``, ``error``) and as the assistant's own event under its own kind (``wake-detected``,

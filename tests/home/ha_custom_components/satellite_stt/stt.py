@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import wave
 from collections.abc import AsyncIterable
 from pathlib import Path
-import wave
 
 from homeassistant.components.stt import (
     AudioBitRates,
