@@ -31,6 +31,8 @@ WAKE_WORD_COOLDOWN_S = 2.5
 """Home Assistant refuses a second wake-up with the same wake word within 2 s (assist_pipeline's
 WAKE_WORD_COOLDOWN: several satellites hearing one wake word); the input is read faster than real time,
 so the requests are written that far apart"""
+PING_INTERVAL_S = 2.0
+"""Home Assistant pings a satellite 2 s after its last pong (wyoming/satellite.py, _PING_SEND_DELAY)"""
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +188,36 @@ def test_a_spoken_request_reaches_home_assistants_pipeline_and_its_reply_comes_b
     assert latency is not None and latency < 5.0
     print(f"\nsatellite: end of speech -> first reply audio from Home Assistant, median of {turns} turns: "
           f"{1000 * latency:.0f} ms")
+
+
+def test_muting_the_satellite_in_home_assistant_pauses_it_and_the_device_answers_on_its_own(device, tmp_path):
+    ha = device.ha
+    device.start()
+    device.add_to_home_assistant()
+    at = device.wait_log("runs the satellite")
+    (entities,) = ha.websocket({"type": "config/entity_registry/list"})
+    (mute,) = [e["entity_id"] for e in entities
+               if e["config_entry_id"] == device.entry_id and e["entity_id"].startswith("switch.")]
+    ha.call("switch", "turn_on", entity_id=mute)  # Home Assistant sends pause-satellite
+    muted = time.monotonic()
+    at = device.wait_log("paused the satellite", after=at)
+    device.write(np.concatenate([_request(tmp_path, "Hey Jarvis. What time is it?"), _silence(6.0)]))
+    at = device.wait_log("speech-synthesized", 60, after=at)  # the device's own answer
+    # Home Assistant 2024.3.3's satellite loop looks at the switch only when an event arrives (a pong,
+    # every 2 s): muted and unmuted in between, it goes on as if never muted, and never sends
+    # run-satellite again (the device stays paused until it reconnects)
+    time.sleep(max(0.0, muted + 2 * PING_INTERVAL_S - time.monotonic()))
+    ha.call("switch", "turn_off", entity_id=mute)  # Home Assistant connects again and runs the satellite
+    device.wait_log("runs the satellite", 30, after=at)
+    time.sleep(WAKE_WORD_COOLDOWN_S)
+    device.write(np.concatenate([_request(tmp_path, "Hey Jarvis. Turn on the kitchen lights."), _silence(6.0)]))
+    summary, events = device.finish()
+    kinds = [e["type"] for e in events]
+    assert kinds.count("request-handed-over") == 1 and not [e for e in events if e["type"] == "error"], kinds
+    first, second = [e for e in events if e["type"] == "transcript-final"]
+    assert "what time is it" in first["text"].lower() and first["engine"] != "homeassistant"
+    assert second["engine"] == "homeassistant"
+    assert len(list(_stt_dir(ha).glob("request-*.wav"))) == 1  # nothing was streamed while muted
 
 
 def test_home_assistant_stopping_mid_turn_gets_a_spoken_apology_and_the_device_keeps_answering(device, tmp_path):
