@@ -407,6 +407,8 @@ class Assistant:
                 self._clear_follow_up()
         elif isinstance(event, SpeechEnded):
             if self.state != State.LISTENING:
+                if step.remote is not None:  # (no turn takes it: what comes back for it is dropped)
+                    step.remote.abandon()
                 return
             self._clear_follow_up()
             if step.utterance is None:  # nothing was said
