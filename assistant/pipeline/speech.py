@@ -109,7 +109,7 @@ class ReplyPlayer:
         """Play a reply made elsewhere (Home Assistant's TTS, satellite mode) as its audio arrives, the way
         ``speak`` plays ours: the same sink, reply listeners, latency and stream time, and barge-in's cut.
         ``text()`` is the reply's text as known so far. One ``speech-synthesized`` event for what played;
-        True if any audio was played. What ``audio`` raises is raised here, after the reply has ended."""
+        True if any audio was played."""
         started = played = False
         interrupted = True
         duration_s, rate = 0.0, 0
@@ -126,6 +126,11 @@ class ReplyPlayer:
                 await self._play(samples, rate)
                 played = True
             interrupted = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the sink failed: said, as ``speak`` does; the turn goes on
+            _LOGGER.exception("playing a reply failed")
+            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
         finally:
             if started:
                 for r in self.listeners:
