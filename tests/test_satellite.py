@@ -228,12 +228,18 @@ def test_home_assistant_leaving_mid_turn_gets_an_apology_and_the_device_keeps_ru
     assert device.dialogue.handled == ["what time is it"]  # the next request: the device's own answer
 
 
-def test_no_reply_within_the_turn_timeout_gets_an_apology():
+def test_no_reply_within_the_turn_timeout_gets_an_apology_and_a_timer_rings_after_it():
     async def scenario():
         async with Device(turn_timeout_s=1.0) as device, device.client() as ha:
             await _run_satellite(ha)
             await device.speak(REQUEST)
             await _read(ha, "audio-stop")
+            device.assistant.announce("Your timer is done")  # due while Home Assistant keeps it waiting
+            await device.idle(5.0)
+            for _ in range(100):  # the announcement's turn, once the request's has ended
+                if len(device.voice.synthesized) == 2:
+                    break
+                await asyncio.sleep(0.02)
             await device.idle(5.0)
             await ha.write_event(Ping(text="still here").event())  # the connection is still served
             assert (await _read(ha, "pong"))[-1].data["text"] == "still here"
@@ -241,7 +247,7 @@ def test_no_reply_within_the_turn_timeout_gets_an_apology():
 
     device = asyncio.run(scenario())
     assert [e.message for e in device.events if isinstance(e, Error)] == ["no reply within 1 s"]
-    assert device.voice.synthesized == [APOLOGY]
+    assert device.voice.synthesized == [APOLOGY, "Your timer is done"]  # rung once the turn ended
 
 
 def test_a_pipeline_error_is_said_as_an_apology():
