@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from assistant.audio.io import float_to_pcm16, read_audio
-from tests.home.conftest import _http, free_port
+from tests.home.conftest import HA_VENV, _http, free_port
 from tests.home.test_spoken import _spoken
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +40,8 @@ def satellite_home(home_assistant):
     """The real Home Assistant with an Assist pipeline that can serve a satellite, preferred."""
     if not shutil.which("ffmpeg"):
         pytest.skip("ffmpeg (Debian package, tools/system_deps.sh): Home Assistant converts its TTS reply with it")
+    if not list(HA_VENV.glob("lib/python3*/site-packages/wyoming/satellite.py")):
+        pytest.skip(f"the Home Assistant venv at {HA_VENV} has no wyoming package (tools/ha/setup_venv.sh adds it)")
     ha = home_assistant
     ha.ensure_running()
     (pipeline,) = ha.websocket({"type": "assist_pipeline/pipeline/create", "name": "Satellite test",
