@@ -793,6 +793,10 @@ class Config:
     asr: AsrConfig = field(default_factory=AsrConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
+        requests = self.home.homeassistant.requests
+        _check(requests == "device" or self.home.backend == "homeassistant", "home.homeassistant.requests",
+               f'"{requests}" hands requests to Home Assistant\'s conversation agent, which needs '
+               f'home.backend = "homeassistant" (it is "{self.home.backend}")')
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000
         _check(frame_len == int(frame_len), "frontend.frame_length_ms", "must be a whole number of samples")
         nyquist = self.audio.sample_rate / 2

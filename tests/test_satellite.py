@@ -320,3 +320,15 @@ def test_the_wake_word_during_home_assistants_reply_cuts_it_and_the_next_request
     assert [e.text for e in said] == ["A long answer", "It is noon"]
     assert said[0].duration_s < 2.0  # of 3 s: cut short
     assert not [e for e in device.events if isinstance(e, Error)]
+
+
+def test_the_text_level_hand_over_needs_the_home_assistant_backend():
+    """The README's "Who answers": handing requests to Home Assistant's conversation agent without
+    Home Assistant as the backend is refused at load, not silently ignored."""
+    with pytest.raises(ConfigError, match=r'home.homeassistant.requests: "device-then-homeassistant" .* needs '
+                                          r'home.backend = "homeassistant" \(it is "local"\)'):
+        parse_config(tomllib.loads('[home.homeassistant]\nrequests = "device-then-homeassistant"\n'))
+    cfg = parse_config(tomllib.loads('[home]\nbackend = "homeassistant"\n[home.homeassistant]\n'
+                                     'requests = "device-then-homeassistant"\n[wyoming]\nmode = "satellite"\n'
+                                     'tcp = "127.0.0.1:10700"\n'))
+    assert cfg.home.homeassistant.requests == "device-then-homeassistant"  # with satellite mode: both hold
