@@ -19,16 +19,17 @@ from dataclasses import dataclass
 
 from assistant.asr.recognizer import Recognizer, asr_word_lm
 from assistant.audio.sink import AudioSink
-from assistant.config import Config
+from assistant.config import Config, WyomingMode
 from assistant.dialogue import DialogueManager
 from assistant.events import Error
 from assistant.intent.home import Home, load_home
 from assistant.listener import Listener
 from assistant.models import ModelRegistry, default_cache_dir
 from assistant.pipeline import Assistant, Pacing
+from assistant.satellite import SatelliteLink
 from assistant.tts.voice import Voice
 
-__all__ = ["Stages", "build", "load_recognizer", "load_stages"]
+__all__ = ["Stages", "build", "load_recognizer", "load_stages", "satellite_link"]
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,18 @@ def load_stages(cfg: Config) -> Stages:
     )
 
 
+def satellite_link(cfg: Config) -> SatelliteLink | None:
+    """``[wyoming] mode = "satellite"``: the link through which requests go to Home Assistant's pipeline
+    (given to ``build`` and to the Wyoming server); None in standalone mode."""
+    return SatelliteLink(cfg.wyoming) if cfg.wyoming.mode == WyomingMode.SATELLITE else None
+
+
 def build(cfg: Config, stages: Stages, *, sink: AudioSink | None = None,
-          pacing: Pacing = Pacing.REALTIME) -> Assistant:
+          pacing: Pacing = Pacing.REALTIME, satellite: SatelliteLink | None = None) -> Assistant:
     """The device's loop over ``stages``; replies go to ``sink`` (None: only to reply listeners). State
-    documents that loading set aside (damaged) are reported as the first events."""
+    documents that loading set aside (damaged) are reported as the first events. With ``satellite``
+    (``satellite_link``), requests after the wake word go to Home Assistant while it runs the satellite."""
     notices = tuple(Error("state", problem) for problem in stages.dialogue.problems)
     return Assistant(cfg.pipeline, sample_rate=cfg.audio.sample_rate, listener=stages.listener,
                      recognizer=stages.recognizer, dialogue=stages.dialogue, speaker=stages.speaker,
-                     sink=sink, pacing=pacing, notices=notices)
+                     sink=sink, pacing=pacing, notices=notices, remote=satellite)

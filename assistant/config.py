@@ -519,6 +519,17 @@ class PipelineConfig:
         _check(0.1 <= self.queue_s <= 60, "pipeline.queue_s", f"must be in [0.1, 60], got {self.queue_s}")
 
 
+class WyomingMode(str, enum.Enum):
+    """Who answers a request heard after the device's own wake word."""
+
+    STANDALONE = "standalone"
+    """the device (its recogniser, parser, skills and voice); Wyoming clients only watch and inject"""
+    SATELLITE = "satellite"
+    """Home Assistant's Assist pipeline, while Home Assistant is connected as the satellite's server
+    (``run-satellite``): the request's audio is streamed to it and its spoken reply played; the device
+    answers on its own while Home Assistant is away or has paused the satellite"""
+
+
 @dataclass(frozen=True, slots=True)
 class WyomingConfig:
     """The local control socket speaking the Wyoming protocol (test rig, Home Assistant satellite)."""
@@ -542,6 +553,12 @@ class WyomingConfig:
     takes this long over the rest of an event it has started"""
     idle_timeout_s: float = 120.0
     """a client silent this long is dropped (Home Assistant pings every few seconds); 0 = never"""
+    mode: WyomingMode = WyomingMode.STANDALONE
+    """``standalone``: the device answers; ``satellite``: Home Assistant's pipeline does, when it is
+    connected to ``tcp`` as a satellite's server (see ``docs/satellite.md``)"""
+    satellite_error_reply: str = "Home Assistant could not answer that."
+    """said when Home Assistant's pipeline fails, goes away or gives no reply within
+    ``pipeline.turn_timeout_s`` (satellite mode)"""
 
     def __post_init__(self) -> None:
         import ipaddress
@@ -561,6 +578,9 @@ class WyomingConfig:
                    f"must be \"host:port\", got {self.tcp!r}")
             _check(self.allow_remote or _is_loopback(host), "wyoming.tcp",
                    f"{host} is not a loopback address; set wyoming.allow_remote = true to listen on it")
+        _check(self.mode != WyomingMode.SATELLITE or bool(self.tcp), "wyoming.mode",
+               '"satellite" needs wyoming.tcp: Home Assistant connects to a satellite over TCP '
+               '(e.g. tcp = "127.0.0.1:10700", or an address it can reach with allow_remote = true)')
 
 
 def _is_loopback(host: str) -> bool:
@@ -782,6 +802,10 @@ class Config:
     asr: AsrConfig = field(default_factory=AsrConfig)
 
     def __post_init__(self) -> None:  # cross-section checks
+        requests = self.home.homeassistant.requests
+        _check(requests == "device" or self.home.backend == "homeassistant", "home.homeassistant.requests",
+               f'"{requests}" hands requests to Home Assistant\'s conversation agent, which needs '
+               f'home.backend = "homeassistant" (it is "{self.home.backend}")')
         frame_len = self.audio.sample_rate * self.frontend.frame_length_ms / 1000
         _check(frame_len == int(frame_len), "frontend.frame_length_ms", "must be a whole number of samples")
         nyquist = self.audio.sample_rate / 2

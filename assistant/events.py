@@ -106,6 +106,26 @@ class SpeechSynthesized:
     sample_rate: int
 
 
+@dataclass(frozen=True, slots=True)
+class RequestHandedOver:
+    """The request after the wake word goes to another pipeline (Home Assistant's: satellite mode)."""
+
+    kind: ClassVar[str] = "request-handed-over"
+    target: str
+    """who answers it ("homeassistant")"""
+    wake_word: str
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteReplied:
+    """What the other pipeline answered a handed-over request (its TTS input; its audio is played)."""
+
+    kind: ClassVar[str] = "remote-replied"
+    target: str
+    text: str
+
+
 class State(str, enum.Enum):
     IDLE = "idle"
     LISTENING = "listening"
@@ -138,6 +158,8 @@ Event = (
     | IntentRecognized
     | SkillHandled
     | SpeechSynthesized
+    | RequestHandedOver
+    | RemoteReplied
     | StateChanged
     | Error
 )

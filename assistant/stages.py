@@ -12,6 +12,7 @@ Per-utterance state lives in a stream object (``Recognizer.stream()``); models a
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -146,3 +147,80 @@ class SpeakerStage(Protocol):
     def sample_rate(self) -> int: ...
 
     def stream(self, text: str) -> Generator[SpeechChunk, None, None]: ...
+
+
+# ------------------------------------------------------------------ a request answered elsewhere
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTranscript:
+    """What the other pipeline heard."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteReplyText:
+    """What the other pipeline is about to say (its TTS input)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteAudio:
+    """A slice of the other pipeline's spoken reply."""
+
+    samples: Samples
+    """float32 mono in [-1, 1]"""
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEnd:
+    """The request is over: its reply is complete (``error`` empty), or it failed (why, for the log)."""
+
+    error: str = ""
+
+
+RemoteItem = RemoteTranscript | RemoteReplyText | RemoteAudio | RemoteEnd
+
+
+class RemoteRequest(Protocol):
+    """One request handed to another pipeline (Home Assistant's, with the device as its satellite).
+    ``feed`` and ``end`` run on the listening thread, in order; ``next`` on the loop."""
+
+    target: str
+    """who answers it ("homeassistant"), for events"""
+    wake_word: str
+    """the wake word that opened it"""
+
+    def feed(self, samples: Samples) -> None:
+        """More of the request's audio (the listener's pre-roll first)."""
+        ...
+
+    def end(self) -> None:
+        """The device's endpoint: the request's audio is complete."""
+        ...
+
+    async def next(self) -> RemoteItem:
+        """The next thing the other pipeline reported (waits; the caller bounds the wait)."""
+        ...
+
+    def abandon(self) -> None:
+        """The turn is over on the device (barge-in, timeout, stop): what still comes for it is dropped."""
+        ...
+
+
+class RemotePipelineStage(Protocol):
+    """Another pipeline that may answer requests instead of the device's own (``[wyoming] mode =
+    "satellite"``)."""
+
+    @property
+    def apology(self) -> str:
+        """said when a handed-over request fails or gets no reply in time"""
+        ...
+
+    def open(self, wake_word: str) -> RemoteRequest | None:
+        """Listening thread, at the start of a request after the wake word ``wake_word``: a request
+        streamed to the other pipeline, or None while it is not there (the device answers itself)."""
+        ...

@@ -8,6 +8,12 @@ a binary payload per event). A client may:
 * inject text as if heard (``transcript``), or have text spoken (``synthesize``, like an announcement);
 * ask what it is (``describe`` -> ``info``, announcing a satellite) and ``ping``.
 
+With ``[wyoming] mode = "satellite"``, a client that sends ``run-satellite`` (Home Assistant's
+``wyoming`` integration) becomes the satellite's server: the requests the device hears after its wake
+word are streamed to it and its pipeline's answers played (``assistant.satellite``), and it no longer
+receives the events and reply audio below; ``pause-satellite`` stops that until it runs the satellite
+again. In the default ``standalone`` mode both are logged and ignored.
+
 Every client receives every pipeline event twice over: as the standard Wyoming event where one exists
 (``detection``, ``voice-started``, ``voice-stopped``, ``transcript``, ``intent``, ``handled`` /
 ``not-handled``, ``error``) and as the assistant's own event under its own kind (``wake-detected``,
@@ -63,7 +69,7 @@ from assistant import __version__
 from assistant.announce import Priority
 from assistant.audio.io import AudioError, float_to_pcm16, pcm16_to_float
 from assistant.audio.resample import Resampler
-from assistant.config import WyomingConfig
+from assistant.config import WyomingConfig, WyomingMode
 from assistant.events import (
     Error,
     Event,
@@ -76,6 +82,7 @@ from assistant.events import (
     to_dict,
 )
 from assistant.pipeline import Assistant
+from assistant.satellite import SatelliteLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,6 +161,9 @@ _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
 }
 """the fields each event the endpoint acts on must have, and their types"""
 
+SATELLITE_REPLY_EVENTS = frozenset({"transcript", "synthesize", "audio-start", "audio-chunk", "audio-stop", "error"})
+"""what a satellite's server (Home Assistant) sends about the pipeline run of the request streamed to it"""
+
 
 async def read_event(reader: asyncio.StreamReader, first_timeout_s: float | None, rest_timeout_s: float
                      ) -> WyEvent | None:
@@ -216,9 +226,13 @@ class WyomingServer:
     who may connect and what each client may use)."""
 
     def __init__(self, cfg: WyomingConfig, assistant: Assistant, *, accept_audio: bool,
-                 wake_words: tuple[str, ...] = ()) -> None:
+                 wake_words: tuple[str, ...] = (), satellite: SatelliteLink | None = None) -> None:
+        if (satellite is not None) != (cfg.mode == WyomingMode.SATELLITE):
+            raise ValueError("a satellite link goes with wyoming.mode = \"satellite\", and only with it")
         self.cfg = cfg
         self.assistant = assistant
+        self.satellite = satellite
+        """satellite mode: where Home Assistant's run-satellite, pause-satellite and pipeline events go"""
         self.accept_audio = accept_audio
         self.wake_words = wake_words
         self._servers: list[asyncio.AbstractServer] = []
@@ -391,6 +405,9 @@ class _ClientHandler:
         self._closed = False
         self._last_sent = time.monotonic()
         self.peer = _peer_description(writer)
+        self.satellite_server = False
+        """it sent run-satellite (satellite mode): it gets no broadcast events or reply audio, and what it
+        sends back is its pipeline's answer to the request streamed to it"""
 
     async def run(self) -> None:
         _LOGGER.info("Wyoming: client connected (%s)", self.peer)
@@ -447,6 +464,8 @@ class _ClientHandler:
             self.server.audio_owner = None
             if self._resampler is not None:  # its half-sent utterance ends here
                 self._resampler = None
+        if self.satellite_server and self.server.satellite is not None:
+            self.server.satellite.left(self)
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(Exception):
                 unsubscribe()
@@ -458,6 +477,10 @@ class _ClientHandler:
         self.writer.close()
 
     # ------------------------------------------------------------------ outgoing
+
+    def send(self, event: WyEvent) -> None:
+        """Queue ``event`` for this client (the satellite link streams a request this way)."""
+        self._send(event)
 
     def _send(self, event: WyEvent) -> None:
         if self._closed:
@@ -487,6 +510,8 @@ class _ClientHandler:
             self.close()
 
     def _on_event(self, event: Event) -> None:
+        if self.satellite_server:  # Home Assistant would take our events for its pipeline's input
+            return
         for wy in wyoming_events(event):
             self._send(wy)
 
@@ -494,6 +519,8 @@ class _ClientHandler:
         self._reply_open = False
 
     def reply_audio(self, samples: np.ndarray, sample_rate: int) -> None:
+        if self.satellite_server:  # it would stream the reply into its own pipeline as heard audio
+            return
         if not self._reply_open:
             self._reply_rate = sample_rate
             self._send(AudioStart(rate=sample_rate, width=_WIDTH_BYTES, channels=1).event())
@@ -517,6 +544,13 @@ class _ClientHandler:
             self._send(self.server.info().event())
         elif Ping.is_type(event.type):
             self._send(Pong(text=event.data.get("text")).event())
+        elif event.type in ("run-satellite", "pause-satellite"):
+            self._satellite_control(event.type == "run-satellite")
+        elif self.satellite_server:
+            if event.type in SATELLITE_REPLY_EVENTS:
+                self.server.satellite.deliver(self, event)
+            else:
+                _LOGGER.debug("Wyoming: satellite server %s sent %s; ignored", self.peer, event.type)
         elif AudioStart.is_type(event.type) or AudioChunk.is_type(event.type):
             await self._audio_in(event)
         elif AudioStop.is_type(event.type):
@@ -539,6 +573,20 @@ class _ClientHandler:
                 self._send(WyError(text=str(e), code="pipeline").event())
         else:
             _LOGGER.debug("Wyoming: ignoring %s from %s", event.type, self.peer)
+
+    def _satellite_control(self, run: bool) -> None:
+        link = self.server.satellite
+        if link is None:
+            _LOGGER.info("Wyoming: %s asked to %s the satellite; wyoming.mode is \"standalone\", so the device "
+                         "answers on its own", self.peer, "run" if run else "pause")
+            return
+        self.satellite_server = True
+        if run:
+            _LOGGER.info("Wyoming: %s runs the satellite", self.peer)
+            link.run(self)
+        else:
+            _LOGGER.info("Wyoming: %s paused the satellite", self.peer)
+            link.pause(self)
 
     async def _audio_in(self, event: WyEvent) -> None:
         if not self.server.accept_audio:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite reads real data from (and mosquitto, the MQTT broker the
-# tests of assistant/home/mqtt.py start). Idempotent; needs root (as in CI).
+# tests of assistant/home/mqtt.py start, and ffmpeg, which Home Assistant's TTS needs to send its reply to a
+# satellite: tests/home/test_satellite.py). Idempotent; needs root (as in CI).
 # Without root the tests that need them skip with a reason.
 set -euo pipefail
-pkgs=(pocketsphinx-testdata libportaudio2 espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en flite mosquitto)
+pkgs=(pocketsphinx-testdata libportaudio2 espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en flite mosquitto ffmpeg)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

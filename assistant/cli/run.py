@@ -25,6 +25,7 @@ from assistant.service import Notifier, release_memory, tune_malloc
 
 if TYPE_CHECKING:
     from assistant.app import Stages
+    from assistant.satellite import SatelliteLink
 
 _LOGGER = logging.getLogger(__name__)
 _T_IMPORTED = time.perf_counter()
@@ -87,7 +88,8 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
     else:
         sink = DeviceSink(cfg.audio.output_device)
 
-    assistant = app.build(cfg, stages, sink=sink, pacing=pacing)
+    satellite = app.satellite_link(cfg)  # None in standalone mode
+    assistant = app.build(cfg, stages, sink=sink, pacing=pacing, satellite=satellite)
     replies: list[str] = []
     transcripts: list[str] = []
     assistant.subscribe(lambda e: replies.append(e.text) if isinstance(e, SpeechSynthesized) else None)
@@ -110,7 +112,7 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
     t0 = time.perf_counter()
     ready_after: dict[str, float] = {}
     try:
-        stats = asyncio.run(_serve(cfg, assistant, source, live, reopen, notifier, stages, ready_after))
+        stats = asyncio.run(_serve(cfg, assistant, source, live, reopen, notifier, stages, ready_after, satellite))
     finally:
         if events_out is not None and events_out is not sys.stdout:
             events_out.close()
@@ -147,12 +149,12 @@ def _run(args, cfg: Config, notifier: Notifier) -> int:
 
 
 async def _serve(cfg: Config, assistant: Assistant, source, live: bool, reopen, notifier: Notifier,
-                 stages: Stages, ready_after: dict[str, float]):
+                 stages: Stages, ready_after: dict[str, float], satellite: SatelliteLink | None):
     from assistant.wyoming import WyomingServer
 
     loop = asyncio.get_running_loop()
     server = WyomingServer(cfg.wyoming, assistant, accept_audio=cfg.pipeline.input == InputKind.WYOMING
-                           and source is None, wake_words=stages.wake_words)
+                           and source is None, wake_words=stages.wake_words, satellite=satellite)
     if server.configured:
         await server.start()
 

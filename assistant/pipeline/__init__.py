@@ -18,7 +18,10 @@ pacing), ``speech`` (speaking a reply) and ``announcements`` (what is said unask
 States: IDLE (waiting for the wake word) ─wake─► LISTENING ─speech ended─► THINKING ─first audio─►
 SPEAKING ─reply done─► LISTENING for the answer's ``follow_up_s`` without the wake word (then IDLE). The wake word while
 THINKING or SPEAKING stops the reply and listens (barge-in). Announcements (a timer ringing) are spoken
-when the assistant is IDLE. Every step is a typed event (``assistant.events``) fanned out to subscribers:
+when the assistant is IDLE. With a ``remote`` pipeline (``[wyoming] mode = "satellite"``: Home Assistant's,
+``assistant.satellite``), a request after the wake word is streamed to it while spoken instead of being
+recognised here, and its spoken reply is played the same way (``Assistant._remote_turn``,
+``ReplyPlayer.relay``). Every step is a typed event (``assistant.events``) fanned out to subscribers:
 the log, ``--events`` JSON lines, Wyoming clients.
 
 Time. Event times are *stream* seconds (audio consumed so far). Two pacings:

@@ -25,6 +25,8 @@ from assistant.events import (
     AudioDropped,
     Error,
     Event,
+    RemoteReplied,
+    RequestHandedOver,
     SpeechEnded,
     SpeechStarted,
     State,
@@ -42,7 +44,19 @@ from assistant.pipeline.gate import TurnGate
 from assistant.pipeline.listening import ListeningWorker, Step
 from assistant.pipeline.sources import SourceFeeder, close_in_background, post
 from assistant.pipeline.speech import ReplyListener, ReplyPlayer
-from assistant.stages import Answer, DialogueStage, ListenerStage, RecognitionStream, RecognizerStage, SpeakerStage
+from assistant.stages import (
+    Answer,
+    DialogueStage,
+    ListenerStage,
+    RecognitionStream,
+    RecognizerStage,
+    RemoteAudio,
+    RemotePipelineStage,
+    RemoteReplyText,
+    RemoteRequest,
+    RemoteTranscript,
+    SpeakerStage,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,6 +111,7 @@ class Assistant:
         sink: AudioSink | None = None,
         pacing: Pacing = Pacing.REALTIME,
         notices: tuple[Event, ...] = (),
+        remote: RemotePipelineStage | None = None,
     ) -> None:
         self.cfg = cfg
         self.sample_rate = sample_rate
@@ -111,7 +126,9 @@ class Assistant:
         self._announcer = Announcer(dialogue.ringing if dialogue is not None else None, self._wait_idle,
                                     lambda text: self._start_turn(self._announcement(text)), self._emit)
         """what the device says unasked (timers), when it is idle"""
-        self._worker = ListeningWorker(listener, recognizer, cfg.early_decode)
+        self.remote = remote
+        """another pipeline that answers requests after the wake word while it is there (satellite mode)"""
+        self._worker = ListeningWorker(listener, recognizer, cfg.early_decode, remote)
         self._early: tuple[np.ndarray, asyncio.Future] | None = None
         """the utterance decoded at the speaker's pause, and its decode"""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -393,13 +410,18 @@ class Assistant:
                 self._clear_follow_up()
         elif isinstance(event, SpeechEnded):
             if self.state != State.LISTENING:
+                if step.remote is not None:  # (no turn takes it: what comes back for it is dropped)
+                    step.remote.abandon()
                 return
             self._clear_follow_up()
             if step.utterance is None:  # nothing was said
                 self._set_state(State.IDLE)
                 return
             self._reply.speech_ended_wall = time.perf_counter()
-            self._start_turn(self._audio_turn(step.stream, step.utterance, event))
+            if step.remote is not None:
+                self._start_turn(self._remote_turn(step.remote, event))
+            else:
+                self._start_turn(self._audio_turn(step.stream, step.utterance, event))
 
     def _stop_heard(self) -> None:
         """"Stop" without the wake word: while a reply plays or something rings, the speech is cut and the
@@ -484,6 +506,43 @@ class Assistant:
             self._end_turn(follow_up=False)
             return
         await self._respond(final.text, final.alternatives, final.confidence)
+
+    async def _remote_turn(self, request: RemoteRequest, ended: SpeechEnded) -> None:
+        """The request went to another pipeline (its audio was streamed while it was spoken): play what
+        comes back. Nothing for ``turn_timeout_s``, a failure, or the other side leaving ends the turn with
+        its apology."""
+        self._emit(RequestHandedOver(request.target, request.wake_word, ended.start_s))
+        timeout_s = self.cfg.turn_timeout_s
+        reply = ""
+        failure = ""
+
+        async def audio():
+            nonlocal reply, failure
+            while True:
+                try:
+                    item = await asyncio.wait_for(request.next(), timeout_s)
+                except TimeoutError:
+                    failure = f"no reply within {timeout_s:g} s"
+                    return
+                if isinstance(item, RemoteAudio):
+                    yield item.samples, item.sample_rate
+                elif isinstance(item, RemoteTranscript):
+                    self._emit(TranscriptFinal(text=item.text, time_s=self._clock.now(), engine=request.target))
+                elif isinstance(item, RemoteReplyText):
+                    reply = item.text
+                    self._emit(RemoteReplied(request.target, item.text))
+                else:  # RemoteEnd
+                    failure = item.error
+                    return
+
+        try:
+            await self._reply.relay(audio(), lambda: reply)
+        finally:
+            request.abandon()  # (barge-in: what still comes for it is dropped)
+        if failure:
+            self._emit(Error(request.target, failure))
+            await self._reply.speak(self.remote.apology if self.remote is not None else self.cfg.error_reply)
+        self._end_turn(follow_up=False)
 
     async def _text_turn(self, text: str) -> None:
         self._emit(TranscriptFinal(text=text, time_s=self._clock.now(), engine="injected"))

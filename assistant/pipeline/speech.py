@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -103,6 +103,40 @@ class ReplyPlayer:
                 self._synth_ex.submit(chunks.close).add_done_callback(lambda f: f.cancelled() or f.exception())
             for r in self.listeners:
                 r.reply_ended(interrupted)
+        return played
+
+    async def relay(self, audio: AsyncIterator[tuple[np.ndarray, int]], text: Callable[[], str]) -> bool:
+        """Play a reply made elsewhere (Home Assistant's TTS, satellite mode) as its audio arrives, the way
+        ``speak`` plays ours: the same sink, reply listeners, latency and stream time, and barge-in's cut.
+        ``text()`` is the reply's text as known so far. One ``speech-synthesized`` event for what played;
+        True if any audio was played."""
+        started = played = False
+        interrupted = True
+        duration_s, rate = 0.0, 0
+        try:
+            async for samples, rate in audio:
+                if not started:
+                    started = True
+                    for r in self.listeners:
+                        r.reply_started(text())
+                if not len(samples):
+                    continue
+                self._on_first_audio()
+                duration_s += len(samples) / rate
+                await self._play(samples, rate)
+                played = True
+            interrupted = False
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the sink failed: said, as ``speak`` does; the turn goes on
+            _LOGGER.exception("playing a reply failed")
+            self._emit(Error("speech", f"{type(e).__name__}: {e}"))
+        finally:
+            if started:
+                for r in self.listeners:
+                    r.reply_ended(interrupted)
+            if played:
+                self._emit(SpeechSynthesized(text=text(), duration_s=duration_s, sample_rate=rate))
         return played
 
     async def _play(self, samples: np.ndarray, rate: int) -> None:

@@ -32,6 +32,7 @@ HA_VERSION = "2024.3.3"
 HA_VENV = Path(os.environ.get("ASSISTANT_HA_VENV", Path.home() / ".cache" / "assistant-test" / "ha-venv"))
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else "")
 START_TIMEOUT_S = 180.0
+CUSTOM_COMPONENTS = Path(__file__).parent / "ha_custom_components"
 
 # What the tests give areas and aliases to (entity id -> (area id, aliases)); areas are the demo's own.
 AREAS = {
@@ -52,6 +53,10 @@ http:
   server_port: {port}
 logger:
   default: warning
+assist_pipeline:
+config:
+media_source:
+satellite_stt:
 script:
   slow:
     sequence:
@@ -216,6 +221,8 @@ def home_assistant(tmp_path_factory) -> Iterator[HomeAssistantServer]:
     config_dir = tmp_path_factory.mktemp("homeassistant")
     ha = HomeAssistantServer(config_dir, free_port())
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=ha.port))
+    # the satellite tests' speech-to-text (the demo's accepts only stereo; a satellite's audio is mono)
+    shutil.copytree(CUSTOM_COMPONENTS, config_dir / "custom_components")
     started = time.monotonic()
     ha.start()
     try:
