@@ -3,8 +3,9 @@ contract with them; ``assistant/app.py`` builds it).
 
 Read in this order: ``audio_queue`` (sources to the listening thread), ``clock`` (pacing, stream
 time), ``sources`` (audio in), ``listening`` (the listening thread's work), ``assistant`` (the state
-machine: turns, follow-ups, barge-in, events), and its collaborators ``gate`` (turn taking under stream
-pacing), ``speech`` (speaking a reply) and ``announcements`` (what is said unasked, when idle).
+machine: starting, cutting and ending turns, follow-ups, barge-in, "stop", events), and its collaborators
+``turns`` (what a turn does: recognise and answer, hand over, speak unasked), ``gate`` (turn taking under
+stream pacing), ``speech`` (speaking a reply) and ``announcements`` (what is said unasked, when idle).
 
 ::
 
@@ -17,10 +18,11 @@ pacing), ``speech`` (speaking a reply) and ``announcements`` (what is said unask
 
 States: IDLE (waiting for the wake word) ─wake─► LISTENING ─speech ended─► THINKING ─first audio─►
 SPEAKING ─reply done─► LISTENING for the answer's ``follow_up_s`` without the wake word (then IDLE). The wake word while
-THINKING or SPEAKING stops the reply and listens (barge-in). Announcements (a timer ringing) are spoken
+THINKING or SPEAKING stops the reply and listens (barge-in); "stop" without it (``[wake] stop_model``)
+stops the reply or what rings and listens for nothing. Announcements (a timer ringing) are spoken
 when the assistant is IDLE. With a ``remote`` pipeline (``[wyoming] mode = "satellite"``: Home Assistant's,
 ``assistant.satellite``), a request after the wake word is streamed to it while spoken instead of being
-recognised here, and its spoken reply is played the same way (``Assistant._remote_turn``,
+recognised here, and its spoken reply is played the same way (``Turns.handed_over``,
 ``ReplyPlayer.relay``). Every step is a typed event (``assistant.events``) fanned out to subscribers:
 the log, ``--events`` JSON lines, Wyoming clients.
 

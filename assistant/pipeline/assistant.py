@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,14 +24,11 @@ from assistant.events import (
     AudioDropped,
     Error,
     Event,
-    RemoteReplied,
-    RequestHandedOver,
     SpeechEnded,
     SpeechStarted,
     State,
     StateChanged,
     StopHeard,
-    TranscriptFinal,
     TranscriptPartial,
     WakeDetected,
     to_dict,
@@ -44,17 +40,12 @@ from assistant.pipeline.gate import TurnGate
 from assistant.pipeline.listening import ListeningWorker, Step
 from assistant.pipeline.sources import SourceFeeder, close_in_background, post
 from assistant.pipeline.speech import ReplyListener, ReplyPlayer
+from assistant.pipeline.turns import TurnEnd, Turns
 from assistant.stages import (
-    Answer,
     DialogueStage,
     ListenerStage,
-    RecognitionStream,
     RecognizerStage,
-    RemoteAudio,
     RemotePipelineStage,
-    RemoteReplyText,
-    RemoteRequest,
-    RemoteTranscript,
     SpeakerStage,
 )
 
@@ -123,14 +114,14 @@ class Assistant:
         self._subscribers: list[Callable[[Event], None]] = []
         self._reply = ReplyPlayer(speaker, sink, self._emit, on_first_audio=self._speaking, on_latency=self._latency)
         """speaking a reply (the synthesis and sink threads, reply listeners, barge-in's cut)"""
+        self._turns = Turns(cfg, dialogue, remote, self._reply, self._emit, self.stats)
+        """what each turn does (recognise and answer, hand over, speak unasked)"""
         self._announcer = Announcer(dialogue.ringing if dialogue is not None else None, self._wait_idle,
-                                    lambda text: self._start_turn(self._announcement(text)), self._emit)
+                                    lambda text: self._start_turn(self._turns.announcement(text)), self._emit)
         """what the device says unasked (timers), when it is idle"""
         self.remote = remote
         """another pipeline that answers requests after the wake word while it is there (satellite mode)"""
         self._worker = ListeningWorker(listener, recognizer, cfg.early_decode, remote)
-        self._early: tuple[np.ndarray, asyncio.Future] | None = None
-        """the utterance decoded at the speaker's pause, and its decode"""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: AudioQueue | None = None
         self._clock: Clock | None = None
@@ -239,6 +230,7 @@ class Assistant:
         self._synth_ex = self._executor("synthesize")
         self._sink_ex = self._executor("sink")
         self._reply.start(self._clock, self._gate, self._synth_ex, self._sink_ex)
+        self._turns.start(self._clock, self._decode_ex)
         self._listen_thread = threading.Thread(target=self._listen_main, name="listen", daemon=True)
         self._listen_thread.start()
         tasks = self._announcer.start()
@@ -373,7 +365,7 @@ class Assistant:
             else:
                 self._on_listen_event(event, step)
         if step.settled is not None and step.stream is not None and self.state == State.LISTENING:
-            self._decode_early(step.stream, step.settled)
+            self._turns.decode_early(step.stream, step.settled)
         if step.dropped:
             new, total = step.dropped
             self._emit(AudioDropped(new, total, self._clock.stream_s))
@@ -419,9 +411,9 @@ class Assistant:
                 return
             self._reply.speech_ended_wall = time.perf_counter()
             if step.remote is not None:
-                self._start_turn(self._remote_turn(step.remote, event))
+                self._start_turn(self._turns.handed_over(step.remote, event))
             else:
-                self._start_turn(self._audio_turn(step.stream, step.utterance, event))
+                self._start_turn(self._turns.heard(step.stream, step.utterance))
 
     def _stop_heard(self) -> None:
         """"Stop" without the wake word: while a reply plays or something rings, the speech is cut and the
@@ -438,20 +430,24 @@ class Assistant:
 
     # ------------------------------------------------------------------ turns
 
-    def _start_turn(self, coro) -> None:
+    def _start_turn(self, body: Coroutine[Any, Any, TurnEnd]) -> None:
+        """Start a turn (``Turns``' ``body``), cutting one under way; it ends as ``body`` says."""
         self._abandon_turn()
         self._gate.hold()  # stop reading input now, not once the task first runs
         self._set_state(State.THINKING)
         self.stats.turns += 1
-        self._turn = asyncio.create_task(coro, name="turn")
+        self._turn = asyncio.create_task(self._take_turn(body), name="turn")
         self._turn.add_done_callback(self._turn_done)
+
+    async def _take_turn(self, body: Coroutine[Any, Any, TurnEnd]) -> None:
+        self._end_turn(await body)  # (a turn cut short is cancelled here, and its cutter sets the state)
 
     def _start_text_turn(self, text: str) -> None:
         self._clear_follow_up()
         self._reply.speech_ended_wall = time.perf_counter()
         if self.state in (State.LISTENING,):
             self._command(self._worker.reset)
-        self._start_turn(self._text_turn(text))
+        self._start_turn(self._turns.typed(text))
 
     def _turn_done(self, task: asyncio.Task) -> None:
         if task is self._turn:
@@ -474,107 +470,11 @@ class Assistant:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(turn, 1.0)
 
-    def _decode_early(self, stream: RecognitionStream, settled: np.ndarray) -> None:
-        """The speaker paused: decode the utterance as it stands, in case the pause is its end (used if
-        the final utterance is the same audio, dropped if speech resumed)."""
-        future = asyncio.get_running_loop().run_in_executor(self._decode_ex, stream.finish, settled)
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # dropped ones too
-        self._early = (settled, future)
-
-    async def _audio_turn(self, stream: RecognitionStream | None, utterance: np.ndarray, ended: SpeechEnded):
-        loop = asyncio.get_running_loop()
-        early, self._early = self._early, None
-        if stream is None:
-            self._emit(Error("recognition", "no recogniser is loaded; the utterance is not transcribed"))
-            self._end_turn(follow_up=False)
-            return
-        try:
-            if early is not None and np.array_equal(early[0], utterance):
-                self.stats.early_decodes += 1
-                final = await early[1]
-            else:
-                final = await loop.run_in_executor(self._decode_ex, stream.finish, utterance)
-        except Exception as e:
-            _LOGGER.exception("recognition failed")
-            self._emit(Error("recognition", f"{type(e).__name__}: {e}"))
-            await self._reply.speak(self.cfg.error_reply)
-            self._end_turn(follow_up=False)
-            return
-        final = dataclasses.replace(final, time_s=self._clock.now())  # the recogniser knows no stream time
-        self._emit(final)
-        if not final.text.strip():
-            self._end_turn(follow_up=False)
-            return
-        await self._respond(final.text, final.alternatives, final.confidence)
-
-    async def _remote_turn(self, request: RemoteRequest, ended: SpeechEnded) -> None:
-        """The request went to another pipeline (its audio was streamed while it was spoken): play what
-        comes back. Nothing for ``turn_timeout_s``, a failure, or the other side leaving ends the turn with
-        its apology."""
-        self._emit(RequestHandedOver(request.target, request.wake_word, ended.start_s))
-        timeout_s = self.cfg.turn_timeout_s
-        reply = ""
-        failure = ""
-
-        async def audio():
-            nonlocal reply, failure
-            while True:
-                try:
-                    item = await asyncio.wait_for(request.next(), timeout_s)
-                except TimeoutError:
-                    failure = f"no reply within {timeout_s:g} s"
-                    return
-                if isinstance(item, RemoteAudio):
-                    yield item.samples, item.sample_rate
-                elif isinstance(item, RemoteTranscript):
-                    self._emit(TranscriptFinal(text=item.text, time_s=self._clock.now(), engine=request.target))
-                elif isinstance(item, RemoteReplyText):
-                    reply = item.text
-                    self._emit(RemoteReplied(request.target, item.text))
-                else:  # RemoteEnd
-                    failure = item.error
-                    return
-
-        try:
-            await self._reply.relay(audio(), lambda: reply)
-        finally:
-            request.abandon()  # (barge-in: what still comes for it is dropped)
-        if failure:
-            self._emit(Error(request.target, failure))
-            await self._reply.speak(self.remote.apology if self.remote is not None else self.cfg.error_reply)
-        self._end_turn(follow_up=False)
-
-    async def _text_turn(self, text: str) -> None:
-        self._emit(TranscriptFinal(text=text, time_s=self._clock.now(), engine="injected"))
-        await self._respond(text)
-
-    async def _respond(self, text: str, alternatives: tuple[str, ...] = (), confidence: float = 1.0) -> None:
-        if self.dialogue is None:
-            self._emit(Error("understanding", "no dialogue manager is loaded; the request is not handled"))
-            self._end_turn(follow_up=False)
-            return
-        try:
-            answer: Answer = await asyncio.wait_for(
-                self.dialogue.respond(text, alternatives=alternatives, confidence=confidence), self.cfg.turn_timeout_s)
-            reply, follow_up_s = answer.text, answer.follow_up_s
-            for event in answer.events:
-                self._emit(event)
-        except TimeoutError:
-            # (no transcript in errors: they reach the journal, and nothing heard goes to disk by default)
-            self._emit(Error("skills", f"no answer within {self.cfg.turn_timeout_s:g} s"))
-            reply, follow_up_s = self.cfg.timeout_reply, 0.0
-        except Exception as e:
-            _LOGGER.exception("understanding failed")
-            self._emit(Error("understanding", f"{type(e).__name__}: {e}"))
-            reply, follow_up_s = self.cfg.error_reply, 0.0
-        spoke = await self._reply.speak(reply) if reply.strip() else False
-        self._end_turn(follow_up=spoke, follow_up_s=follow_up_s)
-
-    def _end_turn(self, follow_up: bool, follow_up_s: float = 0.0) -> None:
+    def _end_turn(self, end: TurnEnd) -> None:
         """Back to IDLE, or to LISTENING for the follow-up window the answer asked for."""
         self._gate.release()
-        window_s = follow_up_s
-        if follow_up and window_s > 0 and not self._input_ended:
+        window_s = end.follow_up_s
+        if window_s > 0 and not self._input_ended:
             self._command(self._worker.listen)
             self._set_state(State.LISTENING)
             self._cancel_follow_up = self._clock.call_at(self._clock.now() + window_s,
@@ -605,11 +505,6 @@ class Assistant:
                 await self._idle.wait()
             else:
                 return
-
-    async def _announcement(self, text: str) -> None:
-        if await self._reply.speak(text) and self.dialogue is not None:
-            self.dialogue.announced(text)  # a timer is forgotten only once it has rung
-        self._end_turn(follow_up=False)
 
     # ------------------------------------------------------------------ events
 
