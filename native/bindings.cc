@@ -24,6 +24,23 @@ namespace {
 
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
+// The audio contract of every streaming front end, with the numpy twins' messages (no Python-side check:
+// these calls run every 10 ms): 1-D float samples, converted to a float32 C array.
+FloatArray MonoSamples(const py::array& raw) {
+  if (raw.ndim() != 1)
+    throw std::invalid_argument("samples must be 1-D (mono), got " + std::to_string(raw.ndim()) + " dims");
+  if (raw.dtype().kind() != 'f')
+    throw std::invalid_argument("samples must be float32 in [-1, 1], got dtype " +
+                                std::string(py::str(raw.dtype())) + " (convert at the audio edge)");
+  return FloatArray::ensure(raw);
+}
+
+// ... and finite (called without the GIL).
+void CheckFinite(const float* x, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) throw std::invalid_argument("samples contain NaN or infinity");
+}
+
 py::array_t<float> ToFrames(std::vector<float>&& data, int cols) {
   const py::ssize_t rows = cols > 0 ? static_cast<py::ssize_t>(data.size()) / cols : 0;
   py::array_t<float> out({rows, static_cast<py::ssize_t>(cols)});
@@ -73,21 +90,13 @@ void BindFbank(py::module_& m) {
       .def(
           "feed",
           [](Fbank& self, const py::array& raw) {
-            // The same contract and messages as the numpy twin's _check_samples (no Python-side check:
-            // this call runs every 10 ms).
-            if (raw.ndim() != 1)
-              throw std::invalid_argument("samples must be 1-D (mono), got " + std::to_string(raw.ndim()) + " dims");
-            if (raw.dtype().kind() != 'f')
-              throw std::invalid_argument("samples must be float32 in [-1, 1], got dtype " +
-                                          std::string(py::str(raw.dtype())) + " (convert at the audio edge)");
-            const FloatArray samples = FloatArray::ensure(raw);
+            const FloatArray samples = MonoSamples(raw);
             const float* x = samples.data();
             const std::size_t n = static_cast<std::size_t>(samples.shape(0));
             std::vector<float> out;
             {
               py::gil_scoped_release release;
-              for (std::size_t i = 0; i < n; ++i)
-                if (!std::isfinite(x[i])) throw std::invalid_argument("samples contain NaN or infinity");
+              CheckFinite(x, n);
               self.Feed(x, n, &out);
             }
             return ToFrames(std::move(out), self.NumColumns());
@@ -150,20 +159,13 @@ void BindMicroFrontend(py::module_& m) {
       .def(
           "feed",
           [](MicroFrontend& self, const py::array& raw) {
-            // The same contract and messages as the numpy twin's _check_samples.
-            if (raw.ndim() != 1)
-              throw std::invalid_argument("samples must be 1-D (mono), got " + std::to_string(raw.ndim()) + " dims");
-            if (raw.dtype().kind() != 'f')
-              throw std::invalid_argument("samples must be float32 in [-1, 1], got dtype " +
-                                          std::string(py::str(raw.dtype())) + " (convert at the audio edge)");
-            const FloatArray samples = FloatArray::ensure(raw);
+            const FloatArray samples = MonoSamples(raw);
             const float* x = samples.data();
             const std::size_t n = static_cast<std::size_t>(samples.shape(0));
             std::vector<float> out;
             {
               py::gil_scoped_release release;
-              for (std::size_t i = 0; i < n; ++i)
-                if (!std::isfinite(x[i])) throw std::invalid_argument("samples contain NaN or infinity");
+              CheckFinite(x, n);
               self.FeedFloat(x, n, &out);
             }
             return ToFrames(std::move(out), MicroFrontend::kNumChannels);
