@@ -107,6 +107,8 @@ class Parity:
     max_probability: float
     onnx_us_per_call: float
     tflite_us_per_call: float
+    decisions_differing: int
+    """calls where the sliding-window mean is above the cutoff in one runtime and not in the other"""
 
     def as_dict(self) -> dict:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -135,6 +137,10 @@ def parity(tflite_path: Path, onnx_path: Path, features: np.ndarray, mode: str) 
         t_ref += t1 - t0
     ref.close()
     diff = np.abs(a - b)
+    w = head.sliding_window_size
+    kernel = np.ones(w) / w
+    above_a = np.convolve(a, kernel, "valid") > head.probability_cutoff
+    above_b = np.convolve(b, kernel, "valid") > head.probability_cutoff
     return Parity(
         tflite_path.stem,
         mode,
@@ -145,6 +151,7 @@ def parity(tflite_path: Path, onnx_path: Path, features: np.ndarray, mode: str) 
         float(a.max()) if n else 0.0,
         t_onnx / max(n, 1) * 1e6,
         t_ref / max(n, 1) * 1e6,
+        int(np.sum(above_a != above_b)),
     )
 
 

@@ -594,16 +594,34 @@ class _Converter:
         x, w, out = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
         if len(out.shape) != 2 or len(w.shape) != 2:
             raise self._fail(f"FULLY_CONNECTED on {x.shape} -> {out.shape} (only a 2-d result)")
-        v = self.dq(x.index)
+        v = self.values[x.index] if self.is_int(x) else self.dq(x.index)
         if len(x.shape) != 2:  # TFLite flattens the input to [-1, in]
             if len(x.shape) == 4:
                 v = self.g.one("Transpose", [v], perm=list(_NCHW_TO_NHWC))
             v = self.g.one("Reshape", [v, self.g.const(np.asarray([-1, w.shape[1]], np.int64), "shape")])
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        fused = op.options.FusedActivationFunction()
+        if self.is_int(x) and self.is_int(out) and self._qlinear_ok(w, op.inputs[2] if has_bias else -1, out, fused):
+            # Integer accumulation (MatMulInteger), as TFLite does: a float Gemm's rounding can move a
+            # near-tie of the output's requantisation by a step
+            xz = self.g.const(np.asarray(x.zero_point[0], x.dtype), "xz")
+            acc = self.g.one("MatMulInteger", [v, self.g.const(np.ascontiguousarray(w.data.T), "w"), xz])
+            if has_bias:
+                acc = self.g.one("Add", [acc, self.g.const(self.t(op.inputs[2]).data.astype(np.int32), "b")])
+            mult = (np.float64(x.scale[0]) * w.scale.astype(np.float64) / np.float64(out.scale[0])).astype(np.float32)
+            y = self.g.one("Mul", [self.g.one("Cast", [acc], to=1), self.g.const(mult, "m")])
+            self.values[out.index] = self.g.one(
+                "QuantizeLinear", [y, self.g.const(np.float32(1.0), "one"),
+                                   self.g.const(np.asarray(out.zero_point[0], out.dtype), "zp")])
+            return
+        if self.is_int(x):
+            xs, xz = self._qparams(x)
+            v = self.g.one("DequantizeLinear", [v, xs, xz], "dq")
         inputs = [v, self.weight(w.index, None, 0)]
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        if has_bias:
             inputs.append(self.bias(op.inputs[2]))
         v = self.g.one("Gemm", inputs, transB=1)
-        self.values[out.index] = self.q(self.activation(v, op.options.FusedActivationFunction()), out.index)
+        self.values[out.index] = self.q(self.activation(v, fused), out.index)
 
     def op_logistic(self, op: TfOp) -> None:
         v = self.g.one("Sigmoid", [self.dq(op.inputs[0])])
