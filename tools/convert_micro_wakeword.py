@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.audio.io import read_audio
+from assistant.audio.io import AudioError, read_audio
 from assistant.models import ModelError
 from assistant.wake.micro import MicroHead, quantize_features
 from assistant.wake.micro_convert import MODES, MicroConfig, convert
@@ -163,6 +163,14 @@ def clip_for(name: str, rate: int = 16000) -> np.ndarray:
     return np.concatenate([phrase, np.zeros(rate // 2, np.float32), demo]) if phrase.size else demo
 
 
+def audio_of(paths: list[Path], per_folder: int = 40) -> np.ndarray:
+    from assistant.wake.evaluate import audio_files
+
+    files = [f for p in paths for f in (audio_files(p)[:per_folder] if p.is_dir() else [p])]
+    gap = np.zeros(8000, np.float32)
+    return np.concatenate([x for f in files for x in (read_audio(f, 16000).samples, gap)])
+
+
 def say(text: str, rate: int = 16000) -> np.ndarray:
     """``text`` spoken by espeak-ng (empty if it is not installed)."""
     import shutil
@@ -182,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("models", nargs="*", type=Path, help=".tflite files (default: pymicro-wakeword's four)")
     ap.add_argument("-o", "--out", type=Path, default=Path("var/micro_onnx"), help="where the .onnx files go")
     ap.add_argument("--modes", default=",".join(MODES), help=f"comma-separated flavours ({', '.join(MODES)})")
-    ap.add_argument("--audio", type=Path, help="recording to take the features from (default: the demo + phrase)")
+    ap.add_argument(
+        "--audio", type=Path, action="append", default=[],
+        help="recording, or folder of recordings (the first 40), to take the features from; repeatable "
+        "(default: the phrase in espeak-ng's voice, then the demo recording)",
+    )
     ap.add_argument("--quick", action="store_true", help="one model, qdq only, 10 s of audio")
     ap.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = ap.parse_args(argv)
@@ -195,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for path in models:
             cfg = MicroConfig.read(path.with_suffix(".json"))
-            samples = read_audio(args.audio, 16000).samples if args.audio else clip_for(path.stem)
+            samples = audio_of(args.audio) if args.audio else clip_for(path.stem)
             if args.quick:
                 samples = samples[: 16000 * 10]
             feats = features_of(samples)
@@ -208,12 +220,12 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(p)
                 print(
                     f"{p.model:12s} {p.mode:5s} {p.calls} calls: max |diff| {p.max_abs_diff:.5f} "
-                    f"({p.max_diff_quanta:.2f} quanta of 1/256), {p.calls_differing} calls differ; "
+                    f"({p.max_diff_quanta:.2f} quanta of 1/256), {p.calls_differing} calls differ, {p.decisions_differing} decisions; "
                     f"peak {p.max_probability:.3f}; onnxruntime {p.onnx_us_per_call:.0f} us/call, "
                     f"TFLite {p.tflite_us_per_call:.0f} us/call",
                     file=sys.stderr,
                 )
-    except ModelError as e:
+    except (ModelError, AudioError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:

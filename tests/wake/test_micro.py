@@ -264,3 +264,27 @@ def test_eval_wake_without_a_corpus_is_a_clear_error(tmp_path, capsys):
 
     assert main(["--corpus", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--quick"]) == 1
     assert "no <phrase>/positives folders" in capsys.readouterr().err
+
+
+def test_eval_wake_cli_scores_micro_and_openwakeword_heads_together(micro_registry, tmp_path, capsys):
+    import json
+
+    from assistant.audio.io import write_audio
+    from assistant.cli import main
+
+    pos = tmp_path / "positives"
+    pos.mkdir()
+    write_audio(pos / "a.wav", speak("alexa"), RATE)
+    write_audio(pos / "b.wav", speak("alexa, what time is it"), RATE)
+    assert main(["eval", "wake", "--positives", str(pos), "--model", "wake/alexa", "--model", "wake/micro/alexa",
+                 "--json"]) == 0
+    rows = {r["model"]: r for r in map(json.loads, capsys.readouterr().out.splitlines()) if "model" in r}
+    assert rows["micro/alexa"]["recall"] == 1.0 and rows["micro/alexa"]["positives"] == 2
+    assert "alexa" in rows
+
+
+def test_openwakeword_loader_refuses_a_micro_head_clearly(micro_registry):
+    from assistant.wake.detector import WakeWordModel
+
+    with pytest.raises(ModelError, match="a microWakeWord head"):
+        WakeWordModel.load(WakeConfig(models=("wake/micro/alexa",)), RuntimeConfig(), micro_registry)
