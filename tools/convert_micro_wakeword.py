@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from assistant.audio.io import AudioError, read_audio
 from assistant.models import ModelError
@@ -212,15 +213,14 @@ def main(argv: list[str] | None = None) -> int:
                 samples = samples[: 16000 * 10]
             feats = features_of(samples)
             for mode in modes:
-                import onnx
-
                 out = args.out / f"{path.stem}.{mode}.onnx"
                 onnx.save(convert(path, cfg, mode), str(out))
                 p = parity(path, out, feats, mode)
                 rows.append(p)
                 print(
                     f"{p.model:12s} {p.mode:5s} {p.calls} calls: max |diff| {p.max_abs_diff:.5f} "
-                    f"({p.max_diff_quanta:.2f} quanta of 1/256), {p.calls_differing} calls differ, {p.decisions_differing} decisions; "
+                    f"({p.max_diff_quanta:.2f} quanta of 1/256), {p.calls_differing} calls differ, "
+                    f"{p.decisions_differing} decisions; "
                     f"peak {p.max_probability:.3f}; onnxruntime {p.onnx_us_per_call:.0f} us/call, "
                     f"TFLite {p.tflite_us_per_call:.0f} us/call",
                     file=sys.stderr,
