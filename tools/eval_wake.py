@@ -41,7 +41,7 @@ from assistant.audio.io import AudioError, read_audio
 from assistant.config import ConfigError, RuntimeConfig, load_config
 from assistant.models import ModelError, ModelRegistry
 from assistant.wake.detector import WakeWordModel, word_name
-from assistant.wake.evaluate import HeadResult, audio_files, clip_scores, patience_filter, plot_det
+from assistant.wake.evaluate import THRESHOLDS, HeadResult, audio_files, clip_scores, patience_filter
 from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
 
 RATE = 16000
@@ -165,6 +165,11 @@ def score_system(
         all_scores = clip_scores(model, folder, results, RATE, 3600.0, wrap, phrase)
         for i, r in zip(idx, sub, strict=True):
             r.positive_scores = all_scores[i]
+        hard = folder.parent / "hard_negatives"  # sound-alikes of this phrase (make_wake_corpus)
+        if hard.is_dir() and any(hard.iterdir()):
+            hard_scores = clip_scores(model, hard, results, RATE, 3600.0, wrap, f"{phrase} sound-alikes")
+            for i, r in zip(idx, sub, strict=True):
+                r.hard_scores["sound-alikes"] = hard_scores[i]
     stream = model.stream()
     stream.reset()
     traces, total, carry = [], 0, np.zeros(0, np.float32)
@@ -231,22 +236,62 @@ def build_systems(args, reg: ModelRegistry, cfg) -> tuple[list[System], list[str
     return systems, skipped
 
 
-def head_label(system: str, head: str) -> str:
-    return f"{system}: {head}"
+DET_GRID = np.unique(np.round(np.concatenate([THRESHOLDS, np.linspace(0.9, 0.999, 100)]), 4))
+"""evaluate.py's grid, finer where microWakeWord's cutoffs lie (0.85-0.97)"""
+
+
+def plot_all(curves: list[tuple[str, str, HeadResult]], path: Path, title: str) -> Path:
+    """One DET plot: a colour per phrase, a line style per system, each head's operating point marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    phrases = sorted({phrase for _, phrase, _ in curves})
+    systems = list(dict.fromkeys(system for system, _, _ in curves))
+    colours = {p: plt.get_cmap("tab10")(i % 10) for i, p in enumerate(phrases)}
+    styles = dict(zip(systems, ["-", "--", ":", "-.", (0, (5, 1, 1, 1))], strict=False))
+    markers = dict(zip(systems, ["o", "s", "^", "D", "v"], strict=False))
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    for system, phrase, r in curves:
+        fa = [max(r.fa_per_hour(t), 1e-2) for t in DET_GRID]
+        miss = [max(1 - r.recall(t), 1e-3) * 100 for t in DET_GRID]
+        ax.plot(fa, miss, linestyle=styles.get(system, "-"), color=colours[phrase], linewidth=1.4,
+                label=f"{system}: {phrase}")
+        t = r.threshold
+        ax.plot([max(r.fa_per_hour(t), 1e-2)], [max(1 - r.recall(t), 1e-3) * 100], markers.get(system, "o"),
+                color=colours[phrase], markersize=7, markerfacecolor="none")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("false accepts per hour (0 drawn at 0.01)")
+    ax.set_ylabel("miss rate, % (0 drawn at 0.1)")
+    ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.axhline(5.0, color="grey", linestyle=":", linewidth=1)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def markdown(rows: list[dict], cpu: list[dict]) -> str:
     out = [
-        "| system | head | threshold | positives | recall | FA | FA/h | best t at <=0.5 FA/h (recall) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| system | head | threshold | positives | recall | FA | FA/h | sound-alikes accepted "
+        "| best t at <=0.5 FA/h (recall) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         best = r.get("best_threshold_at_0.5_fa_per_hour")
         best_s = f"{best['threshold']:g} ({best['recall']:.3f})" if best else "none"
         rec = "-" if r["positives"] == 0 else f"{r['recall']:.3f}"
+        hard = r.get("hard_negatives", {}).get("sound-alikes")
+        hard_s = f"{hard['accepted']}/{hard['clips']}" if hard else "-"
         out.append(
             f"| {r['system']} | {r['model']} | {r['threshold']:.4g} | {r['positives']} | {rec} | "
-            f"{r['false_accepts']} | {r['false_accepts_per_hour']} | {best_s} |"
+            f"{r['false_accepts']} | {r['false_accepts_per_hour']} | {hard_s} | {best_s} |"
         )
     out += ["", "| system | heads | CPU s | real-time factor | x openwakeword |", "|---|---|---|---|---|"]
     for c in cpu:
@@ -291,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         systems, skipped = build_systems(args, reg, cfg)
         for s in skipped:
             print(f"skipped {s}", file=sys.stderr)
-        rows, results_all, cpu_rows = [], [], []
+        rows, curves, cpu_rows = [], [], []
         for s in systems:
             t0 = time.perf_counter()
             results = score_system(s.model, phrases, negatives, max_clips, max_neg_s, s.label, s.phrase_for)
@@ -300,9 +345,8 @@ def main(argv: list[str] | None = None) -> int:
                 summary = {"system": s.label, **r.summary()}
                 summary["det"] = [[t, round(m, 4), round(fa, 3)] for t, m, fa in r.det()]
                 rows.append(summary)
-                r.name = head_label(s.label, r.name)
                 if r.positive_scores:
-                    results_all.append(r)
+                    curves.append((s.label, s.phrase_for.get(r.name, phrase_of(r.name)), r))
         # CPU: the same audio for every system
         cpu_audio, n = [], 0
         for path in audio_files(negatives):
@@ -322,10 +366,13 @@ def main(argv: list[str] | None = None) -> int:
         for c in cpu_rows:
             c["ratio_to_openwakeword"] = round(c["cpu_s"] / base, 3) if base else None
         args.out.mkdir(parents=True, exist_ok=True)
-        plot = plot_det(results_all, args.out / "det.png",
-                        title=f"DET: {sum(len(list(audio_files(f))[:max_clips]) for f in phrases.values())} positives "
-                        f"({', '.join(phrases)}), {results_all[0].hours * 60:.1f} min of negatives"
-                        if results_all else "")
+        hours = curves[0][2].hours if curves else 0.0
+        plot = plot_all(
+            curves, args.out / "det.png",
+            f"{sum(len(r.positive_scores) for _, _, r in curves)} positive clips scored "
+            f"({', '.join(phrases)}; each head on its phrase),\n{hours * 60:.1f} min of negatives; "
+            "markers: the operating thresholds",
+        )
         report = {
             "corpus": str(args.corpus),
             "negatives": str(negatives),
