@@ -540,12 +540,8 @@ class _Converter:
         kh, kw = w.shape[1], w.shape[2]
         sh, sw = o.StrideH(), o.StrideW()
         dh, dw = o.DilationHFactor(), o.DilationWFactor()
-        if depthwise:
-            weight = self.weight(w.index, (3, 0, 1, 2), 0)
-            group = x.shape[3]
-        else:
-            weight = self.weight(w.index, (0, 3, 1, 2), 0)
-            group = 1
+        perm = (3, 0, 1, 2) if depthwise else (0, 3, 1, 2)
+        group = x.shape[3] if depthwise else 1
         pads = [0, 0, 0, 0]
         if o.Padding() == 0:  # SAME
             pads = _same_pads(x.shape[1], kh, sh, dh) + _same_pads(x.shape[2], kw, sw, dw)
@@ -556,7 +552,6 @@ class _Converter:
         if self.is_int(x) and self.is_int(out) and self._qlinear_ok(w, op.inputs[2] if has_bias else -1, out, fused):
             # One int8 kernel (QLinearConv): onnxruntime does not fuse an int8-activation QDQ Conv on x86.
             # A ReLU is the output's saturation when its zero point is the int8 minimum.
-            perm = (3, 0, 1, 2) if depthwise else (0, 3, 1, 2)
             xs, xz = self._qparams(x)
             ys, yz = self._qparams(out)
             ws = w.scale if w.scale.size > 1 else np.float32(w.scale[0])
@@ -566,7 +561,7 @@ class _Converter:
                 inputs.append(self.g.const(self.t(op.inputs[2]).data.astype(np.int32), "b"))
             self.values[out.index] = self.g.one("QLinearConv", inputs, **attrs)
             return
-        inputs = [self.dq(x.index), weight]
+        inputs = [self.dq(x.index), self.weight(w.index, perm, 0)]
         if has_bias:
             inputs.append(self.bias(op.inputs[2]))
         v = self.g.one("Conv", inputs, **attrs)
