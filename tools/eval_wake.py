@@ -369,8 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         hours = curves[0][2].hours if curves else 0.0
         plot = plot_all(
             curves, args.out / "det.png",
-            f"{sum(len(r.positive_scores) for _, _, r in curves)} positive clips scored "
-            f"({', '.join(phrases)}; each head on its phrase),\n{hours * 60:.1f} min of negatives; "
+            f"{', '.join(f'{p} {len(audio_files(f)[:max_clips])}' for p, f in phrases.items())} positive "
+            f"clips (each head on its phrase's),\n{hours * 60:.1f} min of negatives; "
             "markers: the operating thresholds",
         )
         report = {
