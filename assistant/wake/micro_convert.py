@@ -21,7 +21,9 @@ Two flavours, measured against each other by ``python -m tools.convert_micro_wak
   quantises it). States are float32.
 
 Layout: TFLite is NHWC, ONNX convolutions NCHW; every 4-d tensor is kept NCHW in the graph (axes of
-concatenations, slices and splits are mapped), so only the reshapes at the ends transpose.
+concatenations, slices and splits are mapped), so only the reshapes at the ends transpose. The qdq
+flavour's states keep TFLite's NHWC layout at the graph's edge (onnxruntime's int8 convolutions run NHWC,
+and the transposes cancel); the float flavour's are NCHW.
 
 Graph contract (``microwakeword-onnx``): input ``features`` float32 ``[1, stride, 40]`` (the micro
 front end's features, before quantisation), the states, output ``probability`` float32 ``[1, 1]``
@@ -399,10 +401,14 @@ class _Converter:
         states = []
         for k, (var, (in_name, t)) in enumerate(self.state_inputs.items()):
             elem = helper.np_dtype_to_tensor_dtype(np.dtype(t.dtype)) if self.is_int(t) else TensorProto.FLOAT
-            shape = _nchw_shape(t.shape)
+            shape = list(t.shape) if self._nhwc_state(t) else _nchw_shape(t.shape)
             inputs.append(helper.make_tensor_value_info(in_name, elem, shape))
             out_name = f"state_out_{k}"
-            self.g.nodes.append(helper.make_node("Identity", [self.current[var]], [out_name], name=f"state_{k}"))
+            if self._nhwc_state(t):
+                self.g.nodes.append(helper.make_node("Transpose", [self.current[var]], [out_name], name=f"state_{k}",
+                                                     perm=list(_NCHW_TO_NHWC)))
+            else:
+                self.g.nodes.append(helper.make_node("Identity", [self.current[var]], [out_name], name=f"state_{k}"))
             outputs.append(helper.make_tensor_value_info(out_name, elem, shape))
             init = self.tf.initial.get(var)
             if init is None:
@@ -414,7 +420,9 @@ class _Converter:
                 init_value = (init.astype(np.float64) - float(t.zero_point[0])) * float(t.scale[0]) if t.quantized \
                     else init.astype(np.float64)
                 dtype = "float32"
-            init_value = _to_nchw(np.asarray(init_value).reshape(t.shape))
+            init_value = np.asarray(init_value).reshape(t.shape)
+            if not self._nhwc_state(t):
+                init_value = _to_nchw(init_value)
             flat = np.unique(init_value)
             states.append({
                 "name": var,
@@ -433,11 +441,19 @@ class _Converter:
     def op_var_handle(self, op: TfOp) -> None:
         self.handles[op.outputs[0]] = op.options.SharedName().decode()
 
+    def _nhwc_state(self, t: TfTensor) -> bool:
+        """qdq keeps a 4-d state in TFLite's layout (NHWC): onnxruntime runs its int8 convolutions NHWC,
+        and these transposes cancel against its own (4 heads: 278 -> 230 us a call). The float flavour's
+        convolutions stay NCHW (177 -> 183 us with NHWC states), so its states are NCHW."""
+        return len(t.shape) == 4 and self.mode == "qdq"
+
     def _state(self, var: str, t: TfTensor) -> str:
         if var not in self.state_inputs:
             name = f"state_in_{len(self.state_inputs)}"
             self.state_inputs[var] = (name, t)
-            self.current[var] = name
+            self.current[var] = (
+                self.g.one("Transpose", [name], perm=list(_NHWC_TO_NCHW)) if self._nhwc_state(t) else name
+            )
         return self.current[var]
 
     def op_read_variable(self, op: TfOp) -> None:
