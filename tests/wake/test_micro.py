@@ -289,3 +289,12 @@ def test_openwakeword_loader_refuses_a_micro_head_clearly(micro_registry):
 
     with pytest.raises(ModelError, match="a microWakeWord head"):
         WakeWordModel.load(WakeConfig(models=("wake/micro/alexa",)), RuntimeConfig(), micro_registry)
+
+
+def test_wakeset_reports_a_corrupt_head_file_clearly(micro_registry, tmp_path):
+    from assistant.wake.wakeset import WakeSet
+
+    bad = tmp_path / "my_word.onnx"
+    bad.write_bytes(b"\x08\x07not really onnx")
+    with pytest.raises(ModelError, match="cannot be loaded"):
+        WakeSet.load(WakeConfig(models=("wake/micro/alexa", str(bad))), RuntimeConfig(), micro_registry)
