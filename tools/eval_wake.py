@@ -285,7 +285,9 @@ def markdown(rows: list[dict], cpu: list[dict]) -> str:
     ]
     for r in rows:
         best = r.get("best_threshold_at_0.5_fa_per_hour")
-        best_s = f"{best['threshold']:g} ({best['recall']:.3f})" if best else "none"
+        best_s = f"{best['threshold']:g} ({best['recall']:.3f})" if best and r["positives"] else "none"
+        if not r["positives"]:
+            best_s = "-"
         rec = "-" if r["positives"] == 0 else f"{r['recall']:.3f}"
         hard = r.get("hard_negatives", {}).get("sound-alikes")
         hard_s = f"{hard['accepted']}/{hard['clips']}" if hard else "-"
