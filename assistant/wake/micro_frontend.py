@@ -46,8 +46,8 @@ class MicroFrontendStream:
         self._pending = b""
 
     def feed(self, samples: np.ndarray) -> np.ndarray:
-        x = np.clip(np.asarray(samples, np.float32).reshape(-1), -1.0, 1.0)
-        pcm = self._pending + (np.round(x * 32767.0)).astype("<i2").tobytes()
+        x = np.asarray(samples, np.float32).reshape(-1)
+        pcm = self._pending + np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2").tobytes()
         frames, pos, chunk = [], 0, 2 * STEP_SAMPLES
         while pos + chunk <= len(pcm):
             out = self._fe.process_samples(pcm[pos : pos + chunk])
