@@ -192,7 +192,8 @@ class WakeConfig:
     """Wake words in openWakeWord's format: one shared mel + embedding front end, one small head per word."""
 
     models: tuple[str, ...] = ("wake/hey_jarvis",)
-    """heads to run at once: manifest names (``wake/alexa``) or paths to ``.onnx`` head files"""
+    """heads to run at once: manifest names (``wake/alexa``; microWakeWord's ``wake/micro/hey_mycroft``) or
+    paths to ``.onnx`` head files; both kinds may be mixed (assistant/wake/wakeset.py)"""
     melspectrogram: str = "wake/melspectrogram"
     embedding: str = "wake/embedding"
     """manifest name or path; ``wake/embedding.int8`` is the statically quantized copy"""

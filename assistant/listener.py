@@ -27,6 +27,7 @@ from assistant.models import ModelRegistry
 from assistant.vad.endpointer import Endpointer
 from assistant.vad.speech_prob import load_speech_prob
 from assistant.wake.detector import WakeWordModel
+from assistant.wake.wakeset import WakeSet
 
 ListenEvent = WakeDetected | StopHeard | SpeechStarted | SpeechEnded
 
@@ -37,7 +38,7 @@ class ListenState(str, enum.Enum):
 
 
 class Listener:
-    def __init__(self, wake: WakeWordModel, endpointer: Endpointer) -> None:
+    def __init__(self, wake: WakeSet | WakeWordModel, endpointer: Endpointer) -> None:
         self.wake = wake
         self.endpointer = endpointer
         self.sample_rate = wake.sample_rate
@@ -49,7 +50,7 @@ class Listener:
     def load(cls, wake: WakeConfig, vad: VadConfig, endpoint: EndpointConfig, runtime: RuntimeConfig,
              registry: ModelRegistry) -> Listener:
         """Its own sections: ``[wake]``, ``[vad]``, ``[endpoint]`` (and the runtime's ONNX settings)."""
-        model = WakeWordModel.load(wake, runtime, registry)
+        model = WakeSet.load(wake, runtime, registry)
         prob = load_speech_prob(vad, runtime, registry)
         return cls(model, Endpointer(endpoint, prob))
 

@@ -9,8 +9,8 @@ from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.cli.wake import wake_config
 from assistant.config import load_config
 from assistant.models import ModelRegistry
-from assistant.wake.detector import WakeWordModel
 from assistant.wake.evaluate import audio_files, engine_breakdown, evaluate, plot_det
+from assistant.wake.wakeset import WakeSet
 
 
 def register(sub) -> None:
@@ -49,9 +49,7 @@ def register(sub) -> None:
 
 def run_wake(args) -> int:
     cfg = load_config(args.config)
-    model = WakeWordModel.load(
-        wake_config(cfg, args.model, args.threshold), cfg.runtime, ModelRegistry.load(cfg.models)
-    )
+    wake = WakeSet.load(wake_config(cfg, args.model, args.threshold), cfg.runtime, ModelRegistry.load(cfg.models))
     progress = None
     if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
@@ -59,15 +57,19 @@ def run_wake(args) -> int:
         def progress(it, **kw):
             return tqdm(it, file=sys.stderr, leave=False, **kw)
 
-    results = evaluate(
-        model,
-        args.positives,
-        args.negatives,
-        cfg.audio.sample_rate,
-        cfg.audio.max_file_s,
-        progress,
-        args.hard_negatives,
-    )
+    results = [  # each kind of head (openWakeWord format, microWakeWord) on its own step
+        r
+        for model in wake.models
+        for r in evaluate(
+            model,
+            args.positives,
+            args.negatives,
+            cfg.audio.sample_rate,
+            cfg.audio.max_file_s,
+            progress,
+            args.hard_negatives,
+        )
+    ]
     files = audio_files(args.positives)
     for r in results:
         s = r.summary()

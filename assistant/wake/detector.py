@@ -38,6 +38,8 @@ MEL_FRAMES_PER_STEP = 8
 MEL_CONTEXT_HOPS = 3
 """each step's mel input starts this many hops before the step (as in openWakeWord: 1280 + 480 samples
 give 8 frames on one 160-sample grid across steps; the last 128 samples wait for the next step)"""
+_METADATA_MICRO = "microwakeword"
+"""the metadata key of converted microWakeWord heads (assistant/wake/micro_convert.py)"""
 INT16_SCALE = 32768.0
 """the mel model was trained on int16-valued samples; inside the process samples are in [-1, 1]"""
 # The first step's mel context (before any audio arrived) repeats the first sample, so a microphone's
@@ -136,6 +138,10 @@ class WakeWordModel:
         for model_name in (*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])):
             path = resolve(model_name, registry)
             sess = make_session(path, rt, "wake-word head", always_on=True)
+            if _METADATA_MICRO in sess.get_modelmeta().custom_metadata_map:
+                raise ModelError(
+                    f"{model_name}: a microWakeWord head; load [wake] models through assistant.wake.wakeset.WakeSet"
+                )
             inp = sess.get_inputs()[0]
             out = sess.get_outputs()[0]
             if len(inp.shape) != 3 or inp.shape[2] != embedding_dim or not isinstance(inp.shape[1], int):

@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.audio.io import AudioError, read_audio
 from assistant.wake.detector import WakeWordModel
+from assistant.wake.micro import MicroWakeModel
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 PAD_S = 1.0
@@ -125,7 +126,7 @@ class HeadResult:
 
 
 def clip_scores(
-    model: WakeWordModel,
+    model: WakeWordModel | MicroWakeModel,
     folder: Path,
     results: list[HeadResult],
     sample_rate: int,
@@ -147,7 +148,7 @@ def clip_scores(
 
 
 def evaluate(
-    model: WakeWordModel,
+    model: WakeWordModel | MicroWakeModel,
     positives: Path,
     negatives: Iterable[Path],
     sample_rate: int = 16000,
