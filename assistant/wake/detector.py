@@ -113,7 +113,9 @@ class WakeWordModel:
         self.sample_rate = SAMPLE_RATE
 
     @classmethod
-    def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WakeWordModel:
+    def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry,
+             names: list[str] | None = None) -> WakeWordModel:
+        """``names``: the heads to load (default: ``[wake] models`` and ``stop_model``)."""
         mel_path = resolve(cfg.melspectrogram, registry)
         impl = cfg.mel
         if impl == MelImpl.AUTO:
@@ -135,7 +137,7 @@ class WakeWordModel:
             )
         mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
         heads = []
-        for model_name in (*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])):
+        for model_name in names if names is not None else [*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])]:
             path = resolve(model_name, registry)
             sess = make_session(path, rt, "wake-word head", always_on=True)
             if _METADATA_MICRO in sess.get_modelmeta().custom_metadata_map:

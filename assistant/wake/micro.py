@@ -18,6 +18,7 @@ used (``>=``) is the first such multiple above the cutoff: the same decisions. A
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -80,6 +81,8 @@ class MicroHead:
     threshold: float
     patience_frames: int
     refractory_steps: int
+    stop: bool = False
+    """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
 
     @classmethod
     def load(
@@ -200,16 +203,15 @@ class MicroWakeModel:
         heads = []
         for model_name in names if names is not None else list(cfg.models):
             over = cfg.words.get(model_name)
-            heads.append(
-                MicroHead.load(
-                    head_path(model_name, registry),
-                    head_name(model_name, registry),
-                    rt,
-                    threshold=over.threshold if over else None,
-                    patience_frames=over.patience_frames if over and over.patience_frames else 1,
-                    refractory_s=over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s,
-                )
+            head = MicroHead.load(
+                head_path(model_name, registry),
+                head_name(model_name, registry),
+                rt,
+                threshold=over.threshold if over else None,
+                patience_frames=over.patience_frames if over and over.patience_frames else 1,
+                refractory_s=over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s,
             )
+            heads.append(dataclasses.replace(head, stop=model_name == cfg.stop_model))
         _LOGGER.info("microWakeWord heads %s", [h.name for h in heads])
         return cls(heads)
 

@@ -13,8 +13,6 @@ events' times are on one clock and are merged in time order.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from assistant.config import RuntimeConfig, WakeConfig
@@ -32,12 +30,12 @@ class WakeSet:
 
     @classmethod
     def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WakeSet:
-        micro = [n for n in cfg.models if is_micro_name(n, registry)]
-        oww = [n for n in cfg.models if n not in micro]
+        named = [*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])]  # the stop head runs as they do
+        micro = [n for n in named if is_micro_name(n, registry)]
+        oww = [n for n in named if n not in micro]
         models: list[WakeWordModel | MicroWakeModel] = []
         if oww:
-            words = {k: v for k, v in cfg.words.items() if k in oww}
-            models.append(WakeWordModel.load(dataclasses.replace(cfg, models=tuple(oww), words=words), rt, registry))
+            models.append(WakeWordModel.load(cfg, rt, registry, names=oww))
         if micro:
             models.append(MicroWakeModel.load(cfg, rt, registry, names=micro))
         return cls(models)

@@ -216,6 +216,22 @@ def test_micro_and_openwakeword_heads_load_together(micro_registry):
     assert stream.scores.shape == (2,)
 
 
+def test_a_micro_head_can_be_the_stop_word(micro_registry):
+    """``[wake] stop_model`` may name a micro head: it runs beside the wake words, and what it hears is
+    ``StopHeard``, not a wake word."""
+    from assistant.config import EndpointConfig, VadConfig
+    from assistant.listener import Listener
+
+    listener = Listener.load(
+        WakeConfig(models=("wake/hey_jarvis",), stop_model="wake/micro/hey_mycroft"), VadConfig(), EndpointConfig(),
+        RuntimeConfig(num_threads=1), micro_registry,
+    )
+    assert [(h.name, h.stop) for h in listener.wake.heads] == [("hey_jarvis", False), ("micro/hey_mycroft", True)]
+    x = np.concatenate([speak("hey mycroft"), np.zeros(RATE, np.float32)])
+    kinds = [e.kind for i in range(0, len(x), 1280) for e in listener.feed(x[i : i + 1280])]
+    assert kinds == ["stop-heard"]
+
+
 def test_listener_runs_micro_heads_only(micro_registry):
     from assistant.config import EndpointConfig, VadConfig
     from assistant.listener import Listener
