@@ -30,11 +30,17 @@ demo: $(STAMP)
 
 test: system-deps ha-venv $(STAMP) test-tools test-native test-python
 
-# Every benchmark in its --quick mode (tiny input, seconds to a minute each), so none can rot unrun.
+# Every benchmark and evaluation tool in its --quick mode (tiny input, seconds to a minute each), so none
+# can rot unrun.
 test-tools: $(STAMP)
 	@mkdir -p $(OUT); set -e; for f in tools/bench_*.py; do m=$$(basename $$f .py); echo "== python -m tools.$$m --quick"; \
 	  $(BIN)/python -m tools.$$m --quick > $(OUT)/$$m.quick.txt 2>&1 || { cat $(OUT)/$$m.quick.txt; exit 1; }; \
 	  tail -n 3 $(OUT)/$$m.quick.txt; done
+	@echo "== wake words: microWakeWord's models converted, a small corpus, the three systems side by side"
+	$(BIN)/python -m tools.convert_micro_wakeword --quick --out $(OUT)/micro_onnx > $(OUT)/convert_micro.quick.txt 2>&1
+	$(BIN)/python -m tools.make_wake_corpus --out $(OUT)/wake_corpus/alexa --phrase alexa --engines flite \
+	  --positives 4 --stress 0 --hard-negatives 2 > $(OUT)/wake_corpus.quick.txt 2>&1
+	$(BIN)/python -m tools.eval_wake --quick --corpus $(OUT)/wake_corpus --out $(OUT)/eval_wake 2>/dev/null | tail -n 6
 
 test-native: $(STAMP)
 	$(BIN)/python -m pytest -q

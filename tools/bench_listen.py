@@ -156,7 +156,7 @@ def main() -> int:
     except ImportError as e:
         print(f"openwakeword's pipeline cannot run ({e}); pip install scikit-learn requests", file=sys.stderr)
     listener = Listener.load(WakeConfig(threshold=args.threshold), VadConfig(), EndpointConfig(), rt, reg)
-    results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.mel.implementation} mel",
+    results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.models[0].mel.implementation} mel",
                                 listener, x, args.chunk))
     for name, wcfg, vad in variants:
         model = WakeWordModel.load(wcfg, rt, reg)
