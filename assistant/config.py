@@ -179,9 +179,16 @@ class WakeWordConfig:
     threshold: float | None = None
     patience_frames: int | None = None
     refractory_s: float | None = None
+    verifier: str = ""
+    """a per-user verifier (``assistant wake enroll``): an ``.onnx`` file of the head's format consulted
+    when the head fires; the detection stands only if its score reaches ``verifier_threshold``"""
+    verifier_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         _check(self.threshold is None or 0 < self.threshold < 1, "wake.words.threshold", "must be in (0, 1)")
+        _check(0 < self.verifier_threshold < 1, "wake.words.verifier_threshold", "must be in (0, 1)")
+        _check(not self.verifier or self.verifier.endswith(".onnx"), "wake.words.verifier",
+               f"must be a path to an .onnx file, got {self.verifier!r}")
         _check(self.patience_frames is None or self.patience_frames >= 1, "wake.words.patience_frames",
                "must be >= 1")
         _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
