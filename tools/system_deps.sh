@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite reads real data from (and mosquitto, the MQTT broker the
 # tests of assistant/home/mqtt.py start). Idempotent; needs root (as in CI).
+# `assistant wake train` reads its real-speech and music negatives from the Asterisk prompts in French,
+# Spanish, Italian and Russian and asterisk-moh-opsound-wav (never the English prompts: evaluation only),
+# and festlex-cmu's word list for its sound-alike phrases; festival and its two voices speak the wake-word
+# evaluation corpus (tools/make_wake_corpus.py), never training data.
 # Without root the tests that need them skip with a reason.
 set -euo pipefail
-pkgs=(pocketsphinx-testdata libportaudio2 espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en flite mosquitto)
+pkgs=(pocketsphinx-testdata libportaudio2 espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en flite mosquitto
+      asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
+      asterisk-moh-opsound-wav festlex-cmu festival festvox-kallpc16k festvox-us-slt-hts)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
