@@ -55,8 +55,8 @@ def register_train(sub) -> None:
     p.add_argument("phrase", metavar="PHRASE", help='the wake phrase in English letters, e.g. "hey mycroft"')
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the head and its report")
     p.add_argument("--quick", action="store_true", help="seconds, not minutes: tiny data (tests, CI)")
-    p.add_argument("--utterances", type=int, help="positive utterances synthesised (default 1500)")
-    p.add_argument("--steps", type=int, help="training steps (default 4000)")
+    p.add_argument("--utterances", type=int, help="positive utterances synthesised (default 700)")
+    p.add_argument("--steps", type=int, help="training steps (default 1500)")
     p.add_argument("--target-fa-per-hour", type=float, default=0.5,
                    help="false accepts an hour on the validation negatives the threshold is set for")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default 2)")

@@ -93,11 +93,12 @@ def augment(
     lead_s: tuple[float, float] = (0.3, 1.2),
     tail_s: tuple[float, float] = (0.0, 0.4),
     snr_db: tuple[float, float] = (3.0, 30.0),
+    speed_prob: float = 0.6,
 ) -> tuple[np.ndarray, int]:
     """A clip: silence + ``speech`` + silence, augmented. Returns it and the sample where the speech
     ends (after the speed change)."""
     x = speech.astype(np.float32)
-    if rng.random() < 0.6:
+    if rng.random() < speed_prob:
         x = speed(x, float(rng.uniform(0.85, 1.15)))
     x = x / (np.abs(x).max() + 1e-9)
     a = int(rng.uniform(*lead_s) * RATE)

@@ -158,11 +158,12 @@ class Streams:
         return float(self.length.sum()) * 0.08 / 3600
 
 
-def real_negative_files() -> list[tuple[str, Path]]:
+def real_negative_files(every: int = 1) -> list[tuple[str, Path]]:
+    """The real recordings (every ``every``-th prompt of each language, all the music)."""
     files = []
     for lang in TRAIN_LANGUAGES:
         for d in sorted(ASTERISK.glob(f"{lang}_*")):
-            files += [(f"asterisk-{lang}", p) for p in sorted(d.rglob("*.wav"))]
+            files += [(f"asterisk-{lang}", p) for p in sorted(d.rglob("*.wav"))[::every]]
     files += [("music", p) for p in sorted(MOH.glob("*.wav"))]
     return files
 
@@ -198,6 +199,7 @@ def build_negatives(
     rng: np.random.Generator,
     real: bool,
     noise_minutes: float,
+    real_every: int = 1,
     sentences_per_stream: int = 8,
     progress: Callable | None = None,
 ) -> Streams:
@@ -208,7 +210,7 @@ def build_negatives(
     jobs: list[tuple[str, str, object]] = []
     if real:
         by_source: dict[str, list[Path]] = {}
-        for src, p in real_negative_files():
+        for src, p in real_negative_files(real_every):
             by_source.setdefault(src, []).append(p)
         for src, paths in by_source.items():
             for g in range(0, len(paths), 40):  # ~2 min of prompts a stream

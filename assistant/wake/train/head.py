@@ -145,6 +145,7 @@ def train_mlp(
     batch_neg: int = 576,
     hard_every: int = 400,
     max_negative_weight: float = 20.0,
+    dropout: float = 0.2,
     evaluate: Callable[[Mlp], float] | None = None,
     progress: Callable | None = None,
 ) -> tuple[Mlp, list[dict]]:
@@ -177,6 +178,9 @@ def train_mlp(
             [rng.choice(num_neg, size=half, p=p_neg), hard[rng.integers(0, len(hard), batch_neg - half)]]
         )
         x = np.concatenate([positives(ip), negatives(ineg)]).astype(np.float32)
+        if dropout > 0:  # input dropout (towards the mean): the head must not lean on a few features
+            keep_mask = rng.random(x.shape, dtype=np.float32) >= dropout
+            x = np.where(keep_mask, x, model.mean)
         y = np.concatenate([np.ones(batch_pos, np.float32), np.zeros(batch_neg, np.float32)])
         wneg = 1.0 + (max_negative_weight - 1.0) * frac
         w = np.concatenate(

