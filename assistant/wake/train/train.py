@@ -95,6 +95,8 @@ class TrainOptions:
     """request sentences said before or after the phrase in positive clips"""
     isolated: int = 500
     """negatives of 1-3 random dictionary words alone in silence"""
+    babble: int = 300
+    """negatives of 5-12 random dictionary words in a row"""
     noise_minutes: float = 4.0
     real_every: int = 3
     """one Asterisk prompt in this many (of each language) joins the shared negatives"""
@@ -115,6 +117,7 @@ class TrainOptions:
             quick=True,
             context=6,
             isolated=8,
+            babble=4,
             utterances=24,
             augment_each=1,
             confusable_repeats=1,
@@ -397,8 +400,10 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
     jobs = [(txt, r) for txt in conf_texts for r in range(opts.confusable_repeats)]
     # short utterances of random words, alone in silence: "a short word in silence" is not the phrase
     words = lexicon.words
-    for _ in range(opts.isolated):
-        text = " ".join(words[int(i)] for i in rng.integers(0, len(words), int(rng.integers(1, 4))))
+    for n in range(opts.isolated + opts.babble):
+        # 1-3 words alone; then (babble) runs of 5-12 random words: English sounds in every order
+        size = int(rng.integers(1, 4)) if n < opts.isolated else int(rng.integers(5, 13))
+        text = " ".join(words[int(i)] for i in rng.integers(0, len(words), size))
         if not phrases.contains_phrase(text, phrase):
             jobs.append((text, 0))
     if opts.quick:
