@@ -194,12 +194,21 @@ class WakeWordConfig:
         _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
 
 
+OWN_THRESHOLDS = {"hey_jarvis": 0.98361}
+"""the thresholds ``assistant wake train`` chose for the shipped heads of our own (models/wake/*/MODEL_CARD.md):
+at most 0.5 false accepts an hour on each one's held-out negatives"""
+OWN_WORDS = {f"wake/own/{k}": WakeWordConfig(threshold=v) for k, v in OWN_THRESHOLDS.items()}
+"""the built-in per-word settings: each shipped head of our own at its threshold, kept for the heads
+``models`` lists (a ``[wake.words]`` table in a config replaces them)"""
+
+
 @dataclass(frozen=True, slots=True)
 class WakeConfig:
     """Wake words in openWakeWord's format: one shared mel + embedding front end, one small head per word."""
 
-    models: tuple[str, ...] = ("wake/hey_jarvis",)
-    """heads to run at once: manifest names (``wake/alexa``) or paths to ``.onnx`` head files"""
+    models: tuple[str, ...] = ("wake/own/hey_jarvis",)
+    """heads to run at once: manifest names (``wake/own/hey_jarvis``: ours, Apache-2.0; ``wake/alexa``:
+    openWakeWord's, non-commercial) or paths to ``.onnx`` head files"""
     melspectrogram: str = "wake/melspectrogram"
     embedding: str = "wake/embedding"
     """manifest name or path; ``wake/embedding.int8`` is the statically quantized copy"""
@@ -212,7 +221,7 @@ class WakeConfig:
     """consecutive steps at or above the threshold before a detection"""
     refractory_s: float = 2.0
     """after a detection the same word is not reported again for this long"""
-    words: dict[str, WakeWordConfig] = field(default_factory=dict)
+    words: dict[str, WakeWordConfig] = field(default_factory=lambda: dict(OWN_WORDS))
     """per-word overrides keyed by the name in ``models``: ``[wake.words."wake/alexa"] threshold = 0.6``"""
 
     def __post_init__(self) -> None:
@@ -222,8 +231,13 @@ class WakeConfig:
         _check(1 <= self.patience_frames <= 50, "wake.patience_frames",
                f"must be in [1, 50], got {self.patience_frames}")
         _check(self.refractory_s >= 0, "wake.refractory_s", f"must be >= 0, got {self.refractory_s}")
+        builtin = {k for k, v in self.words.items() if OWN_WORDS.get(k) == v}
         for name in self.words:
-            _check(name in self.models, f"wake.words.{name}", f"is not one of wake.models {list(self.models)}")
+            _check(name in self.models or name in builtin, f"wake.words.{name}",
+                   f"is not one of wake.models {list(self.models)}")
+        if builtin - set(self.models):  # the built-in thresholds of heads not run: dropped
+            kept = {k: v for k, v in self.words.items() if k in self.models or k not in builtin}
+            object.__setattr__(self, "words", kept)
 
 
 class VadEngine(str, enum.Enum):
