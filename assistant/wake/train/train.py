@@ -93,9 +93,9 @@ class TrainOptions:
     """synthetic English sentences in the shared negatives"""
     context: int = 150
     """request sentences said before or after the phrase in positive clips"""
-    isolated: int = 500
+    isolated: int = 300
     """negatives of 1-3 random dictionary words alone in silence"""
-    babble: int = 300
+    babble: int = 150
     """negatives of 5-12 random dictionary words in a row"""
     noise_minutes: float = 4.0
     real_every: int = 3
@@ -153,6 +153,8 @@ class TrainReport:
     files: dict[str, str]
     history: list[dict] = field(default_factory=list)
     machine: str = ""
+    options: dict = field(default_factory=dict)
+    """the ``TrainOptions`` it ran with"""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -544,6 +546,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         files=files,
         history=history,
         machine=f"{platform.machine()}, {opts.threads} onnxruntime threads",
+        options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
     )
     files["manifest"] = str(write_manifest_entry(report, out, head))
     files["report"] = str(out / "report.json")
