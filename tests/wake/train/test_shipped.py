@@ -13,8 +13,14 @@ from assistant.wake.detector import WakeWordModel
 from tests.wake.train.conftest import flite_clip, padded
 
 OWN = sorted(n for n in ModelRegistry.load().entries if n.startswith("wake/own/"))
-PHRASES = {"hey_mycroft": "hey mycroft", "hey_jarvis": "hey jarvis", "alexa": "alexa", "okay_nabu": "okay nabu",
-           "hey_rhasspy": "hey rhasspy", "stop": "stop"}
+PHRASES = {
+    "hey_mycroft": "hey mycroft",
+    "hey_jarvis": "hey jarvis",
+    "alexa": "alexa",
+    "okay_nabu": "okay nabu",
+    "hey_rhasspy": "hey rhasspy",
+    "stop": "stop",
+}
 
 
 def test_every_shipped_word_has_a_head_card_and_apache_licence():

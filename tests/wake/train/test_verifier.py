@@ -96,7 +96,10 @@ def test_verifier_config_is_checked(registry, tmp_path):
         WakeWordConfig(verifier_threshold=1.5)
     with pytest.raises(ModelError, match="not found"):
         WakeWordModel.load(
-            WakeConfig(words={"wake/hey_jarvis": WakeWordConfig(verifier=str(tmp_path / "v.onnx"))}),
+            WakeConfig(
+                models=("wake/hey_jarvis",),
+                words={"wake/hey_jarvis": WakeWordConfig(verifier=str(tmp_path / "v.onnx"))},
+            ),
             RuntimeConfig(),
             registry,
         )
@@ -109,5 +112,7 @@ def test_a_verifier_of_the_wrong_shape_is_refused(registry, tmp_path):
     bad = export_onnx(Mlp.init(8, 96, 1, 0, np.zeros(768), np.ones(768), rng), tmp_path / "v.onnx")
     with pytest.raises(ModelError, match="does not match"):
         WakeWordModel.load(
-            WakeConfig(words={"wake/hey_jarvis": WakeWordConfig(verifier=str(bad))}), RuntimeConfig(), registry
+            WakeConfig(models=("wake/hey_jarvis",), words={"wake/hey_jarvis": WakeWordConfig(verifier=str(bad))}),
+            RuntimeConfig(),
+            registry,
         )
