@@ -194,7 +194,13 @@ class WakeWordConfig:
         _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
 
 
-OWN_THRESHOLDS = {"hey_jarvis": 0.98361, "hey_mycroft": 0.72, "alexa": 0.99932, "okay_nabu": 0.91, "hey_rhasspy": 0.99758}
+OWN_THRESHOLDS = {
+    "hey_jarvis": 0.98361,
+    "hey_mycroft": 0.72,
+    "alexa": 0.99932,
+    "okay_nabu": 0.91,
+    "hey_rhasspy": 0.99758,
+}
 """the thresholds ``assistant wake train`` chose for the shipped heads of our own (models/wake/*/MODEL_CARD.md):
 at most 0.5 false accepts an hour on each one's held-out negatives"""
 OWN_WORDS = {f"wake/own/{k}": WakeWordConfig(threshold=v) for k, v in OWN_THRESHOLDS.items()}
