@@ -200,6 +200,7 @@ OWN_THRESHOLDS = {
     "alexa": 0.99932,
     "okay_nabu": 0.91,
     "hey_rhasspy": 0.99758,
+    "stop": 0.95,
 }
 """the thresholds ``assistant wake train`` chose for the shipped heads of our own (models/wake/*/MODEL_CARD.md):
 at most 0.5 false accepts an hour on each one's held-out negatives"""
