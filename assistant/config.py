@@ -179,21 +179,44 @@ class WakeWordConfig:
     threshold: float | None = None
     patience_frames: int | None = None
     refractory_s: float | None = None
+    verifier: str = ""
+    """a per-user verifier (``assistant wake enroll``): an ``.onnx`` file of the head's format consulted
+    when the head fires; the detection stands only if its score reaches ``verifier_threshold``"""
+    verifier_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         _check(self.threshold is None or 0 < self.threshold < 1, "wake.words.threshold", "must be in (0, 1)")
+        _check(0 < self.verifier_threshold < 1, "wake.words.verifier_threshold", "must be in (0, 1)")
+        _check(not self.verifier or self.verifier.endswith(".onnx"), "wake.words.verifier",
+               f"must be a path to an .onnx file, got {self.verifier!r}")
         _check(self.patience_frames is None or self.patience_frames >= 1, "wake.words.patience_frames",
                "must be >= 1")
         _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
+
+
+OWN_THRESHOLDS = {
+    "hey_jarvis": 0.98361,
+    "hey_mycroft": 0.72,
+    "alexa": 0.99932,
+    "okay_nabu": 0.91,
+    "hey_rhasspy": 0.99758,
+    "stop": 0.95,
+}
+"""the thresholds ``assistant wake train`` chose for the shipped heads of our own (models/wake/*/MODEL_CARD.md):
+at most 0.5 false accepts an hour on each one's held-out negatives"""
+OWN_WORDS = {f"wake/own/{k}": WakeWordConfig(threshold=v) for k, v in OWN_THRESHOLDS.items()}
+"""the built-in per-word settings: each shipped head of our own at its threshold, kept for the heads
+``models`` lists (a ``[wake.words]`` table in a config replaces them)"""
 
 
 @dataclass(frozen=True, slots=True)
 class WakeConfig:
     """Wake words in openWakeWord's format: one shared mel + embedding front end, one small head per word."""
 
-    models: tuple[str, ...] = ("wake/hey_jarvis",)
-    """heads to run at once: manifest names (``wake/alexa``; microWakeWord's ``wake/micro/hey_mycroft``) or
-    paths to ``.onnx`` head files; both kinds may be mixed (assistant/wake/wakeset.py)"""
+    models: tuple[str, ...] = ("wake/own/hey_jarvis",)
+    """heads to run at once: manifest names (``wake/own/hey_jarvis``: ours, Apache-2.0; microWakeWord's
+    ``wake/micro/hey_mycroft``, Apache-2.0; ``wake/alexa``: openWakeWord's, non-commercial) or paths to
+    ``.onnx`` head files; the kinds may be mixed (assistant/wake/wakeset.py)"""
     melspectrogram: str = "wake/melspectrogram"
     embedding: str = "wake/embedding"
     """manifest name or path; ``wake/embedding.int8`` is the statically quantized copy"""
@@ -206,9 +229,9 @@ class WakeConfig:
     """consecutive steps at or above the threshold before a detection"""
     refractory_s: float = 2.0
     """after a detection the same word is not reported again for this long"""
-    words: dict[str, WakeWordConfig] = field(default_factory=dict)
+    words: dict[str, WakeWordConfig] = field(default_factory=lambda: dict(OWN_WORDS))
     """per-word overrides keyed by the name in ``models`` (or ``stop_model``):
-    ``[wake.words."wake/alexa"] threshold = 0.6``"""
+    ``[wake.words."wake/alexa"] threshold = 0.6``; our own heads' trained thresholds are built in"""
     stop_model: str = ""
     """a head for "stop" said without the wake word: heard only while a reply plays or something rings (a
     timer, an alarm), where it cuts the speech and stops the ringing; manifest name or path; empty: off"""
@@ -222,9 +245,14 @@ class WakeConfig:
         _check(1 <= self.patience_frames <= 50, "wake.patience_frames",
                f"must be in [1, 50], got {self.patience_frames}")
         _check(self.refractory_s >= 0, "wake.refractory_s", f"must be >= 0, got {self.refractory_s}")
+        builtin = {k for k, v in self.words.items() if OWN_WORDS.get(k) == v}
         for name in self.words:
-            _check(name in self.models or name == self.stop_model, f"wake.words.{name}",
+            _check(name in self.models or name == self.stop_model or name in builtin, f"wake.words.{name}",
                    f"is not one of wake.models {list(self.models)} nor wake.stop_model")
+        run = {*self.models, self.stop_model}
+        if builtin - run:  # the built-in thresholds of heads not run: dropped
+            kept = {k: v for k, v in self.words.items() if k in run or k not in builtin}
+            object.__setattr__(self, "words", kept)
 
 
 class VadEngine(str, enum.Enum):

@@ -64,6 +64,12 @@ class ModelEntry:
     def kind(self) -> str:
         return "package" if self.package else "derived" if self.recipe else "project"
 
+    @property
+    def non_commercial(self) -> bool:
+        """Whether the licence forbids commercial use (a Creative Commons -NC licence, e.g. openWakeWord's
+        pretrained heads, CC BY-NC-SA 4.0): loadable as a user's model, not shippable in a product."""
+        return "-NC" in self.licence.upper().replace(" ", "-")
+
 
 @dataclass(frozen=True, slots=True)
 class ModelStatus:

@@ -36,6 +36,17 @@ def test_models_list_json_names_licences(capsys):
     code, rows = run_json(capsys, ["models", "list", "--json"])
     assert code == 0
     assert rows and all(r["licence"] and r["contract"] for r in rows)
+    by_name = {r["name"]: r for r in rows}
+    # openWakeWord's pretrained heads stay loadable, marked non-commercial; our own heads are not
+    assert by_name["wake/hey_jarvis"]["non_commercial"] is True
+    assert by_name["wake/own/hey_mycroft"]["non_commercial"] is False
+    assert by_name["wake/own/hey_mycroft"]["licence"].startswith("Apache-2.0")
+
+
+def test_models_list_text_marks_non_commercial(capsys):
+    assert main(["models", "list", "wake/hey_jarvis", "wake/own/hey_mycroft"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "NON-COMMERCIAL" in lines[0] and "NON-COMMERCIAL" not in lines[1]
 
 
 def test_bad_config_exits_1_with_the_key(tmp_path, capsys):

@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def route(argv: list[str]) -> list[str]:
+    """Verbs under a command that also takes files (``assistant wake train`` beside ``assistant wake
+    FILE``): a module's ``VERBS`` maps ``(command, verb)`` to the subcommand that parses it."""
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for (command, verb), target in getattr(module, "VERBS", {}).items():
+            if argv[:2] == [command, verb]:
+                return [target, *argv[2:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     from assistant._accel import NativeUnavailable
     from assistant.audio.io import AudioError
@@ -66,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.skills.state import StateError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(route(sys.argv[1:] if argv is None else list(argv)))
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):

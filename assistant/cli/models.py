@@ -48,8 +48,10 @@ def run(args) -> int:
         ok = st.state in ("ok", "unpinned") if args.verb == "verify" else True
         failed += not ok
         row = {"name": n, "kind": st.kind, "state": st.state, "path": st.path, "licence": e.licence,
-               "contract": e.contract, "source": e.source or e.package, "detail": st.detail}
-        text = f"{n:28s} {st.state:9s} {e.kind:8s} {e.licence:22s} {st.path or st.detail}"
+               "non_commercial": e.non_commercial, "contract": e.contract, "source": e.source or e.package,
+               "detail": st.detail}
+        use = "NON-COMMERCIAL" if e.non_commercial else "-"
+        text = f"{n:28s} {st.state:9s} {e.kind:8s} {use:14s} {e.licence[:22]:22s} {st.path or st.detail}"
         emit(row, args.json, text)
     if failed:
         raise JobError(f"{failed} model(s) missing or not matching the manifest")

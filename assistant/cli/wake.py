@@ -1,20 +1,33 @@
-"""assistant wake FILE...: the wake-word detections in audio files (and optionally the score trace)."""
+"""assistant wake FILE...: the wake-word detections in audio files.
+
+assistant wake train "PHRASE" -o DIR: train a head for a new wake phrase (assistant/wake/train/).
+assistant wake enroll --phrase NAME [WAV...] -o DIR: fit a per-user verifier behind a head.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 from assistant.audio.io import read_audio
-from assistant.cli import add_config_flag, add_json_flag, emit
+from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.config import ConfigError, load_config
 from assistant.events import to_dict
 from assistant.models import ModelRegistry
 from assistant.wake.detector import WakeWordModel
 
+VERBS = {("wake", "train"): "wake-train", ("wake", "enroll"): "wake-enroll"}
+"""``assistant wake train`` and ``assistant wake enroll`` (``assistant wake FILE`` stays as it was)"""
+
 
 def register(sub) -> None:
-    p = sub.add_parser("wake", help="wake-word detections in audio files")
+    p = sub.add_parser(
+        "wake",
+        help="wake-word detections in audio files (also: wake train, wake enroll)",
+        description="Wake-word detections in audio files. Also: `assistant wake train PHRASE -o DIR` "
+        "trains a head; `assistant wake enroll --phrase NAME WAV... -o DIR` fits a per-user verifier.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument(
         "--model",
@@ -26,6 +39,127 @@ def register(sub) -> None:
     add_config_flag(p)
     add_json_flag(p)
     p.set_defaults(func=run)
+    register_train(sub)
+    register_enroll(sub)
+
+
+def register_train(sub) -> None:
+    p = sub.add_parser(
+        "wake-train",
+        prog="assistant wake train",
+        help="train a wake-word head for a phrase (same as `wake train`)",
+        description="Train a wake-word head (openWakeWord format, Apache-2.0) for PHRASE from synthetic "
+        "speech, on the frozen front end the listener uses. Writes DIR/head.onnx, report.json, det.png "
+        "and manifest.toml.",
+    )
+    p.add_argument("phrase", metavar="PHRASE", help='the wake phrase in English letters, e.g. "hey mycroft"')
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the head and its report")
+    p.add_argument("--quick", action="store_true", help="seconds, not minutes: tiny data (tests, CI)")
+    p.add_argument("--utterances", type=int, help="positive utterances synthesised (default 700)")
+    p.add_argument("--steps", type=int, help="training steps (default 1500)")
+    p.add_argument("--target-fa-per-hour", type=float, default=0.5,
+                   help="false accepts an hour on the validation negatives the threshold is set for")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_json_flag(p)
+    p.set_defaults(func=run_train, command="wake train")
+
+
+def register_enroll(sub) -> None:
+    p = sub.add_parser(
+        "wake-enroll",
+        prog="assistant wake enroll",
+        help="fit a per-user verifier behind a wake word (same as `wake enroll`)",
+        description="Fit a small verifier (logistic regression on the embeddings) from a user's own "
+        "utterances of a wake word; it is consulted after the head fires. Without WAV files it records "
+        "from the microphone.",
+    )
+    p.add_argument("files", nargs="*", metavar="WAV", help="the user saying the wake phrase (3 or more)")
+    p.add_argument("--phrase", required=True, metavar="NAME",
+                   help="the head in [wake] models the verifier sits behind (e.g. wake/hey_jarvis)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR")
+    p.add_argument("--negatives", nargs="*", default=[], metavar="WAV",
+                   help="the same user saying other things (optional; sharpens the verifier)")
+    p.add_argument("--record", type=int, default=5, metavar="N",
+                   help="utterances to record when no WAV is given (default 5)")
+    p.add_argument("--seconds", type=float, default=2.5, help="length of each recording")
+    add_config_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=run_enroll, command="wake enroll")
+
+
+def run_train(args) -> int:
+    import sys
+
+    from assistant.wake.train.phrases import PhraseError, normalise
+    from assistant.wake.train.train import TrainOptions, train
+
+    try:
+        normalise(args.phrase)
+    except PhraseError as e:
+        print(f"assistant wake train: error: {e}", file=sys.stderr)
+        return 2
+    for key in ("utterances", "steps", "threads"):
+        v = getattr(args, key)
+        if v is not None and v < 1:
+            print(f"assistant wake train: error: --{key} must be >= 1, got {v}", file=sys.stderr)
+            return 2
+    if not 0 < args.target_fa_per_hour < 100:
+        print("assistant wake train: error: --target-fa-per-hour must be in (0, 100)", file=sys.stderr)
+        return 2
+    kw = {k: getattr(args, k) for k in ("utterances", "steps") if getattr(args, k) is not None}
+    kw.update(target_fa_per_hour=args.target_fa_per_hour, threads=args.threads, seed=args.seed)
+    out = Path(args.out)
+    opts = TrainOptions.quick_options(args.phrase, out, **kw) if args.quick else TrainOptions(args.phrase, out, **kw)
+
+    def log(msg: str) -> None:
+        if not args.json:
+            print(msg, file=sys.stderr, flush=True)
+
+    try:
+        report = train(opts, progress=not (args.no_progress or args.json), log=log)
+    except RuntimeError as e:
+        raise JobError(str(e)) from None
+    emit(
+        report.to_dict(),
+        args.json,
+        f"{report.phrase}: {report.head}\n"
+        f"  threshold {report.threshold} for <= {report.target_fa_per_hour} false accepts/h on "
+        f"{report.validation_negative_hours * 60:.0f} min of validation negatives "
+        f"({report.validation_fa_per_hour}/h)\n"
+        f"  validation recall {report.validation_recall:.1%} on {report.validation_positives} clips; "
+        f"confusable phrases accepted {report.validation_confusable_accept_rate:.1%}\n"
+        f"  {report.elapsed_s / 60:.1f} min ({report.machine}); DET curve {report.files.get('det', '-')}; "
+        f"manifest entry {report.files['manifest']}",
+    )
+    return 0
+
+
+def run_enroll(args) -> int:
+    import sys
+
+    from assistant.wake.train.verifier import EnrollError, enroll, record_clips
+
+    cfg = load_config(args.config)
+    try:
+        files = [Path(f) for f in args.files]
+        if not files:
+            files = record_clips(cfg.audio, args.record, args.seconds, Path(args.out), args.phrase)
+        result = enroll(cfg, args.phrase, files, [Path(f) for f in args.negatives], Path(args.out))
+    except EnrollError as e:
+        print(f"assistant wake enroll: error: {e}", file=sys.stderr)
+        return 2
+    emit(
+        result.to_dict(),
+        args.json,
+        f"verifier for {result.phrase}: {result.verifier}\n"
+        f"  {result.positives} positive windows from {result.clips} clips, {result.negatives} negative windows; "
+        f"training accuracy: positives {result.positive_accept:.0%} accepted, negatives "
+        f"{result.negative_reject:.1%} rejected\n"
+        f"  add to the config:\n{result.config_snippet}",
+    )
+    return 0
 
 
 def wake_config(cfg, models=None, threshold=None):

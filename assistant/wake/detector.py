@@ -76,12 +76,23 @@ class WakeHead:
     threshold: float
     patience_frames: int
     refractory_steps: int
+    verifier: object = None
+    """a per-user verifier session of the same format (``assistant wake enroll``), or None"""
+    verifier_threshold: float = 0.5
     stop: bool = False
     """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
 
     def score(self, window: np.ndarray) -> float:
         out = self.session.run(None, {self.input_name: window[None]})[0]
         return float(np.asarray(out).reshape(-1)[0])
+
+    def verified(self, window: np.ndarray) -> bool:
+        """Whether the verifier (if any) accepts the window the head fired on."""
+        if self.verifier is None:
+            return True
+        name = self.verifier.get_inputs()[0].name
+        out = self.verifier.run(None, {name: window[None].astype(np.float32)})[0]
+        return float(np.asarray(out).reshape(-1)[0]) >= self.verifier_threshold
 
 
 class WakeWordModel:
@@ -160,6 +171,13 @@ class WakeWordModel:
             )
             refractory = over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s
             step_s = graph.hop * MEL_FRAMES_PER_STEP / SAMPLE_RATE
+            verifier = None
+            if over and over.verifier:
+                verifier = make_session(resolve(over.verifier, registry), rt, "wake-word verifier")
+                v_shape = verifier.get_inputs()[0].shape
+                if list(v_shape[1:]) != list(inp.shape[1:]):
+                    raise ModelError(f"{over.verifier}: verifier input {v_shape} does not match the head's "
+                                     f"{inp.shape}")
             heads.append(
                 WakeHead(
                     word_name(model_name),
@@ -169,6 +187,8 @@ class WakeWordModel:
                     threshold,
                     patience,
                     int(round(refractory / step_s)),
+                    verifier,
+                    over.verifier_threshold if over else 0.5,
                     stop=model_name == cfg.stop_model,
                 )
             )
@@ -314,6 +334,7 @@ class WakeStream:
                 if (
                     self._above[h_i] >= head.patience_frames
                     and self._steps - self._last_hit[h_i] > head.refractory_steps
+                    and head.verified(emb[end - head.num_embeddings : end])
                 ):
                     self._last_hit[h_i] = self._steps
                     events.append(WakeDetected(head.name, round(score, 4), round(self.time_s, 3)))

@@ -1,0 +1,272 @@
+"""Features for training: embeddings computed by the listener's own front end, and the shared negatives.
+
+``Featurizer`` wraps a loaded ``WakeWordModel`` (mel step + speech embedding, as ``[wake]`` configures
+them) and gives the embedding of every 80 ms step of a clip, exactly as ``WakeStream`` computes it for a
+stream that starts with the clip (its priming included), but only for the steps asked for.
+
+The shared negatives (``NegativeCache``) are computed once per front end and kept under
+``~/.cache/assistant/wake-train`` (never in the repository): real speech in languages other than English
+(Debian's ``asterisk-core-sounds-{fr,es,it,ru}-wav``: four speakers of telephone prompts, 8 kHz), music
+(``asterisk-moh-opsound-wav``), English sentences spoken by the training voices (the intent grammar's
+home requests and general sentences) and noise. Each is a *stream*: its embeddings in order, so every
+16-step window of it is one negative example. Streams are split into training and validation by a
+hash of their name. The English Asterisk prompts and pocketsphinx's recordings are never read: they are
+the evaluation's negatives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.audio.io import AudioError, read_audio
+from assistant.wake.detector import INT16_SCALE, MEL_FRAMES_PER_STEP, WakeWordModel
+from assistant.wake.train.augment import RATE, NoiseBank, augment, coloured_noise, speed
+
+ASTERISK = Path("/usr/share/asterisk/sounds")
+TRAIN_LANGUAGES = ("fr", "es", "it", "ru")
+"""Asterisk prompt languages used as negatives (never ``en``: the evaluation's)"""
+MOH = Path("/usr/share/asterisk/moh")
+CACHE_VERSION = 1
+VALIDATION_SHARE = 7
+"""one stream in this many is validation"""
+
+
+def is_validation(name: str) -> bool:
+    return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) % VALIDATION_SHARE == 0
+
+
+class Featurizer:
+    """Embeddings of the frozen front end for given steps of a clip."""
+
+    def __init__(self, model: WakeWordModel):
+        self.model = model
+        self.step = model.step_samples
+        self.window = model.mel_window
+
+    def mel(self, samples: np.ndarray) -> np.ndarray:
+        """Mel frames, primed as the stream primes: the first step's frames repeated before them."""
+        m = self.model
+        x = samples.astype(np.float32)
+        ctx = m.context_samples
+        x = np.concatenate([np.full(ctx, x[0] if x.size else 0.0, np.float32), x]) * np.float32(INT16_SCALE)
+        steps = (len(x) - ctx) // self.step
+        frames = [m.mel.compute(x[i * self.step : i * self.step + self.step + ctx]) for i in range(steps)]
+        if not frames:
+            return np.zeros((0, m.mel.num_mels), np.float32)
+        mel = np.concatenate(frames)
+        n = self.window
+        prime = np.tile(frames[0], (-(-n // len(frames[0])), 1))[-n:]
+        return np.concatenate([prime, mel])
+
+    def num_steps(self, num_samples: int) -> int:
+        return num_samples // self.step
+
+    def embed(self, samples: np.ndarray, steps: np.ndarray | None = None, batch: int = 128) -> np.ndarray:
+        """(len(steps), 96): the embedding the stream has after step k (0-based) for each k."""
+        mel = self.mel(samples)
+        total = (len(mel) - self.window) // MEL_FRAMES_PER_STEP
+        steps = np.arange(total) if steps is None else np.asarray(steps)
+        if steps.size and (steps.min() < 0 or steps.max() >= total):
+            raise ValueError(f"steps {steps.min()}..{steps.max()} outside 0..{total - 1}")
+        ends = self.window + MEL_FRAMES_PER_STEP * (steps + 1)
+        n = self.window
+        out = np.empty((len(steps), self.model.embedding_dim), np.float32)
+        for i in range(0, len(steps), batch):
+            out[i : i + batch] = self.model.embed(np.stack([mel[e - n : e] for e in ends[i : i + batch]]))
+        return out
+
+    def stream(self, samples: np.ndarray, batch: int = 256) -> np.ndarray:
+        """Every step's embedding of a long recording (work in pieces of one minute: bounded memory)."""
+        return self.embed(samples, batch=batch)
+
+
+@dataclass
+class Streams:
+    """Embedding streams: ``emb`` concatenated, ``start``/``length`` per stream, a name and text each."""
+
+    emb: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    names: list[str]
+    texts: list[str]
+    sources: list[str]
+
+    @classmethod
+    def empty(cls, dim: int = 96) -> Streams:
+        return cls(np.zeros((0, dim), np.float16), np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [])
+
+    @classmethod
+    def build(cls, items: list[tuple[str, str, str, np.ndarray]]) -> Streams:
+        """From (name, source, text, embeddings) rows."""
+        if not items:
+            return cls.empty()
+        lengths = np.array([len(e) for *_, e in items], np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return cls(
+            np.concatenate([e for *_, e in items]).astype(np.float16),
+            starts,
+            lengths,
+            [i[0] for i in items],
+            [i[2] for i in items],
+            [i[1] for i in items],
+        )
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            emb=self.emb,
+            start=self.start,
+            length=self.length,
+            meta=np.array(json.dumps({"names": self.names, "texts": self.texts, "sources": self.sources})),
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Streams:
+        with np.load(path) as z:
+            meta = json.loads(str(z["meta"]))
+            return cls(z["emb"], z["start"], z["length"], meta["names"], meta["texts"], meta["sources"])
+
+    def select(self, keep: list[int]) -> Streams:
+        return Streams.build(
+            [
+                (
+                    self.names[i],
+                    self.sources[i],
+                    self.texts[i],
+                    self.emb[self.start[i] : self.start[i] + self.length[i]],
+                )
+                for i in keep
+            ]
+        )
+
+    def window_ends(self, k: int) -> np.ndarray:
+        """Indices into ``emb`` of every step that ends a whole k-step window inside its stream."""
+        parts = [np.arange(s + k - 1, s + n) for s, n in zip(self.start, self.length, strict=True) if n >= k]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    @property
+    def hours(self) -> float:
+        return float(self.length.sum()) * 0.08 / 3600
+
+
+def real_negative_files(every: int = 1) -> list[tuple[str, Path]]:
+    """The real recordings (every ``every``-th prompt of each language, all the music)."""
+    files = []
+    for lang in TRAIN_LANGUAGES:
+        for d in sorted(ASTERISK.glob(f"{lang}_*")):
+            files += [(f"asterisk-{lang}", p) for p in sorted(d.rglob("*.wav"))[::every]]
+    files += [("music", p) for p in sorted(MOH.glob("*.wav"))]
+    return files
+
+
+def noise_bank(max_files: int = 400) -> NoiseBank:
+    """Babble (other languages' prompts) and music for the backgrounds of positive clips."""
+    recs = []
+    files = real_negative_files()
+    rng = np.random.default_rng(7)
+    for i in rng.permutation(len(files))[:max_files]:
+        try:
+            x = read_audio(files[i][1], RATE, max_s=60).samples
+        except AudioError:
+            continue
+        if x.size > RATE // 2:
+            recs.append(x)
+    return NoiseBank(recs)
+
+
+def concat_stream(clips: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Clips back to back with short pauses, as someone talking."""
+    parts = []
+    for c in clips:
+        parts += [c, np.zeros(int(rng.uniform(0.1, 0.6) * RATE), np.float32)]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def build_negatives(
+    feat: Featurizer,
+    sentences: list[str],
+    voices: list,
+    bank: NoiseBank,
+    rng: np.random.Generator,
+    real: bool,
+    noise_minutes: float,
+    real_every: int = 1,
+    sentences_per_stream: int = 8,
+    progress: Callable | None = None,
+) -> Streams:
+    """The shared negatives: real recordings (by file, grouped into streams of a few minutes), synthetic
+    sentences (``sentences_per_stream`` per stream) and noise (one-minute streams)."""
+    wrap = progress or (lambda it, **_k: it)
+    items = []
+    jobs: list[tuple[str, str, object]] = []
+    if real:
+        by_source: dict[str, list[Path]] = {}
+        for src, p in real_negative_files(real_every):
+            by_source.setdefault(src, []).append(p)
+        for src, paths in by_source.items():
+            for g in range(0, len(paths), 40):  # ~2 min of prompts a stream
+                jobs.append(("real", f"{src}/{g // 40}", paths[g : g + 40]))
+    for g in range(0, len(sentences), sentences_per_stream):
+        jobs.append(("sentences", f"sentences/{g // sentences_per_stream}", sentences[g : g + sentences_per_stream]))
+    for m in range(int(round(noise_minutes))):
+        jobs.append(("noise", f"noise/{m}", m))
+    for kind, name, arg in wrap(jobs, desc="negatives", unit="stream"):
+        if kind == "real":
+            parts = []
+            for p in arg:
+                try:
+                    parts.append(read_audio(p, RATE, max_s=600).samples)
+                except AudioError:
+                    continue
+            x = concat_stream(parts, rng)
+            text, source = "", name.split("/")[0]
+        elif kind == "sentences":
+            clips = []
+            for s in arg:
+                v = voices[int(rng.integers(len(voices)))]
+                u = v.say(s, rng)
+                if u.samples.size < RATE // 10:
+                    continue
+                y, _ = (
+                    augment(u.samples, rng, bank, lead_s=(0.0, 0.2), tail_s=(0.0, 0.2), snr_db=(5, 40))
+                    if rng.random() < 0.5
+                    else (u.samples / (np.abs(u.samples).max() + 1e-9) * 0.3, 0)
+                )
+                clips.append(y.astype(np.float32))
+            x = concat_stream(clips, rng)
+            text, source = " | ".join(arg), f"sentences-{'+'.join(sorted({v.name for v in voices}))}"
+        else:
+            n = 60 * RATE
+            x = (
+                bank.background(n, rng)
+                if bank.recordings and rng.random() < 0.5
+                else coloured_noise(str(rng.choice(["white", "pink", "brown"])), n, rng)
+            )
+            x = x / (np.abs(x).max() + 1e-9) * np.float32(10 ** (rng.uniform(-50, -6) / 20))
+            if rng.random() < 0.3:
+                x = speed(x, 1.1)
+            text, source = "", "noise"
+        if len(x) < feat.step * 20:
+            continue
+        items.append((name, source, text, feat.stream(x)))
+    return Streams.build(items)
+
+
+def cache_key(model: WakeWordModel, embedding_file: Path, scale: str) -> str:
+    h = hashlib.sha1()
+    h.update(f"v{CACHE_VERSION} {scale} {model.mel.implementation} ".encode())
+    h.update(embedding_file.read_bytes()[:1_000_000])
+    return h.hexdigest()[:12]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

@@ -1,0 +1,54 @@
+"""The shipped heads of our own (models/wake/, Apache-2.0): each loads through the manifest and fires on
+its phrase said by flite, a voice never used in training (flite and festival are evaluation voices)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from assistant.config import OWN_THRESHOLDS, RuntimeConfig, WakeConfig
+from assistant.models import ModelRegistry
+from assistant.wake.detector import WakeWordModel
+from tests.wake.train.conftest import flite_clip, padded
+
+OWN = sorted(n for n in ModelRegistry.load().entries if n.startswith("wake/own/"))
+PHRASES = {
+    "hey_mycroft": "hey mycroft",
+    "hey_jarvis": "hey jarvis",
+    "alexa": "alexa",
+    "okay_nabu": "okay nabu",
+    "hey_rhasspy": "hey rhasspy",
+    "stop": "stop",
+}
+
+
+def test_every_shipped_word_has_a_head_card_and_apache_licence():
+    reg = ModelRegistry.load()
+    assert OWN, "no wake/own/* heads in the manifest"
+    for name in OWN:
+        e = reg.entry(name)
+        assert e.licence.startswith("Apache-2.0") and not e.non_commercial and e.contract == "openwakeword-head"
+        assert reg.status(name).state == "ok", name
+        assert (reg.models_dir / e.file).parent.joinpath("MODEL_CARD.md").is_file(), name
+        word = name.rsplit("/", 1)[-1]
+        assert f"threshold {OWN_THRESHOLDS[word]}" in e.description, "config and manifest disagree"
+        # listed in [wake] models, a head of our own runs at its trained threshold without a [wake.words] line
+        cfg = WakeConfig(models=(name,))
+        assert cfg.words[name].threshold == OWN_THRESHOLDS[word]
+
+
+@pytest.mark.skipif(not shutil.which("flite"), reason="needs flite (tools/system_deps.sh)")
+@pytest.mark.parametrize("name", OWN)
+def test_shipped_head_fires_on_its_phrase_in_an_unseen_voice(name, registry, tmp_path):
+    word = name.rsplit("/", 1)[-1]
+    threshold = OWN_THRESHOLDS[word]
+    model = WakeWordModel.load(WakeConfig(models=(name,), threshold=threshold), RuntimeConfig(), registry)
+    stream = model.stream()
+    pos = []
+    for voice in ("slt", "kal16", "awb", "rms"):
+        stream.reset()
+        pos.append(float(stream.scores_for(padded(flite_clip(tmp_path, PHRASES[word], voice, voice))).max()))
+    stream.reset()
+    neg = float(stream.scores_for(padded(flite_clip(tmp_path, "please turn on the kitchen lights", "slt", "n"))).max())
+    assert max(pos) >= threshold > neg, (pos, neg)
