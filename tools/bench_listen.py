@@ -134,7 +134,8 @@ def main() -> int:
 
     silero = load_speech_prob(VadConfig(engine=VadEngine.SILERO), rt, reg)
     gated = load_speech_prob(VadConfig(engine=VadEngine.GATED), rt, reg)
-    base = WakeConfig(threshold=args.threshold)
+    # the openwakeword package's head, so both sides run the same weights
+    base = WakeConfig(models=("wake/hey_jarvis",), threshold=args.threshold)
     variants = [
         ("ours: onnx mel, fp32 embedding, silero", dataclasses.replace(base, mel=MelImpl.ONNX), silero),
         ("ours: native mel, fp32 embedding, silero", dataclasses.replace(base, mel=MelImpl.AUTO), silero),
@@ -155,9 +156,9 @@ def main() -> int:
         results.append(run_oww("openwakeword 0.5.1, no VAD", reg.path("wake/hey_jarvis"), x, args.chunk, 0.0))
     except ImportError as e:
         print(f"openwakeword's pipeline cannot run ({e}); pip install scikit-learn requests", file=sys.stderr)
-    listener = Listener.load(WakeConfig(threshold=args.threshold), VadConfig(), EndpointConfig(), rt, reg)
-    results.append(run_listener(f"ours: listener (wake; silero VAD after it), {listener.wake.models[0].mel.implementation} mel",
-                                listener, x, args.chunk))
+    listener = Listener.load(base, VadConfig(), EndpointConfig(), rt, reg)
+    mel = listener.wake.models[0].mel.implementation
+    results.append(run_listener(f"ours: listener (wake; silero VAD after it), {mel} mel", listener, x, args.chunk))
     for name, wcfg, vad in variants:
         model = WakeWordModel.load(wcfg, rt, reg)
         label = name.replace("native mel", f"{model.mel.implementation} mel")

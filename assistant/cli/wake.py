@@ -16,6 +16,7 @@ from assistant.config import ConfigError, load_config
 from assistant.events import to_dict
 from assistant.models import ModelRegistry
 from assistant.wake.detector import WakeWordModel
+from assistant.wake.wakeset import WakeSet
 
 VERBS = {("wake", "train"): "wake-train", ("wake", "enroll"): "wake-enroll"}
 """``assistant wake train`` and ``assistant wake enroll`` (``assistant wake FILE`` stays as it was)"""
@@ -181,7 +182,8 @@ def wake_config(cfg, models=None, threshold=None):
 def run(args) -> int:
     cfg = load_config(args.config)
     wcfg = wake_config(cfg, args.model, args.threshold)
-    model = WakeWordModel.load(wcfg, cfg.runtime, ModelRegistry.load(cfg.models))
+    model = WakeSet.load(wcfg, cfg.runtime, ModelRegistry.load(cfg.models))  # openWakeWord and micro heads
+    mel = next((m.mel.implementation for m in model.models if isinstance(m, WakeWordModel)), "none")
     stream = model.stream()
     for path in args.files:
         audio = read_audio(path, cfg.audio.sample_rate, max_s=cfg.audio.max_file_s)
@@ -205,12 +207,12 @@ def run(args) -> int:
             "duration_s": round(audio.duration_s, 3),
             "real_time_factor": round(elapsed / audio.duration_s, 5),
             "models": [h.name for h in model.heads],
-            "mel": model.mel.implementation,
+            "mel": mel,
         }
         emit(
             summary,
             args.json,
             f"{path}: {len(events)} detection(s) in {audio.duration_s:.2f} s "
-            f"(real-time factor {summary['real_time_factor']:.4f}, mel {model.mel.implementation})",
+            f"(real-time factor {summary['real_time_factor']:.4f}, mel {mel})",
         )
     return 0

@@ -144,3 +144,15 @@ def test_eval_wake_positives_only(registry, tiny_corpus, capsys):
     out = capsys.readouterr().out
     assert "recall" in out and "false accepts" not in out
     assert main(["eval", "wake", "--positives", str(tiny_corpus / "positives"), "--plot", "x.png"]) == 1
+
+
+def test_wake_cli_runs_micro_heads_too(capsys):
+    """``assistant wake FILE --model wake/micro/...``: microWakeWord's heads load through the same stage."""
+    import json
+
+    assert main(["wake", str(DEMO_WAV), "--model", "wake/micro/hey_jarvis", "--model", "wake/own/hey_jarvis",
+                 "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    summary = lines[-1]
+    assert summary["models"] == ["hey_jarvis", "micro/hey_jarvis"] and summary["mel"] in ("native", "python")
+    assert [e["name"] for e in lines if e.get("type") == "wake-detected"] == ["hey_jarvis"]

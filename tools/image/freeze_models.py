@@ -54,7 +54,7 @@ def runtime_models(cfg: Config, registry: ModelRegistry) -> list[str]:
         if name in registry.entries and name not in names:
             names.append(name)
 
-    for name in (cfg.wake.melspectrogram, cfg.wake.embedding, *cfg.wake.models):
+    for name in (cfg.wake.melspectrogram, cfg.wake.embedding, *cfg.wake.models, cfg.wake.stop_model):
         want(name)
     if cfg.vad.engine != VadEngine.WEBRTC:
         want(cfg.vad.model)
@@ -83,6 +83,8 @@ def runtime_models(cfg: Config, registry: ModelRegistry) -> list[str]:
 def _named(cfg: Config) -> list[str]:
     """Every model name the config gives directly (each must be in the manifest or be a file path)."""
     names = [cfg.wake.melspectrogram, cfg.wake.embedding, *cfg.wake.models, cfg.tts.voice]
+    if cfg.wake.stop_model:
+        names.append(cfg.wake.stop_model)
     if cfg.vad.engine != VadEngine.WEBRTC:
         names.append(cfg.vad.model)
     t, w = cfg.asr.transducer, cfg.asr.whisper

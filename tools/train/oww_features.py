@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "var" / "asr-data")
     args = ap.parse_args(argv)
-    model = WakeWordModel.load(WakeConfig(), RuntimeConfig(num_threads=1), ModelRegistry.load())
+    cfg = WakeConfig(models=("wake/hey_jarvis",))  # the embedding is what is used; the head is not
+    model = WakeWordModel.load(cfg, RuntimeConfig(num_threads=1), ModelRegistry.load())
     for split in ("train", "test"):
         rows = [json.loads(line) for line in (args.data / f"{split}.jsonl").read_text().splitlines()]
         feats, idx, start = [], [], 0
