@@ -34,8 +34,8 @@ def test_every_model_the_image_config_names_resolves():
     cfg = load_config(IMAGE / "assistant.toml")
     registry = ModelRegistry.load()
     names = freeze_models.runtime_models(cfg, registry)
-    for stage in ("wake/own/hey_jarvis", "vad/silero", "asr/home-lstm-en/encoder.int8", "asr/whisper-tiny.en/decoder.int8",
-                  "tts/joe-medium-int8"):
+    for stage in ("wake/own/hey_jarvis", "vad/silero", "asr/home-lstm-en/encoder.int8",
+                  "asr/whisper-tiny.en/decoder.int8", "tts/joe-medium-int8"):
         assert stage in names
     for name in names:
         registry.location(name)  # a package that is not installed raises here
