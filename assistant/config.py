@@ -194,19 +194,6 @@ class WakeWordConfig:
         _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
 
 
-OWN_THRESHOLDS = {
-    "hey_jarvis": 0.98361,
-    "hey_mycroft": 0.72,
-    "alexa": 0.99932,
-    "okay_nabu": 0.91,
-    "hey_rhasspy": 0.99758,
-    "stop": 0.95,
-}
-"""the thresholds ``assistant wake train`` chose for the shipped heads of our own (models/wake/*/MODEL_CARD.md):
-at most 0.5 false accepts an hour on each one's held-out negatives"""
-OWN_WORDS = {f"wake/own/{k}": WakeWordConfig(threshold=v) for k, v in OWN_THRESHOLDS.items()}
-"""the built-in per-word settings: each shipped head of our own at its threshold, kept for the heads
-``models`` lists (a ``[wake.words]`` table in a config replaces them)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +209,19 @@ class WakeConfig:
     """manifest name or path; ``wake/embedding.int8`` is the statically quantized copy"""
     mel: MelImpl = MelImpl.AUTO
     threshold: float = 0.1
-    """score a head must reach (per 80 ms step). 0.1 is where hey_jarvis met recall >= 95% with no false
+    """score a head must reach (per 80 ms step), where neither ``words`` nor the head's manifest entry says
+    otherwise. 0.1 is where openWakeWord's hey_jarvis met recall >= 95% with no false
     accept in 26 min of real speech on the project's corpus (docs/wake.md); openWakeWord's usual 0.5
     gives 85% recall there but accepts fewer sound-alike phrases (6% against 21%)"""
     patience_frames: int = 1
     """consecutive steps at or above the threshold before a detection"""
     refractory_s: float = 2.0
     """after a detection the same word is not reported again for this long"""
-    words: dict[str, WakeWordConfig] = field(default_factory=lambda: dict(OWN_WORDS))
+    words: dict[str, WakeWordConfig] = field(default_factory=dict)
     """per-word overrides keyed by the name in ``models`` (or ``stop_model``):
-    ``[wake.words."wake/alexa"] threshold = 0.6``; our own heads' trained thresholds are built in"""
+    ``[wake.words."wake/alexa"] threshold = 0.6``. Without one, a head whose manifest entry carries its
+    own ``decoding = { threshold = ... }`` (ours: the threshold ``assistant wake train`` chose) runs at
+    that, and any other at ``threshold``"""
     stop_model: str = ""
     """a head for "stop" said without the wake word: heard only while a reply plays or something rings (a
     timer, an alarm), where it cuts the speech and stops the ringing; manifest name or path; empty: off"""
@@ -245,14 +235,9 @@ class WakeConfig:
         _check(1 <= self.patience_frames <= 50, "wake.patience_frames",
                f"must be in [1, 50], got {self.patience_frames}")
         _check(self.refractory_s >= 0, "wake.refractory_s", f"must be >= 0, got {self.refractory_s}")
-        builtin = {k for k, v in self.words.items() if OWN_WORDS.get(k) == v}
         for name in self.words:
-            _check(name in self.models or name == self.stop_model or name in builtin, f"wake.words.{name}",
+            _check(name in self.models or name == self.stop_model, f"wake.words.{name}",
                    f"is not one of wake.models {list(self.models)} nor wake.stop_model")
-        run = {*self.models, self.stop_model}
-        if builtin - run:  # the built-in thresholds of heads not run: dropped
-            kept = {k: v for k, v in self.words.items() if k in run or k not in builtin}
-            object.__setattr__(self, "words", kept)
 
 
 class VadEngine(str, enum.Enum):

@@ -59,6 +59,21 @@ def resolve(name: str, registry: ModelRegistry) -> Path:
     raise ModelError(f"{name}: neither a model in the manifest nor a path to an .onnx file")
 
 
+def own_threshold(name: str, registry: ModelRegistry, default: float) -> float:
+    """The threshold a head brings in its manifest entry (``decoding = { threshold = ... }``: ours, chosen
+    by ``assistant wake train``), else ``default`` (``[wake] threshold``)."""
+    if name not in registry.entries:
+        return default
+    own = registry.entry(name).decoding
+    unknown = set(own) - {"threshold"}
+    if unknown:
+        raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} (known: threshold)")
+    threshold = own.get("threshold", default)
+    if not 0 < threshold < 1:
+        raise ModelError(f"{name}: decoding threshold must be in (0, 1), got {threshold}")
+    return threshold
+
+
 def word_name(model: str) -> str:
     """``wake/hey_jarvis`` -> ``hey_jarvis``; ``/x/my_word.onnx`` -> ``my_word``."""
     return Path(model).stem if model.endswith(".onnx") else model.rsplit("/", 1)[-1]
@@ -165,7 +180,8 @@ class WakeWordModel:
                     "(one wake word each) are supported"
                 )
             over = cfg.words.get(model_name)
-            threshold = over.threshold if over and over.threshold is not None else cfg.threshold
+            threshold = over.threshold if over and over.threshold is not None else own_threshold(model_name, registry,
+                                                                                               cfg.threshold)
             patience = (
                 over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
             )

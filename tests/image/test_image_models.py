@@ -70,6 +70,9 @@ def test_frozen_models_pass_check_and_verify(frozen, tmp_path):
         assert f"asr/home-lstm-en/{part}" in files
     assert all(m.get("sha256") for m in manifest["model"])
     assert (frozen / "tts" / "joe-medium-int8.onnx.json").is_file()  # the voice's sidecar beside it
+    # the wake word runs at its own trained threshold in the image too (the entry's decoding travels with it)
+    (wake,) = [m for m in manifest["model"] if m["name"] == "wake/own/hey_jarvis"]
+    assert wake["decoding"]["threshold"] == ModelRegistry.load().entry("wake/own/hey_jarvis").decoding["threshold"]
     config = image_config(tmp_path, frozen, IMAGE / "assistant.toml")
     for verb in (["check"], ["models", "verify"]):
         r = subprocess.run([sys.executable, "-m", "assistant", *verb, "--config", str(config)], capture_output=True,

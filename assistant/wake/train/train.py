@@ -596,8 +596,9 @@ def write_manifest_entry(report: TrainReport, out: Path, head: Path) -> Path:
     text = (
         f"# manifest entry for the head trained by `assistant wake train` (paste into models/manifest.toml,\n"
         f"# with the file copied to models/wake/{report.name}/head.onnx);\n"
-        f'# config: [wake.words."wake/{report.name}"] threshold = {report.threshold}\n[[model]]\n'
+        f"# (the head runs at its threshold from `decoding` unless [wake.words] sets one)\n[[model]]\n"
         + "".join(f"{k} = {json.dumps(v, ensure_ascii=True)}\n" for k, v in fields.items())
+        + f"decoding = {{ threshold = {report.threshold} }}\n"
     )
     path = out / "manifest.toml"
     path.write_text(text)

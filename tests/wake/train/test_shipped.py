@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from assistant.config import OWN_THRESHOLDS, RuntimeConfig, WakeConfig
+from assistant.config import RuntimeConfig, WakeConfig, WakeWordConfig
 from assistant.models import ModelRegistry
 from assistant.wake.detector import WakeWordModel
 from tests.wake.train.conftest import flite_clip, padded
@@ -31,18 +31,21 @@ def test_every_shipped_word_has_a_head_card_and_apache_licence():
         assert e.licence.startswith("Apache-2.0") and not e.non_commercial and e.contract == "openwakeword-head"
         assert reg.status(name).state == "ok", name
         assert (reg.models_dir / e.file).parent.joinpath("MODEL_CARD.md").is_file(), name
-        word = name.rsplit("/", 1)[-1]
-        assert f"threshold {OWN_THRESHOLDS[word]}" in e.description, "config and manifest disagree"
+        threshold = e.decoding["threshold"]
+        assert f"threshold {threshold}" in e.description, "the card's figure and the entry's setting disagree"
         # listed in [wake] models, a head of our own runs at its trained threshold without a [wake.words] line
-        cfg = WakeConfig(models=(name,))
-        assert cfg.words[name].threshold == OWN_THRESHOLDS[word]
+        (head,) = WakeWordModel.load(WakeConfig(models=(name,)), RuntimeConfig(), reg).heads
+        assert head.threshold == threshold
+        # and a [wake.words] line still overrides it
+        over = WakeConfig(models=(name,), words={name: WakeWordConfig(threshold=0.5)})
+        assert WakeWordModel.load(over, RuntimeConfig(), reg).heads[0].threshold == 0.5
 
 
 @pytest.mark.skipif(not shutil.which("flite"), reason="needs flite (tools/system_deps.sh)")
 @pytest.mark.parametrize("name", OWN)
 def test_shipped_head_fires_on_its_phrase_in_an_unseen_voice(name, registry, tmp_path):
     word = name.rsplit("/", 1)[-1]
-    threshold = OWN_THRESHOLDS[word]
+    threshold = registry.entry(name).decoding["threshold"]
     model = WakeWordModel.load(WakeConfig(models=(name,), threshold=threshold), RuntimeConfig(), registry)
     stream = model.stream()
     pos = []
