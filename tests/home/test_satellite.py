@@ -31,6 +31,8 @@ WAKE_WORD_COOLDOWN_S = 2.5
 """Home Assistant refuses a second wake-up with the same wake word within 2 s (assist_pipeline's
 WAKE_WORD_COOLDOWN: several satellites hearing one wake word); the input is read faster than real time,
 so the requests are written that far apart"""
+_LAST_WRITE = [0.0]
+"""when audio was last written to a device (time.monotonic)"""
 PING_INTERVAL_S = 2.0
 """Home Assistant pings a satellite 2 s after its last pong (wyoming/satellite.py, _PING_SEND_DELAY)"""
 
@@ -114,8 +116,12 @@ class Device:
             self.entry_id = ""
 
     def write(self, samples: np.ndarray) -> None:
+        # every request reaches the one Home Assistant: none within its wake-word cooldown of the last one,
+        # from this test or the one before (with a second's margin for a loaded machine's processing)
+        time.sleep(max(0.0, _LAST_WRITE[0] + WAKE_WORD_COOLDOWN_S + 1.0 - time.monotonic()))
         self.process.stdin.write(float_to_pcm16(samples))
         self.process.stdin.flush()
+        _LAST_WRITE[0] = time.monotonic()
 
     def finish(self, timeout_s: float = 120) -> tuple[dict, list[dict]]:
         """End the input; the summary (``--json``) and the events."""
