@@ -48,6 +48,22 @@ py::array_t<float> ToFrames(std::vector<float>&& data, int cols) {
   return out;
 }
 
+// A streaming front end's feed: the samples checked (MonoSamples, then CheckFinite without the GIL),
+// feed(x, n, &out) run without the GIL, and the frames that became ready as an (n, cols) array.
+template <typename Feed>
+py::array_t<float> FeedFrames(const py::array& raw, int cols, Feed&& feed) {
+  const FloatArray samples = MonoSamples(raw);
+  const float* x = samples.data();
+  const std::size_t n = static_cast<std::size_t>(samples.shape(0));
+  std::vector<float> out;
+  {
+    py::gil_scoped_release release;
+    CheckFinite(x, n);
+    feed(x, n, &out);
+  }
+  return ToFrames(std::move(out), cols);
+}
+
 frontend::WindowType ParseWindow(const std::string& name) {
   if (name == "povey") return frontend::WindowType::kPovey;
   if (name == "hanning") return frontend::WindowType::kHanning;
@@ -90,16 +106,8 @@ void BindFbank(py::module_& m) {
       .def(
           "feed",
           [](Fbank& self, const py::array& raw) {
-            const FloatArray samples = MonoSamples(raw);
-            const float* x = samples.data();
-            const std::size_t n = static_cast<std::size_t>(samples.shape(0));
-            std::vector<float> out;
-            {
-              py::gil_scoped_release release;
-              CheckFinite(x, n);
-              self.Feed(x, n, &out);
-            }
-            return ToFrames(std::move(out), self.NumColumns());
+            return FeedFrames(raw, self.NumColumns(),
+                              [&](const float* x, std::size_t n, std::vector<float>* out) { self.Feed(x, n, out); });
           },
           py::arg("samples"), "Feed samples; returns the frames that became ready, (n, num_bins) float32.")
       .def(
@@ -159,16 +167,8 @@ void BindMicroFrontend(py::module_& m) {
       .def(
           "feed",
           [](MicroFrontend& self, const py::array& raw) {
-            const FloatArray samples = MonoSamples(raw);
-            const float* x = samples.data();
-            const std::size_t n = static_cast<std::size_t>(samples.shape(0));
-            std::vector<float> out;
-            {
-              py::gil_scoped_release release;
-              CheckFinite(x, n);
-              self.FeedFloat(x, n, &out);
-            }
-            return ToFrames(std::move(out), MicroFrontend::kNumChannels);
+            return FeedFrames(raw, MicroFrontend::kNumChannels, [&](const float* x, std::size_t n,
+                                                                   std::vector<float>* out) { self.FeedFloat(x, n, out); });
           },
           py::arg("samples"), "Feed samples; returns the features that became ready, (n, 40) float32.")
       .def(

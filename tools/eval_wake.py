@@ -41,7 +41,7 @@ from assistant.audio.io import AudioError, read_audio
 from assistant.config import ConfigError, RuntimeConfig, load_config
 from assistant.models import ModelError, ModelRegistry
 from assistant.wake.detector import WakeWordModel, word_name
-from assistant.wake.evaluate import THRESHOLDS, HeadResult, audio_files, clip_scores, patience_filter
+from assistant.wake.evaluate import THRESHOLDS, HeadResult, audio_files, clip_scores, det_axes, patience_filter
 from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
 
 RATE = 16000
@@ -261,13 +261,7 @@ def plot_all(curves: list[tuple[str, str, HeadResult]], path: Path, title: str) 
         t = r.threshold
         ax.plot([max(r.fa_per_hour(t), 1e-2)], [max(1 - r.recall(t), 1e-3) * 100], markers.get(system, "o"),
                 color=colours[phrase], markersize=7, markerfacecolor="none")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("false accepts per hour (0 drawn at 0.01)")
-    ax.set_ylabel("miss rate, % (0 drawn at 0.1)")
-    ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
-    ax.axhline(5.0, color="grey", linestyle=":", linewidth=1)
-    ax.grid(True, which="both", alpha=0.3)
+    det_axes(ax)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
