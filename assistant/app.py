@@ -51,8 +51,12 @@ def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Ho
     """``[asr]`` as the device runs it: the word LM and hotwords from the home's names."""
     registry = registry if registry is not None else ModelRegistry.load(cfg.models)
     home = home if home is not None else load_home(cfg.home)
-    lm = asr_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry)
-    return Recognizer.load(cfg.asr, cfg.runtime, registry, lm=lm, hotwords=home.names())
+    return Recognizer.load(cfg.asr, cfg.runtime, registry, lm=_home_lm(cfg, registry, home), hotwords=home.names())
+
+
+def _home_lm(cfg: Config, registry: ModelRegistry, home: Home):  # noqa: ANN202 - WordLm | None
+    """``[asr] lm`` over ``home``'s names (built once per home, then read from the cache)."""
+    return asr_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry)
 
 
 def load_stages(cfg: Config) -> Stages:
@@ -70,7 +74,7 @@ def load_stages(cfg: Config) -> Stages:
     recognizer = load_recognizer(cfg, registry, link.home)
 
     def rehome_recognizer(home: Home) -> None:  # after the dialogue's: the LM takes longer (about 2 s)
-        recognizer.rehome(asr_word_lm(cfg.asr, home, default_cache_dir(cfg.models.cache_dir), registry), home.names())
+        recognizer.rehome(_home_lm(cfg, registry, home), home.names())
 
     link.watch(rehome_recognizer)
     return Stages(

@@ -41,7 +41,15 @@ from assistant.audio.io import AudioError, read_audio
 from assistant.config import ConfigError, RuntimeConfig, load_config
 from assistant.models import ModelError, ModelRegistry
 from assistant.wake.detector import WakeWordModel, word_name
-from assistant.wake.evaluate import THRESHOLDS, HeadResult, audio_files, clip_scores, det_axes, patience_filter
+from assistant.wake.evaluate import (
+    THRESHOLDS,
+    HeadResult,
+    audio_files,
+    clip_scores,
+    det_axes,
+    negative_trace,
+    patience_filter,
+)
 from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
 
 RATE = 16000
@@ -170,22 +178,10 @@ def score_system(
             hard_scores = clip_scores(model, hard, results, RATE, 3600.0, wrap, f"{phrase} sound-alikes")
             for i, r in zip(idx, sub, strict=True):
                 r.hard_scores["sound-alikes"] = hard_scores[i]
-    stream = model.stream()
-    stream.reset()
-    traces, total, carry = [], 0, np.zeros(0, np.float32)
-    step = model.step_samples
-    for path in wrap(audio_files(negatives), desc="negatives", unit="file"):
-        if total >= max_neg_s * RATE:
-            break
-        x = np.concatenate([carry, read_audio(path, RATE).samples])
-        total += len(x) - len(carry)
-        whole = len(x) // step * step
-        traces.append(stream.scores_for(x[:whole]))
-        carry = x[whole:]
-    trace = np.concatenate(traces) if traces else np.zeros((0, len(results)), np.float32)
+    trace, hours = negative_trace(model, negatives, RATE, wrap, "negatives", max_total_s=max_neg_s)
     for i, r in enumerate(results):
         r.negative_traces[str(negatives)] = patience_filter(trace[:, i], r.patience_frames)
-        r.negative_hours[str(negatives)] = total / RATE / 3600
+        r.negative_hours[str(negatives)] = hours
     return results
 
 

@@ -168,24 +168,34 @@ def evaluate(
             results, clip_scores(model, folder, results, sample_rate, max_s, wrap, "hard"), strict=True
         ):
             r.hard_scores[str(folder)] = scores
-    stream = model.stream()
     for folder in negatives:
-        stream.reset()
-        traces, total = [], 0
-        step = model.step_samples
-        carry = np.zeros(0, np.float32)
-        for path in wrap(audio_files(folder), desc=f"negatives {Path(folder).name}", unit="file"):
-            x = np.concatenate([carry, read_audio(path, sample_rate, max_s=max_s).samples])
-            total += len(x) - len(carry)
-            whole = len(x) // step * step
-            traces.append(stream.scores_for(x[:whole]))
-            carry = x[whole:]
-        trace = np.concatenate(traces) if traces else np.zeros((0, len(heads)), np.float32)
+        trace, hours = negative_trace(model, folder, sample_rate, wrap, f"negatives {Path(folder).name}",
+                                      max_file_s=max_s)
         for i, r in enumerate(results):
             key = str(folder)
             r.negative_traces[key] = patience_filter(trace[:, i], r.patience_frames)
-            r.negative_hours[key] = total / sample_rate / 3600
+            r.negative_hours[key] = hours
     return results
+
+
+def negative_trace(model, folder: Path, sample_rate: int, wrap: Callable, desc: str,  # noqa: ANN001
+                   max_file_s: float = 3600.0, max_total_s: float | None = None) -> tuple[np.ndarray, float]:
+    """The folder's files played back to back through one stream of ``model`` (as a device hears a radio):
+    every head's score per step, (steps, heads), and the hours heard; reading stops once ``max_total_s``
+    has been heard."""
+    stream = model.stream()
+    traces, total, carry = [], 0, np.zeros(0, np.float32)
+    step = model.step_samples
+    for path in wrap(audio_files(folder), desc=desc, unit="file"):
+        if max_total_s is not None and total >= max_total_s * sample_rate:
+            break
+        x = np.concatenate([carry, read_audio(path, sample_rate, max_s=max_file_s).samples])
+        total += len(x) - len(carry)
+        whole = len(x) // step * step
+        traces.append(stream.scores_for(x[:whole]))
+        carry = x[whole:]
+    trace = np.concatenate(traces) if traces else np.zeros((0, len(model.heads)), np.float32)
+    return trace, total / sample_rate / 3600
 
 
 def engine_breakdown(result: HeadResult, positives: Path, files: list[Path]) -> dict[str, dict] | None:

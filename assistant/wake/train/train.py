@@ -223,17 +223,13 @@ def shared_negatives(
     cache = opts.cache_dir or default_cache_dir(Path("")).parent / "wake-train"
     rng = np.random.default_rng(opts.seed + 11)
     voices = [v for v in voices if v.name != "kokoro"] or voices  # sentences: the fast voices
+
+    def build(real: bool) -> Streams:
+        return build_negatives(feat, sentences(opts.sentences, "", opts.seed), voices, bank, rng, real=real,
+                               noise_minutes=opts.noise_minutes, real_every=opts.real_every, progress=wrap)
+
     if opts.quick:
-        return build_negatives(
-            feat,
-            sentences(opts.sentences, "", opts.seed),
-            voices,
-            bank,
-            rng,
-            real=False,
-            noise_minutes=opts.noise_minutes,
-            progress=wrap,
-        )
+        return build(real=False)
     key = cache_key(
         feat.model,
         emb_file,
@@ -244,17 +240,7 @@ def shared_negatives(
         log(f"shared negatives: {path}")
         return Streams.load(path)
     log(f"shared negatives: computing once into {path} (later phrases reuse them)")
-    streams = build_negatives(
-        feat,
-        sentences(opts.sentences, "", opts.seed),
-        voices,
-        bank,
-        rng,
-        real=True,
-        noise_minutes=opts.noise_minutes,
-        real_every=opts.real_every,
-        progress=wrap,
-    )
+    streams = build(real=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     streams.save(path)
     return streams
