@@ -78,11 +78,24 @@ def load_stages(cfg: Config) -> Stages:
 
     link.watch(rehome_recognizer)
     return Stages(
-        listener=Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry),
+        listener=Listener.load(cfg.wake, cfg.vad, cfg.endpoint, cfg.runtime, registry,
+                               wake_confirm_model(cfg, registry, recognizer)),
         recognizer=recognizer,
         dialogue=dialogue,
         speaker=Voice.load(cfg.tts, cfg.runtime, registry),
     )
+
+
+def wake_confirm_model(cfg: Config, registry: ModelRegistry, recognizer: Recognizer | None = None):  # noqa: ANN201
+    """The Whisper model that gives the wake word its second look (``[wake.confirm]``): the recogniser's
+    own where it has one (no second copy in memory), else loaded from ``[asr.whisper]``; None when off."""
+    if not cfg.wake.confirm.enabled:
+        return None
+    if recognizer is not None and recognizer.whisper is not None:
+        return recognizer.whisper
+    from assistant.asr.whisper import WhisperModel
+
+    return WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)
 
 
 def satellite_link(cfg: Config) -> SatelliteLink | None:

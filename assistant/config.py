@@ -46,6 +46,7 @@ __all__ = [
     "VadEngine",
     "WakeConfig",
     "WakeWordConfig",
+    "WakeConfirmConfig",
     "load_config",
     "parse_config",
 ]
@@ -183,9 +184,16 @@ class WakeWordConfig:
     """a per-user verifier (``assistant wake enroll``): an ``.onnx`` file of the head's format consulted
     when the head fires; the detection stands only if its score reaches ``verifier_threshold``"""
     verifier_threshold: float = 0.5
+    phrase: str = ""
+    """what the word says, for ``[wake.confirm]``; empty: the head's name read as words (``hey_jarvis``
+    -> "hey jarvis")"""
+    min_logprob: float | None = None
+    """the Whisper score its candidates need (``[wake.confirm]``); unset: the head's manifest entry's
+    ``confirm_min_logprob``, else ``[wake.confirm] min_logprob``"""
 
     def __post_init__(self) -> None:
         _check(self.threshold is None or 0 < self.threshold < 1, "wake.words.threshold", "must be in (0, 1)")
+        _check(self.min_logprob is None or self.min_logprob < 0, "wake.words.min_logprob", "must be < 0")
         _check(0 < self.verifier_threshold < 1, "wake.words.verifier_threshold", "must be in (0, 1)")
         _check(not self.verifier or self.verifier.endswith(".onnx"), "wake.words.verifier",
                f"must be a path to an .onnx file, got {self.verifier!r}")
@@ -194,6 +202,29 @@ class WakeWordConfig:
         _check(self.refractory_s is None or self.refractory_s >= 0, "wake.words.refractory_s", "must be >= 0")
 
 
+
+@dataclass(frozen=True, slots=True)
+class WakeConfirmConfig:
+    """The wake word's second look (assistant/wake/confirm.py): heads fire at a low candidate threshold and
+    the recogniser's Whisper model confirms each candidate."""
+
+    enabled: bool = True
+    threshold: float = 0.05
+    """the candidate threshold of a head that brings none (its manifest entry's ``decoding``
+    ``confirm_threshold``); a ``[wake.words]`` threshold overrides both"""
+    min_logprob: float = -6.0
+    """the phrase's mean log probability per token, as the opening of what Whisper hears, that a
+    candidate needs"""
+    window_s: float = 2.0
+    """audio Whisper hears, ending ``delay_s`` after the candidate"""
+    delay_s: float = 0.24
+    """audio after the candidate included (a head may fire before the phrase's last sound)"""
+
+    def __post_init__(self) -> None:
+        _check(0 < self.threshold < 1, "wake.confirm.threshold", f"must be in (0, 1), got {self.threshold}")
+        _check(self.min_logprob < 0, "wake.confirm.min_logprob", f"must be < 0, got {self.min_logprob}")
+        _check(0.5 <= self.window_s <= 10, "wake.confirm.window_s", f"must be in [0.5, 10], got {self.window_s}")
+        _check(0 <= self.delay_s <= 1, "wake.confirm.delay_s", f"must be in [0, 1], got {self.delay_s}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +253,7 @@ class WakeConfig:
     ``[wake.words."wake/alexa"] threshold = 0.6``. Without one, a head whose manifest entry carries its
     own ``decoding = { threshold = ... }`` (ours: the threshold ``assistant wake train`` chose) runs at
     that, and any other at ``threshold``"""
+    confirm: WakeConfirmConfig = field(default_factory=WakeConfirmConfig)
     stop_model: str = ""
     """a head for "stop" said without the wake word: heard only while a reply plays or something rings (a
     timer, an alarm), where it cuts the speech and stops the ringing; manifest name or path; empty: off"""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import enum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from assistant.vad.endpointer import Endpointer
 from assistant.vad.speech_prob import load_speech_prob
 from assistant.wake.detector import WakeWordModel
 from assistant.wake.wakeset import WakeSet
+
+if TYPE_CHECKING:
+    from assistant.asr.whisper import WhisperModel
 
 ListenEvent = WakeDetected | StopHeard | SpeechStarted | SpeechEnded
 
@@ -44,13 +48,16 @@ class Listener:
         self.sample_rate = wake.sample_rate
         self._wake_stream = wake.stream()
         self._stop_names = frozenset(h.name for h in wake.heads if h.stop)
+        self._lag = int(round(wake.lag_s * self.sample_rate))
+        """samples a detection may be reported after its time (the second look): kept to be heard again"""
         self.reset()
 
     @classmethod
     def load(cls, wake: WakeConfig, vad: VadConfig, endpoint: EndpointConfig, runtime: RuntimeConfig,
-             registry: ModelRegistry) -> Listener:
-        """Its own sections: ``[wake]``, ``[vad]``, ``[endpoint]`` (and the runtime's ONNX settings)."""
-        model = WakeSet.load(wake, runtime, registry)
+             registry: ModelRegistry, whisper: WhisperModel | None = None) -> Listener:
+        """Its own sections: ``[wake]``, ``[vad]``, ``[endpoint]`` (and the runtime's ONNX settings);
+        ``whisper``: the recogniser's model, for the wake word's second look (``[wake.confirm]``)."""
+        model = WakeSet.load(wake, runtime, registry, whisper)
         prob = load_speech_prob(vad, runtime, registry)
         return cls(model, Endpointer(endpoint, prob))
 
@@ -59,6 +66,7 @@ class Listener:
         self._wake_stream.reset()
         self._wake_origin = 0  # stream sample where the current wake stream started
         self._samples_seen = 0
+        self._recent = np.zeros(0, np.float32)  # the latest audio the wake stream heard (``_lag`` samples)
         self._utterances: collections.deque[np.ndarray] = collections.deque()
 
     @property
@@ -82,6 +90,9 @@ class Listener:
             chunk = samples[pos:]
             if self.state == ListenState.IDLE:
                 detections = self._wake_stream.feed(chunk)
+                before = self._recent
+                if self._lag:
+                    self._recent = np.concatenate([before, chunk])[-self._lag :]
                 offset_s = self._wake_origin / self.sample_rate
                 # "stop" is reported, and listening goes on: the pipeline decides whether it applies
                 events += [StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections
@@ -96,7 +107,10 @@ class Listener:
                 end = self._wake_origin + round(hit.time_s * self.sample_rate)
                 used = end - self._samples_seen
                 self._samples_seen = end
-                pos += max(0, used)
+                if used < 0:  # confirmed after the fact: what followed the wake word is heard again
+                    samples, pos = np.concatenate([before[len(before) + used :], chunk]), 0
+                else:
+                    pos += used
                 self._listen(wake_tail=True)
             else:
                 ep_events = self.endpointer.feed(chunk)
@@ -148,6 +162,7 @@ class Listener:
         self.state = ListenState.IDLE
         self._wake_stream.reset()
         self._wake_origin = self._samples_seen
+        self._recent = np.zeros(0, np.float32)
 
 
 def _shift(event: WakeDetected, offset_s: float) -> WakeDetected:

@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,9 +253,50 @@ class WhisperModel:
         hyps, cross = self._decode(mel)
         return self._with_candidates(hyps, cross, candidates)
 
-    def _decode(self, mel: np.ndarray) -> tuple[list[Hypothesis], dict]:
+    def opening_logprob(self, samples: np.ndarray, openings: Sequence[str]) -> float:
+        """How well the audio's transcript can open with one of ``openings`` (Whisper-style text, "Hey
+        Jarvis"): the best mean log probability per token of the opening, teacher-forced after the prompt,
+        with nothing asked of what follows (a request spoken straight on costs nothing). The wake word's
+        second look (assistant/wake/confirm.py): one encoder run on a short window and a few decoder steps.
+        -inf for digital silence."""
+        return self.opening_logprobs(samples, {"": openings})[""]
+
+    def opening_logprobs(self, samples: np.ndarray, phrases: Mapping[str, Sequence[str]]) -> dict[str, float]:
+        """``opening_logprob`` of several phrases (name -> its spellings) on one encoder run."""
+        samples = np.asarray(samples, dtype=np.float32)[-WINDOW_SAMPLES:]
+        if len(samples) == 0 or float(np.abs(samples).max()) == 0.0:
+            return {name: float("-inf") for name in phrases}
+        mel = log_mel(samples)
+        if self.dynamic_window:
+            frames = max(len(samples) + int(self.cfg.window_pad_s * SAMPLE_RATE),
+                         int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
+            mel = mel[:, : min(mel.shape[1], 2 * (frames // 2 + 1))]
+        cross = self._encode(mel)
+        prompt = self._prompt()
+        start, kv0 = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
+        out = {}
+        for name, openings in phrases.items():
+            best = float("-inf")
+            for text in openings:
+                body = self.tokenizer.encode(" " + text.strip())
+                if not body:
+                    continue
+                logits, kv, offset, total = start, kv0, len(prompt), 0.0
+                for i, t in enumerate(body):
+                    total += float(log_softmax(self._mask(logits.copy(), i == 0).astype(np.float64))[0, t])
+                    if i + 1 < len(body):
+                        logits, kv = self._step(np.array([[t]], dtype=np.int64), offset, kv, cross)
+                        offset += 1
+                best = max(best, total / len(body))
+            out[name] = best
+        return out
+
+    def _encode(self, mel: np.ndarray) -> dict:
         names = [o.name for o in self.encoder.get_outputs()]
-        cross = dict(zip(names, self.encoder.run(None, {"mel": np.ascontiguousarray(mel[None])}), strict=True))
+        return dict(zip(names, self.encoder.run(None, {"mel": np.ascontiguousarray(mel[None])}), strict=True))
+
+    def _decode(self, mel: np.ndarray) -> tuple[list[Hypothesis], dict]:
+        cross = self._encode(mel)
         if self.cfg.search is SearchMethod.GREEDY:
             return [self._greedy(cross)], cross
         return self._beam(cross), cross

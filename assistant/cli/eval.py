@@ -1,4 +1,5 @@
-"""assistant eval wake: recall, false accepts per hour and the DET curve of wake-word heads."""
+"""assistant eval wake: recall, false accepts per hour and the DET curve of wake-word heads, and of the
+whole wake stage with its second look (``[wake.confirm]``) at its operating point."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from assistant.cli import JobError, add_config_flag, add_json_flag, emit
 from assistant.cli.wake import wake_config
 from assistant.config import load_config
 from assistant.models import ModelRegistry
-from assistant.wake.evaluate import audio_files, engine_breakdown, evaluate, plot_det
+from assistant.wake.evaluate import audio_files, engine_breakdown, evaluate, evaluate_confirmed, plot_det
 from assistant.wake.wakeset import WakeSet
 
 
@@ -41,6 +42,8 @@ def register(sub) -> None:
     )
     w.add_argument("--threshold", type=float, help="override [wake] threshold")
     w.add_argument("--plot", type=Path, metavar="PNG", help="draw the DET curve here")
+    w.add_argument("--heads-only", action="store_true",
+                   help="only the heads' threshold sweep, not the wake stage with its second look")
     w.add_argument("--no-progress", action="store_true")
     add_config_flag(w)
     add_json_flag(w)
@@ -48,8 +51,12 @@ def register(sub) -> None:
 
 
 def run_wake(args) -> int:
+    from assistant.app import wake_confirm_model
+
     cfg = load_config(args.config)
-    wake = WakeSet.load(wake_config(cfg, args.model, args.threshold), cfg.runtime, ModelRegistry.load(cfg.models))
+    registry = ModelRegistry.load(cfg.models)
+    wcfg = wake_config(cfg, args.model, args.threshold)
+    wake = WakeSet.load(wcfg, cfg.runtime, registry)
     progress = None
     if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
@@ -102,6 +109,20 @@ def run_wake(args) -> int:
                 f"(recall {best['recall']:.1%})"
             )
         emit(s, args.json, text)
+    if cfg.wake.confirm.enabled and not args.heads_only:
+        staged = WakeSet.load(wcfg, cfg.runtime, registry, wake_confirm_model(cfg, registry))
+        for r in evaluate_confirmed(staged, args.positives, args.negatives, cfg.audio.sample_rate,
+                                    cfg.audio.max_file_s, progress, args.hard_negatives):
+            s = r.summary()
+            text = (f"{r.name} with the second look (candidates at {r.candidate_threshold:g}, Whisper at >= "
+                    f"{r.min_logprob:g}): recall {s['recall']:.1%} (candidates {s['candidate_recall']:.1%})")
+            if s["false_accepts_per_hour"] is not None:
+                text += (f"; {s['false_accepts']} false accepts in {s['negative_hours'] * 60:.1f} min = "
+                         f"{s['false_accepts_per_hour']:.2f} per hour ({s['candidates_per_hour']:g} candidates an "
+                         f"hour, {s['second_look_cpu_ms']} ms each)")
+            for k, v in s.get("hard_negatives", {}).items():
+                text += f"\n  hard negatives {k}: {v['accepted']} of {v['clips']} accepted"
+            emit({"type": "wake-stage", **s}, args.json, text)
     if args.plot and not args.negatives:
         raise JobError("--plot needs --negatives (false accepts per hour are its x axis)")
     if args.plot:

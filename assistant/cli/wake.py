@@ -2,6 +2,7 @@
 
 assistant wake train "PHRASE" -o DIR: train a head for a new wake phrase (assistant/wake/train/).
 assistant wake enroll --phrase NAME [WAV...] -o DIR: fit a per-user verifier behind a head.
+assistant wake calibrate [--model NAME...]: the second look's operating point for heads (assistant/wake/train/calibrate.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from assistant.models import ModelRegistry
 from assistant.wake.detector import WakeWordModel
 from assistant.wake.wakeset import WakeSet
 
-VERBS = {("wake", "train"): "wake-train", ("wake", "enroll"): "wake-enroll"}
+VERBS = {("wake", "train"): "wake-train", ("wake", "enroll"): "wake-enroll",
+         ("wake", "calibrate"): "wake-calibrate"}
 """``assistant wake train`` and ``assistant wake enroll`` (``assistant wake FILE`` stays as it was)"""
 
 
@@ -42,6 +44,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
     register_train(sub)
     register_enroll(sub)
+    register_calibrate(sub)
 
 
 def register_train(sub) -> None:
@@ -65,6 +68,66 @@ def register_train(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_json_flag(p)
     p.set_defaults(func=run_train, command="wake train")
+
+
+def register_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "wake-calibrate",
+        prog="assistant wake calibrate",
+        help="set the second look's operating point for wake-word heads (same as `wake calibrate`)",
+        description="Measure, on negatives that are not the evaluation's (other languages' prompts, augmented "
+        "English sentences in the training voices), each head's candidate threshold and the Whisper score its "
+        "candidates need ([wake.confirm]); prints each head's manifest `decoding` settings.",
+    )
+    p.add_argument("--model", action="append", metavar="NAME", help="head(s) (default: [wake] models)")
+    p.add_argument("--phrase", action="append", metavar="TEXT",
+                   help="what each --model says, in order (default: its name read as words)")
+    p.add_argument("--minutes", type=float, default=12.0, help="minutes of negatives (default 12)")
+    p.add_argument("--candidates-per-hour", type=float, default=200.0, help="the second look's budget")
+    p.add_argument("--target-fa-per-hour", type=float, default=0.5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    add_config_flag(p)
+    add_json_flag(p)
+    p.set_defaults(func=run_calibrate, command="wake calibrate")
+
+
+def run_calibrate(args) -> int:
+    import sys
+
+    from assistant.app import wake_confirm_model
+    from assistant.wake.detector import phrase_of
+    from assistant.wake.train.calibrate import calibrate, negative_audio
+
+    cfg = load_config(args.config)
+    models = args.model or list(cfg.wake.models)
+    if args.phrase and len(args.phrase) != len(models):
+        raise JobError(f"--phrase given {len(args.phrase)} times for {len(models)} model(s)")
+    if args.minutes <= 0 or args.candidates_per_hour <= 0 or args.target_fa_per_hour <= 0:
+        raise JobError("--minutes, --candidates-per-hour and --target-fa-per-hour must be > 0")
+    wcfg = wake_config(cfg, models)
+    registry = ModelRegistry.load(cfg.models)
+    wake = WakeSet.load(dataclasses.replace(wcfg, stop_model=""), cfg.runtime, registry)  # the heads alone
+    whisper = wake_confirm_model(dataclasses.replace(cfg, wake=dataclasses.replace(
+        cfg.wake, confirm=dataclasses.replace(cfg.wake.confirm, enabled=True))), registry)
+    progress = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        def progress(it, **kw):
+            return tqdm(it, file=sys.stderr, leave=False, **kw)
+
+    audio = negative_audio(args.minutes, args.seed, progress)
+    if audio.size == 0:
+        raise JobError("no negatives: install asterisk-core-sounds-{fr,es,it,ru}-wav or espeak-ng")
+    phrases = args.phrase or [phrase_of(wcfg, m) for m in models]
+    names = [h.name for h in wake.heads]
+    for c in calibrate(wake, whisper, names, phrases, audio, candidates_per_hour=args.candidates_per_hour,
+                       target_fa_per_hour=args.target_fa_per_hour, progress=progress):
+        emit(c.to_dict(), args.json,
+             f"{c.name} ({c.phrase!r}): decoding = {{ ..., {c.decoding} }}  ({c.candidates_per_hour:g} candidates "
+             f"an hour on {c.negative_minutes:g} min of negatives, {c.windows} windows)")
+    return 0
 
 
 def register_enroll(sub) -> None:
@@ -182,7 +245,11 @@ def wake_config(cfg, models=None, threshold=None):
 def run(args) -> int:
     cfg = load_config(args.config)
     wcfg = wake_config(cfg, args.model, args.threshold)
-    model = WakeSet.load(wcfg, cfg.runtime, ModelRegistry.load(cfg.models))  # openWakeWord and micro heads
+    from assistant.app import wake_confirm_model
+
+    registry = ModelRegistry.load(cfg.models)
+    # openWakeWord and micro heads, with the second look where [wake.confirm] is on: as the device hears
+    model = WakeSet.load(wcfg, cfg.runtime, registry, wake_confirm_model(cfg, registry))
     mel = next((m.mel.implementation for m in model.models if isinstance(m, WakeWordModel)), "none")
     stream = model.stream()
     for path in args.files:

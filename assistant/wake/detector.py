@@ -59,19 +59,60 @@ def resolve(name: str, registry: ModelRegistry) -> Path:
     raise ModelError(f"{name}: neither a model in the manifest nor a path to an .onnx file")
 
 
-def own_threshold(name: str, registry: ModelRegistry, default: float) -> float:
-    """The threshold a head brings in its manifest entry (``decoding = { threshold = ... }``: ours, chosen
-    by ``assistant wake train``), else ``default`` (``[wake] threshold``)."""
+def own_threshold(name: str, registry: ModelRegistry, default: float, key: str = "threshold") -> float:
+    """The threshold a head brings in its manifest entry (``decoding = { threshold = ..., confirm_threshold =
+    ... }``: ours, chosen by ``assistant wake train``; ``key`` picks which), else ``default``."""
     if name not in registry.entries:
         return default
-    own = registry.entry(name).decoding
-    unknown = set(own) - {"threshold"}
-    if unknown:
-        raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} (known: threshold)")
-    threshold = own.get("threshold", default)
+    own = _decoding(name, registry)
+    threshold = own.get(key, default)
     if not 0 < threshold < 1:
-        raise ModelError(f"{name}: decoding threshold must be in (0, 1), got {threshold}")
+        raise ModelError(f"{name}: decoding {key} must be in (0, 1), got {threshold}")
     return threshold
+
+
+def _decoding(name: str, registry: ModelRegistry) -> dict:
+    own = registry.entry(name).decoding
+    unknown = set(own) - set(DECODING_KEYS)
+    if unknown:
+        raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} (known: {', '.join(DECODING_KEYS)})")
+    return own
+
+
+DECODING_KEYS = ("threshold", "confirm_threshold", "confirm_min_logprob")
+"""what a wake head's manifest entry may set (``assistant wake train``, ``assistant wake calibrate``)"""
+
+
+def min_logprob_of(cfg: WakeConfig, name: str, registry: ModelRegistry) -> float:
+    """The Whisper score a head's candidates need: ``[wake.words]``'s, else its entry's
+    ``confirm_min_logprob``, else ``[wake.confirm] min_logprob``."""
+    over = cfg.words.get(name)
+    if over and over.min_logprob is not None:
+        return over.min_logprob
+    if name not in registry.entries:
+        return cfg.confirm.min_logprob
+    value = _decoding(name, registry).get("confirm_min_logprob", cfg.confirm.min_logprob)
+    if not value < 0:
+        raise ModelError(f"{name}: decoding confirm_min_logprob must be < 0, got {value}")
+    return value
+
+
+def head_threshold(cfg: WakeConfig, name: str, registry: ModelRegistry, confirmed: bool) -> float:
+    """A head's threshold: ``[wake.words]``'s, else, where a second look confirms candidates
+    (``[wake.confirm]``), its entry's ``confirm_threshold`` or ``[wake.confirm] threshold``, else its entry's
+    ``threshold`` or ``[wake] threshold``."""
+    over = cfg.words.get(name)
+    if over and over.threshold is not None:
+        return over.threshold
+    if confirmed:
+        return own_threshold(name, registry, cfg.confirm.threshold, "confirm_threshold")
+    return own_threshold(name, registry, cfg.threshold)
+
+
+def phrase_of(cfg: WakeConfig, name: str) -> str:
+    """What a head's word says: ``[wake.words] phrase``, else its name read as words."""
+    over = cfg.words.get(name)
+    return over.phrase if over and over.phrase else word_name(name).replace("_", " ")
 
 
 def word_name(model: str) -> str:
@@ -140,8 +181,9 @@ class WakeWordModel:
 
     @classmethod
     def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry,
-             names: list[str] | None = None) -> WakeWordModel:
-        """``names``: the heads to load (default: ``[wake] models`` and ``stop_model``)."""
+             names: list[str] | None = None, confirmed: bool = False) -> WakeWordModel:
+        """``names``: the heads to load (default: ``[wake] models`` and ``stop_model``); ``confirmed``: a
+        second look confirms their detections (``WakeSet``), so they run at their candidate thresholds."""
         mel_path = resolve(cfg.melspectrogram, registry)
         impl = cfg.mel
         if impl == MelImpl.AUTO:
@@ -180,8 +222,7 @@ class WakeWordModel:
                     "(one wake word each) are supported"
                 )
             over = cfg.words.get(model_name)
-            threshold = over.threshold if over and over.threshold is not None else own_threshold(model_name, registry,
-                                                                                               cfg.threshold)
+            threshold = head_threshold(cfg, model_name, registry, confirmed)
             patience = (
                 over.patience_frames if over and over.patience_frames is not None else cfg.patience_frames
             )
@@ -216,6 +257,9 @@ class WakeWordModel:
     @property
     def step_s(self) -> float:
         return self.step_samples / self.sample_rate
+
+    lag_s = 0.0
+    """detections are reported on the step that made them (a ``WakeSet`` with a second look lags)"""
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """(N, mel_window, num_mels) -> (N, embedding_dim), one batched call."""

@@ -271,3 +271,113 @@ def plot_det(results: list[HeadResult], path: Path, title: str = "") -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+@dataclass
+class ConfirmedResult:
+    """One head through the whole wake stage (``WakeSet`` with its second look), at its operating point:
+    what the device would do, counted from its events rather than swept over thresholds."""
+
+    name: str
+    candidate_threshold: float
+    min_logprob: float
+    positives: int = 0
+    detected: int = 0
+    candidates_on_positives: int = 0
+    false_accepts: dict[str, int] = field(default_factory=dict)
+    candidates: dict[str, int] = field(default_factory=dict)
+    negative_hours: dict[str, float] = field(default_factory=dict)
+    hard: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """folder -> (clips, accepted)"""
+    confirm_cpu_s: float = 0.0
+    confirm_calls: int = 0
+
+    @property
+    def hours(self) -> float:
+        return sum(self.negative_hours.values())
+
+    def summary(self) -> dict:
+        fa = sum(self.false_accepts.values())
+        cand = sum(self.candidates.values())
+        out = {
+            "model": self.name,
+            "second_look": {"candidate_threshold": self.candidate_threshold, "min_logprob": self.min_logprob},
+            "positives": self.positives,
+            "recall": round(self.detected / self.positives, 4) if self.positives else None,
+            "candidate_recall": round(self.candidates_on_positives / self.positives, 4) if self.positives else None,
+            "negative_hours": round(self.hours, 4),
+            "false_accepts": fa,
+            "false_accepts_per_hour": round(fa / self.hours, 3) if self.hours > 0 else None,
+            "candidates_per_hour": round(cand / self.hours, 1) if self.hours > 0 else None,
+            "negatives": {k: {"hours": round(self.negative_hours[k], 4), "false_accepts": v,
+                              "candidates": self.candidates[k]} for k, v in self.false_accepts.items()},
+            "second_look_cpu_ms": round(1000 * self.confirm_cpu_s / self.confirm_calls, 1) if self.confirm_calls else None,
+        }
+        for k, (clips, accepted) in self.hard.items():
+            out.setdefault("hard_negatives", {})[k] = {
+                "clips": clips, "accepted": accepted, "accept_rate": round(accepted / clips, 4) if clips else None}
+        return out
+
+
+def evaluate_confirmed(wake, positives: Path, negatives: Iterable[Path], sample_rate: int = 16000,  # noqa: ANN001
+                       max_s: float = 3600.0, progress: Callable | None = None,
+                       hard_negatives: Iterable[Path] = ()) -> list[ConfirmedResult]:
+    """``wake``: a ``WakeSet`` with its second look (``WakeSet.load(..., whisper=...)``). Positives and hard
+    negatives: each clip on a fresh stream with ``PAD_S`` of silence either side, counted if the head
+    was detected; negatives: each folder played back to back through one stream (refractory and all, as
+    the device hears a radio)."""
+    import time
+
+    if wake.confirm is None:
+        raise ValueError("evaluate_confirmed needs a WakeSet with its second look (whisper=...)")
+    wrap = progress or (lambda it, **_k: it)
+    heads = [h for m in wake.models for h in m.heads]
+    results = {h.name: ConfirmedResult(h.name, h.threshold, wake.confirm.min_logprobs[h.name]) for h in heads}
+    stream = wake.stream()
+    chunk = 1280
+    pad = np.zeros(int(PAD_S * sample_rate), np.float32)
+
+    def play(x: np.ndarray) -> tuple[list, list]:
+        """Feed ``x``; the detections, and the second looks taken, each charged its share of the time."""
+        looks_before, t0 = stream.looks, time.process_time()
+        events = [e for i in range(0, len(x), chunk) for e in stream.feed(x[i : i + chunk])]
+        n = stream.looks - looks_before
+        looks = list(stream.confirmations)[-n:] if n else []
+        for c in looks:  # all of the time but the heads' (small) part
+            results[c.name].confirm_calls += 1
+            results[c.name].confirm_cpu_s += (time.process_time() - t0) / n
+        return events, looks
+
+    for path in wrap(audio_files(positives), desc="positives", unit="clip"):
+        stream.reset()
+        events, looks = play(np.concatenate([pad, read_audio(path, sample_rate, max_s=max_s).samples, pad]))
+        for r in results.values():
+            r.positives += 1
+            r.detected += any(e.name == r.name for e in events)
+            r.candidates_on_positives += any(c.name == r.name for c in looks)
+    for folder in hard_negatives:
+        counts = {n: [0, 0] for n in results}
+        for path in wrap(audio_files(folder), desc="hard", unit="clip"):
+            stream.reset()
+            events, _ = play(np.concatenate([pad, read_audio(path, sample_rate, max_s=max_s).samples, pad]))
+            for n in results:
+                counts[n][0] += 1
+                counts[n][1] += any(e.name == n for e in events)
+        for n, (clips, accepted) in counts.items():
+            results[n].hard[str(folder)] = (clips, accepted)
+    for folder in negatives:
+        stream.reset()
+        key, total = str(folder), 0
+        for r in results.values():
+            r.false_accepts[key] = r.candidates[key] = 0
+        for path in wrap(audio_files(folder), desc=f"negatives {Path(folder).name}", unit="file"):
+            x = read_audio(path, sample_rate, max_s=max_s).samples
+            total += len(x)
+            events, looks = play(x)
+            for e in events:
+                results[e.name].false_accepts[key] += 1
+            for c in looks:
+                results[c.name].candidates[key] += 1
+        for r in results.values():
+            r.negative_hours[key] = total / sample_rate / 3600
+    return list(results.values())

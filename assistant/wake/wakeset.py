@@ -9,36 +9,65 @@ front end) and microWakeWord heads (the micro front end), loaded together from `
 A kind whose heads are not named is not loaded (no mel or embedding session for micro heads only).
 Each kind runs on its own step (80 ms, 30 ms); both streams start on the same sample, so their
 events' times are on one clock and are merged in time order.
+
+Given the recogniser's Whisper model (``whisper=``, with ``[wake.confirm] enabled``), the heads run at
+their candidate thresholds and each candidate is confirmed (assistant/wake/confirm.py) once ``delay_s``
+of audio after it has been heard: a detection is then reported up to ``lag_s`` after its ``time_s``,
+which stays the candidate's (the listener replays what it heard since).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import collections
+from typing import TYPE_CHECKING
+
 from assistant.config import RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelRegistry
-from assistant.wake.detector import WakeWordModel
-from assistant.wake.micro import MicroWakeModel, is_micro_name
+from assistant.wake.confirm import WakeConfirm
+from assistant.wake.detector import WakeWordModel, min_logprob_of, phrase_of, word_name
+from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
+
+if TYPE_CHECKING:
+    from assistant.asr.whisper import WhisperModel
 
 
 class WakeSet:
-    def __init__(self, models: list[WakeWordModel | MicroWakeModel]) -> None:
+    def __init__(self, models: list[WakeWordModel | MicroWakeModel], confirm: WakeConfirm | None = None) -> None:
         self.models = models
         self.sample_rate = models[0].sample_rate
         self.heads = [h for m in models for h in m.heads]
+        self.confirm = confirm
 
     @classmethod
-    def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry) -> WakeSet:
+    def load(cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry,
+             whisper: WhisperModel | None = None) -> WakeSet:
+        """``whisper``: the recogniser's model, for the second look where ``[wake.confirm] enabled``; without
+        it the heads decide alone, at their own thresholds."""
         named = [*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])]  # the stop head runs as they do
+        confirmed = whisper is not None and cfg.confirm.enabled
         micro = [n for n in named if is_micro_name(n, registry)]
         oww = [n for n in named if n not in micro]
         models: list[WakeWordModel | MicroWakeModel] = []
         if oww:
-            models.append(WakeWordModel.load(cfg, rt, registry, names=oww))
+            models.append(WakeWordModel.load(cfg, rt, registry, names=oww, confirmed=confirmed))
         if micro:
             models.append(MicroWakeModel.load(cfg, rt, registry, names=micro))
-        return cls(models)
+        confirm = None
+        if confirmed:
+            heard_as = {n: head_name(n, registry) if n in micro else word_name(n) for n in named}
+            confirm = WakeConfirm(cfg.confirm, whisper, {heard_as[n]: phrase_of(cfg, n) for n in named},
+                                  {heard_as[n]: min_logprob_of(cfg, n, registry) for n in named})
+        return cls(models, confirm)
+
+    @property
+    def lag_s(self) -> float:
+        """How long after its ``time_s`` a detection may be reported (the second look's delay and a step)."""
+        if self.confirm is None:
+            return 0.0
+        return self.confirm.cfg.delay_s + max(m.step_samples for m in self.models) / self.sample_rate
 
     def stream(self) -> WakeSetStream:
         return WakeSetStream(self)
@@ -48,10 +77,17 @@ class WakeSetStream:
     def __init__(self, wake: WakeSet) -> None:
         self.wake = wake
         self.streams = [m.stream() for m in wake.models]
+        self.confirmations: collections.deque = collections.deque(maxlen=4096)
+        """the latest second looks taken (``Confirmation``), for tools; ``looks``: how many in all"""
+        self.looks = 0
+        self.reset()
 
     def reset(self) -> None:
         for s in self.streams:
             s.reset()
+        self._heard = np.zeros(0, np.float32)  # the latest audio, for the second look
+        self._fed = 0  # samples fed since the start
+        self._candidates: list[WakeDetected] = []
 
     @property
     def scores(self) -> np.ndarray:
@@ -60,6 +96,30 @@ class WakeSetStream:
 
     def feed(self, samples: np.ndarray) -> list[WakeDetected]:
         if len(self.streams) == 1:
-            return self.streams[0].feed(samples)
-        events = [e for s in self.streams for e in s.feed(samples)]
-        return sorted(events, key=lambda e: e.time_s)
+            events = self.streams[0].feed(samples)
+        else:
+            events = sorted((e for s in self.streams for e in s.feed(samples)), key=lambda e: e.time_s)
+        confirm = self.wake.confirm
+        if confirm is None:
+            return events
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        keep = confirm.window_samples + confirm.delay_samples + len(samples)
+        self._heard = np.concatenate([self._heard, samples])[-keep:]
+        self._fed += len(samples)
+        self._candidates += events
+        out = []
+        rate = self.wake.sample_rate
+        while self._candidates:
+            c = self._candidates[0]
+            end = round(c.time_s * rate) + confirm.delay_samples
+            if end > self._fed:
+                break
+            self._candidates.pop(0)
+            back = self._fed - end  # samples heard after the second look's window
+            audio = self._heard[: len(self._heard) - back] if back else self._heard
+            result = confirm.check(c.name, audio)
+            self.confirmations.append(result)
+            self.looks += 1
+            if result.accepted:
+                out.append(c)
+        return out

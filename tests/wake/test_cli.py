@@ -110,7 +110,11 @@ def test_eval_wake(registry, tiny_corpus, tmp_path, capsys):
     ]
     plot = pytest.importorskip("matplotlib", reason="--plot needs matplotlib") and tmp_path / "det.png"
     assert main([*args, "--plot", str(plot)]) == 0
-    summary, plot_line = json_lines(capsys)
+    summary, stage, plot_line = json_lines(capsys)
+    # the whole stage with its second look, at its operating point
+    assert stage["type"] == "wake-stage" and stage["model"] == "hey_jarvis" and stage["positives"] == 6
+    assert stage["candidate_recall"] >= stage["recall"] >= summary["recall"] - 1 / 6
+    assert stage["false_accepts"] == 0 and stage["negative_hours"] == pytest.approx(summary["negative_hours"])
     assert summary["model"] == "hey_jarvis" and summary["positives"] == 6
     assert 0.0 <= summary["recall"] <= 1.0
     assert summary["negative_hours"] == pytest.approx(24.7 / 3600, rel=0.05)
@@ -142,7 +146,7 @@ def test_wake_8khz_file(registry, tmp_path, capsys):
 def test_eval_wake_positives_only(registry, tiny_corpus, capsys):
     assert main(["eval", "wake", "--positives", str(tiny_corpus / "positives"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "recall" in out and "false accepts" not in out
+    assert "recall" in out and "false accepts" not in out and "second look" in out
     assert main(["eval", "wake", "--positives", str(tiny_corpus / "positives"), "--plot", "x.png"]) == 1
 
 
