@@ -12,6 +12,10 @@ Three systems, each with all its heads at once:
 * ``ours``: our runtime: the converted microWakeWord heads (``wake/micro/NAME``) and openWakeWord-format
   heads through our detector (the pretrained ones and any others: ``--ours NAME[=PHRASE]``, a manifest
   name or an .onnx path), at the thresholds of ``[wake]`` (or the micro json cutoffs).
+* ``ours: wake stage``: what the device ships for each phrase (``--stage NAME=PHRASE``, default
+  ``STAGE``) through the whole wake stage: the head at its candidate threshold and the second look by
+  the recogniser's Whisper (assistant/wake/confirm.py), counted from the stage's events at its one
+  operating point (``evaluate_confirmed``); its CPU is the head's and the second looks' together.
 
 Positives: ``CORPUS/<phrase>/positives`` (each head is scored on its own phrase's clips, one fresh padded
 stream per clip; a head whose phrase has no folder is left out of recall). Negatives: one folder of real
@@ -40,6 +44,7 @@ import numpy as np
 from assistant.audio.io import AudioError, read_audio
 from assistant.config import ConfigError, RuntimeConfig, load_config
 from assistant.models import ModelError, ModelRegistry
+from assistant.wake.confirm import SHIPPED
 from assistant.wake.detector import WakeWordModel, word_name
 from assistant.wake.evaluate import (
     THRESHOLDS,
@@ -56,6 +61,9 @@ RATE = 16000
 CHUNK = 1280
 OWW_HEADS = ("alexa", "hey_jarvis", "hey_mycroft", "hey_rhasspy")
 MICRO_HEADS = ("alexa", "hey_jarvis", "hey_mycroft", "okay_nabu")
+STAGE = tuple(f"{name}={phrase.replace(' ', '_')}" for phrase, name in SHIPPED.items())
+"""the head the device ships for each phrase (assistant/wake/confirm.py SHIPPED), with its manifest entry's
+candidate threshold and Whisper score"""
 OWW_THRESHOLD = 0.5
 """the openWakeWord package's default"""
 REFRACTORY_S = 2.0
@@ -185,6 +193,42 @@ def score_system(
     return results
 
 
+def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg, reg: ModelRegistry,
+                max_clips: int, max_neg_s: float) -> list[dict]:
+    """Each ``NAME=PHRASE`` through the wake stage with its second look, on its phrase's clips."""
+    from tqdm import tqdm
+
+    from assistant.app import wake_confirm_model
+    from assistant.wake.evaluate import evaluate_confirmed
+    from assistant.wake.wakeset import WakeSet
+
+    confirm = dataclasses.replace(cfg.wake.confirm, enabled=True)
+    whisper = wake_confirm_model(dataclasses.replace(cfg, wake=dataclasses.replace(cfg.wake, confirm=confirm)), reg)
+    rt = RuntimeConfig(num_threads=1)
+    rows = []
+    for spec in specs:
+        name, _, phrase = spec.partition("=")
+        phrase = phrase or phrase_of(name)
+        if phrase not in phrases:
+            continue
+
+        def wrap(it, **kw):
+            items = list(it)[:max_clips] if kw.get("unit") == "clip" else list(it)
+            return tqdm(items, file=sys.stderr, leave=False, **{**kw, "desc": f"stage {phrase}: {kw.get('desc', '')}"})
+
+        words = {k: v for k, v in cfg.wake.words.items() if k == name}
+        wcfg = dataclasses.replace(cfg.wake, models=(name,), words=words, stop_model="", confirm=confirm)
+        hard = phrases[phrase].parent / "hard_negatives"
+        (r,) = evaluate_confirmed(WakeSet.load(wcfg, rt, reg, whisper), phrases[phrase], [negatives], RATE,
+                                  progress=wrap, hard_negatives=[hard] if hard.is_dir() else [],
+                                  max_total_s=max_neg_s)
+        row = {"system": "ours: wake stage", "threshold": r.candidate_threshold, **r.summary()}
+        if hard.is_dir():
+            row["hard_negatives"] = {"sound-alikes": row["hard_negatives"][str(hard)]}
+        rows.append(row)
+    return rows
+
+
 def cpu_run(model, x: np.ndarray) -> float:
     """CPU seconds to run ``model``'s stream over ``x`` in 80 ms chunks."""
     stream = model.stream()
@@ -307,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a head of ours (manifest name or .onnx path; repeatable). Default: wake/micro/* and the "
         "openWakeWord heads above through our detector",
     )
+    ap.add_argument("--stage", action="append", metavar="NAME=PHRASE",
+                    help="a head through the whole wake stage with its second look (repeatable; default: STAGE)")
+    ap.add_argument("--no-stage", action="store_true", help="leave out the wake stage rows")
     ap.add_argument("--config", type=Path, help="assistant.toml whose [wake] thresholds ours use")
     ap.add_argument("--cpu-minutes", type=float, default=5.0, help="audio for the CPU measurement")
     ap.add_argument("--quick", action="store_true", help="5 clips a phrase, 1 min of negatives, 30 s CPU")
@@ -339,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(summary)
                 if r.positive_scores:
                     curves.append((s.label, s.phrase_for.get(r.name, phrase_of(r.name)), r))
+        stage_rows = [] if args.no_stage else score_stage(args.stage or list(STAGE), phrases, negatives, cfg, reg,
+                                                          max_clips, max_neg_s)
+        rows += stage_rows
         # CPU: the same audio for every system
         cpu_audio, n = [], 0
         for path in audio_files(negatives):
@@ -355,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
             cpu_rows.append({"system": s.label, "heads": len(s.model.heads), "cpu_s": round(c, 3),
                              "real_time_factor": round(c / (len(x) / RATE), 5)})
         ours_total = sum(c["cpu_s"] for c in cpu_rows if c["system"].startswith("ours"))
+        if stage_rows:  # the stage: its heads (in the rows above) and its second looks, per second of audio
+            looks = sum(r["candidates_per_hour"] * r["second_look_cpu_ms"] / 1000 / 3600 for r in stage_rows
+                        if r["candidates_per_hour"] and r["second_look_cpu_ms"])
+            cpu_rows.append({"system": "ours: wake stage, second looks only", "heads": len(stage_rows),
+                             "cpu_s": round(looks * len(x) / RATE, 3), "real_time_factor": round(looks, 5)})
         for c in cpu_rows:
             c["ratio_to_openwakeword"] = round(c["cpu_s"] / base, 3) if base else None
         args.out.mkdir(parents=True, exist_ok=True)

@@ -274,22 +274,24 @@ class WhisperModel:
         cross = self._encode(mel)
         prompt = self._prompt()
         start, kv0 = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
-        out = {}
-        for name, openings in phrases.items():
-            best = float("-inf")
-            for text in openings:
-                body = self.tokenizer.encode(" " + text.strip())
-                if not body:
-                    continue
-                logits, kv, offset, total = start, kv0, len(prompt), 0.0
-                for i, t in enumerate(body):
-                    total += float(log_softmax(self._mask(logits.copy(), i == 0).astype(np.float64))[0, t])
-                    if i + 1 < len(body):
-                        logits, kv = self._step(np.array([[t]], dtype=np.int64), offset, kv, cross)
-                        offset += 1
-                best = max(best, total / len(body))
-            out[name] = best
-        return out
+        best: dict[tuple[int, ...], float] = {}  # every spelling's tokens -> its mean log probability
+        bodies = {name: [tuple(self.tokenizer.encode(" " + t.strip())) for t in openings if t.strip()]
+                  for name, openings in phrases.items()}
+        wanted = {b for bs in bodies.values() for b in bs if b}
+
+        def walk(prefix: tuple[int, ...], logits: np.ndarray, kv, total: float) -> None:
+            """Teacher forcing over the spellings as a tree: a shared prefix ("Hey") is decoded once."""
+            logp = log_softmax(self._mask(logits.copy(), not prefix).astype(np.float64))[0]
+            for t in sorted({b[len(prefix)] for b in wanted if len(b) > len(prefix) and b[: len(prefix)] == prefix}):
+                here, lp = (*prefix, t), total + float(logp[t])
+                if here in wanted:
+                    best[here] = lp / len(here)
+                if any(len(b) > len(here) and b[: len(here)] == here for b in wanted):
+                    nxt, nkv = self._step(np.array([[t]], dtype=np.int64), len(prompt) + len(prefix), kv, cross)
+                    walk(here, nxt, nkv, lp)
+
+        walk((), start, kv0, 0.0)
+        return {name: max((best[b] for b in bs if b in best), default=float("-inf")) for name, bs in bodies.items()}
 
     def _encode(self, mel: np.ndarray) -> dict:
         names = [o.name for o in self.encoder.get_outputs()]

@@ -84,7 +84,6 @@ def register_calibrate(sub) -> None:
                    help="what each --model says, in order (default: its name read as words)")
     p.add_argument("--minutes", type=float, default=12.0, help="minutes of negatives (default 12)")
     p.add_argument("--candidates-per-hour", type=float, default=200.0, help="the second look's budget")
-    p.add_argument("--target-fa-per-hour", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     add_config_flag(p)
@@ -96,15 +95,16 @@ def run_calibrate(args) -> int:
     import sys
 
     from assistant.app import wake_confirm_model
-    from assistant.wake.detector import phrase_of
+    from assistant.wake.detector import phrase_of, word_name
+    from assistant.wake.micro import head_name, is_micro_name
     from assistant.wake.train.calibrate import calibrate, negative_audio
 
     cfg = load_config(args.config)
     models = args.model or list(cfg.wake.models)
     if args.phrase and len(args.phrase) != len(models):
         raise JobError(f"--phrase given {len(args.phrase)} times for {len(models)} model(s)")
-    if args.minutes <= 0 or args.candidates_per_hour <= 0 or args.target_fa_per_hour <= 0:
-        raise JobError("--minutes, --candidates-per-hour and --target-fa-per-hour must be > 0")
+    if args.minutes <= 0 or args.candidates_per_hour <= 0:
+        raise JobError("--minutes and --candidates-per-hour must be > 0")
     wcfg = wake_config(cfg, models)
     registry = ModelRegistry.load(cfg.models)
     wake = WakeSet.load(dataclasses.replace(wcfg, stop_model=""), cfg.runtime, registry)  # the heads alone
@@ -117,13 +117,15 @@ def run_calibrate(args) -> int:
         def progress(it, **kw):
             return tqdm(it, file=sys.stderr, leave=False, **kw)
 
-    audio = negative_audio(args.minutes, args.seed, progress)
+    phrases = args.phrase or [phrase_of(wcfg, m) for m in models]
+    audio = negative_audio(args.minutes, args.seed, progress, phrases)
     if audio.size == 0:
         raise JobError("no negatives: install asterisk-core-sounds-{fr,es,it,ru}-wav or espeak-ng")
-    phrases = args.phrase or [phrase_of(wcfg, m) for m in models]
-    names = [h.name for h in wake.heads]
-    for c in calibrate(wake, whisper, names, phrases, audio, candidates_per_hour=args.candidates_per_hour,
-                       target_fa_per_hour=args.target_fa_per_hour, progress=progress):
+    said = {head_name(m, registry) if is_micro_name(m, registry) else word_name(m): p
+            for m, p in zip(models, phrases, strict=True)}
+    names = [h.name for h in wake.heads]  # the kinds load apart: heads are not in the order of --model
+    for c in calibrate(wake, whisper, names, [said[n] for n in names], audio, wcfg.confirm.window_s, wcfg.confirm.delay_s,
+                       candidates_per_hour=args.candidates_per_hour, progress=progress):
         emit(c.to_dict(), args.json,
              f"{c.name} ({c.phrase!r}): decoding = {{ ..., {c.decoding} }}  ({c.candidates_per_hour:g} candidates "
              f"an hour on {c.negative_minutes:g} min of negatives, {c.windows} windows)")

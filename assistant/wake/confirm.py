@@ -33,6 +33,17 @@ from assistant.config import SAMPLE_RATE, WakeConfirmConfig
 if TYPE_CHECKING:
     from assistant.asr.whisper import WhisperModel
 
+SHIPPED = {
+    "hey jarvis": "wake/own/hey_jarvis",
+    "hey mycroft": "wake/micro/hey_mycroft",
+    "alexa": "wake/micro/alexa",
+    "okay nabu": "wake/micro/okay_nabu",
+    "hey rhasspy": "wake/own/hey_rhasspy",
+    "stop": "wake/own/stop",
+}
+"""the head the device ships for each phrase as the wake stage's first step: whichever measured best as
+one (docs/wake_train.md, "The second look"); each entry's ``decoding`` carries its operating point"""
+
 SPELLINGS = {"okay": ("Okay", "OK"), "ok": ("OK", "Okay"), "hi": ("Hi", "Hey"), "hey": ("Hey", "Hi")}
 """how Whisper may write a lead word of a wake phrase"""
 

@@ -321,11 +321,11 @@ class ConfirmedResult:
 
 def evaluate_confirmed(wake, positives: Path, negatives: Iterable[Path], sample_rate: int = 16000,  # noqa: ANN001
                        max_s: float = 3600.0, progress: Callable | None = None,
-                       hard_negatives: Iterable[Path] = ()) -> list[ConfirmedResult]:
+                       hard_negatives: Iterable[Path] = (), max_total_s: float | None = None) -> list[ConfirmedResult]:
     """``wake``: a ``WakeSet`` with its second look (``WakeSet.load(..., whisper=...)``). Positives and hard
     negatives: each clip on a fresh stream with ``PAD_S`` of silence either side, counted if the head
     was detected; negatives: each folder played back to back through one stream (refractory and all, as
-    the device hears a radio)."""
+    the device hears a radio), up to ``max_total_s`` of it."""
     import time
 
     if wake.confirm is None:
@@ -371,6 +371,8 @@ def evaluate_confirmed(wake, positives: Path, negatives: Iterable[Path], sample_
         for r in results.values():
             r.false_accepts[key] = r.candidates[key] = 0
         for path in wrap(audio_files(folder), desc=f"negatives {Path(folder).name}", unit="file"):
+            if max_total_s is not None and total >= max_total_s * sample_rate:
+                break
             x = read_audio(path, sample_rate, max_s=max_s).samples
             total += len(x)
             events, looks = play(x)

@@ -198,16 +198,24 @@ class MicroWakeModel:
 
     @classmethod
     def load(
-        cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry, names: list[str] | None = None
+        cls, cfg: WakeConfig, rt: RuntimeConfig, registry: ModelRegistry, names: list[str] | None = None,
+        confirmed: bool = False,
     ) -> MicroWakeModel:
+        """``confirmed``: a second look confirms the detections (``WakeSet``), so the heads run at their
+        candidate thresholds (``head_threshold``) rather than their json cutoffs."""
+        from assistant.wake.detector import head_threshold
+
         heads = []
         for model_name in names if names is not None else list(cfg.models):
             over = cfg.words.get(model_name)
+            threshold = over.threshold if over else None
+            if confirmed:
+                threshold = head_threshold(cfg, model_name, registry, confirmed=True)
             head = MicroHead.load(
                 head_path(model_name, registry),
                 head_name(model_name, registry),
                 rt,
-                threshold=over.threshold if over else None,
+                threshold=threshold,
                 patience_frames=over.patience_frames if over and over.patience_frames else 1,
                 refractory_s=over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s,
             )

@@ -54,7 +54,7 @@ class WakeSet:
         if oww:
             models.append(WakeWordModel.load(cfg, rt, registry, names=oww, confirmed=confirmed))
         if micro:
-            models.append(MicroWakeModel.load(cfg, rt, registry, names=micro))
+            models.append(MicroWakeModel.load(cfg, rt, registry, names=micro, confirmed=confirmed))
         confirm = None
         if confirmed:
             heard_as = {n: head_name(n, registry) if n in micro else word_name(n) for n in named}

@@ -159,4 +159,5 @@ def test_wake_cli_runs_micro_heads_too(capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     summary = lines[-1]
     assert summary["models"] == ["hey_jarvis", "micro/hey_jarvis"] and summary["mel"] in ("native", "python")
-    assert [e["name"] for e in lines if e.get("type") == "wake-detected"] == ["hey_jarvis"]
+    # with the second look both run at their candidate thresholds, and Whisper hears "Hey Jarvis" for both
+    assert sorted(e["name"] for e in lines if e.get("type") == "wake-detected") == ["hey_jarvis", "micro/hey_jarvis"]

@@ -269,7 +269,11 @@ def test_eval_wake_quick_runs_all_three_systems(micro_registry, tmp_path):
                  "--oww-heads", "alexa,hey_jarvis"]) == 0
     report = json.loads((out / "results.json").read_text())
     systems = {r["system"] for r in report["heads"]}
-    assert systems == {"openwakeword", "pymicro-wakeword", "ours (micro)", "ours (openWakeWord format)"}
+    assert systems == {"openwakeword", "pymicro-wakeword", "ours (micro)", "ours (openWakeWord format)",
+                       "ours: wake stage"}
+    stage = {r["model"]: r for r in report["heads"] if r["system"] == "ours: wake stage"}
+    assert set(stage) == {"hey_jarvis", "micro/alexa"}  # the shipped head of each phrase in the corpus
+    assert all(r["positives"] == 1 and r["candidate_recall"] >= r["recall"] for r in stage.values())
     micro = {r["model"]: r for r in report["heads"] if r["system"] == "ours (micro)"}
     assert micro["micro/alexa"]["positives"] == 1 and micro["micro/alexa"]["recall"] == 1.0
     assert (out / "det.png").stat().st_size > 10_000 and "| system |" in (out / "results.md").read_text()

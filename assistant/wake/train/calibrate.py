@@ -4,23 +4,26 @@
 
 The wake stage (assistant/wake/confirm.py) has two settings per head: the head's *candidate threshold*
 (how often Whisper is asked) and the *minimum opening log probability* Whisper must give the phrase. Both
-are set here from negatives alone, for a target false-accept rate:
+are set here from negatives alone:
 
 * negatives: real speech in other languages (the French, Spanish, Italian and Russian Asterisk prompts
   that training also uses: telephone band) and English sentences in the training voices (espeak-ng,
-  the Piper voice), augmented as training augments (noise, rooms, 8 kHz band limit). Never festival,
-  flite or the English Asterisk prompts: those are the evaluation's;
+  the Piper voice), augmented as training augments (noise, rooms, 8 kHz band limit), without the
+  sentences that say a calibrated phrase's words. Never festival, flite or the English Asterisk prompts:
+  those are the evaluation's;
 * candidate threshold: the lowest on the grid at which the head fires at most ``candidates_per_hour``
-  times an hour on them (the second look's CPU budget), and never above ``max_candidate``;
-* min_logprob: Whisper's opening score of the phrase on windows of the negatives (``window_s`` long,
-  every ``hop_s``), at the quantile that lets ``target_fa_per_hour`` through at ``candidates_per_hour``
-  candidates an hour (0.5 / 200: one window in 400).
+  times an hour on them (the second look's CPU budget), and never above ``MAX_CANDIDATE``;
+* min_logprob: the highest Whisper score among the windows where the head fires on them at
+  ``LOOSE`` times that budget (so the second look would let none of them through, though a head at its
+  candidate threshold sends it only a fifth as many), and, where the head fires too seldom for that
+  (fewer than ``MIN_WINDOWS``), also among windows every ``hop_s`` of the speech.
 
 The result is a manifest entry's ``decoding = { confirm_threshold, confirm_min_logprob }``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
@@ -32,9 +35,11 @@ from assistant.wake.evaluate import THRESHOLDS, count_detections
 
 RATE = 16000
 CANDIDATES_PER_HOUR = 200.0
-TARGET_FA_PER_HOUR = 0.5
 MAX_CANDIDATE = 0.5
 """a head that needs more than this to stay within the budget keeps this (its recall matters more)"""
+LOOSE = 5.0
+"""the min_logprob is set on the candidates of this many times the budget"""
+MIN_WINDOWS = 100
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,12 @@ class Calibration:
         return f"confirm_threshold = {self.confirm_threshold:g}, confirm_min_logprob = {self.confirm_min_logprob:g}"
 
 
-def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = None) -> np.ndarray:
-    """Half real speech in other languages, half augmented English sentences in the training voices."""
+def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = None,
+                   phrases: Sequence[str] = ()) -> np.ndarray:
+    """Half real speech in other languages, half augmented English sentences in the training voices; no
+    sentence says a word of ``phrases`` (their lead words, "hey", "okay", aside)."""
+    from assistant.wake.train.phrases import LEAD_WORDS
+
     from assistant.wake.train.augment import augment
     from assistant.wake.train.data import noise_bank, real_negative_files
     from assistant.wake.train.synth import Espeak, Piper, espeak_available, piper_available
@@ -81,9 +90,12 @@ def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = No
     voices = [v() for ok, v in ((espeak_available(), Espeak), (piper_available(), Piper)) if ok]
     if voices:
         bank = noise_bank()
+        said = {w for p in phrases for w in p.lower().split() if w not in LEAD_WORDS}
         for text in wrap(sentences(400, "", seed), desc="sentences", unit="sentence"):
             if total >= minutes * 60 * RATE:
                 break
+            if said & set(re.sub(r"[^a-z' ]", " ", text.lower()).split()):
+                continue
             u = voices[int(rng.integers(len(voices)))].say(text, rng)
             y, _ = augment(u.samples, rng, bank, lead_s=(0.1, 0.5), tail_s=(0.1, 0.4), snr_db=(5, 40))
             y = y / (np.abs(y).max() + 1e-9) * np.float32(0.3)  # level: what the heads and Whisper hear alike
@@ -93,36 +105,46 @@ def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = No
 
 
 def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio: np.ndarray,  # noqa: ANN001
-              window_s: float = 2.0, hop_s: float = 0.5, candidates_per_hour: float = CANDIDATES_PER_HOUR,
-              target_fa_per_hour: float = TARGET_FA_PER_HOUR, progress: Callable | None = None) -> list[Calibration]:
+              window_s: float = 2.0, delay_s: float = 0.24, hop_s: float = 2.0,
+              candidates_per_hour: float = CANDIDATES_PER_HOUR, progress: Callable | None = None) -> list[Calibration]:
     """``wake``: a ``WakeSet`` of the heads alone (no second look), heads in the order of ``names``."""
     wrap = progress or (lambda it, **_k: it)
     hours = len(audio) / RATE / 3600
     heads = [h for m in wake.models for h in m.heads]
-    traces = []
-    for m in wake.models:  # each kind on its own step
-        step = m.step_samples
-        traces.append((m, m.stream().scores_for(audio[: len(audio) // step * step])))
-    win, hop = int(window_s * RATE), int(hop_s * RATE)
-    starts = range(0, max(1, len(audio) - win + 1), hop)
-    table = {n: spellings(p) for n, p in zip(names, phrases, strict=True)}
-    scores = {n: [] for n in names}
-    for s in wrap(starts, desc="windows", unit="window"):
-        for n, lp in whisper.opening_logprobs(audio[s : s + win], table).items():
-            scores[n].append(lp)
-    quantile = 1.0 - min(1.0, target_fa_per_hour / candidates_per_hour)
+    win, delay = int(window_s * RATE), int(delay_s * RATE)
     out = []
-    for name, phrase, head in zip(names, phrases, heads, strict=True):
-        model, trace = next((m, t) for m, t in traces if head in m.heads)
-        column = trace[:, model.heads.index(head)]
-        threshold = MAX_CANDIDATE
-        for t in THRESHOLDS:  # ascending: the lowest within the budget
-            if t <= MAX_CANDIDATE and count_detections(column, float(t), head.refractory_steps) / hours \
-                    <= candidates_per_hour:
-                threshold = float(t)
-                break
-        rate = count_detections(column, threshold, head.refractory_steps) / hours
-        lp = np.asarray([v for v in scores[name] if np.isfinite(v)] or [-20.0])
-        out.append(Calibration(name, phrase, threshold, round(float(np.quantile(lp, quantile)), 2),
-                               round(rate, 1), len(scores[name]), round(len(audio) / RATE / 60, 2)))
+    for name, phrase, head in wrap(list(zip(names, phrases, heads, strict=True)), desc="heads", unit="head"):
+        model = next(m for m in wake.models if head in m.heads)
+        step = model.step_samples
+        column = model.stream().scores_for(audio[: len(audio) // step * step])[:, model.heads.index(head)]
+
+        def lowest(budget: float) -> float:
+            for t in THRESHOLDS:  # ascending: the lowest within the budget
+                if t > MAX_CANDIDATE:
+                    break
+                if count_detections(column, float(t), head.refractory_steps) / hours <= budget:
+                    return float(t)
+            return MAX_CANDIDATE
+
+        threshold = lowest(candidates_per_hour)
+        ends = [(i + 1) * step + delay for i in _hits(column, lowest(LOOSE * candidates_per_hour),
+                                                     head.refractory_steps)]
+        if len(ends) < MIN_WINDOWS:
+            ends += list(range(win, len(audio), int(hop_s * RATE)))
+        table = {name: spellings(phrase)}
+        scores = [whisper.opening_logprobs(audio[max(0, e - win) : e], table)[name] for e in ends]
+        finite = [v for v in scores if np.isfinite(v)] or [-20.0]
+        out.append(Calibration(name, phrase, threshold, round(min(float(np.max(finite)) + 0.01, -0.01), 2),
+                               round(count_detections(column, threshold, head.refractory_steps) / hours, 1),
+                               len(scores), round(len(audio) / RATE / 60, 2)))
     return out
+
+
+def _hits(scores: np.ndarray, threshold: float, refractory_steps: int) -> list[int]:
+    """The steps where a head fires (at or above ``threshold``, then not again for ``refractory_steps``)."""
+    hits, last = [], -(10**9)
+    for i in np.flatnonzero(scores >= threshold):
+        if i - last > refractory_steps:
+            hits.append(int(i))
+            last = i
+    return hits

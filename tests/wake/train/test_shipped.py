@@ -55,3 +55,38 @@ def test_shipped_head_fires_on_its_phrase_in_an_unseen_voice(name, registry, tmp
     stream.reset()
     neg = float(stream.scores_for(padded(flite_clip(tmp_path, "please turn on the kitchen lights", "slt", "n"))).max())
     assert max(pos) >= threshold > neg, (pos, neg)
+
+
+def test_every_shipped_phrase_has_a_stage_head_with_its_operating_point():
+    """assistant/wake/confirm.py SHIPPED: a head per phrase whose manifest entry carries the second look's
+    operating point (``assistant wake calibrate``): its candidate threshold and the Whisper score."""
+    from assistant.wake.confirm import SHIPPED
+
+    reg = ModelRegistry.load()
+    assert set(SHIPPED) == set(PHRASES.values())
+    for phrase, name in SHIPPED.items():
+        e = reg.entry(name)
+        assert e.licence.startswith("Apache-2.0") and not e.non_commercial, name
+        assert 0 < e.decoding["confirm_threshold"] < 1 and e.decoding["confirm_min_logprob"] < 0, name
+
+
+@pytest.mark.skipif(not shutil.which("flite"), reason="needs flite (tools/system_deps.sh)")
+@pytest.mark.parametrize("phrase", sorted(PHRASES.values()))
+def test_the_shipped_stage_wakes_on_its_phrase_in_unseen_voices_and_not_on_a_request(phrase, registry, tmp_path):
+    from assistant.asr.whisper import WhisperModel
+    from assistant.config import WhisperConfig
+    from assistant.wake.confirm import SHIPPED
+    from assistant.wake.wakeset import WakeSet
+
+    whisper = WhisperModel.load(WhisperConfig(), RuntimeConfig(), registry)
+    wake = WakeSet.load(WakeConfig(models=(SHIPPED[phrase],)), RuntimeConfig(), registry, whisper)
+    stream = wake.stream()
+
+    def wakes(path) -> bool:
+        stream.reset()
+        x = padded(path)
+        return any(stream.feed(x[i : i + 1280]) for i in range(0, len(x), 1280))
+
+    heard = [wakes(flite_clip(tmp_path, phrase, voice, voice)) for voice in ("slt", "kal16", "awb", "rms")]
+    assert sum(heard) >= 3, heard
+    assert not wakes(flite_clip(tmp_path, "please turn on the kitchen lights", "slt", "n"))
