@@ -196,7 +196,9 @@ def run_train(args) -> int:
         f"({report.validation_fa_per_hour}/h)\n"
         f"  validation recall {report.validation_recall:.1%} on {report.validation_positives} clips; "
         f"confusable phrases accepted {report.validation_confusable_accept_rate:.1%}\n"
-        f"  {report.elapsed_s / 60:.1f} min ({report.machine}); DET curve {report.files.get('det', '-')}; "
+        + (f"  second look: candidates at {report.confirm['confirm_threshold']:g}, Whisper at >= "
+           f"{report.confirm['confirm_min_logprob']:g} ([wake.confirm])\n" if report.confirm else "")
+        + f"  {report.elapsed_s / 60:.1f} min ({report.machine}); DET curve {report.files.get('det', '-')}; "
         f"manifest entry {report.files['manifest']}",
     )
     return 0

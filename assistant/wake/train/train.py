@@ -109,6 +109,8 @@ class TrainOptions:
     cache_dir: Path | None = None
     """shared negatives and the lexicon; None: ~/.cache/assistant/wake-train"""
     voices: tuple[str, ...] = ("espeak", "piper", "kokoro")
+    calibrate_minutes: float = 6.0
+    """negatives for the second look's operating point (``assistant wake calibrate``); 0: none"""
 
     @classmethod
     def quick_options(cls, phrase: str, out: Path, **kw) -> TrainOptions:
@@ -126,6 +128,7 @@ class TrainOptions:
             steps=150,
             hidden=16,
             voices=("espeak",),
+            calibrate_minutes=0.25,
         )
         base.update(kw)
         return cls(phrase, out, **base)
@@ -155,6 +158,9 @@ class TrainReport:
     machine: str = ""
     options: dict = field(default_factory=dict)
     """the ``TrainOptions`` it ran with"""
+    confirm: dict = field(default_factory=dict)
+    """the second look's operating point (``assistant/wake/train/calibrate.py``): ``confirm_threshold``,
+    ``confirm_min_logprob``, ``candidates_per_hour``; empty when not calibrated"""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -508,6 +514,11 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         )
     except RuntimeError as e:  # matplotlib missing: the rest stands
         log(f"no DET plot: {e}")
+    confirm = {}
+    if opts.calibrate_minutes > 0:  # the head's operating point in the wake stage, with the second look
+        t = time.perf_counter()
+        confirm = second_look(head, phrase, opts, log)
+        timings["calibration"] = time.perf_counter() - t
     elapsed = time.perf_counter() - t_start
     report = TrainReport(
         phrase=phrase,
@@ -533,11 +544,31 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         history=history,
         machine=f"{platform.machine()}, {opts.threads} onnxruntime threads",
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+        confirm=confirm,
     )
     files["manifest"] = str(write_manifest_entry(report, out, head))
     files["report"] = str(out / "report.json")
     (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report
+
+
+def second_look(head: Path, phrase: str, opts: TrainOptions, log: Callable[[str], None]) -> dict:
+    """``assistant wake calibrate`` for the new head: its candidate threshold and Whisper score."""
+    from assistant.asr.whisper import WhisperModel
+    from assistant.config import WhisperConfig
+    from assistant.wake.train.calibrate import calibrate, negative_audio
+    from assistant.wake.wakeset import WakeSet
+
+    rt = RuntimeConfig(num_threads=opts.threads)
+    registry = ModelRegistry.load()
+    wake = WakeSet([WakeWordModel.load(WakeConfig(models=(str(head),)), rt, registry)])
+    whisper = WhisperModel.load(WhisperConfig(), rt, registry)
+    audio = negative_audio(opts.calibrate_minutes, opts.seed, phrases=[phrase])
+    (c,) = calibrate(wake, whisper, [wake.heads[0].name], [phrase], audio)
+    log(f"second look: candidates at {c.confirm_threshold:g} ({c.candidates_per_hour:g} an hour), Whisper at "
+        f">= {c.confirm_min_logprob:g}")
+    return {"confirm_threshold": c.confirm_threshold, "confirm_min_logprob": c.confirm_min_logprob,
+            "candidates_per_hour": c.candidates_per_hour, "negative_minutes": c.negative_minutes}
 
 
 VALIDATION_EVERY = 7
@@ -579,12 +610,15 @@ def write_manifest_entry(report: TrainReport, out: Path, head: Path) -> Path:
         f"{report.validation_recall}, {report.validation_fa_per_hour} false accepts/h); voices: "
         f"{voices}; negatives: {NEGATIVE_LICENCES}",
     }
+    c = report.confirm
+    confirm = (f", confirm_threshold = {c['confirm_threshold']}, confirm_min_logprob = {c['confirm_min_logprob']}"
+               if c else "")
     text = (
         f"# manifest entry for the head trained by `assistant wake train` (paste into models/manifest.toml,\n"
         f"# with the file copied to models/wake/{report.name}/head.onnx);\n"
         f"# (the head runs at its threshold from `decoding` unless [wake.words] sets one)\n[[model]]\n"
         + "".join(f"{k} = {json.dumps(v, ensure_ascii=True)}\n" for k, v in fields.items())
-        + f"decoding = {{ threshold = {report.threshold} }}\n"
+        + f"decoding = {{ threshold = {report.threshold}{confirm} }}\n"
     )
     path = out / "manifest.toml"
     path.write_text(text)

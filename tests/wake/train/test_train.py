@@ -27,6 +27,11 @@ def test_quick_run_writes_a_head_report_det_and_manifest_entry(quick_head):
     (entry,) = tomllib.loads((out / "manifest.toml").read_text())["model"]
     assert entry["name"] == "wake/hey_mycroft" and entry["contract"] == "openwakeword-head"
     assert entry["licence"].startswith("Apache-2.0") and len(entry["sha256"]) == 64
+    # the second look's operating point, measured for the new head (assistant wake calibrate)
+    c = report["confirm"]
+    assert 0 < c["confirm_threshold"] <= 0.5 and c["confirm_min_logprob"] < 0 and c["negative_minutes"] > 0
+    assert entry["decoding"] == {"threshold": report["threshold"], "confirm_threshold": c["confirm_threshold"],
+                                 "confirm_min_logprob": c["confirm_min_logprob"]}
 
 
 def test_quick_head_loads_and_fires_on_the_phrase_more_than_on_other_speech(quick_head, registry, tmp_path):
