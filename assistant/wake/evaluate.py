@@ -326,8 +326,6 @@ def evaluate_confirmed(wake, positives: Path, negatives: Iterable[Path], sample_
     negatives: each clip on a fresh stream with ``PAD_S`` of silence either side, counted if the head
     was detected; negatives: each folder played back to back through one stream (refractory and all, as
     the device hears a radio), up to ``max_total_s`` of it."""
-    import time
-
     if wake.confirm is None:
         raise ValueError("evaluate_confirmed needs a WakeSet with its second look (whisper=...)")
     wrap = progress or (lambda it, **_k: it)
@@ -339,13 +337,13 @@ def evaluate_confirmed(wake, positives: Path, negatives: Iterable[Path], sample_
 
     def play(x: np.ndarray) -> tuple[list, list]:
         """Feed ``x``; the detections, and the second looks taken, each charged its share of the time."""
-        looks_before, t0 = stream.looks, time.process_time()
+        looks_before, cpu_before = stream.looks, stream.look_cpu_s
         events = [e for i in range(0, len(x), chunk) for e in stream.feed(x[i : i + chunk])]
         n = stream.looks - looks_before
         looks = list(stream.confirmations)[-n:] if n else []
-        for c in looks:  # all of the time but the heads' (small) part
+        for c in looks:  # the looks of one feed share its time
             results[c.name].confirm_calls += 1
-            results[c.name].confirm_cpu_s += (time.process_time() - t0) / n
+            results[c.name].confirm_cpu_s += (stream.look_cpu_s - cpu_before) / n
         return events, looks
 
     for path in wrap(audio_files(positives), desc="positives", unit="clip"):

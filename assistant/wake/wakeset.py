@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import collections
+import time
 from typing import TYPE_CHECKING
 
 from assistant.config import RuntimeConfig, WakeConfig
@@ -80,6 +81,8 @@ class WakeSetStream:
         self.confirmations: collections.deque = collections.deque(maxlen=4096)
         """the latest second looks taken (``Confirmation``), for tools; ``looks``: how many in all"""
         self.looks = 0
+        self.look_cpu_s = 0.0
+        """CPU seconds the second looks took, all together"""
         self.reset()
 
     def reset(self) -> None:
@@ -117,7 +120,9 @@ class WakeSetStream:
             self._candidates.pop(0)
             back = self._fed - end  # samples heard after the second look's window
             audio = self._heard[: len(self._heard) - back] if back else self._heard
+            t0 = time.process_time()
             result = confirm.check(c.name, audio)
+            self.look_cpu_s += time.process_time() - t0
             self.confirmations.append(result)
             self.looks += 1
             if result.accepted:
