@@ -229,6 +229,29 @@ def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg
     return rows
 
 
+def stage_set(specs: list[str], cfg, reg: ModelRegistry):
+    """One wake stage with the heads of ``specs`` and the second look (what a device listening for all
+    of them at once runs)."""
+    from assistant.app import wake_confirm_model
+    from assistant.wake.wakeset import WakeSet
+
+    confirm = dataclasses.replace(cfg.wake.confirm, enabled=True)
+    wcfg = dataclasses.replace(cfg.wake, models=tuple(s.partition("=")[0] for s in specs), words={}, stop_model="",
+                               confirm=confirm)
+    whisper = wake_confirm_model(dataclasses.replace(cfg, wake=wcfg), reg)
+    return WakeSet.load(wcfg, RuntimeConfig(num_threads=1), reg, whisper)
+
+
+def cpu_feed(wake, x: np.ndarray) -> tuple[float, int]:
+    """CPU seconds to feed ``x`` through a wake stage in 80 ms chunks (its second looks included), and
+    how many second looks it took."""
+    stream = wake.stream()
+    t0 = time.process_time()
+    for i in range(0, len(x) - CHUNK + 1, CHUNK):
+        stream.feed(x[i : i + CHUNK])
+    return time.process_time() - t0, stream.looks
+
+
 def cpu_run(model, x: np.ndarray) -> float:
     """CPU seconds to run ``model``'s stream over ``x`` in 80 ms chunks."""
     stream = model.stream()
@@ -404,12 +427,13 @@ def main(argv: list[str] | None = None) -> int:
             base = c if s.label == "openwakeword" else base
             cpu_rows.append({"system": s.label, "heads": len(s.model.heads), "cpu_s": round(c, 3),
                              "real_time_factor": round(c / (len(x) / RATE), 5)})
-        ours_total = sum(c["cpu_s"] for c in cpu_rows if c["system"].startswith("ours"))
-        if stage_rows:  # the stage: its heads (in the rows above) and its second looks, per second of audio
-            looks = sum(r["candidates_per_hour"] * r["second_look_cpu_ms"] / 1000 / 3600 for r in stage_rows
-                        if r["candidates_per_hour"] and r["second_look_cpu_ms"])
-            cpu_rows.append({"system": "ours: wake stage, second looks only", "heads": len(stage_rows),
-                             "cpu_s": round(looks * len(x) / RATE, 3), "real_time_factor": round(looks, 5)})
+        ours_total = sum(c["cpu_s"] for c in cpu_rows if c["system"].startswith("ours ("))
+        if stage_rows:  # the shipped stage for every phrase at once: its heads and their second looks
+            stage = stage_set(args.stage or list(STAGE), cfg, reg)
+            c, looks = cpu_feed(stage, x)
+            cpu_rows.append({"system": "ours: wake stage (shipped heads + second looks)", "heads": len(stage.heads),
+                             "cpu_s": round(c, 3), "real_time_factor": round(c / (len(x) / RATE), 5),
+                             "second_looks": looks})
         for c in cpu_rows:
             c["ratio_to_openwakeword"] = round(c["cpu_s"] / base, 3) if base else None
         args.out.mkdir(parents=True, exist_ok=True)
