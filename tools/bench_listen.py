@@ -34,6 +34,7 @@ from assistant.config import EndpointConfig, MelImpl, RuntimeConfig, VadConfig, 
 from assistant.models import ModelError, ModelRegistry
 from assistant.vad.speech_prob import load_speech_prob
 from assistant.wake.detector import WakeWordModel
+from assistant.wake.evaluate import detection_steps
 
 RATE = 16000
 DEMO = Path(__file__).resolve().parent.parent / "assistant" / "data" / "demo.wav"
@@ -59,13 +60,6 @@ def bench_audio(minutes: float) -> np.ndarray:
     return np.concatenate(out)[:total].astype(np.float32)
 
 
-def detections(scores: np.ndarray, threshold: float, refractory_steps: int) -> list[int]:
-    hits, last = [], -(10**9)
-    for i in np.flatnonzero(scores >= threshold):
-        if i - last > refractory_steps:
-            hits.append(int(i))
-            last = i
-    return hits
 
 
 def run_ours(name: str, wake: WakeWordModel, vad, x: np.ndarray, chunk: int) -> dict:
@@ -167,12 +161,12 @@ def main() -> int:
     ref = results[0] if results and results[0]["pipeline"].startswith("openwakeword") else None
     step_s = 0.08
     refractory = int(round(2.0 / step_s))
-    ref_hits = detections(ref["scores"], args.threshold, refractory) if ref else None
+    ref_hits = detection_steps(ref["scores"], args.threshold, refractory) if ref else None
     for r in results:
         if "times" in r:  # the listener: its own events (steps end at (i + 1) * 80 ms)
             hits = [int(round(t / step_s)) - 1 for t in r["times"]]
         else:
-            hits = detections(r["scores"], args.threshold, refractory)
+            hits = detection_steps(r["scores"], args.threshold, refractory)
         row = {
             "pipeline": r["pipeline"],
             "cpu_s": round(r["cpu_s"], 3),

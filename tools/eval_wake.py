@@ -303,8 +303,10 @@ DET_GRID = np.unique(np.round(np.concatenate([THRESHOLDS, np.linspace(0.9, 0.999
 """evaluate.py's grid, finer where microWakeWord's cutoffs lie (0.85-0.97)"""
 
 
-def plot_all(curves: list[tuple[str, str, HeadResult]], path: Path, title: str) -> Path:
-    """One DET plot: a colour per phrase, a line style per system, each head's operating point marked."""
+def plot_all(curves: list[tuple[str, str, HeadResult]], path: Path, title: str,
+             points: list[tuple[str, float, float]] = ()) -> Path:
+    """One DET plot: a colour per phrase, a line style per system, each head's operating point marked;
+    ``points``: (phrase, false accepts an hour, miss rate) of the wake stage, drawn as stars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -324,6 +326,10 @@ def plot_all(curves: list[tuple[str, str, HeadResult]], path: Path, title: str) 
         t = r.threshold
         ax.plot([max(r.fa_per_hour(t), 1e-2)], [max(1 - r.recall(t), 1e-3) * 100], markers.get(system, "o"),
                 color=colours[phrase], markersize=7, markerfacecolor="none")
+    for i, (phrase, fa, miss) in enumerate(points):
+        colour = colours.get(phrase, plt.get_cmap("tab10")((len(phrases) + i) % 10))
+        ax.plot([max(fa, 1e-2)], [max(miss, 1e-3) * 100], "*", color=colour, markersize=13,
+                markeredgecolor="black", label=f"ours: wake stage: {phrase}")
     det_axes(ax)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(title, fontsize=9)
@@ -442,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
             curves, args.out / "det.png",
             f"{', '.join(f'{p} {len(audio_files(f)[:max_clips])}' for p, f in phrases.items())} positive "
             f"clips (each head on its phrase's),\n{hours * 60:.1f} min of negatives; "
-            "markers: the operating thresholds",
+            "markers: the operating thresholds; stars: the wake stage with its second look",
+            [(phrase_of(r["model"].removeprefix("micro/")), r["false_accepts_per_hour"] or 0.0, 1 - r["recall"])
+             for r in stage_rows if r["positives"]],
         )
         report = {
             "corpus": str(args.corpus),

@@ -47,15 +47,20 @@ def patience_filter(scores: np.ndarray, patience: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, patience).min(axis=1)
 
 
+def detection_steps(filtered: np.ndarray, threshold: float, refractory_steps: int) -> list[int]:
+    """The steps the stream would report a detection on: at or above threshold, outside the refractory
+    time of the one before."""
+    hits, last = [], -(10**9)
+    for i in np.flatnonzero(filtered >= threshold):
+        if i - last > refractory_steps:
+            hits.append(int(i))
+            last = i
+    return hits
+
+
 def count_detections(filtered: np.ndarray, threshold: float, refractory_steps: int) -> int:
-    """Detections the stream would report: steps at or above threshold, outside the refractory time."""
-    hits = np.flatnonzero(filtered >= threshold)
-    count, last = 0, -(10**9)
-    for h in hits:
-        if h - last > refractory_steps:
-            count += 1
-            last = h
-    return count
+    """How many detections the stream would report (``detection_steps``)."""
+    return len(detection_steps(filtered, threshold, refractory_steps))
 
 
 @dataclass

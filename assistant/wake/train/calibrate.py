@@ -31,7 +31,7 @@ import numpy as np
 
 from assistant.audio.io import AudioError, read_audio
 from assistant.wake.confirm import spellings
-from assistant.wake.evaluate import THRESHOLDS, count_detections
+from assistant.wake.evaluate import THRESHOLDS, count_detections, detection_steps
 
 RATE = 16000
 CANDIDATES_PER_HOUR = 200.0
@@ -127,7 +127,7 @@ def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio
             return MAX_CANDIDATE
 
         threshold = lowest(candidates_per_hour)
-        ends = [(i + 1) * step + delay for i in _hits(column, lowest(LOOSE * candidates_per_hour),
+        ends = [(i + 1) * step + delay for i in detection_steps(column, lowest(LOOSE * candidates_per_hour),
                                                      head.refractory_steps)]
         if len(ends) < MIN_WINDOWS:
             ends += list(range(win, len(audio), int(hop_s * RATE)))
@@ -139,12 +139,3 @@ def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio
                                len(scores), round(len(audio) / RATE / 60, 2)))
     return out
 
-
-def _hits(scores: np.ndarray, threshold: float, refractory_steps: int) -> list[int]:
-    """The steps where a head fires (at or above ``threshold``, then not again for ``refractory_steps``)."""
-    hits, last = [], -(10**9)
-    for i in np.flatnonzero(scores >= threshold):
-        if i - last > refractory_steps:
-            hits.append(int(i))
-            last = i
-    return hits
