@@ -106,6 +106,8 @@ class WakeSetStream:
         if confirm is None:
             return events
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if not np.isfinite(samples).all():  # as the heads hear it (WakeStream.feed)
+            samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
         keep = confirm.window_samples + confirm.delay_samples + len(samples)
         self._heard = np.concatenate([self._heard, samples])[-keep:]
         self._fed += len(samples)

@@ -135,3 +135,13 @@ def test_bad_second_look_settings_are_config_errors(tmp_path):
         with pytest.raises(ConfigError, match=f"wake.confirm.{key}"):
             load_config(path)
     assert dataclasses.replace(WakeConfirmConfig(), enabled=False).enabled is False
+
+
+def test_samples_that_are_not_finite_reach_the_second_look_as_the_heads_hear_them(registry, whisper, demo):
+    wake = WakeSet.load(WakeConfig(), RuntimeConfig(), registry, whisper)
+    stream = wake.stream()
+    x = np.concatenate([demo[: int(1.6 * RATE)], np.zeros(RATE, np.float32)])
+    x[100:200] = np.nan
+    x[300] = np.inf
+    events = [e for i in range(0, len(x), 1280) for e in stream.feed(x[i : i + 1280])]
+    assert [e.name for e in events] == ["hey_jarvis"] and stream.looks >= 1
