@@ -48,8 +48,6 @@ class Listener:
         self.sample_rate = wake.sample_rate
         self._wake_stream = wake.stream()
         self._stop_names = frozenset(h.name for h in wake.heads if h.stop)
-        self._lag = int(round(wake.lag_s * self.sample_rate))
-        """samples a detection may be reported after its time (the second look): kept to be heard again"""
         self.reset()
 
     @classmethod
@@ -66,7 +64,6 @@ class Listener:
         self._wake_stream.reset()
         self._wake_origin = 0  # stream sample where the current wake stream started
         self._samples_seen = 0
-        self._recent = np.zeros(0, np.float32)  # the latest audio the wake stream heard (``_lag`` samples)
         self._utterances: collections.deque[np.ndarray] = collections.deque()
 
     @property
@@ -90,9 +87,6 @@ class Listener:
             chunk = samples[pos:]
             if self.state == ListenState.IDLE:
                 detections = self._wake_stream.feed(chunk)
-                before = self._recent
-                if self._lag:
-                    self._recent = np.concatenate([before, chunk])[-self._lag :]
                 offset_s = self._wake_origin / self.sample_rate
                 # "stop" is reported, and listening goes on: the pipeline decides whether it applies
                 events += [StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections
@@ -107,8 +101,8 @@ class Listener:
                 end = self._wake_origin + round(hit.time_s * self.sample_rate)
                 used = end - self._samples_seen
                 self._samples_seen = end
-                if used < 0:  # confirmed after the fact: what followed the wake word is heard again
-                    samples, pos = np.concatenate([before[len(before) + used :], chunk]), 0
+                if used < 0:  # confirmed after the fact (the second look): what followed it is heard again
+                    samples, pos = self._wake_stream.heard_since(hit.time_s), 0
                 else:
                     pos += used
                 self._listen(wake_tail=True)
@@ -162,7 +156,6 @@ class Listener:
         self.state = ListenState.IDLE
         self._wake_stream.reset()
         self._wake_origin = self._samples_seen
-        self._recent = np.zeros(0, np.float32)
 
 
 def _shift(event: WakeDetected, offset_s: float) -> WakeDetected:

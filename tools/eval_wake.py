@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.asr.whisper import WhisperModel
 from assistant.audio.io import AudioError, read_audio
 from assistant.config import ConfigError, RuntimeConfig, load_config
 from assistant.models import ModelError, ModelRegistry
@@ -193,18 +194,13 @@ def score_system(
     return results
 
 
-def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg, reg: ModelRegistry,
+def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg, reg: ModelRegistry, whisper,
                 max_clips: int, max_neg_s: float) -> list[dict]:
     """Each ``NAME=PHRASE`` through the wake stage with its second look, on its phrase's clips."""
     from tqdm import tqdm
 
-    from assistant.app import wake_confirm_model
     from assistant.wake.evaluate import evaluate_confirmed
-    from assistant.wake.wakeset import WakeSet
 
-    confirm = dataclasses.replace(cfg.wake.confirm, enabled=True)
-    whisper = wake_confirm_model(dataclasses.replace(cfg, wake=dataclasses.replace(cfg.wake, confirm=confirm)), reg)
-    rt = RuntimeConfig(num_threads=1)
     rows = []
     for spec in specs:
         name, _, phrase = spec.partition("=")
@@ -216,10 +212,8 @@ def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg
             items = list(it)[:max_clips] if kw.get("unit") == "clip" else list(it)
             return tqdm(items, file=sys.stderr, leave=False, **{**kw, "desc": f"stage {phrase}: {kw.get('desc', '')}"})
 
-        words = {k: v for k, v in cfg.wake.words.items() if k == name}
-        wcfg = dataclasses.replace(cfg.wake, models=(name,), words=words, stop_model="", confirm=confirm)
         hard = phrases[phrase].parent / "hard_negatives"
-        (r,) = evaluate_confirmed(WakeSet.load(wcfg, rt, reg, whisper), phrases[phrase], [negatives], RATE,
+        (r,) = evaluate_confirmed(stage_set([spec], cfg, reg, whisper), phrases[phrase], [negatives], RATE,
                                   progress=wrap, hard_negatives=[hard] if hard.is_dir() else [],
                                   max_total_s=max_neg_s)
         row = {"system": "ours: wake stage", "threshold": r.candidate_threshold, **r.summary()}
@@ -229,16 +223,13 @@ def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg
     return rows
 
 
-def stage_set(specs: list[str], cfg, reg: ModelRegistry):
-    """One wake stage with the heads of ``specs`` and the second look (what a device listening for all
-    of them at once runs)."""
-    from assistant.app import wake_confirm_model
+def stage_set(specs: list[str], cfg, reg: ModelRegistry, whisper):
+    """One wake stage with the heads of ``specs`` (``NAME[=PHRASE]``) and the second look by ``whisper``."""
     from assistant.wake.wakeset import WakeSet
 
-    confirm = dataclasses.replace(cfg.wake.confirm, enabled=True)
-    wcfg = dataclasses.replace(cfg.wake, models=tuple(s.partition("=")[0] for s in specs), words={}, stop_model="",
-                               confirm=confirm)
-    whisper = wake_confirm_model(dataclasses.replace(cfg, wake=wcfg), reg)
+    names = tuple(s.partition("=")[0] for s in specs)
+    wcfg = dataclasses.replace(cfg.wake, models=names, words={k: v for k, v in cfg.wake.words.items() if k in names},
+                               stop_model="", confirm=dataclasses.replace(cfg.wake.confirm, enabled=True))
     return WakeSet.load(wcfg, RuntimeConfig(num_threads=1), reg, whisper)
 
 
@@ -415,8 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(summary)
                 if r.positive_scores:
                     curves.append((s.label, s.phrase_for.get(r.name, phrase_of(r.name)), r))
+        whisper = None if args.no_stage else WhisperModel.load(cfg.asr.whisper, RuntimeConfig(num_threads=1), reg)
         stage_rows = [] if args.no_stage else score_stage(args.stage or list(STAGE), phrases, negatives, cfg, reg,
-                                                          max_clips, max_neg_s)
+                                                          whisper, max_clips, max_neg_s)
         rows += stage_rows
         # CPU: the same audio for every system
         cpu_audio, n = [], 0
@@ -435,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
                              "real_time_factor": round(c / (len(x) / RATE), 5)})
         ours_total = sum(c["cpu_s"] for c in cpu_rows if c["system"].startswith("ours ("))
         if stage_rows:  # the shipped stage for every phrase at once: its heads and their second looks
-            stage = stage_set(args.stage or list(STAGE), cfg, reg)
+            stage = stage_set(args.stage or list(STAGE), cfg, reg, whisper)
             c, looks = cpu_feed(stage, x)
             cpu_rows.append({"system": "ours: wake stage (shipped heads + second looks)", "heads": len(stage.heads),
                              "cpu_s": round(c, 3), "real_time_factor": round(c / (len(x) / RATE), 5),

@@ -241,9 +241,7 @@ class WhisperModel:
             return [Hypothesis((), "", (), 0.0, 0.0, 0.0)], []  # digital silence: nothing was said
         mel = log_mel(samples)
         if self.dynamic_window and self.cfg.window is WhisperWindow.UTTERANCE:
-            frames = max(len(samples) + int(self.cfg.window_pad_s * SAMPLE_RATE),
-                         int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
-            frames = min(mel.shape[1], 2 * (frames // 2 + 1))  # even: the encoder strides by 2
+            frames = self._utterance_frames(len(samples), mel.shape[1])
             if frames < mel.shape[1]:
                 hyps, cross = self._decode(mel[:, :frames])
                 if not looped(hyps[0].tokens, len(samples) / SAMPLE_RATE):
@@ -268,9 +266,7 @@ class WhisperModel:
             return {name: float("-inf") for name in phrases}
         mel = log_mel(samples)
         if self.dynamic_window:
-            frames = max(len(samples) + int(self.cfg.window_pad_s * SAMPLE_RATE),
-                         int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
-            mel = mel[:, : min(mel.shape[1], 2 * (frames // 2 + 1))]
+            mel = mel[:, : self._utterance_frames(len(samples), mel.shape[1])]
         cross = self._encode(mel)
         prompt = self._prompt()
         start, kv0 = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
@@ -292,6 +288,13 @@ class WhisperModel:
 
         walk((), start, kv0, 0.0)
         return {name: max((best[b] for b in bs if b in best), default=float("-inf")) for name, bs in bodies.items()}
+
+    def _utterance_frames(self, num_samples: int, num_frames: int) -> int:
+        """Mel frames the encoder hears of a short recording: it, ``window_pad_s`` more and at least
+        ``window_min_s``, never past the 30 s window; even, as the encoder strides by 2."""
+        frames = max(num_samples + int(self.cfg.window_pad_s * SAMPLE_RATE),
+                     int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
+        return min(num_frames, 2 * (frames // 2 + 1))
 
     def _encode(self, mel: np.ndarray) -> dict:
         names = [o.name for o in self.encoder.get_outputs()]

@@ -94,7 +94,7 @@ def register_calibrate(sub) -> None:
 def run_calibrate(args) -> int:
     import sys
 
-    from assistant.app import wake_confirm_model
+    from assistant.asr.whisper import WhisperModel
     from assistant.wake.detector import phrase_of, word_name
     from assistant.wake.micro import head_name, is_micro_name
     from assistant.wake.train.calibrate import calibrate, negative_audio
@@ -108,8 +108,7 @@ def run_calibrate(args) -> int:
     wcfg = wake_config(cfg, models)
     registry = ModelRegistry.load(cfg.models)
     wake = WakeSet.load(dataclasses.replace(wcfg, stop_model=""), cfg.runtime, registry)  # the heads alone
-    whisper = wake_confirm_model(dataclasses.replace(cfg, wake=dataclasses.replace(
-        cfg.wake, confirm=dataclasses.replace(cfg.wake.confirm, enabled=True))), registry)
+    whisper = WhisperModel.load(cfg.asr.whisper, cfg.runtime, registry)  # whether [wake.confirm] is on or not
     progress = None
     if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm

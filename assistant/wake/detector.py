@@ -71,16 +71,16 @@ def own_threshold(name: str, registry: ModelRegistry, default: float, key: str =
     return threshold
 
 
+DECODING_KEYS = ("threshold", "confirm_threshold", "confirm_min_logprob")
+"""what a wake head's manifest entry may set (``assistant wake train``, ``assistant wake calibrate``)"""
+
+
 def _decoding(name: str, registry: ModelRegistry) -> dict:
     own = registry.entry(name).decoding
     unknown = set(own) - set(DECODING_KEYS)
     if unknown:
         raise ModelError(f"{name}: unknown decoding settings {sorted(unknown)} (known: {', '.join(DECODING_KEYS)})")
     return own
-
-
-DECODING_KEYS = ("threshold", "confirm_threshold", "confirm_min_logprob")
-"""what a wake head's manifest entry may set (``assistant wake train``, ``assistant wake calibrate``)"""
 
 
 def min_logprob_of(cfg: WakeConfig, name: str, registry: ModelRegistry) -> float:
@@ -257,9 +257,6 @@ class WakeWordModel:
     @property
     def step_s(self) -> float:
         return self.step_samples / self.sample_rate
-
-    lag_s = 0.0
-    """detections are reported on the step that made them (a ``WakeSet`` with a second look lags)"""
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """(N, mel_window, num_mels) -> (N, embedding_dim), one batched call."""

@@ -208,9 +208,10 @@ class MicroWakeModel:
         heads = []
         for model_name in names if names is not None else list(cfg.models):
             over = cfg.words.get(model_name)
-            threshold = over.threshold if over else None
-            if confirmed:
+            if confirmed:  # its candidate threshold ([wake.words] first)
                 threshold = head_threshold(cfg, model_name, registry, confirmed=True)
+            else:  # its json cutoff unless [wake.words] sets one
+                threshold = over.threshold if over else None
             head = MicroHead.load(
                 head_path(model_name, registry),
                 head_name(model_name, registry),

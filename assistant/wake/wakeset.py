@@ -12,17 +12,17 @@ events' times are on one clock and are merged in time order.
 
 Given the recogniser's Whisper model (``whisper=``, with ``[wake.confirm] enabled``), the heads run at
 their candidate thresholds and each candidate is confirmed (assistant/wake/confirm.py) once ``delay_s``
-of audio after it has been heard: a detection is then reported up to ``lag_s`` after its ``time_s``,
-which stays the candidate's (the listener replays what it heard since).
+of audio after it has been heard: a detection is then reported after its ``time_s``, which stays the
+candidate's (the listener hears again what followed it: ``heard_since``).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 import collections
 import time
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from assistant.config import RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
@@ -63,13 +63,6 @@ class WakeSet:
                                   {heard_as[n]: min_logprob_of(cfg, n, registry) for n in named})
         return cls(models, confirm)
 
-    @property
-    def lag_s(self) -> float:
-        """How long after its ``time_s`` a detection may be reported (the second look's delay and a step)."""
-        if self.confirm is None:
-            return 0.0
-        return self.confirm.cfg.delay_s + max(m.step_samples for m in self.models) / self.sample_rate
-
     def stream(self) -> WakeSetStream:
         return WakeSetStream(self)
 
@@ -91,6 +84,12 @@ class WakeSetStream:
         self._heard = np.zeros(0, np.float32)  # the latest audio, for the second look
         self._fed = 0  # samples fed since the start
         self._candidates: list[WakeDetected] = []
+
+    def heard_since(self, time_s: float) -> np.ndarray:
+        """The audio fed from ``time_s`` (stream time) on: what followed a detection reported after the fact.
+        It reaches back ``window_s + delay_s`` at most, beyond any detection's lag."""
+        n = self._fed - round(time_s * self.wake.sample_rate)
+        return self._heard[len(self._heard) - n :] if n > 0 else np.zeros(0, np.float32)
 
     @property
     def scores(self) -> np.ndarray:
