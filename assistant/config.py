@@ -212,19 +212,30 @@ class WakeConfirmConfig:
     threshold: float = 0.05
     """the candidate threshold of a head that brings none (its manifest entry's ``decoding``
     ``confirm_threshold``); a ``[wake.words]`` threshold overrides both"""
-    min_logprob: float = -5.6
+    min_logprob: float = -5.1
     """the phrase's mean log probability per token, as the opening of what Whisper hears, that a
     candidate needs"""
     window_s: float = 2.0
     """audio Whisper hears, ending ``delay_s`` after the candidate"""
-    delay_s: float = 0.24
-    """audio after the candidate included (a head may fire before the phrase's last sound)"""
+    delay_s: float = 0.8
+    """audio after the candidate included: a head at its candidate threshold fires early in the phrase,
+    and Whisper must hear all of it (the decision comes this much after the candidate; the request is
+    not cut, the listener hears again what followed the candidate)"""
+    encode_s: float = 4.0
+    """the shortest audio Whisper's encoder hears on a look (the window, then silence; the recogniser's
+    own ``window_min_s`` is 15): 4 s costs a fifth of 15 s. The shipped heads' ``confirm_min_logprob``
+    were set with these settings: after changing one, recalibrate (``assistant wake calibrate``)"""
+    prompt: bool = False
+    """begin a look with ``[asr.whisper] prompt`` (off: the look does not change with the recogniser's
+    prompt, and costs less)"""
 
     def __post_init__(self) -> None:
         _check(0 < self.threshold < 1, "wake.confirm.threshold", f"must be in (0, 1), got {self.threshold}")
         _check(self.min_logprob < 0, "wake.confirm.min_logprob", f"must be < 0, got {self.min_logprob}")
         _check(0.5 <= self.window_s <= 10, "wake.confirm.window_s", f"must be in [0.5, 10], got {self.window_s}")
         _check(0 <= self.delay_s <= 1, "wake.confirm.delay_s", f"must be in [0, 1], got {self.delay_s}")
+        _check(self.window_s <= self.encode_s <= 30, "wake.confirm.encode_s",
+               f"must be in [window_s, 30], got {self.encode_s}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,7 +168,7 @@ class WhisperModel:
             registry.path(f"{cfg.model}/decoder{suffix}"),
             registry.path(f"{cfg.model}/vocabulary"),
             registry.path(f"{cfg.model}/config"),
-            registry.path(f"{cfg.model}/tokenizer") if cfg.prompt else None,
+            registry.path(f"{cfg.model}/tokenizer"),  # merges: the prompt, the wake word's look, candidates
         )
 
     @classmethod
@@ -251,49 +251,58 @@ class WhisperModel:
         hyps, cross = self._decode(mel)
         return self._with_candidates(hyps, cross, candidates)
 
-    def opening_logprob(self, samples: np.ndarray, openings: Sequence[str]) -> float:
+    def opening_logprob(self, samples: np.ndarray, openings: Sequence[str], *, min_s: float | None = None,
+                        prompt: bool = True) -> float:
         """How well the audio's transcript can open with one of ``openings`` (Whisper-style text, "Hey
-        Jarvis"): the best mean log probability per token of the opening, teacher-forced after the prompt,
-        with nothing asked of what follows (a request spoken straight on costs nothing). The wake word's
-        second look (assistant/wake/confirm.py): one encoder run on a short window and a few decoder steps.
-        -inf for digital silence."""
-        return self.opening_logprobs(samples, {"": openings})[""]
+        Jarvis"): the best mean log probability per token of the opening, teacher-forced after the start
+        (and the previous-text prompt where ``prompt``), with nothing asked of what follows (a request
+        spoken straight on costs nothing). The wake word's second look (assistant/wake/confirm.py): one
+        encoder run on a short window (at least ``min_s`` seconds; default ``window_min_s``) and a few
+        decoder steps. -inf for digital silence."""
+        return self.opening_logprobs(samples, {"": openings}, min_s=min_s, prompt=prompt)[""]
 
-    def opening_logprobs(self, samples: np.ndarray, phrases: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    def opening_logprobs(self, samples: np.ndarray, phrases: Mapping[str, Sequence[str]], *,
+                         min_s: float | None = None, prompt: bool = True) -> dict[str, float]:
         """``opening_logprob`` of several phrases (name -> its spellings) on one encoder run."""
         samples = np.asarray(samples, dtype=np.float32)[-WINDOW_SAMPLES:]
         if len(samples) == 0 or float(np.abs(samples).max()) == 0.0:
             return {name: float("-inf") for name in phrases}
         mel = log_mel(samples)
         if self.dynamic_window:
-            mel = mel[:, : self._utterance_frames(len(samples), mel.shape[1])]
+            mel = mel[:, : self._utterance_frames(len(samples), mel.shape[1], min_s)]
         cross = self._encode(mel)
-        prompt = self._prompt()
-        start, kv0 = self._step(np.array([prompt], dtype=np.int64), 0, self._empty_kv(1), cross)
-        best: dict[tuple[int, ...], float] = {}  # every spelling's tokens -> its mean log probability
+        start = self._prompt() if prompt else [self.tokenizer.sot, self.tokenizer.no_timestamps]
+        logits, kv = self._step(np.array([start], dtype=np.int64), 0, self._empty_kv(1), cross)
         bodies = {name: [tuple(self.tokenizer.encode(" " + t.strip())) for t in openings if t.strip()]
                   for name, openings in phrases.items()}
         wanted = {b for bs in bodies.values() for b in bs if b}
-
-        def walk(prefix: tuple[int, ...], logits: np.ndarray, kv, total: float) -> None:
-            """Teacher forcing over the spellings as a tree: a shared prefix ("Hey") is decoded once."""
-            logp = log_softmax(self._mask(logits.copy(), not prefix).astype(np.float64))[0]
-            for t in sorted({b[len(prefix)] for b in wanted if len(b) > len(prefix) and b[: len(prefix)] == prefix}):
-                here, lp = (*prefix, t), total + float(logp[t])
-                if here in wanted:
-                    best[here] = lp / len(here)
-                if any(len(b) > len(here) and b[: len(here)] == here for b in wanted):
-                    nxt, nkv = self._step(np.array([[t]], dtype=np.int64), len(prompt) + len(prefix), kv, cross)
-                    walk(here, nxt, nkv, lp)
-
-        walk((), start, kv0, 0.0)
+        best: dict[tuple[int, ...], float] = {}  # every spelling's tokens -> its mean log probability
+        # Teacher forcing over the spellings as a tree, a level at a time: a shared prefix ("Hey") is
+        # decoded once, and the prefixes of one length go through the decoder as one batch.
+        level: list[tuple[tuple[int, ...], float]] = [((), 0.0)]
+        while level:
+            logp = log_softmax(self._mask(logits.copy(), not level[0][0]).astype(np.float64))
+            grown, rows = [], []
+            for row, (prefix, total) in enumerate(level):
+                n = len(prefix)
+                for t in sorted({b[n] for b in wanted if len(b) > n and b[:n] == prefix}):
+                    here, lp = (*prefix, t), total + float(logp[row, t])
+                    if here in wanted:
+                        best[here] = lp / len(here)
+                    if any(len(b) > n + 1 and b[: n + 1] == here for b in wanted):
+                        grown.append((here, lp))
+                        rows.append(row)
+            if grown:
+                last = np.array([[p[-1]] for p, _ in grown], dtype=np.int64)
+                logits, kv = self._step(last, len(start) + len(grown[0][0]) - 1, (kv[0][:, rows], kv[1][:, rows]), cross)
+            level = grown
         return {name: max((best[b] for b in bs if b in best), default=float("-inf")) for name, bs in bodies.items()}
 
-    def _utterance_frames(self, num_samples: int, num_frames: int) -> int:
+    def _utterance_frames(self, num_samples: int, num_frames: int, min_s: float | None = None) -> int:
         """Mel frames the encoder hears of a short recording: it, ``window_pad_s`` more and at least
-        ``window_min_s``, never past the 30 s window; even, as the encoder strides by 2."""
-        frames = max(num_samples + int(self.cfg.window_pad_s * SAMPLE_RATE),
-                     int(self.cfg.window_min_s * SAMPLE_RATE)) // HOP
+        ``min_s`` (default ``window_min_s``), never past the 30 s window; even, as the encoder strides by 2."""
+        least = self.cfg.window_min_s if min_s is None else min_s
+        frames = max(num_samples + int(self.cfg.window_pad_s * SAMPLE_RATE), int(least * SAMPLE_RATE)) // HOP
         return min(num_frames, 2 * (frames // 2 + 1))
 
     def _encode(self, mel: np.ndarray) -> dict:

@@ -123,7 +123,7 @@ def run_calibrate(args) -> int:
     said = {head_name(m, registry) if is_micro_name(m, registry) else word_name(m): p
             for m, p in zip(models, phrases, strict=True)}
     names = [h.name for h in wake.heads]  # the kinds load apart: heads are not in the order of --model
-    for c in calibrate(wake, whisper, names, [said[n] for n in names], audio, wcfg.confirm.window_s, wcfg.confirm.delay_s,
+    for c in calibrate(wake, whisper, names, [said[n] for n in names], audio, wcfg.confirm,
                        candidates_per_hour=args.candidates_per_hour, progress=progress):
         emit(c.to_dict(), args.json,
              f"{c.name} ({c.phrase!r}): decoding = {{ ..., {c.decoding} }}  ({c.candidates_per_hour:g} candidates "

@@ -92,5 +92,5 @@ class WakeConfirm:
         """``audio``: what was heard up to ``delay_s`` after the candidate (only the last ``window_s``
         counts)."""
         lp = self.whisper.opening_logprob(np.asarray(audio, np.float32)[-self.window_samples :],
-                                          self.spellings[name])
+                                          self.spellings[name], min_s=self.cfg.encode_s, prompt=self.cfg.prompt)
         return Confirmation(name, round(lp, 4), lp >= self.min_logprobs[name])

@@ -19,6 +19,7 @@ candidate's (the listener hears again what followed it: ``heard_since``).
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
 
 if TYPE_CHECKING:
     from assistant.asr.whisper import WhisperModel
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class WakeSet:
@@ -76,6 +79,8 @@ class WakeSetStream:
         self.looks = 0
         self.look_cpu_s = 0.0
         """CPU seconds the second looks took, all together"""
+        self.look_errors = 0
+        """looks that raised (logged; their candidates are dropped, the stream goes on)"""
         self.reset()
 
     def reset(self) -> None:
@@ -122,8 +127,16 @@ class WakeSetStream:
             back = self._fed - end  # samples heard after the second look's window
             audio = self._heard[: len(self._heard) - back] if back else self._heard
             t0 = time.process_time()
-            result = confirm.check(c.name, audio)
-            self.look_cpu_s += time.process_time() - t0
+            try:
+                result = confirm.check(c.name, audio)
+            except Exception as e:  # noqa: BLE001 - a failed look loses the candidate, not the listener
+                self.look_errors += 1
+                if self.look_errors == 1 or self.look_errors % 100 == 0:
+                    _LOGGER.error("wake word %s: the second look failed (%d so far), the candidate is dropped: %s",
+                                  c.name, self.look_errors, e)
+                continue
+            finally:
+                self.look_cpu_s += time.process_time() - t0
             self.confirmations.append(result)
             self.looks += 1
             if result.accepted:

@@ -125,9 +125,40 @@ def test_the_whole_stage_is_evaluated_as_the_device_runs_it(registry, whisper, d
         evaluate_confirmed(WakeSet.load(WakeConfig(), RuntimeConfig(), registry), pos, [neg])
 
 
+def test_the_spellings_tree_scores_each_spelling_as_teacher_forcing_it_alone_does(whisper, demo):
+    """The look decodes the spellings a level at a time, in batches; the oracle feeds one spelling's
+    tokens one step at a time. They agree to the int8 decoder's batch-dependent rounding."""
+    from assistant.asr.search import log_softmax
+    from assistant.asr.whisper_mel import log_mel
+
+    x = demo[: 2 * RATE]
+    for min_s, prompt in ((4.0, False), (15.0, True)):
+        mel = log_mel(x)
+        cross = whisper._encode(mel[:, : whisper._utterance_frames(len(x), mel.shape[1], min_s)])
+        start = whisper._prompt() if prompt else [whisper.tokenizer.sot, whisper.tokenizer.no_timestamps]
+        for phrase in ("hey jarvis", "okay nabu", "alexa"):
+            alone = []
+            for text in spellings(phrase):
+                logits, kv = whisper._step(np.array([start], np.int64), 0, whisper._empty_kv(1), cross)
+                body, total = whisper.tokenizer.encode(" " + text), 0.0
+                for i, t in enumerate(body):
+                    total += float(log_softmax(whisper._mask(logits.copy(), i == 0).astype(np.float64))[0, t])
+                    logits, kv = whisper._step(np.array([[t]], np.int64), len(start) + i, kv, cross)
+                alone.append(total / len(body))
+            tree = whisper.opening_logprob(x, spellings(phrase), min_s=min_s, prompt=prompt)
+            assert tree == pytest.approx(max(alone), abs=0.05), (phrase, min_s, prompt)
+
+
+def test_the_look_needs_no_recogniser_prompt(registry, demo):
+    """The look's spellings are encoded with the tokenizer's merges, which load whatever the prompt."""
+    bare = WhisperModel.load(WhisperConfig(prompt=""), RuntimeConfig(), registry)
+    confirm = WakeConfirm(WakeConfirmConfig(), bare, {"hey_jarvis": "hey jarvis"})
+    assert confirm.check("hey_jarvis", demo[: int(1.6 * RATE)]).accepted
+
+
 def test_bad_second_look_settings_are_config_errors(tmp_path):
     for key, value in (("min_logprob", "0.5"), ("threshold", "1.5"), ("window_s", "0.1"), ("delay_s", "3"),
-                       ("surprise", "1")):
+                       ("encode_s", "1.0"), ("encode_s", "31"), ("prompt", "\"yes\""), ("surprise", "1")):
         path = tmp_path / f"{key}.toml"
         path.write_text(f"[wake.confirm]\n{key} = {value}\n")
         with pytest.raises(ConfigError, match=f"wake.confirm.{key}"):
@@ -142,3 +173,20 @@ def test_samples_that_are_not_finite_reach_the_second_look_as_the_heads_hear_the
     x[300] = np.inf
     events = [e for i in range(0, len(x), 1280) for e in stream.feed(x[i : i + 1280])]
     assert [e.name for e in events] == ["hey_jarvis"] and stream.looks >= 1
+
+
+def test_a_look_that_fails_drops_its_candidate_and_the_stream_goes_on(registry, whisper, demo, caplog):
+    """A Whisper session that cannot run (here: the wake front end's embedding model in the encoder's
+    place, a real onnxruntime error) is logged; the stream keeps listening and looks again at the next
+    candidate."""
+    import dataclasses
+
+    embedding = WakeSet.load(WakeConfig(), RuntimeConfig(), registry).models[0]._emb
+    wake = WakeSet.load(WakeConfig(), RuntimeConfig(), registry, dataclasses.replace(whisper, encoder=embedding))
+    stream = wake.stream()
+    x = np.concatenate([demo[: int(1.6 * RATE)], np.zeros(3 * RATE, np.float32)])
+    x = np.concatenate([x, x])
+    with caplog.at_level("ERROR"):
+        events = [e for i in range(0, len(x), 1280) for e in stream.feed(x[i : i + 1280])]
+    assert events == [] and stream.look_errors >= 2 and stream.looks == 0
+    assert "second look failed" in caplog.text

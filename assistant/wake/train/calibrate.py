@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from assistant.audio.io import AudioError, read_audio
+from assistant.config import WakeConfirmConfig
 from assistant.wake.confirm import spellings
 from assistant.wake.evaluate import THRESHOLDS, count_detections, detection_steps
 
@@ -105,13 +106,15 @@ def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = No
 
 
 def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio: np.ndarray,  # noqa: ANN001
-              window_s: float = 2.0, delay_s: float = 0.24, hop_s: float = 2.0,
+              look: WakeConfirmConfig | None = None, hop_s: float = 2.0,
               candidates_per_hour: float = CANDIDATES_PER_HOUR, progress: Callable | None = None) -> list[Calibration]:
-    """``wake``: a ``WakeSet`` of the heads alone (no second look), heads in the order of ``names``."""
+    """``wake``: a ``WakeSet`` of the heads alone (no second look), heads in the order of ``names``;
+    ``look``: how the second look listens (``[wake.confirm]``: its window, delay, encoder length, prompt)."""
+    look = look or WakeConfirmConfig()
     wrap = progress or (lambda it, **_k: it)
     hours = len(audio) / RATE / 3600
     heads = [h for m in wake.models for h in m.heads]
-    win, delay = int(window_s * RATE), int(delay_s * RATE)
+    win, delay = int(look.window_s * RATE), int(look.delay_s * RATE)
     out = []
     for name, phrase, head in wrap(list(zip(names, phrases, heads, strict=True)), desc="heads", unit="head"):
         model = next(m for m in wake.models if head in m.heads)
@@ -132,7 +135,8 @@ def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio
         if len(ends) < MIN_WINDOWS:
             ends += list(range(win, len(audio), int(hop_s * RATE)))
         table = {name: spellings(phrase)}
-        scores = [whisper.opening_logprobs(audio[max(0, e - win) : e], table)[name] for e in ends]
+        scores = [whisper.opening_logprobs(audio[max(0, e - win) : e], table, min_s=look.encode_s,
+                                           prompt=look.prompt)[name] for e in ends]
         finite = [v for v in scores if np.isfinite(v)] or [-20.0]
         out.append(Calibration(name, phrase, threshold, round(min(float(np.max(finite)) + 0.01, -0.01), 2),
                                round(count_detections(column, threshold, head.refractory_steps) / hours, 1),
