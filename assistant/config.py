@@ -212,7 +212,7 @@ class WakeConfirmConfig:
     threshold: float = 0.05
     """the candidate threshold of a head that brings none (its manifest entry's ``decoding``
     ``confirm_threshold``); a ``[wake.words]`` threshold overrides both"""
-    min_logprob: float = -5.1
+    min_logprob: float = -5.59
     """the phrase's mean log probability per token, as the opening of what Whisper hears, that a
     candidate needs"""
     window_s: float = 2.0

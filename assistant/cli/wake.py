@@ -84,6 +84,8 @@ def register_calibrate(sub) -> None:
                    help="what each --model says, in order (default: its name read as words)")
     p.add_argument("--minutes", type=float, default=12.0, help="minutes of negatives (default 12)")
     p.add_argument("--candidates-per-hour", type=float, default=200.0, help="the second look's budget")
+    p.add_argument("--false-accepts-per-hour", type=float, default=0.5,
+                   help="the target the Whisper score is set for (default 0.5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     add_config_flag(p)
@@ -103,8 +105,8 @@ def run_calibrate(args) -> int:
     models = args.model or list(cfg.wake.models)
     if args.phrase and len(args.phrase) != len(models):
         raise JobError(f"--phrase given {len(args.phrase)} times for {len(models)} model(s)")
-    if args.minutes <= 0 or args.candidates_per_hour <= 0:
-        raise JobError("--minutes and --candidates-per-hour must be > 0")
+    if args.minutes <= 0 or args.candidates_per_hour <= 0 or args.false_accepts_per_hour < 0:
+        raise JobError("--minutes and --candidates-per-hour must be > 0, --false-accepts-per-hour >= 0")
     wcfg = wake_config(cfg, models)
     registry = ModelRegistry.load(cfg.models)
     wake = WakeSet.load(dataclasses.replace(wcfg, stop_model=""), cfg.runtime, registry)  # the heads alone
@@ -124,10 +126,12 @@ def run_calibrate(args) -> int:
             for m, p in zip(models, phrases, strict=True)}
     names = [h.name for h in wake.heads]  # the kinds load apart: heads are not in the order of --model
     for c in calibrate(wake, whisper, names, [said[n] for n in names], audio, wcfg.confirm,
-                       candidates_per_hour=args.candidates_per_hour, progress=progress):
+                       candidates_per_hour=args.candidates_per_hour,
+                       false_accepts_per_hour=args.false_accepts_per_hour, progress=progress):
         emit(c.to_dict(), args.json,
              f"{c.name} ({c.phrase!r}): decoding = {{ ..., {c.decoding} }}  ({c.candidates_per_hour:g} candidates "
-             f"an hour on {c.negative_minutes:g} min of negatives, {c.windows} windows)")
+             f"an hour on {c.negative_minutes:g} min of negatives, {c.windows} windows; expected false accepts "
+             f"{c.false_accepts_per_hour:g} an hour)")
     return 0
 
 

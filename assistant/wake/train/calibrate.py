@@ -13,10 +13,13 @@ are set here from negatives alone:
   those are the evaluation's;
 * candidate threshold: the lowest on the grid at which the head fires at most ``candidates_per_hour``
   times an hour on them (the second look's CPU budget), and never above ``MAX_CANDIDATE``;
-* min_logprob: the highest Whisper score among the windows where the head fires on them at
-  ``LOOSE`` times that budget (so the second look would let none of them through, though a head at its
-  candidate threshold sends it only a fifth as many), and, where the head fires too seldom for that
-  (fewer than ``MIN_WINDOWS``), also among windows every ``hop_s`` of the speech.
+* min_logprob: from the Whisper scores of the windows where the head fires on them at ``LOOSE`` times
+  that budget (a sample of what its candidates sound like, five times as many) and, where the head fires
+  too seldom for that (fewer than ``MIN_WINDOWS``), also of windows every ``hop_s`` of the speech: the
+  lowest score that lets through so few of those windows that the head's candidates an hour would give
+  at most ``false_accepts_per_hour`` (0.5, the product's target), and never more than 1% of them
+  (``min_logprob_for``). With k windows allowed through of N, the candidate rate times k / N is the
+  expected false accepts an hour on these negatives (reported).
 
 The result is a manifest entry's ``decoding = { confirm_threshold, confirm_min_logprob }``.
 """
@@ -41,6 +44,10 @@ MAX_CANDIDATE = 0.5
 LOOSE = 5.0
 """the min_logprob is set on the candidates of this many times the budget"""
 MIN_WINDOWS = 100
+FALSE_ACCEPTS_PER_HOUR = 0.5
+"""the target: at the candidate rate, the share of the negatives' windows that pass may give this many"""
+MAX_PASS = 0.01
+"""and never more than this share of them pass (a head that seldom fires is not given a free pass)"""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class Calibration:
     """the head's rate at ``confirm_threshold`` on the negatives"""
     windows: int
     negative_minutes: float
+    false_accepts_per_hour: float
+    """expected on the negatives: the candidate rate times the share of their windows that pass"""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -107,7 +116,9 @@ def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = No
 
 def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio: np.ndarray,  # noqa: ANN001
               look: WakeConfirmConfig | None = None, hop_s: float = 2.0,
-              candidates_per_hour: float = CANDIDATES_PER_HOUR, progress: Callable | None = None) -> list[Calibration]:
+              candidates_per_hour: float = CANDIDATES_PER_HOUR,
+              false_accepts_per_hour: float = FALSE_ACCEPTS_PER_HOUR,
+              progress: Callable | None = None) -> list[Calibration]:
     """``wake``: a ``WakeSet`` of the heads alone (no second look), heads in the order of ``names``;
     ``look``: how the second look listens (``[wake.confirm]``: its window, delay, encoder length, prompt)."""
     look = look or WakeConfirmConfig()
@@ -137,9 +148,20 @@ def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio
         table = {name: spellings(phrase)}
         scores = [whisper.opening_logprobs(audio[max(0, e - win) : e], table, min_s=look.encode_s,
                                            prompt=look.prompt)[name] for e in ends]
-        finite = [v for v in scores if np.isfinite(v)] or [-20.0]
-        out.append(Calibration(name, phrase, threshold, round(min(float(np.max(finite)) + 0.01, -0.01), 2),
-                               round(count_detections(column, threshold, head.refractory_steps) / hours, 1),
-                               len(scores), round(len(audio) / RATE / 60, 2)))
+        rate = count_detections(column, threshold, head.refractory_steps) / hours
+        min_logprob, passed = min_logprob_for(scores, rate, false_accepts_per_hour)
+        out.append(Calibration(name, phrase, threshold, min_logprob, round(rate, 1), len(scores),
+                               round(len(audio) / RATE / 60, 2), round(rate * passed / len(scores), 2)))
     return out
+
+
+def min_logprob_for(scores: Sequence[float], rate: float, false_accepts_per_hour: float) -> tuple[float, int]:
+    """The score a candidate needs so that ``rate`` candidates an hour, scored like ``scores`` (the
+    negatives' windows), pass at most ``false_accepts_per_hour`` times an hour, and never more than
+    ``MAX_PASS`` of them: just above the (k+1)-th highest score, k the windows allowed through. Returns it
+    and k."""
+    ranked = sorted((float(v) for v in scores if np.isfinite(v)), reverse=True) or [-20.0]
+    allowed = len(ranked) if rate <= 0 else int(np.floor(false_accepts_per_hour * len(ranked) / rate))
+    allowed = min(allowed, int(np.floor(MAX_PASS * len(ranked))), len(ranked) - 1)
+    return round(min(ranked[allowed] + 0.01, -0.01), 2), allowed
 

@@ -160,7 +160,8 @@ class TrainReport:
     """the ``TrainOptions`` it ran with"""
     confirm: dict = field(default_factory=dict)
     """the second look's operating point (``assistant/wake/train/calibrate.py``): ``confirm_threshold``,
-    ``confirm_min_logprob``, ``candidates_per_hour``; empty when not calibrated"""
+    ``confirm_min_logprob``, ``candidates_per_hour``, ``false_accepts_per_hour`` (expected on the calibration
+    negatives); empty when not calibrated"""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -566,9 +567,10 @@ def second_look(head: Path, phrase: str, opts: TrainOptions, log: Callable[[str]
     audio = negative_audio(opts.calibrate_minutes, opts.seed, phrases=[phrase])
     (c,) = calibrate(wake, whisper, [wake.heads[0].name], [phrase], audio)
     log(f"second look: candidates at {c.confirm_threshold:g} ({c.candidates_per_hour:g} an hour), Whisper at "
-        f">= {c.confirm_min_logprob:g}")
+        f">= {c.confirm_min_logprob:g} (expected false accepts {c.false_accepts_per_hour:g} an hour)")
     return {"confirm_threshold": c.confirm_threshold, "confirm_min_logprob": c.confirm_min_logprob,
-            "candidates_per_hour": c.candidates_per_hour, "negative_minutes": c.negative_minutes}
+            "candidates_per_hour": c.candidates_per_hour, "negative_minutes": c.negative_minutes,
+            "false_accepts_per_hour": c.false_accepts_per_hour}
 
 
 VALIDATION_EVERY = 7

@@ -13,10 +13,20 @@ from assistant.asr.whisper import WhisperModel
 from assistant.cli import main
 from assistant.config import RuntimeConfig, WakeConfig, WhisperConfig
 from assistant.wake.evaluate import THRESHOLDS
-from assistant.wake.train.calibrate import calibrate, negative_audio
+from assistant.wake.train.calibrate import calibrate, min_logprob_for, negative_audio
 from assistant.wake.wakeset import WakeSet
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (tools/system_deps.sh)")
+
+
+def test_the_whisper_score_lets_through_what_the_false_accept_target_allows():
+    scores = [-1.0 - i / 10 for i in range(400)] + [float("-inf")]  # -1.0, -1.1, ..., one silent window
+    # 50 candidates an hour, 400 windows: 0.5 an hour lets 4 through, but at most 1% (4): above the 5th
+    assert min_logprob_for(scores, 50.0, 0.5) == (-1.39, 4)
+    assert min_logprob_for(scores, 100.0, 0.5) == (-1.19, 2)  # 2 of 400 at 100 an hour = 0.5 an hour
+    assert min_logprob_for(scores, 1000.0, 0.5) == (-0.99, 0)  # none: above the highest
+    assert min_logprob_for(scores, 0.0, 0.5) == (-1.39, 4)  # a head that never fired: still 1% at most
+    assert min_logprob_for([float("-inf")], 10.0, 0.5) == (-19.99, 0)
 
 
 def test_negatives_are_real_speech_in_other_languages_and_english_sentences():
@@ -35,6 +45,7 @@ def test_calibration_gives_each_head_a_candidate_threshold_and_a_whisper_score(r
         assert c.confirm_threshold in THRESHOLDS and c.confirm_threshold <= 0.5
         assert -20 <= c.confirm_min_logprob < 0 and c.windows >= 10 and c.negative_minutes >= 0.5
         assert c.candidates_per_hour <= 200 or c.confirm_threshold == 0.5
+        assert 0 <= c.false_accepts_per_hour <= 0.5
         assert c.decoding.startswith(f"confirm_threshold = {c.confirm_threshold:g}, confirm_min_logprob = ")
 
 
