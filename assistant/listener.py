@@ -122,10 +122,25 @@ class Listener:
         return events
 
     def finish(self) -> list[ListenEvent]:
-        """End of input: close an open utterance."""
+        """End of input: a wake word still waiting for its second look gets it on what was heard (and what
+        followed it is heard again), then an open utterance is closed."""
+        events: list[ListenEvent] = []
+        if self.state == ListenState.IDLE:
+            detections = self._wake_stream.finish()
+            offset_s = self._wake_origin / self.sample_rate
+            events += [StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections
+                       if d.name in self._stop_names]
+            wakes = [d for d in detections if d.name not in self._stop_names]
+            if wakes:
+                hit = wakes[0]
+                events.append(_shift(hit, offset_s))
+                tail = self._wake_stream.heard_since(hit.time_s)
+                self._samples_seen = self._wake_origin + round(hit.time_s * self.sample_rate)
+                self._listen(wake_tail=True)
+                events += self.feed(tail)
         if self.state != ListenState.LISTENING:
-            return []
-        events: list[ListenEvent] = list(self.endpointer.finish())
+            return events
+        events += self.endpointer.finish()
         self._end_utterance()
         return events
 

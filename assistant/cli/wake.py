@@ -97,7 +97,7 @@ def run_calibrate(args) -> int:
     import sys
 
     from assistant.asr.whisper import WhisperModel
-    from assistant.wake.detector import phrase_of, word_name
+    from assistant.wake.detector import delay_of, phrase_of, word_name
     from assistant.wake.micro import head_name, is_micro_name
     from assistant.wake.train.calibrate import calibrate, negative_audio
 
@@ -122,10 +122,11 @@ def run_calibrate(args) -> int:
     audio = negative_audio(args.minutes, args.seed, progress, phrases)
     if audio.size == 0:
         raise JobError("no negatives: install asterisk-core-sounds-{fr,es,it,ru}-wav or espeak-ng")
-    said = {head_name(m, registry) if is_micro_name(m, registry) else word_name(m): p
-            for m, p in zip(models, phrases, strict=True)}
+    heard_as = {m: head_name(m, registry) if is_micro_name(m, registry) else word_name(m) for m in models}
+    said = {heard_as[m]: p for m, p in zip(models, phrases, strict=True)}
+    delays = {heard_as[m]: delay_of(wcfg, m, registry) for m in models}
     names = [h.name for h in wake.heads]  # the kinds load apart: heads are not in the order of --model
-    for c in calibrate(wake, whisper, names, [said[n] for n in names], audio, wcfg.confirm,
+    for c in calibrate(wake, whisper, names, [said[n] for n in names], audio, wcfg.confirm, delays=delays,
                        candidates_per_hour=args.candidates_per_hour,
                        false_accepts_per_hour=args.false_accepts_per_hour, progress=progress):
         emit(c.to_dict(), args.json,
@@ -267,6 +268,7 @@ def run(args) -> int:
         events = []
         for i in range(0, len(audio.samples), chunk):
             events += stream.feed(audio.samples[i : i + chunk])
+        events += stream.finish()  # a wake word at the very end still gets its second look
         elapsed = time.perf_counter() - t0
         for e in events:
             emit(

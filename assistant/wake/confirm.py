@@ -78,15 +78,18 @@ class WakeConfirm:
     """Loaded once; ``check`` is called on the listening thread, one candidate at a time."""
 
     def __init__(self, cfg: WakeConfirmConfig, whisper: WhisperModel, phrases: Mapping[str, str],
-                 min_logprobs: Mapping[str, float] | None = None) -> None:
+                 min_logprobs: Mapping[str, float] | None = None, delays: Mapping[str, float] | None = None) -> None:
         """``phrases``: head name -> what it says; ``min_logprobs``: head name -> the score its candidates
-        need (``assistant wake calibrate``; default ``cfg.min_logprob``)."""
+        need (``assistant wake calibrate``; default ``cfg.min_logprob``); ``delays``: head name -> seconds
+        heard after its candidates (default ``cfg.delay_s``)."""
         self.cfg = cfg
         self.whisper = whisper
         self.spellings = {name: spellings(p) for name, p in phrases.items()}
         self.min_logprobs = {name: (min_logprobs or {}).get(name, cfg.min_logprob) for name in phrases}
         self.window_samples = int(round(cfg.window_s * SAMPLE_RATE))
-        self.delay_samples = int(round(cfg.delay_s * SAMPLE_RATE))
+        self.delay_samples = {name: int(round((delays or {}).get(name, cfg.delay_s) * SAMPLE_RATE)) for name in phrases}
+        """head name -> samples heard after its candidate before the look"""
+        self.max_delay_samples = max(self.delay_samples.values(), default=0)
 
     def check(self, name: str, audio: np.ndarray) -> Confirmation:
         """``audio``: what was heard up to ``delay_s`` after the candidate (only the last ``window_s``

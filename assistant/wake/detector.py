@@ -71,7 +71,7 @@ def own_threshold(name: str, registry: ModelRegistry, default: float, key: str =
     return threshold
 
 
-DECODING_KEYS = ("threshold", "confirm_threshold", "confirm_min_logprob")
+DECODING_KEYS = ("threshold", "confirm_threshold", "confirm_min_logprob", "confirm_delay_s")
 """what a wake head's manifest entry may set (``assistant wake train``, ``assistant wake calibrate``)"""
 
 
@@ -94,6 +94,18 @@ def min_logprob_of(cfg: WakeConfig, name: str, registry: ModelRegistry) -> float
     value = _decoding(name, registry).get("confirm_min_logprob", cfg.confirm.min_logprob)
     if not value < 0:
         raise ModelError(f"{name}: decoding confirm_min_logprob must be < 0, got {value}")
+    return value
+
+
+def delay_of(cfg: WakeConfig, name: str, registry: ModelRegistry) -> float:
+    """How long after a head's candidate the second look listens: its entry's ``confirm_delay_s`` (a
+    one-word phrase such as "stop" is over when its head fires, and must act at once), else ``[wake.confirm]
+    delay_s``."""
+    if name not in registry.entries:
+        return cfg.confirm.delay_s
+    value = _decoding(name, registry).get("confirm_delay_s", cfg.confirm.delay_s)
+    if not 0 <= value <= 1:
+        raise ModelError(f"{name}: decoding confirm_delay_s must be in [0, 1], got {value}")
     return value
 
 
@@ -303,6 +315,11 @@ class WakeStream:
     def time_s(self) -> float:
         """Stream time of the audio processed so far (whole steps)."""
         return self._steps * self.model.step_s
+
+    def finish(self) -> list[WakeDetected]:
+        """End of input: a head alone decides as it hears, so nothing is left waiting (the wake stage's
+        second look may have candidates: ``WakeSetStream.finish``)."""
+        return []
 
     def feed(self, samples: np.ndarray) -> list[WakeDetected]:
         """Take any number of samples; returns the detections of the steps they completed."""

@@ -266,6 +266,11 @@ class MicroWakeStream:
         end_frames = self._steps * self.model.stride
         return (end_frames * fe.step_samples + fe.window_samples - fe.step_samples) / self.model.sample_rate
 
+    def finish(self) -> list[WakeDetected]:
+        """End of input: a head alone decides as it hears, so nothing is left waiting (the wake stage's
+        second look may have candidates: ``WakeSetStream.finish``)."""
+        return []
+
     def feed(self, samples: np.ndarray) -> list[WakeDetected]:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         if not np.isfinite(samples).all():

@@ -29,7 +29,7 @@ from assistant.config import RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelRegistry
 from assistant.wake.confirm import WakeConfirm
-from assistant.wake.detector import WakeWordModel, min_logprob_of, phrase_of, word_name
+from assistant.wake.detector import WakeWordModel, delay_of, min_logprob_of, phrase_of, word_name
 from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class WakeSet:
         if confirmed:
             heard_as = {n: head_name(n, registry) if n in micro else word_name(n) for n in named}
             confirm = WakeConfirm(cfg.confirm, whisper, {heard_as[n]: phrase_of(cfg, n) for n in named},
-                                  {heard_as[n]: min_logprob_of(cfg, n, registry) for n in named})
+                                  {heard_as[n]: min_logprob_of(cfg, n, registry) for n in named},
+                                  {heard_as[n]: delay_of(cfg, n, registry) for n in named})
         return cls(models, confirm)
 
     def stream(self) -> WakeSetStream:
@@ -112,18 +113,30 @@ class WakeSetStream:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         if not np.isfinite(samples).all():  # as the heads hear it (WakeStream.feed)
             samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
-        keep = confirm.window_samples + confirm.delay_samples + len(samples)
+        keep = confirm.window_samples + confirm.max_delay_samples + len(samples)
         self._heard = np.concatenate([self._heard, samples])[-keep:]
         self._fed += len(samples)
         self._candidates += events
+        return self._look(final=False)
+
+    def finish(self) -> list[WakeDetected]:
+        """End of input: the candidates still waiting for their ``delay_s`` are looked at on what was
+        heard (a recording that ends just after the wake word is still heard)."""
+        return self._look(final=True) if self.wake.confirm is not None else []
+
+    def _look(self, final: bool) -> list[WakeDetected]:
+        """The second look at every candidate whose window has been heard (all of them when ``final``)."""
+        confirm = self.wake.confirm
         out = []
         rate = self.wake.sample_rate
-        while self._candidates:
-            c = self._candidates[0]
-            end = round(c.time_s * rate) + confirm.delay_samples
-            if end > self._fed:
-                break
-            self._candidates.pop(0)
+        waiting, due = [], []
+        for c in self._candidates:  # each head waits its own delay
+            end = round(c.time_s * rate) + confirm.delay_samples[c.name]
+            if final:
+                end = min(end, self._fed)
+            (due if end <= self._fed else waiting).append((end, c))
+        self._candidates = [c for _, c in waiting]
+        for end, c in sorted(due, key=lambda d: d[0]):
             back = self._fed - end  # samples heard after the second look's window
             audio = self._heard[: len(self._heard) - back] if back else self._heard
             t0 = time.process_time()
@@ -141,4 +154,4 @@ class WakeSetStream:
             self.looks += 1
             if result.accepted:
                 out.append(c)
-        return out
+        return sorted(out, key=lambda e: e.time_s)

@@ -190,3 +190,43 @@ def test_a_look_that_fails_drops_its_candidate_and_the_stream_goes_on(registry, 
         events = [e for i in range(0, len(x), 1280) for e in stream.feed(x[i : i + 1280])]
     assert events == [] and stream.look_errors >= 2 and stream.looks == 0
     assert "second look failed" in caplog.text
+
+
+def test_a_wake_word_at_the_very_end_of_the_input_still_gets_its_look(registry, whisper, demo, tmp_path, capsys):
+    """A recording that ends just after "Hey Jarvis" (less than ``delay_s`` after the candidate): the
+    look is taken at the end of input, by the wake stream, the listener and `assistant wake FILE`."""
+    from assistant.cli import main
+
+    said = demo[: int(1.6 * RATE)]
+    wake = WakeSet.load(WakeConfig(), RuntimeConfig(), registry, whisper)
+    stream = wake.stream()
+    fed = [e for i in range(0, len(said), 1280) for e in stream.feed(said[i : i + 1280])]
+    assert fed == [] and [e.name for e in stream.finish()] == ["hey_jarvis"] and stream.finish() == []
+    listener = Listener.load(WakeConfig(), VadConfig(), EndpointConfig(), RuntimeConfig(), registry, whisper)
+    events, _ = run(listener, said, 1280)
+    assert [type(e) for e in events][:1] == [WakeDetected]
+    path = tmp_path / "hey_jarvis.wav"
+    write_audio(path, said, RATE)
+    assert main(["wake", str(path), "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert '"name": "hey_jarvis"' in lines[0] and '"detections": 1' in lines[-1]
+
+
+def test_each_head_waits_its_own_delay(registry, whisper, demo, tmp_path):
+    """The shipped "stop" is looked at 0.24 s after its candidate (its manifest entry's confirm_delay_s),
+    the wake words 0.8 s after theirs: a stop is acted on at once. A bad delay is a clear error."""
+    from assistant.config import ModelsConfig
+    from assistant.models import ModelError, ModelRegistry
+    from assistant.wake.detector import delay_of
+
+    cfg = WakeConfig(stop_model="wake/own/stop")
+    wake = WakeSet.load(cfg, RuntimeConfig(), registry, whisper)
+    assert wake.confirm.delay_samples == {"hey_jarvis": int(0.8 * RATE), "stop": int(0.24 * RATE)}
+    assert wake.confirm.max_delay_samples == int(0.8 * RATE)
+    entry = registry.entry("wake/own/stop")
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(f'[[model]]\nname = "w/stop"\nfile = "{registry.path("wake/own/stop")}"\nlicence = "x"\n'
+                        f'contract = "{entry.contract}"\ndecoding = {{ confirm_delay_s = 2.5 }}\n')
+    bad = ModelRegistry.load(ModelsConfig(manifest=manifest))
+    with pytest.raises(ModelError, match="w/stop: decoding confirm_delay_s must be in"):
+        delay_of(WakeConfig(models=("w/stop",)), "w/stop", bad)

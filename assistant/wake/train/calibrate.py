@@ -27,7 +27,7 @@ The result is a manifest entry's ``decoding = { confirm_threshold, confirm_min_l
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -117,17 +117,19 @@ def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = No
 def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio: np.ndarray,  # noqa: ANN001
               look: WakeConfirmConfig | None = None, hop_s: float = 2.0,
               candidates_per_hour: float = CANDIDATES_PER_HOUR,
-              false_accepts_per_hour: float = FALSE_ACCEPTS_PER_HOUR,
+              false_accepts_per_hour: float = FALSE_ACCEPTS_PER_HOUR, delays: Mapping[str, float] | None = None,
               progress: Callable | None = None) -> list[Calibration]:
     """``wake``: a ``WakeSet`` of the heads alone (no second look), heads in the order of ``names``;
-    ``look``: how the second look listens (``[wake.confirm]``: its window, delay, encoder length, prompt)."""
+    ``look``: how the second look listens (``[wake.confirm]``: its window, delay, encoder length, prompt);
+    ``delays``: head name -> its own delay (a manifest entry's ``confirm_delay_s``), else ``look``'s."""
     look = look or WakeConfirmConfig()
     wrap = progress or (lambda it, **_k: it)
     hours = len(audio) / RATE / 3600
     heads = [h for m in wake.models for h in m.heads]
-    win, delay = int(look.window_s * RATE), int(look.delay_s * RATE)
+    win = int(look.window_s * RATE)
     out = []
     for name, phrase, head in wrap(list(zip(names, phrases, heads, strict=True)), desc="heads", unit="head"):
+        delay = int(round((delays or {}).get(name, look.delay_s) * RATE))
         model = next(m for m in wake.models if head in m.heads)
         step = model.step_samples
         column = model.stream().scores_for(audio[: len(audio) // step * step])[:, model.heads.index(head)]
