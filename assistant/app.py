@@ -42,9 +42,9 @@ class Stages:
     speaker: Voice
 
     @property
-    def wake_words(self) -> tuple[str, ...]:
-        """the names ``WakeDetected`` events carry (announced to Wyoming clients)"""
-        return tuple(h.name for h in self.listener.wake.heads if not h.stop)
+    def wake_words(self) -> dict[str, str]:
+        """the names ``WakeDetected`` events carry -> what each says (announced to Wyoming clients)"""
+        return {h.name: h.phrase or h.name.replace("_", " ") for h in self.listener.wake.heads if not h.stop}
 
 
 def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Home | None = None) -> Recognizer:

@@ -48,7 +48,7 @@ import stat
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +58,7 @@ from wyoming.error import Error as WyError
 from wyoming.event import Event as WyEvent
 from wyoming.event import async_write_event
 from wyoming.handle import Handled, NotHandled
-from wyoming.info import Attribution, Describe, Info, Satellite
+from wyoming.info import Attribution, Describe, Info, Satellite, WakeModel, WakeProgram
 from wyoming.intent import Entity, Intent
 from wyoming.ping import Ping, Pong
 from wyoming.tts import Synthesize
@@ -226,7 +226,7 @@ class WyomingServer:
     who may connect and what each client may use)."""
 
     def __init__(self, cfg: WyomingConfig, assistant: Assistant, *, accept_audio: bool,
-                 wake_words: tuple[str, ...] = (), satellite: SatelliteLink | None = None) -> None:
+                 wake_words: Mapping[str, str] | None = None, satellite: SatelliteLink | None = None) -> None:
         if (satellite is not None) != (cfg.mode == WyomingMode.SATELLITE):
             raise ValueError("a satellite link goes with wyoming.mode = \"satellite\", and only with it")
         self.cfg = cfg
@@ -234,7 +234,9 @@ class WyomingServer:
         self.satellite = satellite
         """satellite mode: where Home Assistant's run-satellite, pause-satellite and pipeline events go"""
         self.accept_audio = accept_audio
-        self.wake_words = wake_words
+        self.wake_words = dict(wake_words or {})
+        """the names detections carry -> the phrase each says (``info``: Home Assistant resolves a satellite's
+        detection to its phrase, so satellites that hear the same phrase are told apart)"""
         self._servers: list[asyncio.AbstractServer] = []
         self.handlers: set[_ClientHandler] = set()
         self.uris: list[str] = []
@@ -372,9 +374,16 @@ class WyomingServer:
         return ""
 
     def info(self) -> Info:
-        return Info(satellite=Satellite(
+        ours = Attribution(name="assistant", url="")
+        wake = [WakeProgram(
+            name="assistant-wake", attribution=ours, installed=True, version=__version__,
+            description="On-device wake words",
+            models=[WakeModel(name=name, attribution=ours, installed=True, description=phrase, version=None,
+                              languages=["en"], phrase=phrase) for name, phrase in self.wake_words.items()],
+        )] if self.wake_words else []
+        return Info(wake=wake, satellite=Satellite(
             name=self.cfg.name,
-            attribution=Attribution(name="assistant", url=""),
+            attribution=ours,
             installed=True,
             description="On-device voice assistant (wake word, recognition, skills and speech on the device)",
             version=__version__,

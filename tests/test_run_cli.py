@@ -55,7 +55,7 @@ def test_file_run_end_to_end_with_doubles(tmp_path, capsys, monkeypatch):
         recognizer: object
         dialogue: object
         speaker: object
-        wake_words: tuple[str, ...] = ("scripted",)
+        wake_words: dict = dataclasses.field(default_factory=lambda: {"scripted": "scripted"})
 
     def fake_stages(cfg):
         return DoubleStages(listener=ScriptedListener(wakes=[0.5], speech=[(1.0, 1.6)]),

@@ -55,6 +55,29 @@ def test_event_mapping():
     assert err.type == "error" and err.data["code"] == "skills"
 
 
+def test_info_names_each_wake_word_with_its_phrase(tmp_path):
+    """Home Assistant resolves a satellite's detection to the phrase of the wake model of that name in its
+    ``info`` (so satellites hearing one phrase are told apart): the device's wake words are announced with
+    their phrases (``Stages.wake_words``: tests/wake/test_confirm.py)."""
+    words = {"hey_jarvis": "hey jarvis", "micro/okay_nabu": "okay nabu"}
+    sock_path = tmp_path / "wyoming.sock"
+
+    async def scenario():
+        server = WyomingServer(WyomingConfig(socket=sock_path), _assistant(), accept_audio=False, wake_words=words)
+        await server.start()
+        async with AsyncClient.from_uri(f"unix://{sock_path}") as client:
+            await client.write_event(Describe().event())
+            info = Info.from_event((await _read_until(client, "info"))[-1])
+        await server.stop()
+        return info
+
+    info = asyncio.run(scenario())
+    assert info.satellite.active_wake_words == ["hey_jarvis", "micro/okay_nabu"]
+    (program,) = info.wake
+    assert program.installed and [(m.name, m.phrase) for m in program.models] == [
+        ("hey_jarvis", "hey jarvis"), ("micro/okay_nabu", "okay nabu")]
+
+
 def test_stream_audio_in_and_get_events_and_reply_audio_out(tmp_path):
     sock_path = tmp_path / "wyoming.sock"
 

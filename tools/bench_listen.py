@@ -12,8 +12,8 @@ detect; deterministic. Every pipeline gets the same chunks (80 ms by default, op
 * ours: the :class:`Listener` as the device runs it (wake word always; silero VAD and endpointing after
   a wake word until the utterance ends) on the same head; the listener as shipped (our own hey jarvis
   head at its candidate threshold and the second look by the recogniser's Whisper, with how many looks
-  it took: another head, so its detections are not compared); then :class:`WakeStream` + a VAD stream on every chunk (the
-  VAD all the time: a worst case) in the variants below, to show what each piece costs.
+  it took: another head, so its detections are not compared); then :class:`WakeStream` + a VAD stream on
+  every chunk (the VAD all the time: a worst case) in the variants below, to show what each piece costs.
 
 CPU time is ``time.process_time()`` (all threads of the process; one ONNX thread everywhere). Detections
 are compared after the same rule (threshold 0.5, refractory 2 s) on both score sequences; "identical

@@ -208,7 +208,7 @@ def score_stage(specs: list[str], phrases: dict[str, Path], negatives: Path, cfg
         if phrase not in phrases:
             continue
 
-        def wrap(it, **kw):
+        def wrap(it, phrase=phrase, **kw):
             items = list(it)[:max_clips] if kw.get("unit") == "clip" else list(it)
             return tqdm(items, file=sys.stderr, leave=False, **{**kw, "desc": f"stage {phrase}: {kw.get('desc', '')}"})
 

@@ -294,7 +294,8 @@ class WhisperModel:
                         rows.append(row)
             if grown:
                 last = np.array([[p[-1]] for p, _ in grown], dtype=np.int64)
-                logits, kv = self._step(last, len(start) + len(grown[0][0]) - 1, (kv[0][:, rows], kv[1][:, rows]), cross)
+                offset = len(start) + len(grown[0][0]) - 1
+                logits, kv = self._step(last, offset, (kv[0][:, rows], kv[1][:, rows]), cross)
             level = grown
         return {name: max((best[b] for b in bs if b in best), default=float("-inf")) for name, bs in bodies.items()}
 

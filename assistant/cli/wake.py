@@ -2,7 +2,8 @@
 
 assistant wake train "PHRASE" -o DIR: train a head for a new wake phrase (assistant/wake/train/).
 assistant wake enroll --phrase NAME [WAV...] -o DIR: fit a per-user verifier behind a head.
-assistant wake calibrate [--model NAME...]: the second look's operating point for heads (assistant/wake/train/calibrate.py).
+assistant wake calibrate [--model NAME...]: the second look's operating point for heads
+    (assistant/wake/train/calibrate.py).
 """
 
 from __future__ import annotations

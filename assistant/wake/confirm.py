@@ -3,7 +3,8 @@
 A head alone must choose between waking on nearly every wake phrase and waking on speech that merely
 sounds like it: at their trained thresholds ours woke on 42-84% of the wake phrases at 0-12 false accepts
 an hour on real speech (docs/wake_train.md). At a low *candidate* threshold the shipped heads hear 98-100%
-of the five wake phrases, and fire a few dozen to a few hundred times an hour on other speech. With ``[wake.confirm]`` on, each such candidate stands only if
+of the five wake phrases, and fire a few dozen to a few hundred times an hour on other speech. With
+``[wake.confirm]`` on, each such candidate stands only if
 the Whisper model the recogniser already holds finds the phrase at the start of the audio around it: the
 last ``window_s`` seconds up to ``delay_s`` after the candidate, scored by teacher forcing as the
 *opening* of the transcript (``WhisperModel.opening_logprob``: the best mean log probability per token

@@ -148,6 +148,8 @@ class WakeHead:
     """a per-user verifier session of the same format (``assistant wake enroll``), or None"""
     verifier_threshold: float = 0.5
     stop: bool = False
+    phrase: str = ""
+    """what it says, as people write it (``[wake.words] phrase``, else its name read as words)"""
     """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
 
     def score(self, window: np.ndarray) -> float:
@@ -259,6 +261,7 @@ class WakeWordModel:
                     verifier,
                     over.verifier_threshold if over else 0.5,
                     stop=model_name == cfg.stop_model,
+                    phrase=phrase_of(cfg, model_name),
                 )
             )
         _LOGGER.info(

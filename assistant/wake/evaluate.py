@@ -316,7 +316,8 @@ class ConfirmedResult:
             "candidates_per_hour": round(cand / self.hours, 1) if self.hours > 0 else None,
             "negatives": {k: {"hours": round(self.negative_hours[k], 4), "false_accepts": v,
                               "candidates": self.candidates[k]} for k, v in self.false_accepts.items()},
-            "second_look_cpu_ms": round(1000 * self.confirm_cpu_s / self.confirm_calls, 1) if self.confirm_calls else None,
+            "second_look_cpu_ms": (round(1000 * self.confirm_cpu_s / self.confirm_calls, 1)
+                                   if self.confirm_calls else None),
         }
         for k, (clips, accepted) in self.hard.items():
             out.setdefault("hard_negatives", {})[k] = {

@@ -83,6 +83,8 @@ class MicroHead:
     refractory_steps: int
     stop: bool = False
     """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
+    phrase: str = ""
+    """what it says, as people write it (``[wake.words] phrase``, else its name read as words)"""
 
     @classmethod
     def load(
@@ -203,7 +205,7 @@ class MicroWakeModel:
     ) -> MicroWakeModel:
         """``confirmed``: a second look confirms the detections (``WakeSet``), so the heads run at their
         candidate thresholds (``head_threshold``) rather than their json cutoffs."""
-        from assistant.wake.detector import head_threshold
+        from assistant.wake.detector import head_threshold, phrase_of
 
         heads = []
         for model_name in names if names is not None else list(cfg.models):
@@ -220,7 +222,8 @@ class MicroWakeModel:
                 patience_frames=over.patience_frames if over and over.patience_frames else 1,
                 refractory_s=over.refractory_s if over and over.refractory_s is not None else cfg.refractory_s,
             )
-            heads.append(dataclasses.replace(head, stop=model_name == cfg.stop_model))
+            heads.append(dataclasses.replace(head, stop=model_name == cfg.stop_model,
+                                             phrase=phrase_of(cfg, model_name)))
         _LOGGER.info("microWakeWord heads %s", [h.name for h in heads])
         return cls(heads)
 

@@ -118,7 +118,8 @@ def test_the_whole_stage_is_evaluated_as_the_device_runs_it(registry, whisper, d
     (r,) = evaluate_confirmed(wake, pos, [neg], RATE, hard_negatives=[neg])
     s = r.summary()
     assert s["recall"] == 1.0 and s["candidate_recall"] == 1.0 and s["positives"] == 2
-    assert s["false_accepts"] == 0 and s["negative_hours"] == pytest.approx(len(speech[: 20 * RATE]) / RATE / 3600, abs=1e-4)
+    hours = len(speech[: 20 * RATE]) / RATE / 3600
+    assert s["false_accepts"] == 0 and s["negative_hours"] == pytest.approx(hours, abs=1e-4)
     assert s["hard_negatives"][str(neg)] == {"clips": 1, "accepted": 0, "accept_rate": 0.0}
     assert s["second_look_cpu_ms"] is not None and s["second_look_cpu_ms"] > 0
     with pytest.raises(ValueError, match="second look"):
@@ -230,3 +231,15 @@ def test_each_head_waits_its_own_delay(registry, whisper, demo, tmp_path):
     bad = ModelRegistry.load(ModelsConfig(manifest=manifest))
     with pytest.raises(ModelError, match="w/stop: decoding confirm_delay_s must be in"):
         delay_of(WakeConfig(models=("w/stop",)), "w/stop", bad)
+
+
+def test_the_device_announces_its_wake_words_with_their_phrases(registry):
+    """``Stages.wake_words`` (what Wyoming clients are told): each wake head's name and phrase, whatever
+    its kind, a ``[wake.words]`` phrase first; the stop head is no wake word."""
+    from assistant.app import Stages
+
+    cfg = WakeConfig(models=("wake/own/hey_jarvis", "wake/micro/okay_nabu"), stop_model="wake/own/stop",
+                     words={"wake/own/hey_jarvis": WakeWordConfig(phrase="hey jarvis please")})
+    listener = Listener.load(cfg, VadConfig(), EndpointConfig(), RuntimeConfig(), registry)
+    assert Stages(listener, None, None, None).wake_words == {"hey_jarvis": "hey jarvis please",
+                                                            "micro/okay_nabu": "okay nabu"}

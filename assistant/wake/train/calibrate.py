@@ -75,10 +75,9 @@ def negative_audio(minutes: float, seed: int = 0, progress: Callable | None = No
                    phrases: Sequence[str] = ()) -> np.ndarray:
     """Half real speech in other languages, half augmented English sentences in the training voices; no
     sentence says a word of ``phrases`` (their lead words, "hey", "okay", aside)."""
-    from assistant.wake.train.phrases import LEAD_WORDS
-
     from assistant.wake.train.augment import augment
     from assistant.wake.train.data import noise_bank, real_negative_files
+    from assistant.wake.train.phrases import LEAD_WORDS
     from assistant.wake.train.synth import Espeak, Piper, espeak_available, piper_available
     from assistant.wake.train.train import sentences
 
@@ -134,7 +133,7 @@ def calibrate(wake, whisper, names: Sequence[str], phrases: Sequence[str], audio
         step = model.step_samples
         column = model.stream().scores_for(audio[: len(audio) // step * step])[:, model.heads.index(head)]
 
-        def lowest(budget: float) -> float:
+        def lowest(budget: float, column: np.ndarray = column, head=head) -> float:  # noqa: ANN001
             for t in THRESHOLDS:  # ascending: the lowest within the budget
                 if t > MAX_CANDIDATE:
                     break

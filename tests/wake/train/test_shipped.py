@@ -64,7 +64,7 @@ def test_every_shipped_phrase_has_a_stage_head_with_its_operating_point():
 
     reg = ModelRegistry.load()
     assert set(SHIPPED) == set(PHRASES.values())
-    for phrase, name in SHIPPED.items():
+    for name in SHIPPED.values():
         e = reg.entry(name)
         assert e.licence.startswith("Apache-2.0") and not e.non_commercial, name
         assert 0 < e.decoding["confirm_threshold"] < 1 and e.decoding["confirm_min_logprob"] < 0, name
