@@ -44,7 +44,7 @@ class Stages:
     @property
     def wake_words(self) -> dict[str, str]:
         """the names ``WakeDetected`` events carry -> what each says (announced to Wyoming clients)"""
-        return {h.name: h.phrase or h.name.replace("_", " ") for h in self.listener.wake.heads if not h.stop}
+        return {h.name: h.phrase for h in self.listener.wake.heads if not h.stop}
 
 
 def load_recognizer(cfg: Config, registry: ModelRegistry | None = None, home: Home | None = None) -> Recognizer:

@@ -86,12 +86,8 @@ class Listener:
         while pos < len(samples):
             chunk = samples[pos:]
             if self.state == ListenState.IDLE:
-                detections = self._wake_stream.feed(chunk)
-                offset_s = self._wake_origin / self.sample_rate
-                # "stop" is reported, and listening goes on: the pipeline decides whether it applies
-                events += [StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections
-                           if d.name in self._stop_names]
-                detections = [d for d in detections if d.name not in self._stop_names]
+                stops, detections = self._split(self._wake_stream.feed(chunk))
+                events += stops
                 if not detections:
                     self._samples_seen += len(chunk)
                     break
@@ -126,14 +122,11 @@ class Listener:
         followed it is heard again), then an open utterance is closed."""
         events: list[ListenEvent] = []
         if self.state == ListenState.IDLE:
-            detections = self._wake_stream.finish()
-            offset_s = self._wake_origin / self.sample_rate
-            events += [StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections
-                       if d.name in self._stop_names]
-            wakes = [d for d in detections if d.name not in self._stop_names]
+            stops, wakes = self._split(self._wake_stream.finish())
+            events += stops
             if wakes:
                 hit = wakes[0]
-                events.append(_shift(hit, offset_s))
+                events.append(_shift(hit, self._wake_origin / self.sample_rate))
                 tail = self._wake_stream.heard_since(hit.time_s)
                 self._samples_seen = self._wake_origin + round(hit.time_s * self.sample_rate)
                 self._listen(wake_tail=True)
@@ -143,6 +136,13 @@ class Listener:
         events += self.endpointer.finish()
         self._end_utterance()
         return events
+
+    def _split(self, detections: list[WakeDetected]) -> tuple[list[StopHeard], list[WakeDetected]]:
+        """The wake stream's detections as "stop"s heard (reported in stream time; listening goes on, the
+        pipeline decides whether one applies) and wake words."""
+        offset_s = self._wake_origin / self.sample_rate
+        return ([StopHeard(d.score, round(d.time_s + offset_s, 3)) for d in detections if d.name in self._stop_names],
+                [d for d in detections if d.name not in self._stop_names])
 
     def settled_utterance(self) -> tuple[int, np.ndarray] | None:
         """The open utterance as it will be if it ends now (the speaker has paused long enough), with a

@@ -62,8 +62,6 @@ def bench_audio(minutes: float) -> np.ndarray:
     return np.concatenate(out)[:total].astype(np.float32)
 
 
-
-
 def run_ours(name: str, wake: WakeWordModel, vad, x: np.ndarray, chunk: int) -> dict:
     stream = wake.stream()
     vstream = vad.stream() if vad is not None else None

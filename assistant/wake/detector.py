@@ -148,9 +148,9 @@ class WakeHead:
     """a per-user verifier session of the same format (``assistant wake enroll``), or None"""
     verifier_threshold: float = 0.5
     stop: bool = False
+    """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
     phrase: str = ""
     """what it says, as people write it (``[wake.words] phrase``, else its name read as words)"""
-    """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
 
     def score(self, window: np.ndarray) -> float:
         out = self.session.run(None, {self.input_name: window[None]})[0]

@@ -29,7 +29,7 @@ from assistant.config import RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelRegistry
 from assistant.wake.confirm import WakeConfirm
-from assistant.wake.detector import WakeWordModel, delay_of, min_logprob_of, phrase_of, word_name
+from assistant.wake.detector import WakeWordModel, delay_of, min_logprob_of, word_name
 from assistant.wake.micro import MicroWakeModel, head_name, is_micro_name
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class WakeSet:
         confirm = None
         if confirmed:
             heard_as = {n: head_name(n, registry) if n in micro else word_name(n) for n in named}
-            confirm = WakeConfirm(cfg.confirm, whisper, {heard_as[n]: phrase_of(cfg, n) for n in named},
+            confirm = WakeConfirm(cfg.confirm, whisper, {h.name: h.phrase for m in models for h in m.heads},
                                   {heard_as[n]: min_logprob_of(cfg, n, registry) for n in named},
                                   {heard_as[n]: delay_of(cfg, n, registry) for n in named})
         return cls(models, confirm)
@@ -93,7 +93,7 @@ class WakeSetStream:
 
     def heard_since(self, time_s: float) -> np.ndarray:
         """The audio fed from ``time_s`` (stream time) on: what followed a detection reported after the fact.
-        It reaches back ``window_s + delay_s`` at most, beyond any detection's lag."""
+        It reaches back ``window_s`` and the longest head's delay at most, beyond any detection's lag."""
         n = self._fed - round(time_s * self.wake.sample_rate)
         return self._heard[len(self._heard) - n :] if n > 0 else np.zeros(0, np.float32)
 
@@ -126,6 +126,8 @@ class WakeSetStream:
 
     def _look(self, final: bool) -> list[WakeDetected]:
         """The second look at every candidate whose window has been heard (all of them when ``final``)."""
+        if not self._candidates:
+            return []
         confirm = self.wake.confirm
         out = []
         rate = self.wake.sample_rate

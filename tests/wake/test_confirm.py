@@ -213,7 +213,7 @@ def test_a_wake_word_at_the_very_end_of_the_input_still_gets_its_look(registry, 
     assert '"name": "hey_jarvis"' in lines[0] and '"detections": 1' in lines[-1]
 
 
-def test_each_head_waits_its_own_delay(registry, whisper, demo, tmp_path):
+def test_each_head_waits_its_own_delay(registry, whisper, tmp_path):
     """The shipped "stop" is looked at 0.24 s after its candidate (its manifest entry's confirm_delay_s),
     the wake words 0.8 s after theirs: a stop is acted on at once. A bad delay is a clear error."""
     from assistant.config import ModelsConfig

@@ -165,4 +165,3 @@ def min_logprob_for(scores: Sequence[float], rate: float, false_accepts_per_hour
     allowed = len(ranked) if rate <= 0 else int(np.floor(false_accepts_per_hour * len(ranked) / rate))
     allowed = min(allowed, int(np.floor(MAX_PASS * len(ranked))), len(ranked) - 1)
     return round(min(ranked[allowed] + 0.01, -0.01), 2), allowed
-
