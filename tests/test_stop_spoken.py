@@ -1,4 +1,4 @@
-"""The wake-free "stop", spoken, through ``assistant run`` with our own stop head (``wake/own/stop``): it
+"""The wake-free "stop", spoken, through ``assistant run`` with the stop head the device ships (``SHIPPED``): it
 stops a ringing timer mid-announcement (the timer is then done) and cuts a reply (no follow-up window
 opens). Audio goes in on stdin as the device hears it; "stop" is written once the device is speaking.
 The word is spoken by flite's kal voice, which no head was trained on."""
@@ -23,6 +23,7 @@ from assistant.intent.parser import Intent
 from assistant.skills.state import StateStore
 from assistant.skills.timers import TimerSkill
 from assistant.text import spoken_words
+from assistant.wake.confirm import SHIPPED
 from tests.conftest import DEMO_WAV
 
 RATE = 16000
@@ -101,7 +102,7 @@ def test_stop_ends_a_ringing_timer_and_cuts_a_reply(tmp_path):
     asyncio.run(TimerSkill(StateStore(state)).handle(Intent("HassStartTimer", {"seconds": 1}, "")))
     time.sleep(1.1)
     config = tmp_path / "assistant.toml"
-    config.write_text(f'[runtime]\nstate_dir = "{state}"\n\n[wake]\nstop_model = "wake/own/stop"\n')
+    config.write_text(f'[runtime]\nstate_dir = "{state}"\n\n[wake]\nstop_model = "{SHIPPED["stop"]}"\n')
     stop = np.concatenate([np.zeros(int(0.3 * RATE), np.float32), _flite("stop", tmp_path),
                            np.zeros(int(1.5 * RATE), np.float32)])
     device = Device(config, tmp_path)

@@ -160,7 +160,8 @@ def main() -> int:
 
     shipped = Listener.load(WakeConfig(), VadConfig(), EndpointConfig(), rt, reg,
                             WhisperModel.load(WhisperConfig(), rt, reg))
-    r = run_listener("ours: listener as shipped (own hey_jarvis + second look)", shipped, x, args.chunk)
+    heads = ", ".join(WakeConfig().models)
+    r = run_listener(f"ours: listener as shipped ({heads} + second look)", shipped, x, args.chunk)
     r["looks"] = shipped._wake_stream.looks
     results.append({**r, "compare": False})
     for name, wcfg, vad in variants:

@@ -53,13 +53,16 @@ def register_train(sub) -> None:
         "wake-train",
         prog="assistant wake train",
         help="train a wake-word head for a phrase (same as `wake train`)",
-        description="Train a wake-word head (openWakeWord format, Apache-2.0) for PHRASE from synthetic "
-        "speech, on the frozen front end the listener uses. Writes DIR/head.onnx, report.json, det.png "
-        "and manifest.toml.",
+        description="Train a wake-word head (Apache-2.0) for PHRASE from synthetic speech, on a front end "
+        "the listener uses: openWakeWord's (its head format) or microWakeWord's (--arch micro: the streaming "
+        "contract of converted microWakeWord models, a fraction of the CPU). Writes DIR/head.onnx, "
+        "report.json, det.png and manifest.toml.",
     )
     p.add_argument("phrase", metavar="PHRASE", help='the wake phrase in English letters, e.g. "hey mycroft"')
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the head and its report")
     p.add_argument("--quick", action="store_true", help="seconds, not minutes: tiny data (tests, CI)")
+    p.add_argument("--arch", choices=("openwakeword", "micro"), default="openwakeword",
+                   help="the front end the head reads and its format (default openwakeword)")
     p.add_argument("--utterances", type=int, help="positive utterances synthesised (default 700)")
     p.add_argument("--steps", type=int, help="training steps (default 1500)")
     p.add_argument("--target-fa-per-hour", type=float, default=0.5,
@@ -180,7 +183,7 @@ def run_train(args) -> int:
         print("assistant wake train: error: --target-fa-per-hour must be in (0, 100)", file=sys.stderr)
         return 2
     kw = {k: getattr(args, k) for k in ("utterances", "steps") if getattr(args, k) is not None}
-    kw.update(target_fa_per_hour=args.target_fa_per_hour, threads=args.threads, seed=args.seed)
+    kw.update(target_fa_per_hour=args.target_fa_per_hour, threads=args.threads, seed=args.seed, arch=args.arch)
     out = Path(args.out)
     opts = TrainOptions.quick_options(args.phrase, out, **kw) if args.quick else TrainOptions(args.phrase, out, **kw)
 

@@ -40,7 +40,7 @@ SHIPPED = {
     "alexa": "wake/micro/alexa",
     "okay nabu": "wake/micro/okay_nabu",
     "hey rhasspy": "wake/own/hey_rhasspy",
-    "stop": "wake/own/stop",
+    "stop": "wake/own-micro/stop",
 }
 """the head the device ships for each phrase as the wake stage's first step: whichever measured best as
 one (docs/wake_train.md, "The second look"); each entry's ``decoding`` carries its operating point"""

@@ -1,8 +1,13 @@
-"""Features for training: embeddings computed by the listener's own front end, and the shared negatives.
+"""Features for training: what the listener's own front ends compute, and the shared negatives.
 
-``Featurizer`` wraps a loaded ``WakeWordModel`` (mel step + speech embedding, as ``[wake]`` configures
-them) and gives the embedding of every 80 ms step of a clip, exactly as ``WakeStream`` computes it for a
-stream that starts with the clip (its priming included), but only for the steps asked for.
+A featurizer gives a clip's feature vector for every *step* of the head it trains, as the listener
+computes it for a stream that starts with the clip; a head reads the last K steps. Two front ends:
+
+* ``Featurizer`` (the ``openwakeword`` architecture) wraps a loaded ``WakeWordModel`` (mel step + speech
+  embedding, as ``[wake]`` configures them): a 96-d embedding every 80 ms step (its priming included),
+  computed only for the steps asked for;
+* ``MicroFeaturizer`` (the ``micro`` architecture): microWakeWord's front end (40 PCAN channels every
+  10 ms), the mean of each call's ``stride`` frames: a 40-d vector every 30 ms step.
 
 The shared negatives (``NegativeCache``) are computed once per front end and kept under
 ``~/.cache/assistant/wake-train`` (never in the repository): real speech in languages other than English
@@ -27,6 +32,7 @@ import numpy as np
 
 from assistant.audio.io import AudioError, read_audio
 from assistant.wake.detector import INT16_SCALE, MEL_FRAMES_PER_STEP, WakeWordModel
+from assistant.wake.micro_frontend import MicroFrontend
 from assistant.wake.train.augment import RATE, NoiseBank, augment, coloured_noise, speed
 
 ASTERISK = Path("/usr/share/asterisk/sounds")
@@ -86,6 +92,54 @@ class Featurizer:
         """Every step's embedding of a long recording (work in pieces of one minute: bounded memory)."""
         return self.embed(samples, batch=batch)
 
+    @property
+    def dim(self) -> int:
+        return self.model.embedding_dim
+
+    @property
+    def step_s(self) -> float:
+        return self.step / RATE
+
+
+class MicroFeaturizer:
+    """The micro front end's features, one 40-d vector per head call: the mean of the call's ``stride``
+    frames, exactly as the graph ``head.export_micro_onnx`` writes pools them."""
+
+    def __init__(self, stride: int = 3, frontend: MicroFrontend | None = None):
+        self.frontend = frontend or MicroFrontend()
+        self.stride = stride
+        self.step = stride * self.frontend.step_samples
+        self.dim = self.frontend.num_channels
+
+    @property
+    def step_s(self) -> float:
+        return self.step / RATE
+
+    def num_steps(self, num_samples: int) -> int:
+        fe = self.frontend
+        frames = (num_samples - fe.window_samples) // fe.step_samples + 1 if num_samples >= fe.window_samples else 0
+        return frames // self.stride
+
+    def stream(self, samples: np.ndarray) -> np.ndarray:
+        """(steps, 40): every step's vector of a fresh stream over ``samples``."""
+        f = self.frontend.compute(np.asarray(samples, np.float32))
+        n = len(f) // self.stride
+        return f[: n * self.stride].reshape(n, self.stride, self.dim).mean(axis=1, dtype=np.float32)
+
+    def embed(self, samples: np.ndarray, steps: np.ndarray | None = None) -> np.ndarray:
+        """(len(steps), 40): the vectors of steps ``steps`` (0-based), as ``Featurizer.embed``."""
+        f = self.stream(samples)
+        if steps is None:
+            return f
+        steps = np.asarray(steps)
+        if steps.size and (steps.min() < 0 or steps.max() >= len(f)):
+            raise ValueError(f"steps {steps.min()}..{steps.max()} outside 0..{len(f) - 1}")
+        return f[steps]
+
+    def fingerprint(self) -> bytes:
+        """What the cached negatives depend on."""
+        return f"micro-frontend v1 stride {self.stride} {self.frontend.implementation}".encode()
+
 
 @dataclass
 class Streams:
@@ -97,16 +151,18 @@ class Streams:
     names: list[str]
     texts: list[str]
     sources: list[str]
+    step_s: float = 0.08
+    """seconds a step"""
 
     @classmethod
-    def empty(cls, dim: int = 96) -> Streams:
-        return cls(np.zeros((0, dim), np.float16), np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [])
+    def empty(cls, dim: int = 96, step_s: float = 0.08) -> Streams:
+        return cls(np.zeros((0, dim), np.float16), np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [], step_s)
 
     @classmethod
-    def build(cls, items: list[tuple[str, str, str, np.ndarray]]) -> Streams:
+    def build(cls, items: list[tuple[str, str, str, np.ndarray]], dim: int = 96, step_s: float = 0.08) -> Streams:
         """From (name, source, text, embeddings) rows."""
         if not items:
-            return cls.empty()
+            return cls.empty(dim, step_s)
         lengths = np.array([len(e) for *_, e in items], np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         return cls(
@@ -116,6 +172,7 @@ class Streams:
             [i[0] for i in items],
             [i[2] for i in items],
             [i[1] for i in items],
+            step_s,
         )
 
     def save(self, path: Path) -> None:
@@ -125,7 +182,8 @@ class Streams:
             emb=self.emb,
             start=self.start,
             length=self.length,
-            meta=np.array(json.dumps({"names": self.names, "texts": self.texts, "sources": self.sources})),
+            meta=np.array(json.dumps({"names": self.names, "texts": self.texts, "sources": self.sources,
+                                      "step_s": self.step_s})),
         )
         tmp.replace(path)
 
@@ -133,7 +191,8 @@ class Streams:
     def load(cls, path: Path) -> Streams:
         with np.load(path) as z:
             meta = json.loads(str(z["meta"]))
-            return cls(z["emb"], z["start"], z["length"], meta["names"], meta["texts"], meta["sources"])
+            return cls(z["emb"], z["start"], z["length"], meta["names"], meta["texts"], meta["sources"],
+                       float(meta.get("step_s", 0.08)))
 
     def select(self, keep: list[int]) -> Streams:
         return Streams.build(
@@ -145,7 +204,9 @@ class Streams:
                     self.emb[self.start[i] : self.start[i] + self.length[i]],
                 )
                 for i in keep
-            ]
+            ],
+            self.emb.shape[1],
+            self.step_s,
         )
 
     def window_ends(self, k: int) -> np.ndarray:
@@ -155,7 +216,7 @@ class Streams:
 
     @property
     def hours(self) -> float:
-        return float(self.length.sum()) * 0.08 / 3600
+        return float(self.length.sum()) * self.step_s / 3600
 
 
 def real_negative_files(every: int = 1) -> list[tuple[str, Path]]:
@@ -192,7 +253,7 @@ def concat_stream(clips: list[np.ndarray], rng: np.random.Generator) -> np.ndarr
 
 
 def build_negatives(
-    feat: Featurizer,
+    feat: Featurizer | MicroFeaturizer,
     sentences: list[str],
     voices: list,
     bank: NoiseBank,
@@ -258,13 +319,18 @@ def build_negatives(
         if len(x) < feat.step * 20:
             continue
         items.append((name, source, text, feat.stream(x)))
-    return Streams.build(items)
+    return Streams.build(items, feat.dim, feat.step_s)
 
 
-def cache_key(model: WakeWordModel, embedding_file: Path, scale: str) -> str:
+def cache_key(feat: Featurizer | MicroFeaturizer, embedding_file: Path | None, scale: str) -> str:
+    """The shared negatives' name: the front end (for openWakeWord's, its embedding model's bytes) and
+    what was generated (``scale``)."""
     h = hashlib.sha1()
-    h.update(f"v{CACHE_VERSION} {scale} {model.mel.implementation} ".encode())
-    h.update(embedding_file.read_bytes()[:1_000_000])
+    if isinstance(feat, MicroFeaturizer):
+        h.update(f"v{CACHE_VERSION} {scale} ".encode() + feat.fingerprint())
+    else:
+        h.update(f"v{CACHE_VERSION} {scale} {feat.model.mel.implementation} ".encode())
+        h.update(embedding_file.read_bytes()[:1_000_000])
     return h.hexdigest()[:12]
 
 

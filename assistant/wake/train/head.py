@@ -1,4 +1,4 @@
-"""The head: a small MLP over 16 embeddings, trained in numpy and written as ONNX with onnx's helper API.
+"""The head: a small MLP over K steps of features, trained in numpy and written as ONNX with onnx's helper API.
 
 Why not PyTorch (as openWakeWord's trainer uses): its PyPI wheels pull gigabytes of CUDA libraries that
 neither CI nor the device image can carry, and a 100k-parameter MLP on a few hundred thousand examples
@@ -6,6 +6,10 @@ trains in a minute or two on two cores in numpy (Adam, written out below). The e
 Flatten -> Gemm -> Relu -> Gemm -> Relu -> Gemm -> Sigmoid: input ``[batch, 16, 96]``, output
 ``[batch, 1]``, the contract ``openwakeword-head`` that ``WakeWordModel`` loads. The input
 standardisation learnt from the training data is folded into the first Gemm.
+
+The ``micro`` architecture's head is the same MLP over 50 steps (1.5 s) of the micro front end's 40
+channels, written in the streaming contract of converted microWakeWord models (``export_micro_onnx``):
+it needs no speech embedding, so a listener of such heads alone never runs openWakeWord's front end.
 """
 
 from __future__ import annotations
@@ -146,6 +150,7 @@ def train_mlp(
     hard_every: int = 400,
     max_negative_weight: float = 20.0,
     dropout: float = 0.2,
+    augment: Callable[[np.ndarray], np.ndarray] | None = None,
     evaluate: Callable[[Mlp], float] | None = None,
     progress: Callable | None = None,
 ) -> tuple[Mlp, list[dict]]:
@@ -178,6 +183,8 @@ def train_mlp(
             [rng.choice(num_neg, size=half, p=p_neg), hard[rng.integers(0, len(hard), batch_neg - half)]]
         )
         x = np.concatenate([positives(ip), negatives(ineg)]).astype(np.float32)
+        if augment is not None:  # the architecture's own (the micro head: SpecAugment, channel shifts)
+            x = augment(x)
         if dropout > 0:  # input dropout (towards the mean): the head must not lean on a few features
             keep_mask = rng.random(x.shape, dtype=np.float32) >= dropout
             x = np.where(keep_mask, x, model.mean)
@@ -203,16 +210,12 @@ def train_mlp(
     return (best if evaluate is not None else model), history
 
 
-def export_onnx(model: Mlp, path: Path, doc: str = "", metadata: dict[str, str] | None = None) -> Path:
-    """Write the head as ONNX (opset 13): ``input`` [batch, K, D] -> ``score`` [batch, 1]."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+def _mlp_nodes(model: Mlp, flat: str, out: str) -> tuple[list, list]:
+    """Gemm -> Relu -> ... -> Gemm -> Sigmoid from ``flat`` [batch, K*D] to ``out`` [batch, 1]."""
+    from onnx import helper, numpy_helper
 
     ws, bs = model.folded()
-    k, d = model.num_embeddings, model.embedding_dim
-    inits = [numpy_helper.from_array(np.array([-1, k * d], np.int64), "flat_shape")]
-    nodes = [helper.make_node("Reshape", ["input", "flat_shape"], ["h0"])]
-    cur = "h0"
+    nodes, inits, cur = [], [], flat
     for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
         inits += [
             numpy_helper.from_array(w.astype(np.float32), f"w{i}"),
@@ -223,14 +226,14 @@ def export_onnx(model: Mlp, path: Path, doc: str = "", metadata: dict[str, str] 
         if i < len(ws) - 1:
             nodes.append(helper.make_node("Relu", [cur], [f"r{i}"]))
             cur = f"r{i}"
-    nodes.append(helper.make_node("Sigmoid", [cur], ["score"]))
-    graph = helper.make_graph(
-        nodes,
-        "wake_head",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", k, d])],
-        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch", 1])],
-        inits,
-    )
+    nodes.append(helper.make_node("Sigmoid", [cur], [out]))
+    return nodes, inits
+
+
+def _save(graph, path: Path, doc: str, metadata: dict[str, str] | None) -> Path:  # noqa: ANN001
+    import onnx
+    from onnx import helper
+
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="assistant wake train")
     m.ir_version = 8
     m.doc_string = doc
@@ -242,3 +245,66 @@ def export_onnx(model: Mlp, path: Path, doc: str = "", metadata: dict[str, str] 
     tmp.write_bytes(m.SerializeToString())
     tmp.replace(path)
     return path
+
+
+def export_onnx(model: Mlp, path: Path, doc: str = "", metadata: dict[str, str] | None = None) -> Path:
+    """Write the head as ONNX (opset 13): ``input`` [batch, K, D] -> ``score`` [batch, 1]."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    k, d = model.num_embeddings, model.embedding_dim
+    body, inits = _mlp_nodes(model, "h0", "score")
+    inits.append(numpy_helper.from_array(np.array([-1, k * d], np.int64), "flat_shape"))
+    nodes = [helper.make_node("Reshape", ["input", "flat_shape"], ["h0"]), *body]
+    graph = helper.make_graph(
+        nodes,
+        "wake_head",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", k, d])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch", 1])],
+        inits,
+    )
+    return _save(graph, path, doc, metadata)
+
+
+def export_micro_onnx(model: Mlp, path: Path, stride: int, meta: dict, doc: str = "") -> Path:
+    """Write the head in the streaming contract of converted microWakeWord models (``microwakeword-onnx``,
+    assistant/wake/micro_convert.py), so ``MicroHead`` runs it beside them on the same features.
+
+    Each call: ``features`` [1, stride, D] are pooled to their mean [1, 1, D] (``MicroFeaturizer``), put
+    after the ``K - 1`` earlier ones the state ``state_in_0`` holds, and the window [1, K, D] goes through
+    the MLP to ``probability`` [1, 1]; ``state_out_0`` is the window less its oldest step. ``meta``: the
+    converter's fields (wake_word, probability_cutoff, sliding_window_size, ...); the contract, stride,
+    channels and the state are added here."""
+    import json
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    from assistant.wake.micro_convert import CONTRACT, METADATA_KEY
+
+    k, d = model.num_embeddings, model.embedding_dim
+    body, inits = _mlp_nodes(model, "flat", "probability")
+    inits += [
+        numpy_helper.from_array(np.array([1, k * d], np.int64), "flat_shape"),
+        numpy_helper.from_array(np.array([1], np.int64), "one"),
+        numpy_helper.from_array(np.array([k], np.int64), "k"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis"),
+    ]
+    nodes = [
+        helper.make_node("ReduceMean", ["features"], ["pooled"], axes=[1], keepdims=1),
+        helper.make_node("Concat", ["state_in_0", "pooled"], ["window"], axis=1),
+        helper.make_node("Slice", ["window", "one", "k", "axis"], ["state_out_0"]),
+        helper.make_node("Reshape", ["window", "flat_shape"], ["flat"]),
+        *body,
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "wake_head_micro",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, stride, d]),
+         helper.make_tensor_value_info("state_in_0", TensorProto.FLOAT, [1, k - 1, d])],
+        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, [1, 1]),
+         helper.make_tensor_value_info("state_out_0", TensorProto.FLOAT, [1, k - 1, d])],
+        inits,
+    )
+    state = {"name": "window", "input": "state_in_0", "output": "state_out_0", "shape": [1, k - 1, d],
+             "dtype": "float32", "init": 0.0}
+    full = {**meta, "contract": CONTRACT, "mode": "float", "stride": stride, "channels": d, "states": [state]}
+    return _save(graph, path, doc, {METADATA_KEY: json.dumps(full, separators=(",", ":"))})

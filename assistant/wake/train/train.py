@@ -1,10 +1,18 @@
-"""``assistant wake train "PHRASE" -o DIR``: a wake-word head from nothing, on two cores.
+"""``assistant wake train "PHRASE" -o DIR [--arch micro]``: a wake-word head from nothing, on two cores.
+
+Two architectures (``ARCHS``), the same MLP head and the same data:
+
+* ``openwakeword``: 16 embeddings (1.28 s) of openWakeWord's frozen melspectrogram + speech-embedding
+  front end, every 80 ms; written as an openWakeWord head (``openwakeword-head``);
+* ``micro``: 50 steps (1.5 s) of microWakeWord's front end (40 PCAN channels, pooled over each 30 ms
+  call), written in the streaming contract of converted microWakeWord models (``microwakeword-onnx``).
+  Its front end costs a fraction of the speech embedding's, which a listener of such heads never runs.
 
 1. Positives: the phrase said by the training voices (``synth.py``), each utterance augmented twice
    (``augment.py``) and placed so that it ends at least 2.2 s into its clip. The head's positive
-   examples are the 16-step windows that end 0-320 ms after the phrase does (where the listener's score
-   must peak); the windows ending before the phrase is half said are negatives ("hey" alone must not
-   wake "hey jarvis").
+   examples are the windows that end from 80 ms before to 240 ms after the phrase does (where the
+   listener's score must peak); the windows ending before the phrase is half said are negatives ("hey"
+   alone must not wake "hey jarvis").
 2. Negatives: confusable phrases generated from the phrase (``phrases.py``), other assistants' wake
    words, and the shared negatives (``data.py``: other languages' speech, music, synthetic English
    sentences, noise), computed once and cached.
@@ -37,23 +45,32 @@ from assistant.wake.train import phrases
 from assistant.wake.train.augment import RATE, NoiseBank, augment, speed
 from assistant.wake.train.data import (
     Featurizer,
+    MicroFeaturizer,
     Streams,
     build_negatives,
     cache_key,
     is_validation,
     noise_bank,
 )
-from assistant.wake.train.head import Mlp, export_onnx, train_mlp
+from assistant.wake.train.head import Mlp, export_micro_onnx, export_onnx, train_mlp
 from assistant.wake.train.synth import Espeak, Kokoro, Piper, kokoro_available, piper_available
 
-NUM_EMBEDDINGS = 16
-"""the head's input: 16 embeddings = 1.28 s (openWakeWord's heads read the same)"""
+ARCHS = {"openwakeword": 16, "micro": 50}
+"""architecture -> the steps its head reads: 16 embeddings = 1.28 s (openWakeWord's heads read the
+same); 50 micro steps = 1.5 s"""
+NUM_EMBEDDINGS = ARCHS["openwakeword"]
+MICRO_STRIDE = 3
+"""micro front end frames (10 ms) per head call, as microWakeWord's models"""
 MIN_END_S = 2.2
 """a positive clip's phrase ends at least this far in, so that its windows hold real audio only"""
-POSITIVE_STEPS = (-1, 0, 1, 2, 3)
-"""steps, relative to the one in which the phrase ends, whose windows are positives"""
+POSITIVE_S = (-0.08, 0.24)
+"""a window whose last step ends this long before/after the phrase does is a positive"""
+EARLY_S = 0.24
+"""windows ending up to this long before the phrase is 40% said are negatives"""
+REFRACTORY_S = 2.0
+"""the detector's default ``refractory_s``"""
 REFRACTORY_STEPS = 25
-"""2 s at 80 ms a step: the detector's default ``refractory_s``"""
+"""2 s at 80 ms a step"""
 OTHER_WAKE_WORDS = [
     "alexa",
     "hey jarvis",
@@ -109,6 +126,8 @@ class TrainOptions:
     cache_dir: Path | None = None
     """shared negatives and the lexicon; None: ~/.cache/assistant/wake-train"""
     voices: tuple[str, ...] = ("espeak", "piper", "kokoro")
+    arch: str = "openwakeword"
+    """``ARCHS``: the front end the head reads and the format it is written in"""
     calibrate_minutes: float = 6.0
     """negatives for the second look's operating point (``assistant wake calibrate``); 0: none"""
 
@@ -158,6 +177,9 @@ class TrainReport:
     machine: str = ""
     options: dict = field(default_factory=dict)
     """the ``TrainOptions`` it ran with"""
+    arch: str = "openwakeword"
+    feature_augment: str = ""
+    """what ``spec_augment`` did to the micro head's training windows (empty: nothing)"""
     confirm: dict = field(default_factory=dict)
     """the second look's operating point (``assistant/wake/train/calibrate.py``): ``confirm_threshold``,
     ``confirm_min_logprob``, ``candidates_per_hour``, ``false_accepts_per_hour`` (expected on the calibration
@@ -225,7 +247,8 @@ def sentences(n: int, phrase: str, seed: int) -> list[str]:
 
 
 def shared_negatives(
-    opts: TrainOptions, feat: Featurizer, emb_file: Path, voices: list, bank: NoiseBank, wrap: Callable, log: Callable
+    opts: TrainOptions, feat: Featurizer | MicroFeaturizer, emb_file: Path | None, voices: list, bank: NoiseBank,
+    wrap: Callable, log: Callable
 ) -> Streams:
     cache = opts.cache_dir or default_cache_dir(Path("")).parent / "wake-train"
     rng = np.random.default_rng(opts.seed + 11)
@@ -238,7 +261,7 @@ def shared_negatives(
     if opts.quick:
         return build(real=False)
     key = cache_key(
-        feat.model,
+        feat,
         emb_file,
         f"{opts.sentences}-{opts.noise_minutes}-{opts.real_every}-{'+'.join(sorted(v.name for v in voices))}",
     )
@@ -255,8 +278,10 @@ def shared_negatives(
 
 @dataclass
 class ClipSet:
-    """Windows cut from clips: (N, 16, 96) float16, with the clip each came from."""
+    """Windows cut from clips: (N, K, D) float16, with the clip each came from."""
 
+    k: int = NUM_EMBEDDINGS
+    dim: int = 96
     windows: list[np.ndarray] = field(default_factory=list)
     clip: list[int] = field(default_factory=list)
 
@@ -266,20 +291,21 @@ class ClipSet:
             self.clip += [clip_id] * len(w)
 
     def array(self) -> np.ndarray:
-        return np.concatenate(self.windows) if self.windows else np.zeros((0, NUM_EMBEDDINGS, 96), np.float16)
+        return np.concatenate(self.windows) if self.windows else np.zeros((0, self.k, self.dim), np.float16)
 
 
-def _windows(emb: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Windows of K embeddings ending at ``ends`` (indices into ``emb``)."""
+def _windows(emb: np.ndarray, ends: np.ndarray, k: int = NUM_EMBEDDINGS) -> np.ndarray:
+    """Windows of k steps ending at ``ends`` (indices into ``emb``)."""
     return (
-        np.stack([emb[e - NUM_EMBEDDINGS + 1 : e + 1] for e in ends])
+        np.stack([emb[e - k + 1 : e + 1] for e in ends])
         if len(ends)
-        else np.zeros((0, NUM_EMBEDDINGS, emb.shape[1]), np.float32)
+        else np.zeros((0, k, emb.shape[1]), np.float32)
     )
 
 
 def positive_clip(
-    feat: Featurizer, speech: np.ndarray, rng: np.random.Generator, bank: NoiseBank, context: list[np.ndarray]
+    feat: Featurizer | MicroFeaturizer, speech: np.ndarray, rng: np.random.Generator, bank: NoiseBank,
+    context: list[np.ndarray], k: int = NUM_EMBEDDINGS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(positive windows, early windows) of one augmented clip of the phrase. Half of the clips go on
     into a request after the phrase and some start with other speech before it (``context``: other
@@ -315,20 +341,23 @@ def positive_clip(
     k_end = -(-end // step) - 1
     k_half = (start + int(0.4 * (end - start))) // step
     total = feat.num_steps(len(clip))
-    lo = max(min(k_half - 3, k_end - 1) - NUM_EMBEDDINGS + 1, 0)
-    hi = min(k_end + POSITIVE_STEPS[-1], total - 1)
+    n_early = max(int(round(EARLY_S / feat.step_s)), 1)
+    offsets = range(int(round(POSITIVE_S[0] / feat.step_s)), int(round(POSITIVE_S[1] / feat.step_s)) + 1)
+    lo = max(min(k_half - n_early, k_end - 1) - k + 1, 0)
+    hi = min(k_end + offsets[-1], total - 1)
     emb = feat.embed(clip, np.arange(lo, hi + 1))
-    pos_ends = np.array([k_end + d - lo for d in POSITIVE_STEPS if NUM_EMBEDDINGS - 1 <= k_end + d - lo < len(emb)])
-    early = [k - lo for k in range(k_half - 3, k_half + 1) if NUM_EMBEDDINGS - 1 <= k - lo < len(emb)]
-    return _windows(emb, pos_ends), _windows(emb, np.array(early, np.int64))
+    pos_ends = np.array([k_end + d - lo for d in offsets if k - 1 <= k_end + d - lo < len(emb)])
+    early = [j - lo for j in range(k_half - n_early, k_half + 1) if k - 1 <= j - lo < len(emb)]
+    return _windows(emb, pos_ends, k), _windows(emb, np.array(early, np.int64), k)
 
 
-def negative_clip(feat: Featurizer, speech: np.ndarray, rng: np.random.Generator, bank: NoiseBank) -> np.ndarray:
+def negative_clip(feat: Featurizer | MicroFeaturizer, speech: np.ndarray, rng: np.random.Generator,
+                  bank: NoiseBank, k: int = NUM_EMBEDDINGS) -> np.ndarray:
     dur = len(speech) / RATE
     lead = max(float(rng.uniform(0.3, 1.0)), MIN_END_S - dur)
     x, _ = augment(speech, rng, bank, lead_s=(lead, lead), tail_s=(0.3, 0.6))
     emb = feat.embed(x)
-    return _windows(emb, np.arange(NUM_EMBEDDINGS - 1, len(emb)))
+    return _windows(emb, np.arange(k - 1, len(emb)), k)
 
 
 def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] = lambda s: None) -> TrainReport:
@@ -342,8 +371,16 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
     out.mkdir(parents=True, exist_ok=True)
 
     t = time.perf_counter()
-    model, emb_file = front_end(opts.threads)
-    feat = Featurizer(model)
+    if opts.arch not in ARCHS:
+        raise ValueError(f"unknown architecture {opts.arch!r}: one of {', '.join(ARCHS)}")
+    K = ARCHS[opts.arch]
+    if opts.arch == "micro":
+        feat, emb_file = MicroFeaturizer(MICRO_STRIDE), None
+    else:
+        model, emb_file = front_end(opts.threads)
+        feat = Featurizer(model)
+    D = feat.dim
+    refractory = int(round(REFRACTORY_S / feat.step_s))
     voices = load_voices(opts.voices)
     bank = NoiseBank([]) if opts.quick else noise_bank()
     cache = opts.cache_dir or default_cache_dir(Path("")).parent / "wake-train"
@@ -364,7 +401,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
 
     # ---- the phrase's own clips
     t = time.perf_counter()
-    pos_train, pos_val, early, conf_train, conf_val = ClipSet(), ClipSet(), ClipSet(), ClipSet(), ClipSet()
+    pos_train, pos_val, early, conf_train, conf_val = (ClipSet(K, D) for _ in range(5))
     variants = [phrase, f"{phrase}.", f"{phrase}!", f"{phrase},", f"{phrase}?"]
     context = []
     for j, text in enumerate(sentences(opts.context, phrase, opts.seed + 5)):
@@ -381,7 +418,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
             continue
         val = i % VALIDATION_EVERY == VALIDATION_EVERY - 1
         for _ in range(opts.augment_each):
-            pw, ew = positive_clip(feat, u.samples, rng, bank, context)
+            pw, ew = positive_clip(feat, u.samples, rng, bank, context, K)
             (pos_val if val else pos_train).add(pw, i)
             if not val:
                 early.add(ew, i)
@@ -409,16 +446,16 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         if u.samples.size < RATE // 10:
             continue
         val = j % VALIDATION_EVERY == VALIDATION_EVERY - 1
-        (conf_val if val else conf_train).add(negative_clip(feat, u.samples, rng, bank), j)
+        (conf_val if val else conf_train).add(negative_clip(feat, u.samples, rng, bank, K), j)
     timings["phrase_clips"] = time.perf_counter() - t
 
     # ---- train
     t = time.perf_counter()
     P = pos_train.array()
     C = np.concatenate([conf_train.array(), early.array()])
-    ends = shared_train.window_ends(NUM_EMBEDDINGS)
+    ends = shared_train.window_ends(K)
     E = shared_train.emb
-    offs = np.arange(-NUM_EMBEDDINGS + 1, 1)
+    offs = np.arange(-K + 1, 1)
     num_neg = len(ends) + len(C)
     if len(P) == 0 or num_neg == 0:
         raise RuntimeError("no training examples were made (did the voices speak?)")
@@ -427,7 +464,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         return P[idx].reshape(len(idx), -1).astype(np.float32)
 
     def negatives(idx: np.ndarray) -> np.ndarray:
-        out = np.empty((len(idx), NUM_EMBEDDINGS * 96), np.float32)
+        out = np.empty((len(idx), K * D), np.float32)
         shared_mask = idx < len(ends)
         si = idx[shared_mask]
         if si.size:
@@ -447,31 +484,34 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         ]
     )
     mean, std = sample.mean(axis=0), sample.std(axis=0) + 1e-3
-    mlp = Mlp.init(NUM_EMBEDDINGS, 96, opts.hidden, opts.layers, mean, std, rng)
+    mlp = Mlp.init(K, D, opts.hidden, opts.layers, mean, std, rng)
 
-    val_pos = pos_val.array().reshape(-1, NUM_EMBEDDINGS * 96).astype(np.float32)
+    val_pos = pos_val.array().reshape(-1, K * D).astype(np.float32)
     val_pos_clip = np.array(pos_val.clip)
     val_streams = [
         (shared_val.emb[s : s + n].astype(np.float32), shared_val.names[i])
         for i, (s, n) in enumerate(zip(shared_val.start, shared_val.length, strict=True))
-        if n >= NUM_EMBEDDINGS
+        if n >= K
     ]
-    val_hours = sum(len(e) for e, _ in val_streams) * 0.08 / 3600
-    val_conf = conf_val.array().reshape(-1, NUM_EMBEDDINGS * 96).astype(np.float32)
+    val_hours = sum(len(e) for e, _ in val_streams) * feat.step_s / 3600
+    val_conf = conf_val.array().reshape(-1, K * D).astype(np.float32)
     val_conf_clip = np.array(conf_val.clip)
+    # a micro head's probability is a uint8 at run time (microWakeWord's contract): score as it will be
+    quantum = 256 if opts.arch == "micro" else None
+
+    def scores(m: Mlp, x: np.ndarray) -> np.ndarray:
+        s = m.scores(x)
+        return np.round(s * quantum) / quantum if quantum else s
 
     def validate(m: Mlp) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-        clip_scores = _clip_max(m.scores(val_pos), val_pos_clip) if len(val_pos) else np.zeros(0)
-        traces = [
-            m.scores(_windows(e, np.arange(NUM_EMBEDDINGS - 1, len(e))).reshape(-1, NUM_EMBEDDINGS * 96))
-            for e, _ in val_streams
-        ]
-        conf = _clip_max(m.scores(val_conf), val_conf_clip) if len(val_conf) else np.zeros(0)
+        clip_scores = _clip_max(scores(m, val_pos), val_pos_clip) if len(val_pos) else np.zeros(0)
+        traces = [scores(m, _windows(e, np.arange(K - 1, len(e)), K).reshape(-1, K * D)) for e, _ in val_streams]
+        conf = _clip_max(scores(m, val_conf), val_conf_clip) if len(val_conf) else np.zeros(0)
         return clip_scores, traces, conf
 
     def objective(m: Mlp) -> float:
         pos, traces, _ = validate(m)
-        th = choose_threshold(traces, val_hours, opts.target_fa_per_hour)
+        th = choose_threshold(traces, val_hours, opts.target_fa_per_hour, refractory)
         return float(np.mean(pos >= th)) - 1e-3 * th if pos.size else 0.0
 
     bar = (lambda r: wrap(r, desc="training", unit="step")) if progress else None
@@ -487,25 +527,37 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         evaluate=objective,
         progress=bar,
         hard_every=max(opts.steps // 12, 25),
+        augment=(lambda x: spec_augment(x, K, D, rng)) if opts.arch == "micro" else None,
     )
     timings["training"] = time.perf_counter() - t
 
     # ---- threshold, DET, files
     pos_scores, traces, conf_scores = validate(mlp)
-    threshold = choose_threshold(traces, val_hours, opts.target_fa_per_hour)
-    fa = sum(count_detections(tr, threshold, REFRACTORY_STEPS) for tr in traces)
-    result = HeadResult(name, threshold, 1, REFRACTORY_STEPS)
+    threshold = choose_threshold(traces, val_hours, opts.target_fa_per_hour, refractory)
+    if quantum:  # the uint8 probabilities' decisions at it are those at the next multiple of 1/256
+        threshold = float(np.ceil(threshold * quantum - 1e-6) / quantum)
+    fa = sum(count_detections(tr, threshold, refractory) for tr in traces)
+    result = HeadResult(name, threshold, 1, refractory)
     result.positive_scores = [float(s) for s in pos_scores]
     result.negative_traces = {"validation": np.concatenate(traces) if traces else np.zeros(0, np.float32)}
     result.negative_hours = {"validation": val_hours}
     if conf_scores.size:
         result.hard_scores = {"confusables": [float(s) for s in conf_scores]}
     head = out / "head.onnx"
-    doc = (
-        f"wake word {phrase!r}: openWakeWord-format head trained by `assistant wake train` "
-        f"(Apache-2.0, this project); threshold {threshold}"
-    )
-    export_onnx(mlp, head, doc, {"phrase": phrase, "threshold": f"{threshold}", "licence": "Apache-2.0"})
+    if opts.arch == "micro":
+        doc = (f"wake word {phrase!r}: microWakeWord-contract head (MLP over 1.5 s of the micro front end) "
+               f"trained by `assistant wake train --arch micro` (Apache-2.0, this project); threshold {threshold}")
+        # the runtime decides score >= the first multiple of 1/256 above the cutoff: the threshold
+        meta = {"wake_word": phrase, "probability_cutoff": threshold - 1 / 512, "sliding_window_size": 1,
+                "feature_step_ms": 10, "trained_languages": ["en"], "source": "assistant wake train --arch micro",
+                "licence": "Apache-2.0"}
+        export_micro_onnx(mlp, head, MICRO_STRIDE, meta, doc)
+    else:
+        doc = (
+            f"wake word {phrase!r}: openWakeWord-format head trained by `assistant wake train` "
+            f"(Apache-2.0, this project); threshold {threshold}"
+        )
+        export_onnx(mlp, head, doc, {"phrase": phrase, "threshold": f"{threshold}", "licence": "Apache-2.0"})
     files = {"head": str(head)}
     try:
         files["det"] = str(
@@ -545,6 +597,9 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         history=history,
         machine=f"{platform.machine()}, {opts.threads} onnxruntime threads",
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
+        arch=opts.arch,
+        feature_augment=(f"channel shift <= {MAX_CHANNEL_SHIFT}, band mask <= {MASK_CHANNELS} channels, span mask "
+                         f"<= {MASK_STEPS} steps") if opts.arch == "micro" else "",
         confirm=confirm,
     )
     files["manifest"] = str(write_manifest_entry(report, out, head))
@@ -562,7 +617,7 @@ def second_look(head: Path, phrase: str, opts: TrainOptions, log: Callable[[str]
 
     rt = RuntimeConfig(num_threads=opts.threads)
     registry = ModelRegistry.load()
-    wake = WakeSet([WakeWordModel.load(WakeConfig(models=(str(head),)), rt, registry)])
+    wake = WakeSet.load(WakeConfig(models=(str(head),), stop_model=""), rt, registry)
     whisper = WhisperModel.load(WhisperConfig(), rt, registry)
     audio = negative_audio(opts.calibrate_minutes, opts.seed, phrases=[phrase])
     (c,) = calibrate(wake, whisper, [wake.heads[0].name], [phrase], audio)
@@ -575,6 +630,36 @@ def second_look(head: Path, phrase: str, opts: TrainOptions, log: Callable[[str]
 
 VALIDATION_EVERY = 7
 CONFUSABLE_SHARE = 0.3
+MAX_CHANNEL_SHIFT = 2
+"""a micro example's 40 channels move by up to this many (a vocal tract's length: formants up or down)"""
+MASK_CHANNELS = 5
+MASK_STEPS = 6
+
+
+def spec_augment(x: np.ndarray, k: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """A batch of flattened (k steps x d channels) micro windows, each moved by a random channel shift
+    (edges repeated) and, SpecAugment's way, one band of up to ``MASK_CHANNELS`` channels and one span of
+    up to ``MASK_STEPS`` steps set to the window's mean. Raw filterbank features carry a voice's fine
+    spectral detail, which the speech embedding of the openWakeWord front end had learnt to ignore and a
+    head on them would otherwise learn from the few training voices."""
+    n = len(x)
+    v = x.reshape(n, k, d).copy()
+    shifts = rng.integers(-MAX_CHANNEL_SHIFT, MAX_CHANNEL_SHIFT + 1, n)
+    for s in range(1, MAX_CHANNEL_SHIFT + 1):
+        up, down = shifts == s, shifts == -s
+        v[up, :, s:], v[up, :, :s] = v[up, :, :-s], v[up, :, :1]
+        v[down, :, :-s], v[down, :, -s:] = v[down, :, s:], v[down, :, -1:]
+    mean = v.mean(axis=(1, 2), keepdims=True)
+    c0 = rng.integers(0, d, n)
+    cw = rng.integers(0, MASK_CHANNELS + 1, n)
+    t0 = rng.integers(0, k, n)
+    tw = rng.integers(0, MASK_STEPS + 1, n)
+    ch, st = np.arange(d), np.arange(k)
+    band = (ch[None, :] >= c0[:, None]) & (ch[None, :] < (c0 + cw)[:, None])
+    span = (st[None, :] >= t0[:, None]) & (st[None, :] < (t0 + tw)[:, None])
+    mask = band[:, None, :] | span[:, :, None]
+    v = np.where(mask, mean, v)
+    return v.reshape(n, -1).astype(np.float32)
 
 
 def _clip_max(scores: np.ndarray, clips: np.ndarray) -> np.ndarray:
@@ -588,12 +673,13 @@ THRESHOLD_GRID = np.unique(
 )
 
 
-def choose_threshold(traces: list[np.ndarray], hours: float, target: float) -> float:
+def choose_threshold(traces: list[np.ndarray], hours: float, target: float,
+                     refractory_steps: int = REFRACTORY_STEPS) -> float:
     """The lowest grid threshold at which the streams give at most ``target`` false accepts an hour."""
     if hours <= 0:
         return 0.5
     for th in THRESHOLD_GRID:
-        fa = sum(count_detections(tr, th, REFRACTORY_STEPS) for tr in traces)
+        fa = sum(count_detections(tr, th, refractory_steps) for tr in traces)
         if fa / hours <= target:
             return float(th)
     return float(THRESHOLD_GRID[-1])
@@ -606,8 +692,9 @@ def write_manifest_entry(report: TrainReport, out: Path, head: Path) -> Path:
         "file": f"wake/{report.name}/head.onnx",
         "sha256": sha256_file(head),
         "licence": "Apache-2.0 (this project; trained on synthetic speech only)",
-        "contract": "openwakeword-head",
-        "source": f"this repository: assistant wake train '{report.phrase}' ({report.elapsed_s / 60:.1f} min)",
+        "contract": "microwakeword-onnx" if report.arch == "micro" else "openwakeword-head",
+        "source": f"this repository: assistant wake train '{report.phrase}'"
+        f"{' --arch micro' if report.arch == 'micro' else ''} ({report.elapsed_s / 60:.1f} min)",
         "description": f"{report.phrase}: threshold {report.threshold} (validation recall "
         f"{report.validation_recall}, {report.validation_fa_per_hour} false accepts/h); voices: "
         f"{voices}; negatives: {NEGATIVE_LICENCES}",

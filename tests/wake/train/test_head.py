@@ -41,3 +41,29 @@ def test_training_separates_two_gaussian_classes():
     )
     assert np.mean(m.scores(pos) > 0.5) > 0.95 and np.mean(m.scores(neg) < 0.5) > 0.95
     assert [h["step"] for h in history] == [50, 100, 150]
+
+
+def test_micro_export_streams_what_numpy_computes_on_the_featurizer_windows(tmp_path):
+    """The micro architecture's graph (microWakeWord's streaming contract) run call by call through
+    ``MicroWakeModel`` equals the numpy MLP on ``MicroFeaturizer``'s windows: the training's oracle."""
+    from assistant.wake.micro import MicroHead, MicroWakeModel
+    from assistant.wake.train.data import MicroFeaturizer
+    from assistant.wake.train.head import export_micro_onnx
+
+    k, d, stride = 50, 40, 3
+    rng = np.random.default_rng(2)
+    m = Mlp.init(k, d, 8, 2, rng.uniform(0, 5, k * d), rng.uniform(0.5, 2, k * d), rng)
+    meta = {"wake_word": "x", "probability_cutoff": 0.5, "sliding_window_size": 1, "feature_step_ms": 10}
+    path = export_micro_onnx(m, tmp_path / "h.onnx", stride, meta, "test")
+    head = MicroHead.load(path)
+    assert (head.stride, head.channels, head.sliding_window_size) == (stride, d, 1)
+    assert head.threshold == 0.5 + 1 / 256  # the first uint8 mean above the cutoff
+    audio = (rng.standard_normal(16000 * 3) * 0.05 * np.sin(np.linspace(0, 40, 16000 * 3))).astype(np.float32)
+    stream = MicroWakeModel([head]).stream()
+    trace = stream.scores_for(audio)[:, 0]
+    feats = MicroFeaturizer(stride).stream(audio)
+    assert len(trace) == len(feats)
+    windows = np.stack([feats[e - k + 1 : e + 1] for e in range(k - 1, len(feats))]).reshape(-1, k * d)
+    expected = np.round(m.scores(windows) * 256) / 256  # the runtime's uint8 probability
+    np.testing.assert_allclose(trace[k - 1 :], expected, atol=1 / 256 + 1e-6)
+    assert np.mean(np.abs(trace[k - 1 :] - expected) < 1e-6) > 0.95

@@ -13,6 +13,8 @@ from assistant.wake.detector import WakeWordModel
 from tests.wake.train.conftest import flite_clip, padded
 
 OWN = sorted(n for n in ModelRegistry.load().entries if n.startswith("wake/own/"))
+OWN_MICRO = sorted(n for n in ModelRegistry.load().entries if n.startswith("wake/own-micro/"))
+"""ours in the micro architecture (``assistant wake train --arch micro``)"""
 PHRASES = {
     "hey_mycroft": "hey mycroft",
     "hey_jarvis": "hey jarvis",
@@ -39,6 +41,42 @@ def test_every_shipped_word_has_a_head_card_and_apache_licence():
         # and a [wake.words] line still overrides it
         over = WakeConfig(models=(name,), words={name: WakeWordConfig(threshold=0.5)})
         assert WakeWordModel.load(over, RuntimeConfig(), reg).heads[0].threshold == 0.5
+
+
+def test_every_micro_architecture_head_is_ours_in_microwakewords_contract_with_a_card():
+    from assistant.wake.micro import MicroWakeModel
+
+    reg = ModelRegistry.load()
+    assert OWN_MICRO, "no wake/own-micro/* heads in the manifest"
+    for name in OWN_MICRO:
+        e = reg.entry(name)
+        assert e.licence.startswith("Apache-2.0") and not e.non_commercial and e.contract == "microwakeword-onnx"
+        assert reg.status(name).state == "ok", name
+        card = (reg.models_dir / e.file).parent / "MODEL_CARD.md"
+        assert name in card.read_text(), f"{card} does not describe {name}"
+        # at its own threshold (the file's cutoff) unless [wake.words] sets one
+        (head,) = MicroWakeModel.load(WakeConfig(models=(name,)), RuntimeConfig(), reg).heads
+        assert head.threshold == e.decoding["threshold"] and head.wake_word == PHRASES[name.rsplit("/", 1)[-1]]
+
+
+@pytest.mark.skipif(not shutil.which("flite"), reason="needs flite (tools/system_deps.sh)")
+@pytest.mark.parametrize("name", OWN_MICRO)
+def test_micro_architecture_head_scores_its_phrase_above_a_request_in_an_unseen_voice(name, registry, tmp_path):
+    """At its candidate threshold (the wake stage's first step) it hears its phrase said by flite, and a
+    request scores below the phrase."""
+    from assistant.wake.micro import MicroWakeModel
+
+    word = name.rsplit("/", 1)[-1]
+    candidate = registry.entry(name).decoding["confirm_threshold"]
+    stream = MicroWakeModel.load(WakeConfig(models=(name,)), RuntimeConfig(), registry).stream()
+    pos = []
+    for voice in ("slt", "kal16", "awb", "rms"):
+        stream.reset()
+        pos.append(float(stream.scores_for(padded(flite_clip(tmp_path, PHRASES[word], voice, voice)))[:, 0].max()))
+    stream.reset()
+    request = padded(flite_clip(tmp_path, "please turn on the kitchen lights", "slt", "n"))
+    neg = float(stream.scores_for(request)[:, 0].max())
+    assert min(pos) >= candidate and max(pos) > neg, (pos, neg)
 
 
 @pytest.mark.skipif(not shutil.which("flite"), reason="needs flite (tools/system_deps.sh)")

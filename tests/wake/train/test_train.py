@@ -103,3 +103,33 @@ def test_threshold_is_the_lowest_meeting_the_false_accept_target():
     # 100/h allows two: above 0.31 suffices (the lowest such grid value)
     t = choose_threshold([quiet, loud], hours, 100.0)
     assert 0.31 < t <= 0.61 and t == min(g for g in THRESHOLD_GRID if g > 0.31)
+
+
+def test_quick_micro_head_runs_in_the_micro_listener_without_openwakewords_front_end(registry, tmp_path):
+    """``--arch micro``: a head in microWakeWord's streaming contract, with its manifest entry, loaded
+    beside the converted microWakeWord models (no mel or embedding session)."""
+    import contextlib
+    import io
+    import shutil
+
+    from assistant.wake.wakeset import WakeSet
+
+    if not shutil.which("espeak-ng"):
+        pytest.skip("needs espeak-ng (tools/system_deps.sh)")
+    out = tmp_path / "micro"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["wake", "train", "hey rhasspy", "-o", str(out), "--quick", "--arch", "micro", "--json"]) == 0
+    report = json.loads(buf.getvalue().strip().splitlines()[-1])
+    assert report["arch"] == "micro" and 0 < report["threshold"] < 1
+    assert report["threshold"] * 256 == int(report["threshold"] * 256)  # a uint8 probability's threshold
+    (entry,) = tomllib.loads((out / "manifest.toml").read_text())["model"]
+    assert entry["contract"] == "microwakeword-onnx" and "--arch micro" in entry["source"]
+    wake = WakeSet.load(WakeConfig(models=(str(out / "head.onnx"), "wake/micro/alexa"), stop_model=""),
+                        RuntimeConfig(), registry)
+    assert [type(m).__name__ for m in wake.models] == ["MicroWakeModel"]
+    assert [h.name for h in wake.heads] == ["head", "micro/alexa"]
+    assert wake.heads[0].threshold == report["threshold"]
+    events = wake.stream().feed(padded(espeak_clip(tmp_path, "hey rhasspy", "en-us", "p")))
+    assert "head" in [e.name for e in events]  # at its threshold it hears the phrase it learnt
+    assert report["confirm"]["confirm_threshold"] > 0
