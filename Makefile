@@ -40,7 +40,8 @@ test-tools: $(STAMP)
 	$(BIN)/python -m tools.convert_micro_wakeword --quick --out $(OUT)/micro_onnx > $(OUT)/convert_micro.quick.txt 2>&1
 	$(BIN)/python -m tools.make_wake_corpus --out $(OUT)/wake_corpus/alexa --phrase alexa --engines flite \
 	  --positives 4 --stress 0 --hard-negatives 2 > $(OUT)/wake_corpus.quick.txt 2>&1
-	$(BIN)/python -m tools.eval_wake --quick --corpus $(OUT)/wake_corpus --out $(OUT)/eval_wake 2>/dev/null | tail -n 6
+	$(BIN)/python -m tools.eval_wake --quick --corpus $(OUT)/wake_corpus --out $(OUT)/eval_wake \
+	  --cpu-stage micro=wake/own-micro/hey_jarvis,wake/micro/alexa 2>/dev/null | tail -n 7
 
 test-native: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -374,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", action="append", metavar="NAME=PHRASE",
                     help="a head through the whole wake stage with its second look (repeatable; default: STAGE)")
     ap.add_argument("--no-stage", action="store_true", help="leave out the wake stage rows")
+    ap.add_argument("--cpu-stage", action="append", metavar="LABEL=NAME,NAME,...", default=[],
+                    help="another set of heads whose whole wake stage is timed beside the shipped one (STAGE; "
+                    "repeatable; e.g. every phrase on the micro front end)")
     ap.add_argument("--config", type=Path, help="assistant.toml whose [wake] thresholds ours use")
     ap.add_argument("--cpu-minutes", type=float, default=5.0, help="audio for the CPU measurement")
     ap.add_argument("--quick", action="store_true", help="5 clips a phrase, 1 min of negatives, 30 s CPU")
@@ -426,10 +429,14 @@ def main(argv: list[str] | None = None) -> int:
             cpu_rows.append({"system": s.label, "heads": len(s.model.heads), "cpu_s": round(c, 3),
                              "real_time_factor": round(c / (len(x) / RATE), 5)})
         ours_total = sum(c["cpu_s"] for c in cpu_rows if c["system"].startswith("ours ("))
-        if stage_rows:  # the shipped stage for every phrase at once: its heads and their second looks
-            stage = stage_set(args.stage or list(STAGE), cfg, reg, whisper)
+        stage_sets = [("shipped heads", list(STAGE))]
+        for spec in args.cpu_stage:
+            label, _, names = spec.partition("=")
+            stage_sets.append((label, [f"{n}={phrase_of(n)}" for n in names.split(",") if n]))
+        for label, specs in stage_sets if stage_rows else []:  # every phrase at once: heads and second looks
+            stage = stage_set(specs, cfg, reg, whisper)
             c, looks = cpu_feed(stage, x)
-            cpu_rows.append({"system": "ours: wake stage (shipped heads + second looks)", "heads": len(stage.heads),
+            cpu_rows.append({"system": f"ours: wake stage ({label} + second looks)", "heads": len(stage.heads),
                              "cpu_s": round(c, 3), "real_time_factor": round(c / (len(x) / RATE), 5),
                              "second_looks": looks})
         for c in cpu_rows:

@@ -63,6 +63,8 @@ def register_train(sub) -> None:
     p.add_argument("--quick", action="store_true", help="seconds, not minutes: tiny data (tests, CI)")
     p.add_argument("--arch", choices=("openwakeword", "micro"), default="openwakeword",
                    help="the front end the head reads and its format (default openwakeword)")
+    p.add_argument("--no-spec-augment", action="store_true",
+                   help="--arch micro: train on the windows as they are (no channel shifts or masks)")
     p.add_argument("--utterances", type=int, help="positive utterances synthesised (default 700)")
     p.add_argument("--steps", type=int, help="training steps (default 1500)")
     p.add_argument("--target-fa-per-hour", type=float, default=0.5,
@@ -183,7 +185,8 @@ def run_train(args) -> int:
         print("assistant wake train: error: --target-fa-per-hour must be in (0, 100)", file=sys.stderr)
         return 2
     kw = {k: getattr(args, k) for k in ("utterances", "steps") if getattr(args, k) is not None}
-    kw.update(target_fa_per_hour=args.target_fa_per_hour, threads=args.threads, seed=args.seed, arch=args.arch)
+    kw.update(target_fa_per_hour=args.target_fa_per_hour, threads=args.threads, seed=args.seed, arch=args.arch,
+              spec_augment=not args.no_spec_augment)
     out = Path(args.out)
     opts = TrainOptions.quick_options(args.phrase, out, **kw) if args.quick else TrainOptions(args.phrase, out, **kw)
 

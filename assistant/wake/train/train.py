@@ -128,6 +128,8 @@ class TrainOptions:
     voices: tuple[str, ...] = ("espeak", "piper", "kokoro")
     arch: str = "openwakeword"
     """``ARCHS``: the front end the head reads and the format it is written in"""
+    spec_augment: bool = True
+    """the micro head's training windows shifted and masked (``spec_augment``); no effect on openWakeWord's"""
     calibrate_minutes: float = 6.0
     """negatives for the second look's operating point (``assistant wake calibrate``); 0: none"""
 
@@ -527,7 +529,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         evaluate=objective,
         progress=bar,
         hard_every=max(opts.steps // 12, 25),
-        augment=(lambda x: spec_augment(x, K, D, rng)) if opts.arch == "micro" else None,
+        augment=(lambda x: spec_augment(x, K, D, rng)) if opts.arch == "micro" and opts.spec_augment else None,
     )
     timings["training"] = time.perf_counter() - t
 
@@ -599,7 +601,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()},
         arch=opts.arch,
         feature_augment=(f"channel shift <= {MAX_CHANNEL_SHIFT}, band mask <= {MASK_CHANNELS} channels, span mask "
-                         f"<= {MASK_STEPS} steps") if opts.arch == "micro" else "",
+                         f"<= {MASK_STEPS} steps") if opts.arch == "micro" and opts.spec_augment else "",
         confirm=confirm,
     )
     files["manifest"] = str(write_manifest_entry(report, out, head))
