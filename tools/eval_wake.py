@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         stage_sets = [("shipped heads", list(STAGE))]
         for spec in args.cpu_stage:
             label, _, names = spec.partition("=")
-            stage_sets.append((label, [f"{n}={phrase_of(n)}" for n in names.split(",") if n]))
+            stage_sets.append((label, [n for n in names.split(",") if n]))
         for label, specs in stage_sets if stage_rows else []:  # every phrase at once: heads and second looks
             stage = stage_set(specs, cfg, reg, whisper)
             c, looks = cpu_feed(stage, x)

@@ -51,8 +51,10 @@ def is_validation(name: str) -> bool:
 class Featurizer:
     """Embeddings of the frozen front end for given steps of a clip."""
 
-    def __init__(self, model: WakeWordModel):
+    def __init__(self, model: WakeWordModel, embedding_file: Path | None = None):
+        """``embedding_file``: the speech embedding model's file, which the cached negatives depend on."""
         self.model = model
+        self.embedding_file = embedding_file
         self.step = model.step_samples
         self.window = model.mel_window
 
@@ -99,6 +101,16 @@ class Featurizer:
     @property
     def step_s(self) -> float:
         return self.step / RATE
+
+    def fingerprint(self) -> bytes:
+        """What the cached negatives depend on: the mel step's implementation and the embedding's bytes."""
+        if self.embedding_file is None:
+            raise ValueError("a Featurizer made without its embedding file has no fingerprint")
+        return f"{self.model.mel.implementation} ".encode() + self.embedding_file.read_bytes()[:1_000_000]
+
+    def matches(self, streams: Streams) -> bool:
+        """Whether ``streams`` were computed by a front end of this kind (their width and step)."""
+        return streams.emb.shape[1] == self.dim and abs(streams.step_s - self.step_s) < 1e-6
 
 
 class MicroFeaturizer:
@@ -322,16 +334,9 @@ def build_negatives(
     return Streams.build(items, feat.dim, feat.step_s)
 
 
-def cache_key(feat: Featurizer | MicroFeaturizer, embedding_file: Path | None, scale: str) -> str:
-    """The shared negatives' name: the front end (for openWakeWord's, its embedding model's bytes) and
-    what was generated (``scale``)."""
-    h = hashlib.sha1()
-    if isinstance(feat, MicroFeaturizer):
-        h.update(f"v{CACHE_VERSION} {scale} ".encode() + feat.fingerprint())
-    else:
-        h.update(f"v{CACHE_VERSION} {scale} {feat.model.mel.implementation} ".encode())
-        h.update(embedding_file.read_bytes()[:1_000_000])
-    return h.hexdigest()[:12]
+def cache_key(feat: Featurizer | MicroFeaturizer, scale: str) -> str:
+    """The shared negatives' name: the front end (``fingerprint``) and what was generated (``scale``)."""
+    return hashlib.sha1(f"v{CACHE_VERSION} {scale} ".encode() + feat.fingerprint()).hexdigest()[:12]
 
 
 def log(msg: str) -> None:

@@ -69,8 +69,8 @@ EARLY_S = 0.24
 """windows ending up to this long before the phrase is 40% said are negatives"""
 REFRACTORY_S = 2.0
 """the detector's default ``refractory_s``"""
-REFRACTORY_STEPS = 25
-"""2 s at 80 ms a step"""
+REFRACTORY_STEPS = int(round(REFRACTORY_S / 0.08))
+"""at openWakeWord's 80 ms a step"""
 OTHER_WAKE_WORDS = [
     "alexa",
     "hey jarvis",
@@ -249,8 +249,8 @@ def sentences(n: int, phrase: str, seed: int) -> list[str]:
 
 
 def shared_negatives(
-    opts: TrainOptions, feat: Featurizer | MicroFeaturizer, emb_file: Path | None, voices: list, bank: NoiseBank,
-    wrap: Callable, log: Callable
+    opts: TrainOptions, feat: Featurizer | MicroFeaturizer, voices: list, bank: NoiseBank, wrap: Callable,
+    log: Callable
 ) -> Streams:
     cache = opts.cache_dir or default_cache_dir(Path("")).parent / "wake-train"
     rng = np.random.default_rng(opts.seed + 11)
@@ -264,7 +264,6 @@ def shared_negatives(
         return build(real=False)
     key = cache_key(
         feat,
-        emb_file,
         f"{opts.sentences}-{opts.noise_minutes}-{opts.real_every}-{'+'.join(sorted(v.name for v in voices))}",
     )
     path = cache / f"negatives-{key}.npz"
@@ -376,11 +375,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
     if opts.arch not in ARCHS:
         raise ValueError(f"unknown architecture {opts.arch!r}: one of {', '.join(ARCHS)}")
     K = ARCHS[opts.arch]
-    if opts.arch == "micro":
-        feat, emb_file = MicroFeaturizer(MICRO_STRIDE), None
-    else:
-        model, emb_file = front_end(opts.threads)
-        feat = Featurizer(model)
+    feat = MicroFeaturizer(MICRO_STRIDE) if opts.arch == "micro" else Featurizer(*front_end(opts.threads))
     D = feat.dim
     refractory = int(round(REFRACTORY_S / feat.step_s))
     voices = load_voices(opts.voices)
@@ -392,7 +387,7 @@ def train(opts: TrainOptions, progress: bool = True, log: Callable[[str], None] 
 
     # ---- shared negatives
     t = time.perf_counter()
-    shared = shared_negatives(opts, feat, emb_file, voices, bank, wrap, log)
+    shared = shared_negatives(opts, feat, voices, bank, wrap, log)
     keep = [i for i, text in enumerate(shared.texts) if not phrases.contains_phrase(text, phrase)]
     val_idx = [i for i in keep if is_validation(shared.names[i])]
     train_idx = [i for i in keep if not is_validation(shared.names[i])]

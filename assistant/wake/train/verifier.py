@@ -105,9 +105,9 @@ def shared_negative_windows(
     made now (a minute's work)."""
     cache = cache or default_cache_dir(Path("")).parent / "wake-train"
     found = sorted(cache.glob("negatives-*.npz"), key=lambda p: p.stat().st_mtime) if cache.exists() else []
-    if found:
-        s = Streams.load(found[-1])
-    else:
+    # the newest computed by this front end (the micro architecture's are cached beside them)
+    s = next((c for c in (Streams.load(p) for p in reversed(found)) if feat.matches(c)), None)
+    if s is None:
         from assistant.wake.train.augment import NoiseBank
         from assistant.wake.train.data import build_negatives
         from assistant.wake.train.synth import Espeak

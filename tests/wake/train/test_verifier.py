@@ -116,3 +116,22 @@ def test_a_verifier_of_the_wrong_shape_is_refused(registry, tmp_path):
             RuntimeConfig(),
             registry,
         )
+
+
+def test_shared_negatives_are_read_only_from_the_verifiers_own_front_end(registry, tmp_path):
+    """The cache holds the micro architecture's negatives (40-d, 30 ms) beside openWakeWord's (96-d, 80 ms);
+    a verifier takes the newest of its own kind, not the newest file."""
+    import os
+
+    from assistant.wake.train.data import Featurizer, Streams
+    from assistant.wake.train.verifier import shared_negative_windows
+
+    rng = np.random.default_rng(0)
+    own = Streams.build([("a", "noise", "", rng.standard_normal((40, 96)).astype(np.float32))], 96, 0.08)
+    micro = Streams.build([("b", "noise", "", rng.standard_normal((90, 40)).astype(np.float32))], 40, 0.03)
+    own.save(tmp_path / "negatives-own.npz")
+    micro.save(tmp_path / "negatives-micro.npz")
+    os.utime(tmp_path / "negatives-own.npz", (1, 1))  # the micro file is the newer
+    feat = Featurizer(WakeWordModel.load(WakeConfig(), RuntimeConfig(), registry))
+    windows = shared_negative_windows(feat, rng, 10, cache=tmp_path)
+    assert windows.shape == (10, 16, 96)
