@@ -249,6 +249,10 @@ class WakeConfig:
     melspectrogram: str = "wake/melspectrogram"
     embedding: str = "wake/embedding"
     """manifest name or path; ``wake/embedding.int8`` is the statically quantized copy"""
+    embedding_stream: bool = True
+    """compute only what each step's 8 new mel frames add to the embedding (the same numbers, a quarter of
+    the work: assistant/wake/embedding_stream.py); false: the whole 76-frame window every step, as
+    openWakeWord does. A graph that cannot be streamed (the int8 copy) runs windowed either way"""
     mel: MelImpl = MelImpl.AUTO
     threshold: float = 0.1
     """score a head must reach (per 80 ms step), where neither ``words`` nor the head's manifest entry says

@@ -380,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, help="assistant.toml whose [wake] thresholds ours use")
     ap.add_argument("--cpu-minutes", type=float, default=5.0, help="audio for the CPU measurement")
     ap.add_argument("--quick", action="store_true", help="5 clips a phrase, 1 min of negatives, 30 s CPU")
+    ap.add_argument("--cpu-only", action="store_true",
+                    help="only the CPU table (no clip is scored; the corpus gives the negatives)")
     args = ap.parse_args(argv)
     args.oww_heads = [h for h in args.oww_heads.split(",") if h]
     args.micro_heads = [h for h in args.micro_heads.split(",") if h]
@@ -399,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in skipped:
             print(f"skipped {s}", file=sys.stderr)
         rows, curves, cpu_rows = [], [], []
-        for s in systems:
+        for s in [] if args.cpu_only else systems:
             t0 = time.perf_counter()
             results = score_system(s.model, phrases, negatives, max_clips, max_neg_s, s.label, s.phrase_for)
             print(f"{s.label}: scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -410,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
                 if r.positive_scores:
                     curves.append((s.label, s.phrase_for.get(r.name, phrase_of(r.name)), r))
         whisper = None if args.no_stage else WhisperModel.load(cfg.asr.whisper, RuntimeConfig(num_threads=1), reg)
-        stage_rows = [] if args.no_stage else score_stage(args.stage or list(STAGE), phrases, negatives, cfg, reg,
-                                                          whisper, max_clips, max_neg_s)
+        stage_rows = [] if args.no_stage or args.cpu_only else score_stage(
+            args.stage or list(STAGE), phrases, negatives, cfg, reg, whisper, max_clips, max_neg_s)
         rows += stage_rows
         # CPU: the same audio for every system
         cpu_audio, n = [], 0
@@ -429,12 +431,14 @@ def main(argv: list[str] | None = None) -> int:
             cpu_rows.append({"system": s.label, "heads": len(s.model.heads), "cpu_s": round(c, 3),
                              "real_time_factor": round(c / (len(x) / RATE), 5)})
         ours_total = sum(c["cpu_s"] for c in cpu_rows if c["system"].startswith("ours ("))
-        stage_sets = [("shipped heads", list(STAGE))]
+        windowed = dataclasses.replace(cfg, wake=dataclasses.replace(cfg.wake, embedding_stream=False))
+        stage_sets = [("shipped heads", list(STAGE), cfg),
+                      ("shipped heads, the embedding windowed as openWakeWord runs it", list(STAGE), windowed)]
         for spec in args.cpu_stage:
             label, _, names = spec.partition("=")
-            stage_sets.append((label, [n for n in names.split(",") if n]))
-        for label, specs in stage_sets if stage_rows else []:  # every phrase at once: heads and second looks
-            stage = stage_set(specs, cfg, reg, whisper)
+            stage_sets.append((label, [n for n in names.split(",") if n], cfg))
+        for label, specs, c_cfg in stage_sets if whisper is not None else []:  # every phrase: heads and looks
+            stage = stage_set(specs, c_cfg, reg, whisper)
             c, looks = cpu_feed(stage, x)
             cpu_rows.append({"system": f"ours: wake stage ({label} + second looks)", "heads": len(stage.heads),
                              "cpu_s": round(c, 3), "real_time_factor": round(c / (len(x) / RATE), 5),

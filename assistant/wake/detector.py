@@ -29,6 +29,7 @@ from assistant.config import SAMPLE_RATE, MelImpl, RuntimeConfig, WakeConfig
 from assistant.events import WakeDetected
 from assistant.models import ModelError, ModelRegistry
 from assistant.onnx import make_session
+from assistant.wake.embedding_stream import NotStreamable, StreamingEmbedding
 from assistant.wake.melspec import MelGraph, MelNative, MelNumpy, MelOnnx, load_mel_graph
 
 _LOGGER = logging.getLogger(__name__)
@@ -176,9 +177,12 @@ class WakeWordModel:
         mel_window: int,
         embedding_dim: int,
         step_samples: int,
+        streaming: StreamingEmbedding | None = None,
     ) -> None:
         self.mel = mel
         self._emb = embedding_session
+        self.streaming = streaming
+        """the embedding streamed (each step computes only its new columns), or None: windowed"""
         self._emb_input = embedding_session.get_inputs()[0].name
         self.heads = heads
         self.mel_window = mel_window
@@ -218,6 +222,12 @@ class WakeWordModel:
                 f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows"
             )
         mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
+        streaming = None
+        if cfg.embedding_stream:
+            try:
+                streaming = StreamingEmbedding.load(emb_path, rt, MEL_FRAMES_PER_STEP)
+            except NotStreamable as e:
+                _LOGGER.info("the embedding %s runs windowed: %s", emb_path.name, e)
         heads = []
         for model_name in names if names is not None else [*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])]:
             path = resolve(model_name, registry)
@@ -264,10 +274,9 @@ class WakeWordModel:
                     phrase=phrase_of(cfg, model_name),
                 )
             )
-        _LOGGER.info(
-            "wake words %s; mel %s; embedding %s", [h.name for h in heads], mel.implementation, emb_path.name
-        )
-        return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP)
+        _LOGGER.info("wake words %s; mel %s; embedding %s (%s)", [h.name for h in heads], mel.implementation,
+                     emb_path.name, "streamed" if streaming else "windowed")
+        return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP, streaming)
 
     @property
     def step_s(self) -> float:
@@ -308,6 +317,7 @@ class WakeStream:
         self._emb_run = 0  # trailing embeddings equal to the last one
         self._last_mel: np.ndarray | None = None
         self._const_mel: tuple[float, np.ndarray] | None = None
+        self._emb_state: list[np.ndarray] | None = None  # the streamed embedding's columns kept
         self.num_embedded = 0
         """embedding calls made (the rest were skipped as repeats)"""
         self._above = [0] * len(m.heads)
@@ -360,7 +370,11 @@ class WakeStream:
         m = self.model
         reps = -(-m.mel_window // len(first))
         self._mel = np.tile(first, (reps, 1))[-m.mel_window :]
-        self._emb = np.tile(m.embed(self._mel[None])[0], (self._max_k, 1))
+        if m.streaming is not None:
+            emb, self._emb_state = m.streaming.prime(self._mel)
+        else:
+            emb = m.embed(self._mel[None])
+        self._emb = np.tile(emb[0], (self._max_k, 1))
 
     def _run_steps(self, data: np.ndarray, num_steps: int) -> list[WakeDetected]:
         m = self.model
@@ -387,7 +401,10 @@ class WakeStream:
         ends = len(self._mel) + MEL_FRAMES_PER_STEP * np.arange(1, num_steps + 1)
         need = [i for i in range(num_steps) if not same_window[i]]
         new = np.empty((num_steps, m.embedding_dim), np.float32)
-        if need:  # one batched call for the windows that changed
+        if need and m.streaming is not None:  # every step's new columns, in one call
+            # (the steps skipped as repeats give what they gave before, and keep the state as it was)
+            new[:], self._emb_state = m.streaming.step(np.concatenate(mels), self._emb_state)
+        elif need:  # one batched call for the windows that changed
             new[need] = m.embed(np.stack([mel[ends[i] - n : ends[i]] for i in need]))
         self._mel = mel[-n:]
         events = []

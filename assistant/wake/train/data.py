@@ -91,8 +91,22 @@ class Featurizer:
         return out
 
     def stream(self, samples: np.ndarray, batch: int = 256) -> np.ndarray:
-        """Every step's embedding of a long recording (work in pieces of one minute: bounded memory)."""
-        return self.embed(samples, batch=batch)
+        """Every step's embedding of a long recording: the streamed embedding where the model has it (the
+        same numbers, a quarter of the work), in pieces of ``batch`` steps; else windows in batches."""
+        s = self.model.streaming
+        if s is None:
+            return self.embed(samples, batch=batch)
+        mel = self.mel(samples)
+        total = (len(mel) - self.window) // MEL_FRAMES_PER_STEP
+        out = np.empty((max(total, 0), self.model.embedding_dim), np.float32)
+        if total <= 0:
+            return out
+        _, state = s.prime(mel[: self.window])  # the stream before its first step
+        for i in range(0, total, batch):
+            n = min(batch, total - i)
+            a = self.window + MEL_FRAMES_PER_STEP * i
+            out[i : i + n], state = s.step(mel[a : a + MEL_FRAMES_PER_STEP * n], state)
+        return out
 
     @property
     def dim(self) -> int:
