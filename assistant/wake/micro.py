@@ -85,6 +85,8 @@ class MicroHead:
     """the wake-free "stop" (``[wake] stop_model``), not a wake word"""
     phrase: str = ""
     """what it says, as people write it (``[wake.words] phrase``, else its name read as words)"""
+    path: Path | None = None
+    """the file it was loaded from (``JointHeads`` builds one graph of several)"""
 
     @classmethod
     def load(
@@ -134,6 +136,7 @@ class MicroHead:
             threshold if threshold is not None else lifted_cutoff(cutoff, window),
             patience_frames,
             int(round(refractory_s / step_s)),
+            path=path,
         )
 
     def initial_state(self) -> list[np.ndarray]:
@@ -150,6 +153,62 @@ class MicroHead:
             feed[inp] = value
         out = self.session.run(self._outputs, feed)
         return float(out[0].reshape(-1)[0]), out[1:]
+
+
+class JointHeads:
+    """Several heads as one graph: one onnxruntime call a step for all of them, not one each (the calls'
+    fixed cost is a large part of a small head's). Each head's nodes, inputs and outputs keep their own
+    names behind a prefix (``h0_``, ``h1_``, ...); the features are one input they all read. The
+    probabilities and states are those of the heads run apart (tests/wake/test_micro.py)."""
+
+    def __init__(self, session, heads: list[MicroHead]) -> None:  # noqa: ANN001
+        self.session = session
+        self.inputs = [[f"h{i}_{inp}" for inp, _, _ in h.states] for i, h in enumerate(heads)]
+        self.outputs = [name for i, h in enumerate(heads) for name in (f"h{i}_probability",
+                                                                        *(f"h{i}_{o}" for _, o, _ in h.states))]
+        self._sizes = [1 + len(h.states) for h in heads]
+
+    @classmethod
+    def build(cls, heads: list[MicroHead], rt: RuntimeConfig) -> JointHeads | None:
+        """None where the heads cannot share a graph (a head without its file, different opsets)."""
+        import onnx
+        from onnx import compose, helper
+
+        if len(heads) < 2 or any(h.path is None for h in heads):
+            return None
+        models = [onnx.load(str(h.path)) for h in heads]
+        opsets = {tuple(sorted((o.domain, o.version) for o in m.opset_import)) for m in models}
+        if len(opsets) != 1 or len({m.ir_version for m in models}) != 1:
+            _LOGGER.info("microWakeWord heads of different opsets run apart")
+            return None
+        features = next(x for x in models[0].graph.input if x.name == "features")
+        nodes, inits, inputs, outputs = [], [], [], []
+        for i, m in enumerate(models):
+            m = compose.add_prefix(m, f"h{i}_")
+            for node in m.graph.node:
+                node.input[:] = ["features" if x == f"h{i}_features" else x for x in node.input]
+            nodes += m.graph.node
+            inits += m.graph.initializer
+            inputs += [x for x in m.graph.input if x.name != f"h{i}_features"]
+            outputs += m.graph.output
+        graph = helper.make_graph(nodes, "joint_heads", [features, *inputs], outputs, inits)
+        joint = helper.make_model(graph, opset_imports=models[0].opset_import, ir_version=models[0].ir_version)
+        session = make_session(heads[0].path, rt, "microWakeWord heads", always_on=True,
+                               model_bytes=joint.SerializeToString())
+        return cls(session, heads)
+
+    def run(self, features: np.ndarray, states: list[list[np.ndarray]]) -> tuple[list[float], list[list[np.ndarray]]]:
+        """One call for every head: ``features`` float32 [1, stride, channels] -> (probabilities, states)."""
+        feed = {"features": np.asarray(features, np.float32)}
+        for names, values in zip(self.inputs, states, strict=True):
+            feed.update(zip(names, values, strict=True))
+        out = self.session.run(self.outputs, feed)
+        probs, nxt, at = [], [], 0
+        for size in self._sizes:
+            probs.append(float(out[at].reshape(-1)[0]))
+            nxt.append(out[at + 1 : at + size])
+            at += size
+        return probs, nxt
 
 
 def head_path(name: str, registry: ModelRegistry) -> Path:
@@ -186,13 +245,16 @@ def is_micro_name(name: str, registry: ModelRegistry) -> bool:
 class MicroWakeModel:
     """The micro front end and the microWakeWord heads. Immutable; open streams from it."""
 
-    def __init__(self, heads: list[MicroHead], frontend: MicroFrontend | None = None) -> None:
+    def __init__(self, heads: list[MicroHead], frontend: MicroFrontend | None = None,
+                 joint: JointHeads | None = None) -> None:
+        """``joint``: the heads as one graph (``JointHeads.build``), or None: each head a call."""
         if not heads:
             raise ModelError("no microWakeWord heads")
         strides = {h.stride for h in heads}
         if len(strides) != 1:
             raise ModelError(f"microWakeWord heads of different strides {sorted(strides)} cannot share a stream")
         self.heads = heads
+        self.joint = joint
         self.frontend = frontend or MicroFrontend()
         self.stride = strides.pop()
         self.sample_rate = SAMPLE_RATE
@@ -224,8 +286,9 @@ class MicroWakeModel:
             )
             heads.append(dataclasses.replace(head, stop=model_name == cfg.stop_model,
                                              phrase=phrase_of(cfg, model_name)))
-        _LOGGER.info("microWakeWord heads %s", [h.name for h in heads])
-        return cls(heads)
+        joint = JointHeads.build(heads, rt)
+        _LOGGER.info("microWakeWord heads %s%s", [h.name for h in heads], " (one graph)" if joint else "")
+        return cls(heads, joint=joint)
 
     @property
     def step_s(self) -> float:
@@ -293,8 +356,14 @@ class MicroWakeStream:
         for c in range(n):
             chunk = self._frames[c * m.stride : (c + 1) * m.stride][None]
             self._steps += 1
-            for i, head in enumerate(m.heads):
-                prob, self._state[i] = head.run(chunk, self._state[i])
+            if m.joint is not None:
+                probs, self._state = m.joint.run(chunk, self._state)
+            else:
+                probs = []
+                for i, head in enumerate(m.heads):
+                    prob, self._state[i] = head.run(chunk, self._state[i])
+                    probs.append(prob)
+            for i, (head, prob) in enumerate(zip(m.heads, probs, strict=True)):
                 self.probabilities[i] = prob
                 w = head.sliding_window_size
                 self._probs[i][self._num_probs[i] % w] = int(round(prob / OUTPUT_QUANTUM))

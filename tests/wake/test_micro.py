@@ -318,3 +318,31 @@ def test_wakeset_reports_a_corrupt_head_file_clearly(micro_registry, tmp_path):
     bad.write_bytes(b"\x08\x07not really onnx")
     with pytest.raises(ModelError, match="cannot be loaded"):
         WakeSet.load(WakeConfig(models=("wake/micro/alexa", str(bad))), RuntimeConfig(), micro_registry)
+
+
+def test_heads_as_one_graph_score_as_the_heads_apart(micro_registry, speech):
+    """``JointHeads``: one call a step for every head, the same probabilities, scores and detections as
+    each head in its own session (microWakeWord's converted heads and one of ours on that front end)."""
+    import dataclasses
+
+    from assistant.wake.micro import MicroWakeModel
+
+    names = ["wake/micro/hey_mycroft", "wake/micro/alexa", "wake/own-micro/stop"]
+    joint = MicroWakeModel.load(WakeConfig(models=tuple(names)), RuntimeConfig(), micro_registry, names=names)
+    assert joint.joint is not None and len(joint.joint.session.get_inputs()) == 1 + sum(
+        len(h.states) for h in joint.heads)
+    apart = MicroWakeModel(joint.heads, joint=None)
+    x = np.concatenate([speech, read_audio(DEMO_WAV, 16000).samples])
+    a, b = joint.stream(), apart.stream()
+    ta, tb, pa, pb = [], [], [], []
+    for i in range(0, len(x), 4000):
+        ta.append(a.scores_for(x[i : i + 4000]))
+        tb.append(b.scores_for(x[i : i + 4000]))
+        pa.append(a.probabilities.copy())
+        pb.append(b.probabilities.copy())
+    np.testing.assert_array_equal(np.concatenate(ta), np.concatenate(tb))
+    np.testing.assert_array_equal(np.array(pa), np.array(pb))
+    assert np.concatenate(ta).max() > 0  # the heads heard something
+    # a head without its file (made in memory) runs apart
+    one = MicroWakeModel([dataclasses.replace(h, path=None) for h in joint.heads])
+    assert one.joint is None and one.stream().scores_for(x[:16000]).shape[1] == 3
