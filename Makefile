@@ -41,7 +41,9 @@ test-tools: $(STAMP)
 	$(BIN)/python -m tools.make_wake_corpus --out $(OUT)/wake_corpus/alexa --phrase alexa --engines flite \
 	  --positives 4 --stress 0 --hard-negatives 2 > $(OUT)/wake_corpus.quick.txt 2>&1
 	$(BIN)/python -m tools.eval_wake --quick --corpus $(OUT)/wake_corpus --out $(OUT)/eval_wake \
-	  --cpu-stage micro=wake/own-micro/hey_jarvis,wake/micro/alexa 2>/dev/null | tail -n 7
+	  --cpu-stage micro=wake/own-micro/hey_jarvis,wake/micro/alexa 2>/dev/null | tail -n 8
+	$(BIN)/python -m tools.eval_wake --quick --cpu-only --corpus $(OUT)/wake_corpus --out $(OUT)/eval_wake_cpu \
+	  2>/dev/null | tail -n 3
 
 test-native: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -131,14 +131,17 @@ def main() -> int:
     # the openwakeword package's head, so both sides run the same weights
     base = WakeConfig(models=("wake/hey_jarvis",), threshold=args.threshold)
     variants = [
-        ("ours: onnx mel, fp32 embedding, silero", dataclasses.replace(base, mel=MelImpl.ONNX), silero),
-        ("ours: native mel, fp32 embedding, silero", dataclasses.replace(base, mel=MelImpl.AUTO), silero),
-        ("ours: native mel, fp32 embedding, gated silero", dataclasses.replace(base, mel=MelImpl.AUTO), gated),
-        ("ours: native mel, fp32 embedding, no VAD", dataclasses.replace(base, mel=MelImpl.AUTO), None),
+        ("ours: onnx mel, fp32 embedding streamed, silero", dataclasses.replace(base, mel=MelImpl.ONNX), silero),
+        ("ours: native mel, fp32 embedding streamed, silero", dataclasses.replace(base, mel=MelImpl.AUTO), silero),
+        ("ours: native mel, fp32 embedding streamed, gated silero", dataclasses.replace(base, mel=MelImpl.AUTO),
+         gated),
+        ("ours: native mel, fp32 embedding streamed, no VAD", dataclasses.replace(base, mel=MelImpl.AUTO), None),
+        ("ours: native mel, fp32 embedding windowed (openWakeWord's way), no VAD",
+         dataclasses.replace(base, mel=MelImpl.AUTO, embedding_stream=False), None),
     ]
     try:
         int8 = reg.path("wake/embedding.int8")
-        variants.append(("ours: native mel, int8 embedding, gated silero",
+        variants.append(("ours: native mel, int8 embedding (windowed), gated silero",
                          dataclasses.replace(base, embedding=str(int8)), gated))
     except ModelError as e:
         print(f"int8 embedding unavailable ({e}); run: assistant models prepare", file=sys.stderr)
