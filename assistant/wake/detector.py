@@ -19,6 +19,7 @@ transient to hide.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,12 +179,17 @@ class WakeWordModel:
         embedding_dim: int,
         step_samples: int,
         streaming: StreamingEmbedding | None = None,
+        open_embedding: Callable[[], object] | None = None,
     ) -> None:
+        """``embedding_session``: the windowed embedding's session, or None with ``open_embedding``, which
+        opens it when first needed (``embed``: training and tools; a streamed listener never does)."""
+        if embedding_session is None and open_embedding is None:
+            raise ValueError("the windowed embedding: give its session or how to open it")
         self.mel = mel
         self._emb = embedding_session
+        self._open_emb = open_embedding
         self.streaming = streaming
         """the embedding streamed (each step computes only its new columns), or None: windowed"""
-        self._emb_input = embedding_session.get_inputs()[0].name
         self.heads = heads
         self.mel_window = mel_window
         self.embedding_dim = embedding_dim
@@ -214,20 +220,27 @@ class WakeWordModel:
         else:
             mel = MelNumpy(graph)
         emb_path = resolve(cfg.embedding, registry)
-        emb = make_session(emb_path, rt, "wake-word embedding", always_on=True)
-        shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
-        out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
-        if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
-            raise ModelError(
-                f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows"
-            )
-        mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
-        streaming = None
+
+        def open_embedding():  # noqa: ANN202 - an onnxruntime session
+            return make_session(emb_path, rt, "wake-word embedding", always_on=True)
+
+        streaming, emb = None, None
         if cfg.embedding_stream:
             try:
                 streaming = StreamingEmbedding.load(emb_path, rt, MEL_FRAMES_PER_STEP)
             except NotStreamable as e:
                 _LOGGER.info("the embedding %s runs windowed: %s", emb_path.name, e)
+        if streaming is not None:  # the windowed session only if something asks for windows
+            shape, out_shape = [None, streaming.window, streaming.mels, 1], [streaming.dim]
+        else:
+            emb = open_embedding()
+            shape = emb.get_inputs()[0].shape  # [N, 76, 32, 1]
+            out_shape = emb.get_outputs()[0].shape  # [N, 1, 1, 96]
+        if len(shape) != 4 or shape[2] != graph.num_mels or not isinstance(shape[1], int):
+            raise ModelError(
+                f"{emb_path}: embedding input {shape} does not take {graph.num_mels}-bin mel windows"
+            )
+        mel_window, embedding_dim = int(shape[1]), int(out_shape[-1])
         heads = []
         for model_name in names if names is not None else [*cfg.models, *([cfg.stop_model] if cfg.stop_model else [])]:
             path = resolve(model_name, registry)
@@ -276,15 +289,24 @@ class WakeWordModel:
             )
         _LOGGER.info("wake words %s; mel %s; embedding %s (%s)", [h.name for h in heads], mel.implementation,
                      emb_path.name, "streamed" if streaming else "windowed")
-        return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP, streaming)
+        return cls(mel, emb, heads, mel_window, embedding_dim, graph.hop * MEL_FRAMES_PER_STEP, streaming,
+                   open_embedding)
 
     @property
     def step_s(self) -> float:
         return self.step_samples / self.sample_rate
 
+    @property
+    def embedding_session(self):  # noqa: ANN201 - an onnxruntime session
+        """The windowed embedding's session (opened on first use where the listener streams it)."""
+        if self._emb is None:
+            self._emb = self._open_emb()
+        return self._emb
+
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """(N, mel_window, num_mels) -> (N, embedding_dim), one batched call."""
-        out = self._emb.run(None, {self._emb_input: windows[..., None].astype(np.float32, copy=False)})[0]
+        sess = self.embedding_session
+        out = sess.run(None, {sess.get_inputs()[0].name: windows[..., None].astype(np.float32, copy=False)})[0]
         return out.reshape(len(windows), self.embedding_dim)
 
     def stream(self) -> WakeStream:

@@ -61,28 +61,40 @@ def streaming_graph(model, step: int):  # noqa: ANN001, ANN201 - onnx ModelProto
     """``model``: openWakeWord's embedding graph (input (N, window, mels, 1) reshaped to NCHW, output
     (N, 1, 1, dim)); ``step``: mel frames between two embeddings. Returns the streaming graph (inputs
     ``frames`` (1, T, mels, 1) and the states; outputs ``embeddings`` (1, T / step, 1, dim) and the next
-    states) and the ``StateSpec`` of each state."""
+    states) and the ``StateSpec`` of each state. ``model`` is rewritten in place (load a copy to keep it):
+    neither a copy nor onnx's shape inference, whose memory the process would keep (12 MB)."""
     import onnx
-    from onnx import helper, numpy_helper, shape_inference
+    from onnx import helper, numpy_helper
 
-    model = onnx.ModelProto.FromString(model.SerializeToString())
     g = model.graph
     if len(g.input) != 1 or len(g.output) != 1:
         raise NotStreamable("expected one input and one output")
-    shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
-              for vi in shape_inference.infer_shapes(model).graph.value_info}
-    inits = {i.name for i in g.initializer}
+    inits = {i.name: list(i.dims) for i in g.initializer}
     nodes = list(g.node)
     first, last = nodes[0], nodes[-1]
     if first.op_type != "Reshape" or first.input[0] != g.input[0].name:
         raise NotStreamable("the graph does not open with the reshape of its (N, T, mels, 1) input")
     if last.op_type != "Reshape" or last.output[0] != g.output[0].name:
         raise NotStreamable("the graph does not close with the reshape to (N, 1, 1, dim)")
+    mels = g.input[0].type.tensor_type.shape.dim[2].dim_value
+    dim = g.output[0].type.tensor_type.shape.dim[3].dim_value
+    shapes = {first.output[0]: (1, mels)}
+    """activation -> (channels, width): followed along the chain (the time axis is what streams)"""
+
+    def width(f: int, a: dict, k: int) -> int:
+        pads, stride = list(a.get("pads", [0, 0, 0, 0])), int(list(a.get("strides", [1, 1]))[1])
+        dilation = int(list(a.get("dilations", [1, 1]))[1])
+        return (f + pads[1] + pads[3] - dilation * (k - 1) - 1) // stride + 1
+
     downsample = 1
     states: list[StateSpec] = []
     body = []
     for node in nodes[1:-1]:
         a = _attrs(node)
+        source = next((x for x in node.input if x not in inits), "")
+        if source not in shapes:
+            raise NotStreamable(f"{node.op_type} {node.name or node.output[0]}: not on the chain from the input")
+        channels, bins = shapes[source]
         if node.op_type == "Conv":
             kt = int(a["kernel_shape"][0])
             pads = list(a.get("pads", [0, 0, 0, 0]))
@@ -90,12 +102,13 @@ def streaming_graph(model, step: int):  # noqa: ANN001, ANN201 - onnx ModelProto
             if (len(a["kernel_shape"]) != 2 or pads[0] or pads[2] or list(a.get("strides", [1, 1]))[0] != 1
                     or list(a.get("dilations", [1, 1]))[0] != 1 or auto_pad not in (b"NOTSET", "NOTSET")):
                 raise NotStreamable(f"{node.name or node.output[0]}: not a time-valid convolution")
+            weight = inits.get(node.input[1])
+            if not weight or len(weight) != 4 or weight[1] != channels:
+                raise NotStreamable(f"{node.name or node.output[0]}: weights not a constant of {channels} channels")
+            shapes[node.output[0]] = (weight[0], width(bins, a, int(a["kernel_shape"][1])))
             if kt > 1:
-                shape = shapes.get(node.input[0])
-                if not shape or len(shape) != 4 or not shape[1] or not shape[3]:
-                    raise NotStreamable(f"{node.input[0]}: shape unknown")
                 i = len(states)
-                spec = StateSpec(f"state_{i}", f"next_state_{i}", shape[1], shape[3], kt - 1)
+                spec = StateSpec(f"state_{i}", f"next_state_{i}", channels, bins, kt - 1)
                 states.append(spec)
                 joined = f"stream_joined_{i}"
                 body.append(helper.make_node("Concat", [spec.input, node.input[0]], [joined], axis=TIME,
@@ -109,9 +122,10 @@ def streaming_graph(model, step: int):  # noqa: ANN001, ANN201 - onnx ModelProto
             if kt != st or any(list(a.get("pads", [0, 0, 0, 0]))[j] for j in (0, 2)):
                 raise NotStreamable(f"{node.name or node.output[0]}: overlapping or padded time pooling")
             downsample *= st
+            shapes[node.output[0]] = (channels, width(bins, a, int(a["kernel_shape"][1])))
             body.append(node)
-        elif node.op_type in ELEMENTWISE and all(x in inits or x in {n.output[0] for n in body} or x == first.output[0]
-                                                 for x in node.input):
+        elif node.op_type in ELEMENTWISE and all(x in inits or x in shapes for x in node.input):
+            shapes[node.output[0]] = (channels, bins)
             body.append(node)
         else:
             raise NotStreamable(f"{node.op_type} {node.name or node.output[0]}: not known to act on each time column")
@@ -131,8 +145,6 @@ def streaming_graph(model, step: int):  # noqa: ANN001, ANN201 - onnx ModelProto
             if init.name == name and not any(name in n.input for n in g.node):
                 del g.initializer[j]
                 break
-    mels = g.input[0].type.tensor_type.shape.dim[2].dim_value
-    dim = g.output[0].type.tensor_type.shape.dim[3].dim_value
     del g.input[:]
     del g.output[:]
     del g.value_info[:]
@@ -142,17 +154,19 @@ def streaming_graph(model, step: int):  # noqa: ANN001, ANN201 - onnx ModelProto
         g.input.append(helper.make_tensor_value_info(s.input, onnx.TensorProto.FLOAT, [1, s.channels, "k", s.width]))
         g.output.append(helper.make_tensor_value_info(s.output, onnx.TensorProto.FLOAT,
                                                       [1, s.channels, "k2", s.width]))
-    onnx.checker.check_model(model)
     return model, states
 
 
 class StreamingEmbedding:
     """The streaming graph's session and its state contract. Immutable; a stream keeps the state."""
 
-    def __init__(self, session, states: list[StateSpec], window: int, step: int, dim: int) -> None:  # noqa: ANN001
+    def __init__(self, session, states: list[StateSpec], window: int, mels: int, step: int,  # noqa: ANN001
+                 dim: int) -> None:
         self.session = session
         self.states = states
         self.window = window
+        """mel frames a whole window holds (``prime``)"""
+        self.mels = mels
         self.step_frames = step
         self.dim = dim
         self._outputs = ["embeddings", *(s.output for s in states)]
@@ -168,11 +182,13 @@ class StreamingEmbedding:
             model = onnx.load(str(path))
         except Exception as e:  # noqa: BLE001 - truncated or not ONNX: the windowed loader reports it
             raise NotStreamable(f"{path}: {type(e).__name__}") from None
-        window = model.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        window, mels = dims[1].dim_value, dims[2].dim_value
         graph, states = streaming_graph(model, step)
+        del model
         session = make_session(path, rt, role, always_on=True, model_bytes=graph.SerializeToString())
         dim = graph.graph.output[0].type.tensor_type.shape.dim[3].dim_value
-        return cls(session, states, window, step, dim)
+        return cls(session, states, window, mels, step, dim)
 
     def empty_state(self) -> list[np.ndarray]:
         return [np.zeros((1, s.channels, 0, s.width), np.float32) for s in self.states]

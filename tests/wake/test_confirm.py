@@ -182,7 +182,7 @@ def test_a_look_that_fails_drops_its_candidate_and_the_stream_goes_on(registry, 
     candidate."""
     import dataclasses
 
-    embedding = WakeSet.load(WakeConfig(), RuntimeConfig(), registry).models[0]._emb
+    embedding = WakeSet.load(WakeConfig(), RuntimeConfig(), registry).models[0].embedding_session
     wake = WakeSet.load(WakeConfig(), RuntimeConfig(), registry, dataclasses.replace(whisper, encoder=embedding))
     stream = wake.stream()
     x = np.concatenate([demo[: int(1.6 * RATE)], np.zeros(3 * RATE, np.float32)])

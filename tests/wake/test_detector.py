@@ -138,9 +138,8 @@ class ScriptedSession:
 
 def scripted(model: WakeWordModel, scores, threshold=0.5, patience=1, refractory_steps=0) -> WakeWordModel:
     head = WakeHead("scripted", ScriptedSession(scores), "x", 16, threshold, patience, refractory_steps)
-    return WakeWordModel(
-        model.mel, model._emb, [head], model.mel_window, model.embedding_dim, model.step_samples
-    )
+    return WakeWordModel(model.mel, model.embedding_session, [head], model.mel_window, model.embedding_dim,
+                         model.step_samples, model.streaming)
 
 
 @pytest.mark.parametrize(

@@ -55,8 +55,15 @@ def test_every_step_is_the_windowed_embedding(windowed, streamed, speech):
     assert [s.shape[2] for s in state] == [s.columns for s in streamed.states]
 
 
-def test_state_contract(streamed):
+def test_state_contract(streamed, registry):
     assert len(streamed.states) == 11  # the eleven convolutions that span time
+    graph, states = streaming_graph(onnx.load(str(registry.path("wake/embedding"))), 8)
+    onnx.checker.check_model(graph)
+    inferred = onnx.shape_inference.infer_shapes(onnx.load(str(registry.path("wake/embedding"))))
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in inferred.graph.value_info}
+    concat_inputs = [n.input[1] for n in graph.graph.node if n.op_type == "Concat"]
+    # the chain's own shape propagation agrees with onnx's inference at every state
+    assert [(s.channels, s.width) for s in states] == [(shapes[x][1], shapes[x][3]) for x in concat_inputs]
     assert {s.columns for s in streamed.states} == {2}
     with pytest.raises(ValueError, match="76 frames"):
         streamed.prime(np.zeros((70, 32), np.float32))
@@ -105,7 +112,8 @@ def tiny_graph(pads: list[int]) -> onnx.ModelProto:
 
 def test_graphs_of_another_shape_are_refused(registry, tmp_path, caplog):
     model, states = streaming_graph(tiny_graph([0, 0, 0, 0]), 8)
-    assert [s.columns for s in states] == [2]
+    onnx.checker.check_model(model)
+    assert [(s.channels, s.width, s.columns) for s in states] == [(1, 4, 2)]
     with pytest.raises(NotStreamable, match="time-valid"):
         streaming_graph(tiny_graph([1, 0, 1, 0]), 8)  # padded in time: a window's edges differ
     with pytest.raises(NotStreamable, match="divide"):
