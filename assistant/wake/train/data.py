@@ -77,14 +77,20 @@ class Featurizer:
         return num_samples // self.step
 
     def embed(self, samples: np.ndarray, steps: np.ndarray | None = None, batch: int = 128) -> np.ndarray:
-        """(len(steps), 96): the embedding the stream has after step k (0-based) for each k."""
+        """(len(steps), 96): the embedding the stream has after step k (0-based) for each k: streamed
+        where the model has it (every step up to the last asked for), else those windows in batches."""
         mel = self.mel(samples)
         total = (len(mel) - self.window) // MEL_FRAMES_PER_STEP
         steps = np.arange(total) if steps is None else np.asarray(steps)
         if steps.size and (steps.min() < 0 or steps.max() >= total):
             raise ValueError(f"steps {steps.min()}..{steps.max()} outside 0..{total - 1}")
-        ends = self.window + MEL_FRAMES_PER_STEP * (steps + 1)
         n = self.window
+        s = self.model.streaming
+        if s is not None and steps.size:  # every step up to the last asked for, in one streamed call
+            _, state = s.prime(mel[:n])
+            every, _ = s.step(mel[n : n + MEL_FRAMES_PER_STEP * (int(steps.max()) + 1)], state)
+            return every[steps]
+        ends = self.window + MEL_FRAMES_PER_STEP * (steps + 1)
         out = np.empty((len(steps), self.model.embedding_dim), np.float32)
         for i in range(0, len(steps), batch):
             out[i : i + batch] = self.model.embed(np.stack([mel[e - n : e] for e in ends[i : i + batch]]))
