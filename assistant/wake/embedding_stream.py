@@ -67,8 +67,9 @@ def streaming_graph(model, step: int):  # noqa: ANN001, ANN201 - onnx ModelProto
     from onnx import helper, numpy_helper
 
     g = model.graph
-    if len(g.input) != 1 or len(g.output) != 1:
-        raise NotStreamable("expected one input and one output")
+    if len(g.input) != 1 or len(g.output) != 1 or any(
+            len(v.type.tensor_type.shape.dim) != 4 for v in (*g.input, *g.output)):
+        raise NotStreamable("expected one (N, window, mels, 1) input and one (N, 1, 1, dim) output")
     inits = {i.name: list(i.dims) for i in g.initializer}
     nodes = list(g.node)
     first, last = nodes[0], nodes[-1]
@@ -182,13 +183,11 @@ class StreamingEmbedding:
             model = onnx.load(str(path))
         except Exception as e:  # noqa: BLE001 - truncated or not ONNX: the windowed loader reports it
             raise NotStreamable(f"{path}: {type(e).__name__}") from None
-        dims = model.graph.input[0].type.tensor_type.shape.dim
-        window, mels = dims[1].dim_value, dims[2].dim_value
-        graph, states = streaming_graph(model, step)
-        del model
+        shape = [d.dim_value for v in model.graph.input[:1] for d in v.type.tensor_type.shape.dim]
+        dim = [d.dim_value for v in model.graph.output[:1] for d in v.type.tensor_type.shape.dim][-1:]
+        graph, states = streaming_graph(model, step)  # in place; refuses all but (N, window, mels, 1) -> dim
         session = make_session(path, rt, role, always_on=True, model_bytes=graph.SerializeToString())
-        dim = graph.graph.output[0].type.tensor_type.shape.dim[3].dim_value
-        return cls(session, states, window, mels, step, dim)
+        return cls(session, states, shape[1], shape[2], step, dim[0])
 
     def empty_state(self) -> list[np.ndarray]:
         return [np.zeros((1, s.channels, 0, s.width), np.float32) for s in self.states]

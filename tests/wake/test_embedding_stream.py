@@ -144,3 +144,20 @@ def test_training_featurizer_streams_the_same_embeddings(load_model, speech):
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-4 * np.abs(b).max())
     np.testing.assert_allclose(streamed.embed(x, np.array([0, 5, len(a) - 1])), b[[0, 5, -1]], atol=1e-3)
     assert streamed.stream(speech[:100]).shape == (0, 96)
+
+
+def test_a_bad_embedding_file_is_a_clear_error(registry, tmp_path):
+    """Truncated, or an ONNX model of another shape (the mel model): the windowed loader's clear error,
+    whether or not the embedding would be streamed."""
+    from assistant.config import WakeConfig
+    from assistant.models import ModelError
+    from assistant.wake.detector import WakeWordModel
+
+    src = registry.path("wake/embedding").read_bytes()
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(src[: len(src) // 3])
+    for path, message in ((truncated, "truncated or not ONNX"),
+                          (registry.path("wake/melspectrogram"), "does not take 32-bin mel windows")):
+        for stream in (True, False):
+            with pytest.raises(ModelError, match=message):
+                WakeWordModel.load(WakeConfig(embedding=str(path), embedding_stream=stream), RuntimeConfig(), registry)
