@@ -13,7 +13,7 @@ window's embedding and the states to go on from. The numbers are the windowed mo
 convolutions on the same columns; float rounding aside): tests/wake/test_embedding_stream.py holds the
 stream to the windowed model on every step, the oracle.
 
-    stream = StreamingEmbedding.load(path, rt)          # None where a graph cannot be streamed
+    stream = StreamingEmbedding.load(path, rt, step=8)  # NotStreamable where a graph cannot be streamed
     emb, state = stream.prime(window)                  # (76, 32) -> (1, 96), state
     emb, state = stream.step(frames, state)            # (8 n, 32) -> (n, 96), state
 

@@ -181,10 +181,11 @@ class JointHeads:
         if len(opsets) != 1 or len({m.ir_version for m in models}) != 1:
             _LOGGER.info("microWakeWord heads of different opsets run apart")
             return None
-        features = next(x for x in models[0].graph.input if x.name == "features")
+        features = onnx.ValueInfoProto()
+        features.CopyFrom(next(x for x in models[0].graph.input if x.name == "features"))
         nodes, inits, inputs, outputs = [], [], [], []
         for i, m in enumerate(models):
-            m = compose.add_prefix(m, f"h{i}_")
+            compose.add_prefix(m, f"h{i}_", inplace=True)  # the loaded copy: no second one
             for node in m.graph.node:
                 node.input[:] = ["features" if x == f"h{i}_features" else x for x in node.input]
             nodes += m.graph.node

@@ -78,41 +78,31 @@ class Featurizer:
 
     def embed(self, samples: np.ndarray, steps: np.ndarray | None = None, batch: int = 128) -> np.ndarray:
         """(len(steps), 96): the embedding the stream has after step k (0-based) for each k: streamed
-        where the model has it (every step up to the last asked for), else those windows in batches."""
+        where the model has it (every step up to the last asked for, ``batch`` steps a call: bounded
+        memory), else those windows, ``batch`` a call."""
         mel = self.mel(samples)
         total = (len(mel) - self.window) // MEL_FRAMES_PER_STEP
         steps = np.arange(total) if steps is None else np.asarray(steps)
         if steps.size and (steps.min() < 0 or steps.max() >= total):
             raise ValueError(f"steps {steps.min()}..{steps.max()} outside 0..{total - 1}")
-        n = self.window
-        s = self.model.streaming
-        if s is not None and steps.size:  # every step up to the last asked for, in one streamed call
-            _, state = s.prime(mel[:n])
-            every, _ = s.step(mel[n : n + MEL_FRAMES_PER_STEP * (int(steps.max()) + 1)], state)
+        n, s, k = self.window, self.model.streaming, MEL_FRAMES_PER_STEP
+        if s is not None and steps.size:
+            top = int(steps.max()) + 1
+            every = np.empty((top, self.model.embedding_dim), np.float32)
+            _, state = s.prime(mel[:n])  # the stream before its first step
+            for i in range(0, top, batch):
+                m = min(batch, top - i)
+                every[i : i + m], state = s.step(mel[n + k * i : n + k * (i + m)], state)
             return every[steps]
-        ends = self.window + MEL_FRAMES_PER_STEP * (steps + 1)
+        ends = n + k * (steps + 1)
         out = np.empty((len(steps), self.model.embedding_dim), np.float32)
         for i in range(0, len(steps), batch):
             out[i : i + batch] = self.model.embed(np.stack([mel[e - n : e] for e in ends[i : i + batch]]))
         return out
 
     def stream(self, samples: np.ndarray, batch: int = 256) -> np.ndarray:
-        """Every step's embedding of a long recording: the streamed embedding where the model has it (the
-        same numbers, a quarter of the work), in pieces of ``batch`` steps; else windows in batches."""
-        s = self.model.streaming
-        if s is None:
-            return self.embed(samples, batch=batch)
-        mel = self.mel(samples)
-        total = (len(mel) - self.window) // MEL_FRAMES_PER_STEP
-        out = np.empty((max(total, 0), self.model.embedding_dim), np.float32)
-        if total <= 0:
-            return out
-        _, state = s.prime(mel[: self.window])  # the stream before its first step
-        for i in range(0, total, batch):
-            n = min(batch, total - i)
-            a = self.window + MEL_FRAMES_PER_STEP * i
-            out[i : i + n], state = s.step(mel[a : a + MEL_FRAMES_PER_STEP * n], state)
-        return out
+        """Every step's embedding of a long recording, in pieces of ``batch`` steps (bounded memory)."""
+        return self.embed(samples, batch=batch)
 
     @property
     def dim(self) -> int:
